@@ -1,0 +1,51 @@
+/*
+ * cli.h — command table and the options every command shares.
+ *
+ * One file per command under src/cli/. A command's main parses its own
+ * arguments (getopt_long) after the global options were taken out, and
+ * returns an exit status from exitcodes.h.
+ */
+#ifndef PGFOLD_CLI_H
+#define PGFOLD_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct GlobalOptions
+{
+	const char *root;       /* --root, NULL = $PGFOLD_ROOT or cwd */
+	bool        json;       /* --json: machine-readable output on stdout */
+	bool        yes;        /* --yes: do not ask */
+	bool        dry_run;    /* --dry-run: change nothing */
+	bool        color;      /* decided from --no-color, NO_COLOR, isatty */
+	int         verbosity;  /* -v adds one, -q subtracts one */
+} GlobalOptions;
+
+typedef int (*CommandMain)(const GlobalOptions *opts, int argc, char **argv);
+
+typedef struct Command
+{
+	const char  *name;
+	const char  *summary;   /* one line for `pgfold --help` */
+	const char  *usage;     /* full text for `pgfold help NAME` */
+	CommandMain  main;
+} Command;
+
+const Command *cli_find_command(const char *name);
+const Command *cli_commands(int *count);
+void cli_print_usage(FILE *out);
+
+/* Prints "pgfold: error: ..." plus a hint to run `pgfold help NAME`. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The commands, each in src/cli/<name>.c. */
+int cli_status_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_plan_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_help_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_version_main(const GlobalOptions *opts, int argc, char **argv);
+
+extern const char *const cli_status_usage;
+extern const char *const cli_plan_usage;
+
+#endif

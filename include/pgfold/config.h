@@ -1,0 +1,48 @@
+/*
+ * config.h — the stack root and pgfold's settings.
+ *
+ * Root: --root, else $PGFOLD_ROOT, else the current directory. Settings come
+ * from the process environment first, then <root>/.env (compose's own
+ * precedence), then defaults. PG_PASS is a secret: it is kept out of logs
+ * and passed to libpq in-process only.
+ */
+#ifndef PGFOLD_CONFIG_H
+#define PGFOLD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "pgfold/dotenv.h"
+
+typedef struct Config
+{
+	char    root[PATH_MAX];          /* absolute */
+	char    services_dir[PATH_MAX];  /* <root>/services */
+	char    overrides_dir[PATH_MAX]; /* <root>/overrides */
+	char    backups_dir[PATH_MAX];   /* <root>/backups */
+	char    env_path[PATH_MAX];      /* <root>/.env */
+
+	char    pg_host[256];            /* PG_HOST, default localhost */
+	int     pg_port;                 /* PG_PORT, default 5432 */
+	char    pg_user[64];             /* PG_USER, default admin */
+	char   *pg_pass;                 /* PG_PASS, secret, may be NULL */
+
+	char    shared_container[256];   /* PGFOLD_SHARED_CONTAINER, default postgres; "" = none */
+	char    shared_host[256];        /* PGFOLD_SHARED_HOST, default postgres */
+	int     shared_port;             /* PGFOLD_SHARED_PORT, default 5432 */
+
+	char    compose_cmd[512];        /* PGFOLD_COMPOSE, "" = detect */
+
+	Dotenv  dotenv;                  /* <root>/.env as read */
+} Config;
+
+bool config_load(const char *root_option, Config *cfg);
+void config_free(Config *cfg);
+
+/* Environment, then <root>/.env; NULL when neither sets it. */
+const char *config_lookup(const Config *cfg, const char *key);
+
+/* VarLookup adapter over config_lookup (ctx = Config *). */
+const char *config_var_lookup(void *ctx, const char *name);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * docker.h — Docker Engine API client over libcurl (unix socket or TCP+TLS).
+ *
+ * Requests that return a document (list, inspect, exec create) are normal
+ * libcurl transfers whose JSON is parsed with jansson. Exec streams use a
+ * hijacked connection (CURLOPT_CONNECT_ONLY, "Connection: Upgrade") driven
+ * without blocking, so one poll loop can pump a dump out of one container
+ * into a restore in another with a fixed-size buffer and no overall timeout.
+ *
+ * Every failure is logged here, once, with the fix, and sets the exit hint
+ * (EXIT_ENGINE when the engine cannot be reached).
+ */
+#ifndef PGFOLD_DOCKER_H
+#define PGFOLD_DOCKER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "pgfold/str.h"
+
+/* API version we speak best; negotiated down to the daemon's maximum. */
+#define DOCKER_CLIENT_API_MAJOR 1
+#define DOCKER_CLIENT_API_MINOR 45
+
+typedef struct DockerClient DockerClient;
+
+/* DOCKER_HOST (unix:// default /var/run/docker.sock, tcp:// with TLS when
+ * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH), then GET /_ping and negotiate. */
+bool docker_connect(DockerClient **out);
+void docker_disconnect(DockerClient *client);
+const char *docker_endpoint(const DockerClient *client);   /* for messages */
+const char *docker_api_version(const DockerClient *client); /* "1.41" */
+
+/* Container list filters; NULL / empty fields are not sent. */
+typedef struct DockerFilter
+{
+	const char *const *labels;   /* "key" or "key=value", NULL-terminated */
+	const char *name;            /* substring, as the engine does */
+	const char *ancestor;
+	const char *status;          /* running, exited, ... */
+	bool        all;             /* include stopped containers */
+} DockerFilter;
+
+/* GET /containers/json: *out is a JSON array (caller json_decref). */
+bool docker_list_containers(DockerClient *client, const DockerFilter *filter,
+							json_t **out);
+
+/* GET /containers/{id}/json. *found=false (no error logged) on 404. */
+bool docker_inspect_container(DockerClient *client, const char *id,
+							  json_t **out, bool *found);
+
+bool docker_start_container(DockerClient *client, const char *id);
+bool docker_stop_container(DockerClient *client, const char *id, int timeout_s);
+
+/* Convenience readers over an inspect document. */
+const char *docker_inspect_label(json_t *inspect, const char *key);
+const char *docker_inspect_env(json_t *inspect, const char *name); /* Config.Env */
+bool docker_inspect_running(json_t *inspect);
+
+/* ---- exec -------------------------------------------------------------- */
+
+typedef struct DockerExecSpec
+{
+	const char *const *cmd;     /* argv, NULL-terminated; never a secret */
+	const char *const *env;     /* "K=V", NULL-terminated; never a secret */
+	const char *user;           /* NULL = container default */
+	const char *workdir;        /* NULL = container default */
+	bool        attach_stdin;
+} DockerExecSpec;
+
+typedef struct DockerExec DockerExec;
+
+/* POST /containers/{id}/exec then /exec/{id}/start with Upgrade: tcp. */
+bool docker_exec_start(DockerClient *client, const char *container,
+					   const DockerExecSpec *spec, DockerExec **out);
+
+/* The socket to poll(); POLLIN for output, POLLOUT when stdin has room. */
+int docker_exec_fd(const DockerExec *exec);
+const char *docker_exec_id(const DockerExec *exec);
+
+/* Called with demultiplexed payload; stream 1 = stdout, 2 = stderr.
+ * Return false to abort (the error must have been logged by the sink). */
+typedef bool (*DockerSink)(void *ctx, int stream, const char *buf, size_t len);
+
+/* Read what is available without blocking, demultiplex, call sink.
+ * *eof becomes true once the daemon closed the stream. */
+bool docker_exec_pump_output(DockerExec *exec, DockerSink sink, void *ctx,
+							 bool *eof);
+
+/* Write up to len bytes of stdin without blocking; *written may be 0. */
+bool docker_exec_write_stdin(DockerExec *exec, const char *buf, size_t len,
+							 size_t *written);
+
+/* Half-close: the process sees EOF on stdin; output still flows. */
+bool docker_exec_close_stdin(DockerExec *exec);
+
+/* After output EOF: poll GET /exec/{id}/json until not Running. Frees exec. */
+bool docker_exec_finish(DockerClient *client, DockerExec *exec, int *exit_code);
+
+/* Drop the connection without waiting (abort paths). Frees exec. */
+void docker_exec_abandon(DockerExec *exec);
+
+/* Run to completion and capture both streams (each capped at max_bytes,
+ * beyond which the exec fails). For short commands: psql queries, checks. */
+bool docker_exec_capture(DockerClient *client, const char *container,
+						 const DockerExecSpec *spec, const char *stdin_data,
+						 size_t stdin_len, size_t max_bytes,
+						 StrBuf *out, StrBuf *err, int *exit_code);
+
+/* ---- frame demultiplexer (pure; unit-tested on its own) ----------------- */
+
+typedef struct DockerDemux
+{
+	unsigned char header[8];
+	size_t        header_have;   /* bytes of the current header seen */
+	int           stream;        /* stream of the current frame */
+	size_t        remaining;     /* payload bytes left in the current frame */
+} DockerDemux;
+
+void docker_demux_init(DockerDemux *dm);
+
+/* Feed raw bytes (any split); sink gets payload pieces as they complete.
+ * False when the sink refused or a header names an unknown stream. */
+bool docker_demux_feed(DockerDemux *dm, const char *buf, size_t len,
+					   DockerSink sink, void *ctx);
+
+/* True when the stream ended on a frame boundary (not truncated). */
+bool docker_demux_at_boundary(const DockerDemux *dm);
+
+#endif

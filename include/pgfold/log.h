@@ -1,0 +1,44 @@
+/*
+ * log.h — one logging path for the terminal and the per-run log file.
+ *
+ * Errors are logged once, where they happen, with what the operator needs
+ * to act. Nothing secret may ever be passed to these functions: there is
+ * no redaction layer to hide behind.
+ */
+#ifndef PGFOLD_LOG_H
+#define PGFOLD_LOG_H
+
+#include <stdbool.h>
+
+typedef enum LogLevel
+{
+	LOG_TRACE = 0,
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_NOTICE,
+	LOG_WARN,
+	LOG_ERROR,
+	LOG_FATAL
+} LogLevel;
+
+void log_set_level(LogLevel level);
+LogLevel log_get_level(void);
+void log_set_color(bool enabled);
+bool log_color_enabled(void);
+
+/* Also append every message (all levels from INFO) with a timestamp. */
+bool log_open_file(const char *path);
+void log_close_file(void);
+
+void log_msg(LogLevel level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_trace(...)  log_msg(LOG_TRACE, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_INFO, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...)  log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_fatal(...)  log_msg(LOG_FATAL, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * commands.c — the command table, `pgfold help` and `pgfold --version`.
+ */
+#include "pgfold/cli.h"
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+#include "pgfold/version.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const help_usage =
+	"usage: pgfold help [COMMAND]\n"
+	"\n"
+	"Show the list of commands, or the full help of one command.\n";
+
+static const char *const version_usage =
+	"usage: pgfold --version\n";
+
+static const Command commands[] = {
+	{ "status", "one line per service: migrated, ready, attention or blocked",
+	  NULL, cli_status_main },
+	{ "plan", "pre-flight checks and the exact steps of a migration (read-only)",
+	  NULL, cli_plan_main },
+	{ "help", "show help for a command", NULL, cli_help_main },
+	{ "version", "print the version", NULL, cli_version_main },
+};
+
+static const char *
+command_usage(const Command *cmd)
+{
+	if (cmd->usage != NULL)
+		return cmd->usage;
+	if (strcmp(cmd->name, "status") == 0)
+		return cli_status_usage;
+	if (strcmp(cmd->name, "plan") == 0)
+		return cli_plan_usage;
+	if (strcmp(cmd->name, "help") == 0)
+		return help_usage;
+	return version_usage;
+}
+
+const Command *
+cli_commands(int *count)
+{
+	*count = (int) (sizeof(commands) / sizeof(commands[0]));
+	return commands;
+}
+
+const Command *
+cli_find_command(const char *name)
+{
+	static Command found;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	{
+		if (strcmp(commands[i].name, name) == 0)
+		{
+			found = commands[i];
+			found.usage = command_usage(&commands[i]);
+			return &found;
+		}
+	}
+	return NULL;
+}
+
+void
+cli_print_usage(FILE *out)
+{
+	fprintf(out,
+			"pgfold %s — fold dedicated postgres containers into one shared instance\n"
+			"\n"
+			"usage: pgfold [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+			"\n"
+			"commands:\n", PGFOLD_VERSION);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+		  "global options:\n"
+		  "  --root DIR     stack root (default: $PGFOLD_ROOT, else the current directory)\n"
+		  "  --json         machine-readable output on stdout\n"
+		  "  --yes, -y      do not ask for confirmation\n"
+		  "  --dry-run      show what would happen, change nothing\n"
+		  "  --no-color     no colours (also: NO_COLOR set)\n"
+		  "  -v, -q         more or less output\n"
+		  "  --version      print the version\n"
+		  "  --help         this text; `pgfold help COMMAND` for one command\n"
+		  "\n"
+		  "exit codes: 0 ok, 1 failure, 2 usage, 3 blocked by a pre-flight check,\n"
+		  "4 engine unreachable, 5 shared instance unreachable, 6 verification\n"
+		  "mismatch, 7 another pgfold holds the lock, 130 interrupted.\n", out);
+}
+
+int
+cli_usage_error(const char *command, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (command != NULL)
+		log_error("%s (see `pgfold help %s`)", msg, command);
+	else
+		log_error("%s (see `pgfold --help`)", msg);
+	return EXIT_USAGE;
+}
+
+int
+cli_help_main(const GlobalOptions *opts, int argc, char **argv)
+{
+	(void) opts;
+	if (argc < 2)
+	{
+		cli_print_usage(stdout);
+		return EXIT_OK;
+	}
+
+	const Command *cmd = cli_find_command(argv[1]);
+
+	if (cmd == NULL)
+		return cli_usage_error("help", "unknown command \"%s\"", argv[1]);
+	fputs(cmd->usage, stdout);
+	return EXIT_OK;
+}
+
+int
+cli_version_main(const GlobalOptions *opts, int argc, char **argv)
+{
+	(void) opts;
+	(void) argc;
+	(void) argv;
+	printf("pgfold %s\n", PGFOLD_VERSION);
+	return EXIT_OK;
+}
