@@ -26,6 +26,41 @@
 
 typedef struct DockerClient DockerClient;
 
+/* Where the engine is, as DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH
+ * say (same rules as the docker CLI). Pure: unit-tested on its own. */
+typedef enum DockerEndpointKind
+{
+	DOCKER_ENDPOINT_UNIX,
+	DOCKER_ENDPOINT_TCP
+} DockerEndpointKind;
+
+#define DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
+#define DOCKER_UNIX_PATH_MAX 107    /* sun_path is 108 bytes with the NUL */
+#define DOCKER_PATH_MAX 4096
+
+typedef struct DockerEndpoint
+{
+	DockerEndpointKind kind;
+	char  unix_path[DOCKER_UNIX_PATH_MAX + 1];  /* unix only */
+	char  host[256];                /* tcp only; IPv6 keeps its [brackets] */
+	int   port;                     /* tcp only; 2375, or 2376 with TLS */
+	bool  tls;                      /* https with client certificates */
+	bool  tls_verify;               /* verify the daemon's certificate */
+	char  ca_file[DOCKER_PATH_MAX];     /* <cert dir>/ca.pem  */
+	char  cert_file[DOCKER_PATH_MAX];   /* <cert dir>/cert.pem */
+	char  key_file[DOCKER_PATH_MAX];    /* <cert dir>/key.pem  */
+	char  base_url[300];            /* "http://localhost", "https://h:2376" */
+	char  display[DOCKER_PATH_MAX + 16]; /* "unix:///var/run/docker.sock" */
+} DockerEndpoint;
+
+/* docker_host NULL or "" = the default socket. tls_verify / cert_path are
+ * the values of DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (NULL = unset); home is
+ * $HOME for the default cert dir ~/.docker. Logs the error and returns false
+ * on a bad value (unknown scheme, socket path over 107 bytes, bad port). */
+bool docker_endpoint_parse(const char *docker_host, const char *tls_verify,
+						   const char *cert_path, const char *home,
+						   DockerEndpoint *out);
+
 /* DOCKER_HOST (unix:// default /var/run/docker.sock, tcp:// with TLS when
  * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH), then GET /_ping and negotiate. */
 bool docker_connect(DockerClient **out);
@@ -42,6 +77,12 @@ typedef struct DockerFilter
 	const char *status;          /* running, exited, ... */
 	bool        all;             /* include stopped containers */
 } DockerFilter;
+
+/* The JSON text of the filters map ({"label":["a=b"],...}), NULL when no
+ * filter is set (caller free()s), and the whole query string
+ * ("all=1&filters=%7B...") appended to *query, url-encoded. */
+char *docker_filter_json(const DockerFilter *filter);
+bool docker_filter_query(const DockerFilter *filter, StrBuf *query);
 
 /* GET /containers/json: *out is a JSON array (caller json_decref). */
 bool docker_list_containers(DockerClient *client, const DockerFilter *filter,
@@ -79,6 +120,15 @@ bool docker_exec_start(DockerClient *client, const char *container,
 /* The socket to poll(); POLLIN for output, POLLOUT when stdin has room. */
 int docker_exec_fd(const DockerExec *exec);
 const char *docker_exec_id(const DockerExec *exec);
+
+/* Most payload bytes one docker_exec_pump_output call hands to the sink: a
+ * caller with a bounded buffer pumps only when it has this much room. */
+#define DOCKER_EXEC_PUMP_MAX (256u * 1024u)
+
+/* True when output may be waiting that poll() will not announce (bytes that
+ * came with the upgrade reply, a pump that stopped at its limit, TLS
+ * records already read): pump again before sleeping in poll(). */
+bool docker_exec_output_pending(const DockerExec *exec);
 
 /* Called with demultiplexed payload; stream 1 = stdout, 2 = stderr.
  * Return false to abort (the error must have been logged by the sink). */
