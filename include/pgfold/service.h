@@ -2,10 +2,16 @@
  * service.h — what a service file means for pgfold: which compose service
  * is the dedicated postgres, which app services connect to it and how, and
  * what credentials and database they use.
+ *
+ * Everything here is computed from a parsed ComposeFile (compose.h) and is
+ * pure: no engine, no database. Spans point into ComposeFile.bytes so the
+ * rewriter can replace exactly the bytes of one piece of a connection
+ * setting (a URL's host, a DB_HOST value) and leave every other byte alone.
  */
 #ifndef PGFOLD_SERVICE_H
 #define PGFOLD_SERVICE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,21 +25,48 @@ typedef enum ConnKind
 	CONN_NOCODB       /* NC_DB=pg://host:port?u=..&p=..&d=.. */
 } ConnKind;
 
-/* A URL-ish value split into raw pieces; each span is into the file bytes. */
+/*
+ * A URL-ish value split into raw pieces; each span is into the bytes that
+ * were split (the file bytes for a ConnRef). Empty span = absent. The host
+ * span of an IPv6 literal includes its brackets. Pieces are split on the
+ * top-level `:` `@` `/` `?` only: a `${...}` (nested too) is skipped as a
+ * whole, and a `}` outside any `${` is ordinary text (docmost's stray one).
+ */
 typedef struct ConnUrlParts
 {
 	Span user, password, host, port, dbname;   /* empty span = absent */
+	Span scheme;     /* "postgresql", "pg", ... */
+	Span query;      /* after '?', excluding it; empty = none */
 } ConnUrlParts;
+
+/* A connection's settings as the app sees them (interpolated, URL pieces
+ * percent-decoded). NULL / -1 = absent or not resolvable. */
+typedef struct ConnValues
+{
+	char *user;
+	char *password;   /* secret: zeroed when freed, never logged */
+	char *host;       /* IPv6 without brackets */
+	char *dbname;
+	int   port;
+} ConnValues;
 
 typedef struct ConnRef
 {
 	ConnKind      kind;
 	size_t        app;         /* index into file.services */
-	const char   *prefix;      /* CONN_PARTS: e.g. "DB_" or "POSTGRES_" */
-	int           var;         /* CONN_URL/NOCODB: index into env */
-	ConnUrlParts  url;         /* CONN_URL/NOCODB */
+	char         *prefix;      /* CONN_PARTS: e.g. "DB_" or "POSTGRES_" (owned) */
+	int           var;         /* CONN_URL/NOCODB: index into env; -1 for PARTS */
+	/* CONN_URL/NOCODB: pieces of env[var].value. CONN_PARTS: each piece is
+	 * env[i].value of the variable holding it (same spans, for uniformity). */
+	ConnUrlParts  url;
 	/* CONN_PARTS: env indices, -1 when absent */
 	int           host, port, user, password, dbname;
+	/* The URL comes whole from interpolation (DATABASE_URL=${X}): no piece
+	 * spans, only env[var].value; values come from the resolved string. */
+	bool          indirect;
+	/* It points at the shared instance (a migrated file), not a dedicated db. */
+	bool          shared;
+	ConnValues    values;
 } ConnRef;
 
 typedef struct StackService
@@ -44,7 +77,7 @@ typedef struct StackService
 	bool         loaded;         /* file parsed */
 	char        *problem;        /* why pgfold cannot handle it, or NULL */
 
-	/* metadata header */
+	/* metadata header (pointers into file.meta) */
 	const char  *meta_database;      /* "# database:" e.g. "postgres" once migrated */
 	const char  *meta_database_name; /* "# database_name:" */
 
@@ -52,13 +85,34 @@ typedef struct StackService
 	int          db_service;         /* index into file.services, -1 = none */
 	char        *db_container;       /* container_name, or compose's default */
 	char        *db_image;
+	const char  *db_image_family;    /* canonical family ("library/postgres"), static */
 	int          db_image_major;     /* from the image tag, -1 unknown */
 	char        *db_user;            /* POSTGRES_USER resolved, default postgres */
 	char        *db_name;            /* POSTGRES_DB resolved, default = user */
+	/* the db service's POSTGRES_USER / _PASSWORD / _DB in its env, -1 = not
+	 * in `environment:` (may still come from an env_file, or the default) */
+	int          db_env_user, db_env_password, db_env_db;
 
-	/* app services that connect to it */
+	/* Names compose may have given the db container, most likely first:
+	 * container_name when set, else <project>-<key>-1 and the legacy
+	 * <project>_<key>_1 for each project candidate. */
+	char       **db_container_candidates;
+	size_t       db_container_candidate_count;
+
+	/* Compose project names this file may run under, most likely first:
+	 * COMPOSE_PROJECT_NAME if set, the file's directory name (compose's
+	 * default), the stack root's (with --project-directory <root>). */
+	char       **projects;
+	size_t       project_count;
+
+	/* app services that connect to it (or, once migrated, to the shared
+	 * instance; ConnRef.shared) */
 	ConnRef     *conns;
 	size_t       conn_count;
+
+	/* Non-blocking findings (credential mismatches, unresolved values). */
+	char       **warnings;
+	size_t       warning_count;
 } StackService;
 
 typedef struct Stack
@@ -67,16 +121,93 @@ typedef struct Stack
 	size_t        count;
 } Stack;
 
-/* Load every services/*.yml (sorted); a file that cannot be parsed is kept
- * with .problem set so status can report it, not abort the whole stack. */
+/* Load every services/NAME.yml and .yaml (sorted); a file that cannot be
+ * parsed is kept with .problem set so status can report it, not abort the
+ * whole stack. False (logged) only when the services directory can't be read. */
 bool stack_load(const Config *cfg, Stack *out);
 void stack_free(Stack *stack);
 StackService *stack_find(Stack *stack, const char *name);
 
-/* Classify one parsed file (exposed for tests). */
+/* Classify one parsed file (svc->file loaded; exposed for tests). Clears a
+ * previous analysis first. cfg may be NULL (tests): no COMPOSE_PROJECT_NAME,
+ * shared host "postgres". False only when the file is not loaded. */
 bool service_analyze(const Config *cfg, StackService *svc);
+void service_analysis_clear(StackService *svc);
 
 /* Is this image reference a postgres server image we recognise? */
 bool service_image_is_postgres(const char *image, int *major_out);
+/* Its canonical family ("library/postgres", "postgis/postgis", ...), or NULL. */
+const char *service_image_family(const char *image);
+
+/* Split bytes[start, end) as a postgres URL (scheme://...); false when it
+ * has no top-level "://". Spans are into bytes. */
+bool service_split_url(const char *bytes, size_t start, size_t end,
+					   ConnUrlParts *out);
+/* NocoDB's pg://host:port?u=USER&p=PASS&d=DB (query keys may come in any
+ * order); user/password/dbname spans are the query values. */
+bool service_split_nocodb(const char *bytes, size_t start, size_t end,
+						  ConnUrlParts *out);
+
+/* compose's default project name for a directory name: lowercased, only
+ * [a-z0-9_-] kept, leading '-'/'_' dropped. False when nothing is left. */
+bool service_project_name(const char *dirname, char *out, size_t outsize);
+
+void conn_values_free(ConnValues *values);
+
+/* ---- containers ---------------------------------------------------------- */
+
+typedef enum ContainerMatch
+{
+	MATCH_NONE = 0,
+	MATCH_NAME,        /* by container name only */
+	MATCH_LABELS,      /* by compose labels (service + project/config file) */
+	MATCH_BOTH         /* labels and name agree */
+} ContainerMatch;
+
+typedef struct ContainerInfo
+{
+	ContainerMatch match;
+	size_t       matches;      /* containers that matched; > 1 = ambiguous */
+	char        *id;
+	char        *name;         /* without the leading '/' */
+	char        *image;
+	char        *state;        /* running, exited, created, paused, ... */
+	char        *status;       /* "Up 5 minutes (healthy)" as the engine says */
+	char        *health;       /* healthy, unhealthy, starting; NULL = no check */
+	/* its com.docker.compose.* labels, NULL when absent */
+	char        *project;
+	char        *working_dir;
+	char        *config_files;
+	char        *service;
+} ContainerInfo;
+
+/* The containers of one service file: one slot per compose service. */
+typedef struct ServiceContainers
+{
+	ContainerInfo *members;    /* parallel to file.services; match = NONE when not found */
+	size_t         count;
+	int            db;         /* index of the db slot (= db_service), -1 = none */
+} ServiceContainers;
+
+typedef struct StackContainers
+{
+	ServiceContainers *services;   /* parallel to Stack.services */
+	size_t             count;
+} StackContainers;
+
+/*
+ * Match one GET /containers/json?all=1 array to the stack's services. A
+ * container belongs to a compose service when its labels name that service
+ * key and either its config_files label names this file (basename) or, with
+ * no config_files label, its project is one of svc->projects; otherwise when
+ * its name is exactly the service's container name (container_name, or a
+ * default-name candidate). The best match wins: labels+name, labels, name;
+ * then a running container over a stopped one. Pure: never calls the engine.
+ */
+bool stack_match_containers(const Stack *stack, json_t *list, StackContainers *out);
+void stack_containers_free(StackContainers *sc);
+
+/* The db container of stack->services[i] or NULL when none matched. */
+const ContainerInfo *stack_containers_db(const StackContainers *sc, size_t i);
 
 #endif
