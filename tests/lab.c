@@ -1,0 +1,245 @@
+/*
+ * lab.c — see lab.h. Uses the docker CLI (not pgfold's own client), so a
+ * bug in src/docker cannot hide behind the helpers that check it.
+ */
+#include "lab.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *
+vformat(const char *fmt, va_list ap)
+{
+	va_list ap2;
+
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+
+	va_end(ap2);
+	cr_assert(n >= 0, "lab: bad format \"%s\"", fmt);
+
+	char *s = xcalloc((size_t) n + 1, 1);
+
+	vsnprintf(s, (size_t) n + 1, fmt, ap);
+	return s;
+}
+
+/* fork + exec /bin/sh; the child never returns into the Criterion runner. */
+static int
+run_shell(const char *cmd, StrBuf *out)
+{
+	int pipefd[2] = { -1, -1 };
+
+	if (out != NULL && pipe2(pipefd, O_CLOEXEC) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+	{
+		if (out != NULL)
+			dup2(pipefd[1], STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+		_exit(127);
+	}
+	if (out != NULL)
+	{
+		char buf[4096];
+		ssize_t n;
+
+		close(pipefd[1]);
+		while ((n = read(pipefd[0], buf, sizeof(buf))) != 0)
+		{
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			sb_append(out, buf, (size_t) n);
+		}
+		close(pipefd[0]);
+	}
+
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+int
+lab_sh(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *cmd = vformat(fmt, ap);
+
+	va_end(ap);
+	int rc = run_shell(cmd, NULL);
+
+	free(cmd);
+	return rc;
+}
+
+bool
+lab_sh_capture(StrBuf *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *cmd = vformat(fmt, ap);
+
+	va_end(ap);
+	int rc = run_shell(cmd, out);
+
+	free(cmd);
+	return rc == 0;
+}
+
+void
+lab_quote(StrBuf *out, const char *s)
+{
+	sb_appendc(out, '\'');
+	for (; *s; s++)
+	{
+		if (*s == '\'')
+			sb_appends(out, "'\\''");
+		else
+			sb_appendc(out, *s);
+	}
+	sb_appendc(out, '\'');
+}
+
+void
+lab_require(void)
+{
+	const char *unit = getenv("PGFOLD_TEST_UNIT_ONLY");
+
+	if (unit != NULL && strcmp(unit, "1") == 0)
+		cr_skip_test("integration test: PGFOLD_TEST_UNIT_ONLY=1");
+
+	StrBuf v = STRBUF_INIT;
+	bool ok = lab_sh_capture(&v, "docker version --format '{{.Server.APIVersion}}' 2>/dev/null");
+
+	sb_free(&v);
+	cr_assert(ok, "the Docker engine does not answer (DOCKER_HOST=%s): run `make lab` "
+			  "first, or set PGFOLD_TEST_UNIT_ONLY=1 to skip integration tests",
+			  getenv("DOCKER_HOST") ? getenv("DOCKER_HOST") : "unset");
+}
+
+void
+lab_unique_name(const char *prefix, char *buf, size_t size)
+{
+	static unsigned counter = 0;
+	unsigned rnd = 0;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
+		rnd = (unsigned) time(NULL) ^ (unsigned) clock();
+	cr_assert(str_format(buf, size, "%s_%ld_%u_%06x", prefix, (long) getpid(),
+						 ++counter, rnd & 0xffffffu),
+			  "lab_unique_name: buffer of %zu bytes too small for prefix \"%s\"", size, prefix);
+	for (char *p = buf; *p; p++)
+	{
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char) (*p - 'A' + 'a');
+		else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			*p = '_';
+	}
+}
+
+bool
+lab_start_postgres(const char *image, const char *name,
+				   const char *const *env, const char *network)
+{
+	StrBuf cmd = STRBUF_INIT;
+
+	if (network == NULL)
+		network = "none";
+	cr_assert(strcmp(network, "none") == 0 || strcmp(network, "host") == 0,
+			  "lab_start_postgres: network must be none or host, not \"%s\"", network);
+	sb_appends(&cmd, "docker run -d --label " LAB_LABEL " --name ");
+	lab_quote(&cmd, name);
+	sb_appendf(&cmd, " --network %s", network);
+	for (; env != NULL && *env != NULL; env++)
+	{
+		sb_appends(&cmd, " -e ");
+		lab_quote(&cmd, *env);
+	}
+	sb_appendc(&cmd, ' ');
+	lab_quote(&cmd, image);
+	sb_appends(&cmd, " >/dev/null");
+
+	int rc = lab_sh("%s", cmd.data);
+
+	sb_free(&cmd);
+	if (rc != 0)
+		fprintf(stderr, "lab: docker run of %s as %s failed (exit %d); is the image "
+				"built (`make lab`)?\n", image, name, rc);
+	return rc == 0;
+}
+
+bool
+lab_wait_ready(const char *name_in, int timeout_s)
+{
+	struct timespec start, now;
+	StrBuf q = STRBUF_INIT;
+
+	lab_quote(&q, name_in);
+
+	const char *name = q.data;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;)
+	{
+		if (lab_sh("docker exec %s pg_isready -q >/dev/null 2>&1", name) == 0)
+		{
+			sb_free(&q);
+			return true;
+		}
+
+		StrBuf state = STRBUF_INIT;
+		bool known = lab_sh_capture(&state, "docker inspect -f '{{.State.Running}}' %s 2>/dev/null", name);
+		bool running = known && strncmp(sb_str(&state), "true", 4) == 0;
+
+		sb_free(&state);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!running || now.tv_sec - start.tv_sec >= timeout_s)
+		{
+			fprintf(stderr, "lab: %s is %s; its last log lines:\n", name,
+					running ? "not ready in time" : "not running");
+			lab_sh("docker logs --tail 20 %s >&2", name);
+			sb_free(&q);
+			return false;
+		}
+
+		struct timespec ts = { 0, 200 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+lab_remove(const char *name)
+{
+	StrBuf q = STRBUF_INIT;
+
+	lab_quote(&q, name);
+	lab_sh("docker rm -f -v %s >/dev/null 2>&1", q.data);
+	sb_free(&q);
+}

@@ -1,0 +1,67 @@
+/*
+ * lab.h — helpers for integration tests that use the lab engine
+ * (`make lab`: a local dockerd and the pgfold-lab images).
+ *
+ * Criterion runs every test in its own forked process, in parallel: use
+ * lab_unique_name() for containers and databases, and remove what you
+ * create (a .fini, or lab_remove() at the start of the next step), because
+ * a failed assertion ends the test process at once.
+ *
+ *   Test(mod, thing, .fini = cleanup) {
+ *       lab_require();
+ *       lab_unique_name("pgf_mod", name, sizeof(name));
+ *       cr_assert(lab_start_postgres("pgfold-lab/postgres:15", name, env, NULL));
+ *       cr_assert(lab_wait_ready(name, 60));
+ *       ...
+ *   }
+ */
+#ifndef PGFOLD_TESTS_LAB_H
+#define PGFOLD_TESTS_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pgfold/str.h"
+
+/* Every container the helpers start carries this label (lab.sh down removes
+ * them all). */
+#define LAB_LABEL "pgfold.test=1"
+
+/* Skip the test when PGFOLD_TEST_UNIT_ONLY=1; otherwise fail it unless the
+ * engine answers (the message says to run `make lab`). Call first. */
+void lab_require(void);
+
+/* prefix + pid + counter + random, lowercased to [a-z0-9_]: valid as a
+ * container name and as an unquoted PostgreSQL identifier (start the prefix
+ * with a letter; keep it short, identifiers stop at 63 bytes). Fails the
+ * test if it does not fit in size. */
+void lab_unique_name(const char *prefix, char *buf, size_t size);
+
+/* Run `/bin/sh -c CMD` (CMD from printf-style fmt) in a child process and
+ * return its exit status (-1 if it could not run, 128+N if killed by signal
+ * N). Output goes to the test's stdout/stderr. Only pass values you made
+ * (lab_unique_name) or quoted with lab_quote(). */
+int lab_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* As lab_sh, capturing stdout (appended to *out); true when it exited 0. */
+bool lab_sh_capture(StrBuf *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* s in single quotes for the shell, appended to *out. */
+void lab_quote(StrBuf *out, const char *s);
+
+/* docker run -d --name NAME --label pgfold.test=1 --network NETWORK
+ * [-e K=V ...] IMAGE. env: "K=V", NULL-terminated, may be NULL. network:
+ * NULL or "none" (default) or "host" — never a bridge: the lab engine has
+ * none. On "host", set PGPORT to a free port in env. */
+bool lab_start_postgres(const char *image, const char *name,
+						const char *const *env, const char *network);
+
+/* Poll `docker exec NAME pg_isready` until it succeeds (true) or timeout_s
+ * passes or the container stops (false; its last log lines are printed). */
+bool lab_wait_ready(const char *name, int timeout_s);
+
+/* docker rm -f -v NAME; quiet, and fine if NAME does not exist. */
+void lab_remove(const char *name);
+
+#endif
