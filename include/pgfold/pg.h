@@ -1,0 +1,231 @@
+/*
+ * pg.h — PostgreSQL: libpq on the shared instance, psql inside containers.
+ *
+ * Two ways to reach a server:
+ *
+ *  - The shared instance is reached with libpq (pg_connect_shared). The
+ *    admin password is passed to PQconnectdbParams in-process only; it never
+ *    goes into argv, the environment or a log line.
+ *
+ *  - The dedicated containers run with `network_mode: none`: they are only
+ *    reachable by exec. pgx_query runs psql inside the container with the
+ *    SQL on stdin and names passed as psql variables (`-v name=value`,
+ *    referenced as :"name" for identifiers and :'name' for literals, quoted
+ *    by psql with libpq's escaping). Nothing is ever interpolated by a shell
+ *    or by us.
+ *
+ * psql output format (decision): unaligned, tuples only, with a NUL byte
+ * after every field (`-A -t -z -0`: field and record separators are both
+ * NUL, and psql also terminates the last record with NUL when the record
+ * separator is NUL). PostgreSQL text values can never contain a NUL byte,
+ * so every field is recovered exactly, whatever it contains (newlines, the
+ * ASCII unit/record separators, quotes, invalid-looking UTF-8...). Rows are
+ * rebuilt from the column count the caller states (pg_rows_parse), and an
+ * output whose field count is not a multiple of it is rejected. A SQL NULL
+ * prints as the empty string: queries that must tell them apart use
+ * coalesce() or `x IS NULL` as an extra column.
+ *
+ * Statements that cannot take $n parameters (CREATE/ALTER/DROP DATABASE,
+ * CREATE/ALTER ROLE) are built from PQescapeIdentifier / PQescapeLiteral
+ * output only. Every failure is logged once, here, with the statement's
+ * purpose, the database and the SQLSTATE; callers just propagate false.
+ */
+#ifndef PGFOLD_PG_H
+#define PGFOLD_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pgfold/config.h"
+#include "pgfold/docker.h"
+#include "pgfold/str.h"
+
+#define PG_APPLICATION_NAME    "pgfold"
+#define PG_CONNECT_TIMEOUT_S   10
+#define PG_MAINTENANCE_DB      "postgres"
+
+/* ---- connections ------------------------------------------------------- */
+
+/* Everything needed to open one libpq connection; password may be NULL. */
+typedef struct PgConnParams
+{
+	const char *host;
+	int         port;
+	const char *user;
+	const char *password;   /* secret: handed to libpq only */
+	const char *dbname;     /* taken literally, never as a conninfo string */
+} PgConnParams;
+
+/* Open a connection; nothing is logged. On failure *out is NULL and errmsg
+ * (if not NULL) receives libpq's message on one line. */
+bool pg_connect_params(const PgConnParams *params, PGconn **out, StrBuf *errmsg);
+
+/* Connect to the shared instance as PG_USER (dbname NULL = "postgres").
+ * On failure: logs "cannot connect to the shared PostgreSQL at HOST:PORT as
+ * USER: ...; check PG_HOST/PG_PORT/PG_USER/PG_PASS in <root>/.env" and sets
+ * EXIT_SHARED. */
+bool pg_connect_shared(const Config *cfg, const char *dbname, PGconn **out);
+
+/* PQfinish; safe on NULL. */
+void pg_disconnect(PGconn *conn);
+
+/* ---- statements -------------------------------------------------------- */
+
+/* Run a statement without parameters and without rows (DDL, SET...).
+ * `what` says why, for the error line: "create database \"x\"". */
+bool pg_exec(PGconn *conn, const char *what, const char *sql);
+
+/* Parameterised statement ($1..$n, text format). On success *out holds the
+ * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK); caller PQclear()s it. */
+bool pg_query(PGconn *conn, const char *what, const char *sql,
+			  int nparams, const char *const *params, PGresult **out);
+
+/* Exactly one row, first column, into out (replaced). A NULL value sets
+ * *isnull (out emptied); with isnull == NULL a NULL value is an error. */
+bool pg_query_scalar(PGconn *conn, const char *what, const char *sql,
+					 int nparams, const char *const *params,
+					 StrBuf *out, bool *isnull);
+
+/* Append the quoted identifier ("x""y") / literal ('it''s', E'' when
+ * needed) to out, escaped for this connection's encoding. */
+bool pg_quote_ident(PGconn *conn, const char *ident, StrBuf *out);
+bool pg_quote_literal(PGconn *conn, const char *value, StrBuf *out);
+
+/* Log a failed result once: "<what> failed in database "D": [SQLSTATE]
+ * message (detail, hint)". Exposed for modules that drive libpq directly
+ * (COPY, streaming). */
+void pg_log_result_error(PGconn *conn, const char *what, const PGresult *res);
+
+/* ---- shared-side queries ------------------------------------------------ */
+
+/* server_version_num, e.g. 150004. */
+bool pg_server_version_num(PGconn *conn, int *out);
+
+bool pg_database_exists(PGconn *conn, const char *dbname, bool *exists);
+bool pg_role_exists(PGconn *conn, const char *role, bool *exists);
+
+/* pg_available_extensions: *available, and its default version into
+ * default_version (may be NULL). */
+bool pg_extension_available(PGconn *conn, const char *name, bool *available,
+							StrBuf *default_version);
+
+/* pg_available_extension_versions: can `name` at `version` be created? */
+bool pg_extension_version_available(PGconn *conn, const char *name,
+									const char *version, bool *available);
+
+/* pg_terminate_backend() every other session on dbname; count may be NULL. */
+bool pg_terminate_connections(PGconn *conn, const char *dbname, long *count);
+
+/* CREATE DATABASE "db" OWNER "owner" TEMPLATE template0 [ENCODING 'enc'].
+ * owner and encoding may be NULL (connected user / server default). */
+bool pg_create_database(PGconn *conn, const char *dbname, const char *owner,
+						const char *encoding);
+
+/* ALTER DATABASE "from" RENAME TO "to". Fails while anyone is connected to
+ * "from": call pg_terminate_connections first when that is intended. */
+bool pg_rename_database(PGconn *conn, const char *from, const char *to);
+
+/* DROP DATABASE IF EXISTS "db"; with force: WITH (FORCE) on server >= 13,
+ * pg_terminate_connections then DROP on older servers. */
+bool pg_drop_database(PGconn *conn, const char *dbname, bool force);
+
+/* pg_database_size(dbname) in bytes. */
+bool pg_database_size(PGconn *conn, const char *dbname, int64_t *bytes);
+
+/* ---- psql output: NUL-terminated fields -------------------------------- */
+
+typedef struct PgRows
+{
+	size_t  nrows;
+	size_t  ncols;
+	char  **cells;   /* nrows * ncols pointers into buf, row-major */
+	char   *buf;     /* private copy of the output */
+} PgRows;
+
+#define PGROWS_INIT { 0, 0, NULL, NULL }
+
+/* Split `-A -t -z -0` output (len bytes) into rows of ncols fields.
+ * False (and logged) when the output is truncated or the field count is
+ * not a multiple of ncols. */
+bool pg_rows_parse(const char *data, size_t len, size_t ncols, PgRows *out);
+/* The field, or NULL when out of range. */
+const char *pg_rows_get(const PgRows *rows, size_t row, size_t col);
+void pg_rows_free(PgRows *rows);
+
+/* ---- psql inside a container (exec) ------------------------------------- */
+
+/* Largest psql output pgx_query accepts. */
+#define PGX_MAX_OUTPUT (16u * 1024u * 1024u)
+
+/* Run `psql -X -q -A -t -z -0 -v ON_ERROR_STOP=1 -U user -d <db>` in the
+ * container, sql on stdin. vars: NULL-terminated "name=value" strings (name
+ * matches [A-Za-z_][A-Za-z0-9_]*), each passed as `-v name=value`. db is
+ * passed as a quoted conninfo (`dbname='...'`) so a name with '=' is never
+ * taken as a connection string. user/db NULL = the container's defaults.
+ * out receives psql's raw stdout (NUL-terminated fields). A non-zero exit
+ * is logged with the container, database and psql's stderr. */
+bool pgx_query(DockerClient *docker, const char *container, const char *user,
+			   const char *db, const char *sql, const char *const *vars,
+			   StrBuf *out);
+
+/* pgx_query + pg_rows_parse. */
+bool pgx_query_rows(DockerClient *docker, const char *container,
+					const char *user, const char *db, const char *sql,
+					const char *const *vars, size_t ncols, PgRows *out);
+
+/* SELECT 1: the server accepts connections and queries. */
+bool pgx_ping(DockerClient *docker, const char *container, const char *user,
+			  const char *db);
+
+bool pgx_server_version_num(DockerClient *docker, const char *container,
+							const char *user, int *out);
+
+typedef struct PgxDatabase
+{
+	char    *name;
+	char    *owner;
+	char    *encoding;
+	char    *collate;
+	char    *ctype;
+	int64_t  size_bytes;
+} PgxDatabase;
+
+typedef struct PgxRole
+{
+	char *name;
+	bool  can_login;
+	bool  superuser;
+} PgxRole;
+
+typedef struct PgxExtension
+{
+	char *name;
+	char *version;
+} PgxExtension;
+
+typedef struct PgxDatabaseList { PgxDatabase *items; size_t count; } PgxDatabaseList;
+typedef struct PgxRoleList { PgxRole *items; size_t count; } PgxRoleList;
+typedef struct PgxExtensionList { PgxExtension *items; size_t count; } PgxExtensionList;
+
+/* Databases that accept connections and are not templates, by name. */
+bool pgx_list_databases(DockerClient *docker, const char *container,
+						const char *user, PgxDatabaseList *out);
+void pgx_database_list_free(PgxDatabaseList *list);
+
+/* Roles except the predefined pg_* ones, by name. */
+bool pgx_list_roles(DockerClient *docker, const char *container,
+					const char *user, PgxRoleList *out);
+void pgx_role_list_free(PgxRoleList *list);
+
+/* pg_extension of database db (plpgsql included), by name. */
+bool pgx_list_extensions(DockerClient *docker, const char *container,
+						 const char *user, const char *db,
+						 PgxExtensionList *out);
+void pgx_extension_list_free(PgxExtensionList *list);
+
+bool pgx_database_size(DockerClient *docker, const char *container,
+					   const char *user, const char *db, int64_t *bytes);
+
+#endif
