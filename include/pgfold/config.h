@@ -5,6 +5,16 @@
  * from the process environment first, then <root>/.env (compose's own
  * precedence), then defaults. PG_PASS is a secret: it is kept out of logs
  * and passed to libpq in-process only.
+ *
+ * The root must exist and be a directory (else one error line, EXIT_USAGE);
+ * it is stored as realpath(). <root>/.env may be missing; its values are
+ * read as docker-compose 1.29 reads them (see dotenv.h: ${NAME} and
+ * ${NAME:-def} expand against earlier .env lines, then the environment).
+ * An empty value counts as unset (default applies) for every setting but
+ * PGFOLD_SHARED_CONTAINER: set-but-empty means the shared instance is not a
+ * container, while unset (or a bare `PGFOLD_SHARED_CONTAINER` line) means
+ * "postgres". PG_PORT / PGFOLD_SHARED_PORT must be 1-65535 (else EXIT_USAGE).
+ * PG_PASS unset or empty leaves pg_pass NULL (no default password).
  */
 #ifndef PGFOLD_CONFIG_H
 #define PGFOLD_CONFIG_H
