@@ -1,0 +1,653 @@
+/*
+ * connection.c — how an app service reaches its postgres.
+ *
+ * Three shapes are recognised in an app's `environment:`:
+ *  - a URL variable (DATABASE_URL, *_DATABASE_URL, ..., or any value whose
+ *    scheme is postgres/postgresql, also once interpolated);
+ *  - a group of variables sharing a prefix around a *_HOST one (DB_HOST,
+ *    DB_PORT, DB_USER, DB_PASSWORD, DB_NAME; POSTGRES_HOST ... _DATABASE;
+ *    PGHOST ... PGDATABASE);
+ *  - NocoDB's NC_DB=pg://host:port?u=USER&p=PASS&d=DB.
+ * A setting counts only when its host names the target (the db service key,
+ * its container name, localhost; or the shared instance once migrated): an
+ * app whose host points elsewhere is not connected to this db.
+ *
+ * Spans come from the raw file bytes (for the rewriter); values come from
+ * the interpolated string the app will see, split the same way, falling
+ * back to interpolating each raw piece when the whole value does not
+ * resolve (a ${VAR:?} elsewhere in the URL must not hide the host).
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "pgfold/log.h"
+
+/* ---- variable names ---------------------------------------------------- */
+
+static const char *const host_suffixes[] = { "HOSTNAME", "HOST", "SERVER", NULL };
+static const char *const port_suffixes[] = { "PORT", NULL };
+static const char *const user_suffixes[] = { "USER", "USERNAME", "LOGIN", NULL };
+static const char *const pass_suffixes[] = { "PASSWORD", "PASS", "PASSWD", "PWD", NULL };
+static const char *const db_suffixes[] = {
+	"NAME", "DB", "DATABASE", "DBNAME", "DATABASE_NAME", "DB_NAME", NULL
+};
+
+static const char *const url_suffixes[] = {
+	"DATABASE_URL", "DB_URL", "POSTGRES_URL", "POSTGRESQL_URL", "PG_URL",
+	"DATABASE_URI", "DB_URI", "POSTGRES_URI", NULL
+};
+
+/* A URL variable: one of the names above, alone or as *_NAME. */
+static bool
+name_is_url_var(const char *name)
+{
+	for (size_t i = 0; url_suffixes[i]; i++)
+	{
+		const char *sfx = url_suffixes[i];
+		size_t ln = strlen(name), ls = strlen(sfx);
+
+		if (ln == ls && strcmp(name, sfx) == 0)
+			return true;
+		if (ln > ls && strcmp(name + ln - ls, sfx) == 0 && name[ln - ls - 1] == '_')
+			return true;
+	}
+	return strcmp(name, "NC_DB") == 0;
+}
+
+/* Length of the host suffix name ends with (prefix must be non-empty), 0 if none. */
+static size_t
+host_suffix_len(const char *name)
+{
+	size_t ln = strlen(name);
+
+	for (size_t i = 0; host_suffixes[i]; i++)
+	{
+		size_t ls = strlen(host_suffixes[i]);
+
+		if (ln > ls && strcmp(name + ln - ls, host_suffixes[i]) == 0)
+			return ls;
+	}
+	return 0;
+}
+
+/* ---- helpers shared with classify.c -------------------------------------- */
+
+const char *
+svc_var(const ComposeService *s, const char *name, int *env_index)
+{
+	if (env_index)
+		*env_index = -1;
+	for (size_t i = s->env_count; i-- > 0;)
+	{
+		if (s->env[i].name && strcmp(s->env[i].name, name) == 0)
+		{
+			if (env_index)
+				*env_index = (int) i;
+			return s->env[i].resolved;
+		}
+	}
+	for (size_t f = s->env_file_count; s->env_file_vars && f-- > 0;)
+	{
+		const char *v = dotenv_get(&s->env_file_vars[f], name);
+
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+/* Is name set in the service's `environment:` (with or without a value)? */
+static bool
+in_environment(const ComposeService *s, const char *name)
+{
+	for (size_t i = 0; i < s->env_count; i++)
+		if (s->env[i].name && strcmp(s->env[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The env index of PREFIX + one of suffixes (last occurrence), or -1. */
+static int
+find_sibling(const ComposeService *s, const char *prefix, const char *const *suffixes,
+			 const char **value_out)
+{
+	char name[256];
+
+	*value_out = NULL;
+	for (size_t k = 0; suffixes[k]; k++)
+	{
+		int idx;
+
+		if (!str_format(name, sizeof(name), "%s%s", prefix, suffixes[k]))
+			continue;
+		*value_out = svc_var(s, name, &idx);
+		if (idx >= 0 || *value_out)
+			return idx;
+	}
+	return -1;
+}
+
+/* Does a *_HOST prefix look like database settings (not REDIS_HOST)? */
+static bool
+prefix_is_dbish(const ComposeService *s, const char *prefix)
+{
+	const char *v;
+
+	if (strstr(prefix, "DB") || strstr(prefix, "PG") || strstr(prefix, "POSTGRES") ||
+		strstr(prefix, "DATABASE"))
+		return true;
+	if (find_sibling(s, prefix, user_suffixes, &v) >= 0 || v)
+		return true;
+	if (find_sibling(s, prefix, pass_suffixes, &v) >= 0 || v)
+		return true;
+	return false;
+}
+
+static bool
+scheme_is(const char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && strncasecmp(s, want, n) == 0;
+}
+
+static bool
+value_has_pg_scheme(const char *v)
+{
+	return v && (strncasecmp(v, "postgres://", 11) == 0 ||
+				 strncasecmp(v, "postgresql://", 13) == 0 ||
+				 strncasecmp(v, "pg://", 5) == 0);
+}
+
+bool
+svc_is_client(const ComposeService *s)
+{
+	for (size_t i = 0; i < s->env_count; i++)
+	{
+		const EnvItem *e = &s->env[i];
+
+		if (e->name == NULL)
+			continue;
+		if (name_is_url_var(e->name) || value_has_pg_scheme(e->raw) ||
+			value_has_pg_scheme(e->resolved))
+			return true;
+
+		size_t hl = host_suffix_len(e->name);
+
+		if (hl > 0)
+		{
+			char prefix[256];
+
+			if (str_copy(prefix, sizeof(prefix), e->name))
+			{
+				prefix[strlen(prefix) - hl] = '\0';
+				if (prefix_is_dbish(s, prefix))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* ---- values ---------------------------------------------------------------- */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char) tolower((unsigned char) c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* %XX decoded; a malformed escape is kept as written. */
+static char *
+percent_decode(const char *s, size_t n)
+{
+	char *out = xcalloc(n + 1, 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		int hi, lo;
+
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+			(lo = hexval(s[i + 2])) >= 0)
+		{
+			out[o++] = (char) (hi * 16 + lo);
+			i += 2;
+		}
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A piece of text as a value; NULL for an absent (empty) span. */
+static char *
+piece(const char *text, Span sp, bool decode)
+{
+	if (sp.end <= sp.start)
+		return NULL;
+	if (decode)
+		return percent_decode(text + sp.start, sp.end - sp.start);
+	return xstrndup(text + sp.start, sp.end - sp.start);
+}
+
+/* A raw piece interpolated on its own; NULL when absent or failing. */
+static char *
+piece_interpolated(const Config *cfg, const char *bytes, Span sp, bool decode)
+{
+	if (sp.end <= sp.start)
+		return NULL;
+
+	StrBuf out = STRBUF_INIT;
+	char err[256];
+
+	if (!dotenv_interpolate(bytes + sp.start, sp.end - sp.start,
+							cfg ? config_var_lookup : NULL, (void *) cfg, &out, err, sizeof(err)))
+	{
+		sb_free_secret(&out);
+		return NULL;
+	}
+
+	char *v = decode ? percent_decode(sb_str(&out), out.len) : xstrdup(sb_str(&out));
+
+	sb_free_secret(&out);
+	return v;
+}
+
+static void
+strip_brackets(char *host)
+{
+	size_t n = host ? strlen(host) : 0;
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+	{
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+}
+
+static int
+parse_port(const char *s)
+{
+	long v;
+
+	if (s == NULL || !str_to_long(s, 1, 65535, &v))
+		return -1;
+	return (int) v;
+}
+
+static void
+free_secret_str(char **s)
+{
+	if (*s)
+	{
+		sodium_memzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+void
+conn_values_free(ConnValues *v)
+{
+	free(v->user);
+	free_secret_str(&v->password);
+	free(v->host);
+	free(v->dbname);
+	v->user = v->host = v->dbname = NULL;
+	v->port = -1;
+}
+
+void
+conn_ref_free(ConnRef *c)
+{
+	free(c->prefix);
+	c->prefix = NULL;
+	conn_values_free(&c->values);
+}
+
+static bool
+host_matches(const DbTarget *t, const char *host)
+{
+	if (host == NULL || host[0] == '\0')
+		return false;
+	for (size_t i = 0; i < t->count; i++)
+		if (t->names[i] && strcasecmp(t->names[i], host) == 0)
+			return true;
+	/* an app sharing the db's network namespace (or the host's) reaches it
+	 * on localhost; only a dedicated db can be meant by that */
+	if (!t->shared && (strcasecmp(host, "localhost") == 0 ||
+					   strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0))
+		return true;
+	return false;
+}
+
+/* ---- URL and NocoDB settings -------------------------------------------- */
+
+typedef struct UrlSplit
+{
+	bool          ok;
+	ConnUrlParts  p;
+} UrlSplit;
+
+static bool
+split_any(const char *text, size_t start, size_t end, ConnUrlParts *p)
+{
+	if (!service_split_url(text, start, end, p))
+		return false;
+	if (scheme_is(text + p->scheme.start, p->scheme.end - p->scheme.start, "pg"))
+		return service_split_nocodb(text, start, end, p);
+	return true;
+}
+
+/* The scheme decides: postgres/postgresql → URL, pg → NocoDB, else none. */
+static bool
+kind_from_scheme(const char *s, size_t n, ConnKind *kind)
+{
+	if (scheme_is(s, n, "postgres") || scheme_is(s, n, "postgresql"))
+		*kind = CONN_URL;
+	else if (scheme_is(s, n, "pg"))
+		*kind = CONN_NOCODB;
+	else
+		return false;
+	return true;
+}
+
+static void
+fill_values_from(const char *text, const ConnUrlParts *p, ConnValues *v)
+{
+	v->user = piece(text, p->user, true);
+	v->password = piece(text, p->password, true);
+	v->host = piece(text, p->host, false);
+	v->dbname = piece(text, p->dbname, true);
+
+	char *port = piece(text, p->port, false);
+
+	v->port = parse_port(port);
+	free(port);
+}
+
+static void
+fill_values_interpolated(const Config *cfg, const char *bytes, const ConnUrlParts *p,
+						 ConnValues *v)
+{
+	v->user = piece_interpolated(cfg, bytes, p->user, true);
+	v->password = piece_interpolated(cfg, bytes, p->password, true);
+	v->host = piece_interpolated(cfg, bytes, p->host, false);
+	v->dbname = piece_interpolated(cfg, bytes, p->dbname, true);
+
+	char *port = piece_interpolated(cfg, bytes, p->port, false);
+
+	v->port = parse_port(port);
+	free(port);
+}
+
+static void
+push_conn(StackService *svc, ConnRef *c)
+{
+	svc->conns = xrealloc(svc->conns, svc->conn_count + 1, sizeof(ConnRef));
+	svc->conns[svc->conn_count++] = *c;
+}
+
+static void
+try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarget *t)
+{
+	const ComposeService *s = &svc->file.services[app];
+	const EnvItem *e = &s->env[i];
+
+	if (!e->has_value || e->raw == NULL || e->name == NULL)
+		return;
+	if (!name_is_url_var(e->name) && !value_has_pg_scheme(e->raw) &&
+		!value_has_pg_scheme(e->resolved))
+		return;
+
+	/* spans are only meaningful when the file bytes are the raw value
+	 * (no YAML escapes or folding in between) */
+	const char *bytes = svc->file.bytes;
+	size_t rl = strlen(e->raw);
+	bool exact = e->value.end >= e->value.start && e->value.end <= svc->file.len &&
+		e->value.end - e->value.start == rl && memcmp(bytes + e->value.start, e->raw, rl) == 0;
+
+	UrlSplit raw, res;
+
+	memset(&raw, 0, sizeof(raw));
+	memset(&res, 0, sizeof(res));
+
+	if (exact)
+		raw.ok = split_any(bytes, e->value.start, e->value.end, &raw.p);
+	if (e->resolved)
+		res.ok = split_any(e->resolved, 0, strlen(e->resolved), &res.p);
+
+	ConnKind kind;
+
+	if (res.ok)
+	{
+		if (!kind_from_scheme(e->resolved + res.p.scheme.start,
+							  res.p.scheme.end - res.p.scheme.start, &kind))
+			return;
+	}
+	else if (raw.ok)
+	{
+		char *scheme = piece_interpolated(cfg, bytes, raw.p.scheme, false);
+		bool known = scheme && kind_from_scheme(scheme, strlen(scheme), &kind);
+
+		free(scheme);
+		if (!known)
+			return;
+	}
+	else
+		return;
+
+	ConnRef c;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	c.app = app;
+	c.var = (int) i;
+	c.host = c.port = c.user = c.password = c.dbname = -1;
+	c.shared = t->shared;
+	c.values.port = -1;
+	/* no usable piece spans: the whole URL comes from ${VAR} (or escapes) */
+	c.indirect = !raw.ok;
+	if (raw.ok)
+		c.url = raw.p;
+
+	if (res.ok)
+		fill_values_from(e->resolved, &res.p, &c.values);
+	else
+		fill_values_interpolated(cfg, bytes, &raw.p, &c.values);
+	strip_brackets(c.values.host);
+
+	if (!host_matches(t, c.values.host))
+	{
+		conn_ref_free(&c);
+		return;
+	}
+	if (!exact)
+		svc_warn(svc, "%s: %s is written with YAML escapes; pgfold cannot edit its pieces in place",
+				 s->key, e->name);
+	push_conn(svc, &c);
+}
+
+/* ---- *_HOST groups ----------------------------------------------------------- */
+
+static bool
+prefix_seen(const StackService *svc, size_t app, const char *prefix)
+{
+	for (size_t k = 0; k < svc->conn_count; k++)
+		if (svc->conns[k].app == app && svc->conns[k].kind == CONN_PARTS &&
+			strcmp(svc->conns[k].prefix, prefix) == 0)
+			return true;
+	return false;
+}
+
+static Span
+env_value_span(const ComposeService *s, int idx)
+{
+	Span none = { 0, 0 };
+
+	return idx >= 0 ? s->env[idx].value : none;
+}
+
+static void
+try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t)
+{
+	const ComposeService *s = &svc->file.services[app];
+	const EnvItem *e = &s->env[i];
+	size_t hl = e->name ? host_suffix_len(e->name) : 0;
+	char prefix[256];
+
+	if (hl == 0 || !str_copy(prefix, sizeof(prefix), e->name))
+		return;
+	prefix[strlen(prefix) - hl] = '\0';
+	if (prefix_seen(svc, app, prefix))
+		return;
+
+	const char *host = e->resolved;
+
+	if (!host_matches(t, host))
+		return;
+
+	ConnRef c;
+	const char *v;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = CONN_PARTS;
+	c.app = app;
+	c.var = -1;
+	c.prefix = xstrdup(prefix);
+	c.shared = t->shared;
+	c.host = (int) i;
+	c.values.host = xstrdup(host);
+
+	c.port = find_sibling(s, prefix, port_suffixes, &v);
+	c.values.port = parse_port(v);
+	c.user = find_sibling(s, prefix, user_suffixes, &v);
+	c.values.user = v ? xstrdup(v) : NULL;
+	c.password = find_sibling(s, prefix, pass_suffixes, &v);
+	c.values.password = v ? xstrdup(v) : NULL;
+	c.dbname = find_sibling(s, prefix, db_suffixes, &v);
+	c.values.dbname = v ? xstrdup(v) : NULL;
+
+	c.url.host = env_value_span(s, c.host);
+	c.url.port = env_value_span(s, c.port);
+	c.url.user = env_value_span(s, c.user);
+	c.url.password = env_value_span(s, c.password);
+	c.url.dbname = env_value_span(s, c.dbname);
+	push_conn(svc, &c);
+}
+
+/* ---- settings pgfold cannot edit --------------------------------------------- */
+
+/* A host setting naming the target that lives only in an env_file: the
+ * rewriter edits the service file, so migrating would strand the app. */
+static void
+check_env_files(StackService *svc, size_t app, const DbTarget *t)
+{
+	const ComposeService *s = &svc->file.services[app];
+
+	for (size_t f = 0; s->env_file_vars && f < s->env_file_count; f++)
+	{
+		const Dotenv *d = &s->env_file_vars[f];
+
+		for (size_t k = 0; k < d->count; k++)
+		{
+			const DotenvEntry *de = &d->items[k];
+
+			if (de->key == NULL || de->value == NULL || in_environment(s, de->key))
+				continue;
+
+			bool names_db = false;
+			ConnUrlParts p;
+
+			if (host_suffix_len(de->key) > 0)
+				names_db = host_matches(t, de->value);
+			else if (value_has_pg_scheme(de->value) &&
+					 split_any(de->value, 0, strlen(de->value), &p))
+			{
+				char *h = piece(de->value, p.host, false);
+
+				strip_brackets(h);
+				names_db = host_matches(t, h);
+				free(h);
+			}
+			if (names_db)
+				svc_problem(svc, "%s: %s is set in env_file %s, which pgfold does not edit; "
+							"move it into the service's environment:",
+							s->key, de->key, s->env_files ? s->env_files[f] : "?");
+		}
+	}
+}
+
+void
+conn_find(const Config *cfg, StackService *svc, size_t app, const DbTarget *t)
+{
+	const ComposeService *s = &svc->file.services[app];
+
+	for (size_t i = 0; i < s->env_count; i++)
+		try_url(cfg, svc, app, i, t);
+	for (size_t i = 0; i < s->env_count; i++)
+		try_parts(svc, app, i, t);
+	check_env_files(svc, app, t);
+}
+
+/* ---- agreement with the db's POSTGRES_* ------------------------------------------ */
+
+static const char *
+conn_setting_name(const StackService *svc, const ConnRef *c, int part_index)
+{
+	const ComposeService *s = &svc->file.services[c->app];
+
+	if (c->kind != CONN_PARTS)
+		return s->env[c->var].name;
+	return part_index >= 0 ? s->env[part_index].name : "(unset)";
+}
+
+void
+conn_check_credentials(StackService *svc)
+{
+	if (svc->db_service < 0)
+		return;
+
+	const ComposeService *db = &svc->file.services[svc->db_service];
+	const char *db_pass = svc_var(db, "POSTGRES_PASSWORD", NULL);
+
+	for (size_t k = 0; k < svc->conn_count; k++)
+	{
+		const ConnRef *c = &svc->conns[k];
+		const char *app = svc->file.services[c->app].key;
+
+		if (c->shared)
+			continue;
+		if (c->values.user == NULL)
+			svc_warn(svc, "%s: cannot tell which user %s connects as",
+					 app, conn_setting_name(svc, c, c->user));
+		else if (svc->db_user && strcmp(c->values.user, svc->db_user) != 0)
+			svc_warn(svc, "%s: %s says user '%s' but POSTGRES_USER is '%s'; the app's is used",
+					 app, conn_setting_name(svc, c, c->user), c->values.user, svc->db_user);
+		if (c->values.dbname != NULL && svc->db_name && strcmp(c->values.dbname, svc->db_name) != 0)
+			svc_warn(svc, "%s: %s says database '%s' but POSTGRES_DB is '%s'; the app's is used",
+					 app, conn_setting_name(svc, c, c->dbname), c->values.dbname, svc->db_name);
+		if (c->values.password == NULL)
+			svc_warn(svc, "%s: %s has no password that resolves",
+					 app, conn_setting_name(svc, c, c->password));
+		else if (db_pass && strcmp(c->values.password, db_pass) != 0)
+			svc_warn(svc, "%s: the password in %s differs from POSTGRES_PASSWORD; the app's is "
+					 "used (POSTGRES_PASSWORD only applies when the data volume is created)",
+					 app, conn_setting_name(svc, c, c->password));
+		if (c->values.port > 0 && c->values.port != 5432)
+			svc_warn(svc, "%s: %s uses port %d; the db container listens on 5432",
+					 app, conn_setting_name(svc, c, c->port), c->values.port);
+	}
+}

@@ -1,0 +1,46 @@
+/*
+ * internal.h — helpers shared by the service module's files only.
+ */
+#ifndef PGFOLD_SERVICE_INTERNAL_H
+#define PGFOLD_SERVICE_INTERNAL_H
+
+#include "pgfold/service.h"
+
+/* What an app's host setting must name to count as connected. */
+typedef struct DbTarget
+{
+	const char *const *names;   /* compared case-insensitively */
+	size_t             count;
+	bool               shared;  /* the shared instance (migrated file) */
+	int                db;      /* db service index, -1 when shared */
+} DbTarget;
+
+/* A service's variable: `environment:` (last wins), else its env_files
+ * (later files win). *env_index = index in env, -1 when from an env_file
+ * or absent. NULL when unset or unresolvable. */
+const char *svc_var(const ComposeService *s, const char *name, int *env_index);
+
+/* Does this service carry client-side connection settings (a postgres URL,
+ * NC_DB, or a *_HOST variable with DB-ish siblings)? Used to tell an app
+ * built on a postgres image from the server itself. */
+bool svc_is_client(const ComposeService *s);
+
+/* Find the connections of app service `app` to target; appends to
+ * svc->conns, may add warnings or set svc->problem. */
+void conn_find(const Config *cfg, StackService *svc, size_t app, const DbTarget *target);
+
+/* Compare each dedicated connection's values with the db's POSTGRES_*. */
+void conn_check_credentials(StackService *svc);
+
+void conn_ref_free(ConnRef *c);
+
+void svc_warn(StackService *svc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void svc_problem(StackService *svc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* String list helpers (owned copies). */
+void strlist_add_unique(char ***list, size_t *count, const char *s);
+void strlist_free(char ***list, size_t *count);
+
+#endif

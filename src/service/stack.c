@@ -1,0 +1,179 @@
+/*
+ * stack.c — every service file of the stack, loaded and classified.
+ *
+ * A file that cannot be parsed (or is ambiguous) stays in the list with its
+ * problem, so `status` shows all 50 services and says what is wrong with
+ * the one, instead of refusing to say anything.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+
+/* More files than this in services/ is not a homelab stack we understand. */
+#define STACK_MAX_FILES 4096
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool
+is_service_file_name(const char *n)
+{
+	if (n[0] == '.')
+		return false;
+	return (str_has_suffix(n, ".yml") && strlen(n) > 4) ||
+		(str_has_suffix(n, ".yaml") && strlen(n) > 5);
+}
+
+/* Names of the regular files (symlinks followed: stacks often link enabled
+ * services in) ending .yml/.yaml, sorted. */
+static bool
+list_service_files(const char *dir, char ***names, size_t *count)
+{
+	DIR *d = opendir(dir);
+
+	*names = NULL;
+	*count = 0;
+	if (d == NULL)
+	{
+		log_error("cannot read the services directory %s: %s (is --root, or PGFOLD_ROOT, "
+				  "the stack's root?)", dir, strerror(errno));
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+
+	struct dirent *de;
+
+	while ((de = readdir(d)) != NULL)
+	{
+		struct stat st;
+
+		if (!is_service_file_name(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (*count >= STACK_MAX_FILES)
+		{
+			log_warn("more than %d service files in %s; the rest are ignored",
+					 STACK_MAX_FILES, dir);
+			break;
+		}
+		*names = xrealloc(*names, *count + 1, sizeof(char *));
+		(*names)[(*count)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*count > 1)
+		qsort(*names, *count, sizeof(char *), cmp_str);
+	return true;
+}
+
+static char *
+stem_of(const char *file)
+{
+	size_t n = strlen(file);
+	size_t cut = str_has_suffix(file, ".yaml") ? 5 : 4;
+
+	return xstrndup(file, n - cut);
+}
+
+static bool
+stem_taken(const Stack *stack, const char *stem)
+{
+	for (size_t i = 0; i < stack->count; i++)
+		if (strcmp(stack->services[i].name, stem) == 0)
+			return true;
+	return false;
+}
+
+static void
+load_one(const Config *cfg, Stack *stack, const char *file)
+{
+	StackService *s = &stack->services[stack->count];
+	StrBuf path = STRBUF_INIT;
+
+	memset(s, 0, sizeof(*s));
+	service_analysis_clear(s);   /* sets the -1 defaults */
+	s->name = stem_of(file);
+	sb_appendf(&path, "%s/%s", cfg->services_dir, file);
+	s->path = sb_steal(&path);
+
+	if (stem_taken(stack, s->name))
+	{
+		/* x.yml and x.yaml: compose would run either; we would not know which */
+		s->problem = xstrdup("both NAME.yml and NAME.yaml exist; keep one");
+		stack->count++;
+		return;
+	}
+	stack->count++;
+	if (!compose_load(s->path, config_var_lookup, (void *) cfg, &s->file))
+	{
+		s->problem = xstrdup("the file cannot be parsed (see the error above)");
+		return;
+	}
+	s->loaded = true;
+	service_analyze(cfg, s);
+}
+
+bool
+stack_load(const Config *cfg, Stack *out)
+{
+	char **names;
+	size_t count;
+
+	memset(out, 0, sizeof(*out));
+	if (!list_service_files(cfg->services_dir, &names, &count))
+		return false;
+
+	out->services = xcalloc(count ? count : 1, sizeof(StackService));
+	for (size_t i = 0; i < count; i++)
+		load_one(cfg, out, names[i]);
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return true;
+}
+
+void
+stack_free(Stack *stack)
+{
+	for (size_t i = 0; i < stack->count; i++)
+	{
+		StackService *s = &stack->services[i];
+
+		service_analysis_clear(s);
+		if (s->loaded)
+			compose_free(&s->file);
+		free(s->name);
+		free(s->path);
+	}
+	free(stack->services);
+	memset(stack, 0, sizeof(*stack));
+}
+
+/* By stem ("docmost") or file name ("docmost.yml"). */
+StackService *
+stack_find(Stack *stack, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < stack->count; i++)
+	{
+		StackService *s = &stack->services[i];
+		const char *slash = strrchr(s->path, '/');
+		const char *file = slash ? slash + 1 : s->path;
+
+		if (strcmp(s->name, name) == 0 || strcmp(file, name) == 0)
+			return s;
+	}
+	return NULL;
+}
