@@ -172,7 +172,9 @@ typedef struct DockerDemux
 void docker_demux_init(DockerDemux *dm);
 
 /* Feed raw bytes (any split); sink gets payload pieces as they complete.
- * False when the sink refused or a header names an unknown stream. */
+ * False when the sink refused or a header names an unknown stream; the
+ * latter is not logged here (the caller knows which exec it was): it leaves
+ * header_have == 8 with the bad header in dm->header. */
 bool docker_demux_feed(DockerDemux *dm, const char *buf, size_t len,
 					   DockerSink sink, void *ctx);
 

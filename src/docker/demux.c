@@ -7,7 +7,6 @@
  * never buffered, whatever size a header declares (up to 4 GiB - 1).
  */
 #include "pgfold/docker.h"
-#include "pgfold/log.h"
 
 #include <string.h>
 
@@ -34,12 +33,7 @@ demux_start_frame(DockerDemux *dm)
 	 * Anything else means we lost frame sync (or the exec has a TTY). */
 	if ((h[0] != STREAM_STDOUT && h[0] != STREAM_STDERR) ||
 		h[1] != 0 || h[2] != 0 || h[3] != 0)
-	{
-		log_error("Docker exec output is corrupt: frame header "
-				  "%02x %02x %02x %02x names no output stream (expected 01 or 02)",
-				  h[0], h[1], h[2], h[3]);
-		return false;
-	}
+		return false;   /* header stays in dm->header for the caller's message */
 	dm->stream = h[0];
 	dm->remaining = ((size_t) h[4] << 24) | ((size_t) h[5] << 16) |
 		((size_t) h[6] << 8) | (size_t) h[7];

@@ -70,8 +70,13 @@ exec_create(DockerClient *client, const char *container,
 	{
 		char msg[512];
 
-		log_error("cannot run `%s`: container %s is not running; start it first (%s)",
-				  exec->what, container, docker_response_message(&resp, msg, sizeof(msg)));
+		docker_response_message(&resp, msg, sizeof(msg));
+		if (strstr(msg, "paused") != NULL)
+			log_error("cannot run `%s`: container %s is paused; `docker unpause %s` "
+					  "first (%s)", exec->what, container, container, msg);
+		else
+			log_error("cannot run `%s`: container %s is not running; start it "
+					  "first (%s)", exec->what, container, msg);
 	}
 	else if (resp.status != 201 && resp.status != 200)
 	{
@@ -174,6 +179,7 @@ typedef struct PumpCtx
 	DockerExec *exec;
 	DockerSink  sink;
 	void       *ctx;
+	bool        refused;    /* the sink said stop (and logged why) */
 } PumpCtx;
 
 static bool
@@ -191,13 +197,18 @@ pump_sink(void *ctx, int stream, const char *buf, size_t len)
 		memcpy(exec->head + exec->head_len, buf, take);
 		exec->head_len += take;
 	}
-	return pc->sink == NULL || pc->sink(pc->ctx, stream, buf, len);
+	if (pc->sink != NULL && !pc->sink(pc->ctx, stream, buf, len))
+	{
+		pc->refused = true;
+		return false;
+	}
+	return true;
 }
 
 bool
 docker_exec_pump_output(DockerExec *exec, DockerSink sink, void *ctx, bool *eof)
 {
-	PumpCtx pc = { exec, sink, ctx };
+	PumpCtx pc = { exec, sink, ctx, false };
 
 	*eof = exec->eof;
 	if (exec->eof)
@@ -247,9 +258,20 @@ docker_exec_pump_output(DockerExec *exec, DockerSink sink, void *ctx, bool *eof)
 	size_t len = exec->buf_len - exec->buf_off;
 
 	exec->buf_off = exec->buf_len = 0;
-	if (!docker_demux_feed(&exec->dm, p, len, pump_sink, &pc))
-		return false;
-	return true;
+	if (docker_demux_feed(&exec->dm, p, len, pump_sink, &pc))
+		return true;
+	if (!pc.refused)
+	{
+		const unsigned char *h = exec->dm.header;
+
+		/* Lost frame sync, or the engine wrote text outside the frames. */
+		log_error("the output of `%s` in container %s is corrupt: a frame header "
+				  "starts %02x %02x %02x %02x (\"%c%c%c%c\"), not 01|02 00 00 00",
+				  exec->what, exec->container, h[0], h[1], h[2], h[3],
+				  h[0] >= 32 && h[0] < 127 ? h[0] : '.', h[1] >= 32 && h[1] < 127 ? h[1] : '.',
+				  h[2] >= 32 && h[2] < 127 ? h[2] : '.', h[3] >= 32 && h[3] < 127 ? h[3] : '.');
+	}
+	return false;
 }
 
 /* ---- stdin -------------------------------------------------------------- */

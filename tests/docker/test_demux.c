@@ -227,6 +227,8 @@ Test(docker_demux, stdin_and_unknown_streams_are_corrupt)
 		docker_demux_init(&dm);
 		cr_assert_not(docker_demux_feed(&dm, in.data, in.len, collect, &c), "case %zu", i);
 		cr_assert_eq(c.out.len, 2, "frames before the bad header were delivered");
+		cr_assert_eq(dm.header_have, 8);
+		cr_assert(memcmp(dm.header, bad[i], 8) == 0, "the bad header is kept for the message");
 		sb_free(&in);
 		sb_free(&c.out);
 	}
