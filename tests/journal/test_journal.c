@@ -245,13 +245,14 @@ Test(journal, structurally_invalid_records_are_errors)
 
 		/* Last, complete, valid JSON but not a record: not a torn write,
 		 * an error too (the duplicate-key case is invalid JSON: torn). */
-		if (i == nbad - 1)
-			continue;
-		sb_reset(&sb);
-		sb_appends(&sb, REC("r1", "preflight", "done"));
-		sb_appends(&sb, bad[i]);
-		put_journal(sb.data, sb.len);
-		cr_assert_not(journal_load(dir, "docmost", &j, NULL), "accepted bad last record %zu", i);
+		if (i < nbad - 1)
+		{
+			sb_reset(&sb);
+			sb_appends(&sb, REC("r1", "preflight", "done"));
+			sb_appends(&sb, bad[i]);
+			put_journal(sb.data, sb.len);
+			cr_assert_not(journal_load(dir, "docmost", &j, NULL), "accepted bad last record %zu", i);
+		}
 		sb_free(&sb);
 	}
 }
