@@ -179,6 +179,8 @@ bool pgx_query_rows(DockerClient *docker, const char *container,
 bool pgx_ping(DockerClient *docker, const char *container, const char *user,
 			  const char *db);
 
+/* Cluster-wide questions (version, databases, roles) connect to the
+ * "postgres" database, which initdb always creates. */
 bool pgx_server_version_num(DockerClient *docker, const char *container,
 							const char *user, int *out);
 

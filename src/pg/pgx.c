@@ -1,0 +1,354 @@
+/*
+ * pgx.c — psql inside a (network-less) container, over docker exec.
+ *
+ * The SQL goes on stdin, never in argv: argv stays short in logs and
+ * nothing is interpolated by a shell. Names travel as psql variables and
+ * are quoted by psql itself (:"name" identifier, :'name' literal). See
+ * pg.h for the output format (NUL after every field).
+ */
+#include "pgfold/pg.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgfold/log.h"
+#include "internal.h"
+
+#define PGX_MAX_VARS   32
+#define PGX_MAX_STDERR (64u * 1024u)
+
+static bool
+var_name_ok(const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+
+	if (eq == NULL || eq == spec)
+		return false;
+	for (const char *p = spec; p < eq; p++)
+	{
+		bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_';
+
+		if (!alpha && !(p > spec && *p >= '0' && *p <= '9'))
+			return false;
+	}
+	return true;
+}
+
+/* libpq conninfo value: single quotes, \ and ' backslash-escaped. psql
+ * takes a -d argument containing '=' as a connection string, so the name
+ * is always given as one: a database called "x=y" stays a name. */
+static void
+conninfo_dbname(StrBuf *out, const char *db)
+{
+	sb_appends(out, "dbname='");
+	for (const char *p = db; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			sb_appendc(out, '\\');
+		sb_appendc(out, *p);
+	}
+	sb_appendc(out, '\'');
+}
+
+static void
+log_psql_failure(const char *container, const char *user, const char *db,
+				 int exit_code, const StrBuf *err)
+{
+	StrBuf c = STRBUF_INIT, d = STRBUF_INIT, u = STRBUF_INIT, e = STRBUF_INIT;
+	const char *why;
+
+	switch (exit_code)
+	{
+		case 1: why = "psql failed"; break;
+		case 2: why = "psql could not connect (or lost the connection)"; break;
+		case 3: why = "the SQL failed"; break;
+		case 126: case 127: why = "psql could not be started in the container"; break;
+		default: why = "psql failed"; break;
+	}
+	pg_one_line(&e, sb_str(err), err->len, 1500);
+	log_error("%s in container %s (database %s, user %s), exit %d: %s",
+			  why, pg_display(&c, container), db ? pg_display(&d, db) : "(default)",
+			  user ? pg_display(&u, user) : "(default)", exit_code,
+			  e.len ? sb_str(&e) : "(no message)");
+	sb_free(&c);
+	sb_free(&d);
+	sb_free(&u);
+	sb_free(&e);
+}
+
+bool
+pgx_query(DockerClient *docker, const char *container, const char *user,
+		  const char *db, const char *sql, const char *const *vars,
+		  StrBuf *out)
+{
+	const char *argv[16 + 2 * PGX_MAX_VARS];
+	StrBuf dbarg = STRBUF_INIT;
+	StrBuf err = STRBUF_INIT;
+	StrBuf c = STRBUF_INIT;
+	int n = 0;
+	int exit_code = -1;
+	bool ok = false;
+
+	sb_reset(out);
+	argv[n++] = "psql";
+	argv[n++] = "-X";           /* no ~/.psqlrc */
+	argv[n++] = "-q";
+	argv[n++] = "-A";
+	argv[n++] = "-t";
+	argv[n++] = "-z";           /* field separator NUL */
+	argv[n++] = "-0";           /* record separator NUL (ends the last too) */
+	argv[n++] = "-v";
+	argv[n++] = "ON_ERROR_STOP=1";
+	if (user != NULL)
+	{
+		argv[n++] = "-U";
+		argv[n++] = user;
+	}
+	if (db != NULL)
+	{
+		conninfo_dbname(&dbarg, db);
+		argv[n++] = "-d";
+		argv[n++] = sb_str(&dbarg);
+	}
+	for (size_t i = 0; vars != NULL && vars[i] != NULL; i++)
+	{
+		if (i >= PGX_MAX_VARS || !var_name_ok(vars[i]))
+		{
+			log_error("psql variable %zu is invalid (name must match "
+					  "[A-Za-z_][A-Za-z0-9_]*, at most %d variables)", i, PGX_MAX_VARS);
+			goto out;
+		}
+		argv[n++] = "-v";
+		argv[n++] = vars[i];
+	}
+	argv[n] = NULL;
+
+	DockerExecSpec spec = {
+		.cmd = argv,
+		.env = (const char *const[]) { "PGAPPNAME=" PG_APPLICATION_NAME, NULL },
+		.user = NULL,
+		.workdir = "/",
+		.attach_stdin = true,
+	};
+
+	log_debug("psql in container %s: %zu bytes of SQL", pg_display(&c, container),
+			  strlen(sql));
+	if (!docker_exec_capture(docker, container, &spec, sql, strlen(sql),
+							 PGX_MAX_OUTPUT, out, &err, &exit_code))
+		goto out;               /* logged by the docker module */
+	if (exit_code != 0)
+	{
+		log_psql_failure(container, user, db, exit_code, &err);
+		goto out;
+	}
+	if (err.len > 0)
+	{
+		StrBuf e = STRBUF_INIT;
+
+		pg_one_line(&e, sb_str(&err), err.len, 1000);
+		log_debug("psql in container %s said: %s", sb_str(&c), sb_str(&e));
+		sb_free(&e);
+	}
+	ok = true;
+out:
+	sb_free(&dbarg);
+	sb_free(&err);
+	sb_free(&c);
+	return ok;
+}
+
+bool
+pgx_query_rows(DockerClient *docker, const char *container, const char *user,
+			   const char *db, const char *sql, const char *const *vars,
+			   size_t ncols, PgRows *out)
+{
+	StrBuf raw = STRBUF_INIT;
+	bool ok = pgx_query(docker, container, user, db, sql, vars, &raw) &&
+		pg_rows_parse(raw.data, raw.len, ncols, out);
+
+	sb_free(&raw);
+	return ok;
+}
+
+/* One row, one column, as a number. */
+static bool
+pgx_scalar_long(DockerClient *docker, const char *container, const char *user,
+				const char *db, const char *sql, const char *what, long *out)
+{
+	PgRows rows = PGROWS_INIT;
+	StrBuf c = STRBUF_INIT;
+	bool ok = pgx_query_rows(docker, container, user, db, sql, NULL, 1, &rows);
+
+	if (ok && (rows.nrows != 1 || !str_to_long(pg_rows_get(&rows, 0, 0), 0, LONG_MAX, out)))
+	{
+		log_error("%s in container %s: unexpected answer (%zu rows)", what,
+				  pg_display(&c, container), rows.nrows);
+		ok = false;
+	}
+	pg_rows_free(&rows);
+	sb_free(&c);
+	return ok;
+}
+
+bool
+pgx_ping(DockerClient *docker, const char *container, const char *user,
+		 const char *db)
+{
+	long one = 0;
+
+	return pgx_scalar_long(docker, container, user, db, "SELECT 1;\n",
+						   "liveness check", &one) && one == 1;
+}
+
+bool
+pgx_server_version_num(DockerClient *docker, const char *container,
+					   const char *user, int *out)
+{
+	long v = 0;
+
+	if (!pgx_scalar_long(docker, container, user, PG_MAINTENANCE_DB,
+						 "SELECT current_setting('server_version_num');\n",
+						 "reading the server version", &v))
+		return false;
+	*out = (int) v;
+	return true;
+}
+
+bool
+pgx_database_size(DockerClient *docker, const char *container, const char *user,
+				  const char *db, int64_t *bytes)
+{
+	long v = 0;
+
+	if (!pgx_scalar_long(docker, container, user, db,
+						 "SELECT pg_database_size(current_database());\n",
+						 "measuring the database", &v))
+		return false;
+	*bytes = (int64_t) v;
+	return true;
+}
+
+bool
+pgx_list_databases(DockerClient *docker, const char *container, const char *user,
+				   PgxDatabaseList *out)
+{
+	PgRows rows = PGROWS_INIT;
+	StrBuf c = STRBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (!pgx_query_rows(docker, container, user, PG_MAINTENANCE_DB,
+						"SELECT datname, pg_get_userbyid(datdba), pg_database_size(oid), "
+						"pg_encoding_to_char(encoding), datcollate, datctype "
+						"FROM pg_database WHERE NOT datistemplate AND datallowconn "
+						"ORDER BY datname;\n", NULL, 6, &rows))
+		return false;
+	out->items = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(PgxDatabase));
+	for (size_t r = 0; r < rows.nrows; r++)
+	{
+		PgxDatabase *d = &out->items[out->count++];
+		long size = 0;
+
+		d->name = xstrdup(pg_rows_get(&rows, r, 0));
+		d->owner = xstrdup(pg_rows_get(&rows, r, 1));
+		d->encoding = xstrdup(pg_rows_get(&rows, r, 3));
+		d->collate = xstrdup(pg_rows_get(&rows, r, 4));
+		d->ctype = xstrdup(pg_rows_get(&rows, r, 5));
+		if (!str_to_long(pg_rows_get(&rows, r, 2), 0, LONG_MAX, &size))
+		{
+			log_error("database list from container %s: bad size for %s",
+					  pg_display(&c, container), d->name);
+			pg_rows_free(&rows);
+			pgx_database_list_free(out);
+			sb_free(&c);
+			return false;
+		}
+		d->size_bytes = (int64_t) size;
+	}
+	pg_rows_free(&rows);
+	sb_free(&c);
+	return true;
+}
+
+void
+pgx_database_list_free(PgxDatabaseList *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+	{
+		free(list->items[i].name);
+		free(list->items[i].owner);
+		free(list->items[i].encoding);
+		free(list->items[i].collate);
+		free(list->items[i].ctype);
+	}
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+bool
+pgx_list_roles(DockerClient *docker, const char *container, const char *user,
+			   PgxRoleList *out)
+{
+	PgRows rows = PGROWS_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (!pgx_query_rows(docker, container, user, PG_MAINTENANCE_DB,
+						"SELECT rolname, rolcanlogin, rolsuper FROM pg_roles "
+						"WHERE rolname !~ '^pg_' ORDER BY rolname;\n", NULL, 3, &rows))
+		return false;
+	out->items = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(PgxRole));
+	for (size_t r = 0; r < rows.nrows; r++)
+	{
+		PgxRole *role = &out->items[out->count++];
+
+		role->name = xstrdup(pg_rows_get(&rows, r, 0));
+		role->can_login = strcmp(pg_rows_get(&rows, r, 1), "t") == 0;
+		role->superuser = strcmp(pg_rows_get(&rows, r, 2), "t") == 0;
+	}
+	pg_rows_free(&rows);
+	return true;
+}
+
+void
+pgx_role_list_free(PgxRoleList *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i].name);
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+bool
+pgx_list_extensions(DockerClient *docker, const char *container, const char *user,
+					const char *db, PgxExtensionList *out)
+{
+	PgRows rows = PGROWS_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (!pgx_query_rows(docker, container, user, db,
+						"SELECT extname, extversion FROM pg_extension ORDER BY extname;\n",
+						NULL, 2, &rows))
+		return false;
+	out->items = xcalloc(rows.nrows ? rows.nrows : 1, sizeof(PgxExtension));
+	for (size_t r = 0; r < rows.nrows; r++)
+	{
+		PgxExtension *e = &out->items[out->count++];
+
+		e->name = xstrdup(pg_rows_get(&rows, r, 0));
+		e->version = xstrdup(pg_rows_get(&rows, r, 1));
+	}
+	pg_rows_free(&rows);
+	return true;
+}
+
+void
+pgx_extension_list_free(PgxExtensionList *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+	{
+		free(list->items[i].name);
+		free(list->items[i].version);
+	}
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
