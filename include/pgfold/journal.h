@@ -85,8 +85,9 @@ bool journal_dir_path(const char *backups_dir, char *out, size_t outsize);
 /* ---- opening ------------------------------------------------------------ */
 
 /* Open for appending: creates the directory (0750) and the file (0640) if
- * missing, reads every record, repairs a torn last line. Hold the stack lock
- * (lock_acquire) first: the journal assumes a single writer. */
+ * missing, removes temporary files left there by dead processes
+ * (fs_clean_tmp), reads every record, repairs a torn last line. Hold the
+ * stack lock (lock_acquire) first: the journal assumes a single writer. */
 bool journal_open(const char *backups_dir, const char *service, Journal *j);
 
 /* Read only (status, plan): no directory or file is created, nothing is
@@ -103,8 +104,9 @@ bool journal_new_run_id(time_t when, char *out, size_t outsize);
 
 /*
  * Append one record and fsync it. fields (may be NULL) is a JSON object
- * whose members are added after the fixed ones; it is borrowed (not
- * stolen). Its keys may not be ts/op/run/step/status. A run keeps the op it
+ * whose members are added after the fixed ones; it is borrowed and copied
+ * (changing it afterwards changes nothing here). Its keys may not be
+ * ts/op/run/step/status. A run keeps the op it
  * started with: appending another op to an existing run is refused.
  */
 bool journal_append(Journal *j, JournalOp op, const char *run, const char *step,

@@ -271,6 +271,7 @@ journal_open(const char *backups_dir, const char *service, Journal *j)
 
 	if (!set_paths(j, backups_dir, service) ||
 		!fs_mkdir_p(j->dir, JOURNAL_DIR_MODE) ||
+		fs_clean_tmp(j->dir) < 0 ||
 		!open_for_append(j) ||
 		!read_records(j, &exists, &keep, &size))
 	{
@@ -427,7 +428,8 @@ journal_append(Journal *j, JournalOp op, const char *run, const char *step,
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "ts", ts, "op", journal_op_name(op),
 							"run", run, "step", step, "status", journal_status_name(status));
 
-	if (rec == NULL || (fields != NULL && json_object_update(rec, fields) != 0))
+	/* A deep copy: the caller may change its fields after this returns. */
+	if (rec == NULL || (fields != NULL && json_object_update_new(rec, json_deep_copy(fields)) != 0))
 	{
 		log_error("internal error: cannot build a journal record");
 		json_decref(rec);

@@ -507,3 +507,36 @@ Test(journal, acknowledged_records_survive_sigkill, .timeout = 60)
 	}
 	journal_close(&j);
 }
+
+Test(journal, open_cleans_dead_temp_files_and_copies_fields)
+{
+	char jdir[PATH_MAX], tmp[PATH_MAX], name[128];
+	Journal j = JOURNAL_INIT;
+	pid_t dead = fork();
+
+	cr_assert_neq(dead, -1);
+	if (dead == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+
+	/* A sidecar write interrupted by a crash. */
+	fst_join(jdir, dir, JOURNAL_SUBDIR);
+	cr_assert_eq(mkdir(jdir, 0750), 0);
+	str_format(name, sizeof(name), ".x.dump.sha256.pgfold-tmp.%ld", (long) dead);
+	fst_join(tmp, jdir, name);
+	fst_put(tmp, "half", 4);
+	cr_assert(journal_open(dir, "docmost", &j));
+	cr_assert_neq(access(tmp, F_OK), 0, "the dead writer's temp file is gone");
+
+	json_t *f = json_pack("{s:{s:s}}", "dump", "path", "a.dump");
+
+	cr_assert(journal_append(&j, JOURNAL_MIGRATE, "m1", "dump", JOURNAL_DONE, f));
+	json_object_set_new(json_object_get(f, "dump"), "path", json_string("changed"));
+	json_decref(f);
+
+	json_t *rec = journal_step_done(&j, "m1", "dump");
+
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "dump"), "path")),
+					 "a.dump");
+	journal_close(&j);
+}
