@@ -113,7 +113,10 @@ typedef struct DockerExecSpec
 
 typedef struct DockerExec DockerExec;
 
-/* POST /containers/{id}/exec then /exec/{id}/start with Upgrade: tcp. */
+/* POST /containers/{id}/exec then /exec/{id}/start with Upgrade: tcp.
+ * Logs and fails on 404 ("no container X"), 409 ("container X is not
+ * running"). The engine does NOT stop the process if we disconnect: an
+ * abort path must kill it in the container itself. */
 bool docker_exec_start(DockerClient *client, const char *container,
 					   const DockerExecSpec *spec, DockerExec **out);
 
@@ -134,26 +137,38 @@ bool docker_exec_output_pending(const DockerExec *exec);
  * Return false to abort (the error must have been logged by the sink). */
 typedef bool (*DockerSink)(void *ctx, int stream, const char *buf, size_t len);
 
-/* Read what is available without blocking, demultiplex, call sink.
- * *eof becomes true once the daemon closed the stream. */
+/* Read what is available without blocking (one read, at most
+ * DOCKER_EXEC_PUMP_MAX payload bytes), demultiplex, call sink (NULL sink
+ * discards). *eof becomes true once the daemon closed the stream; a stream
+ * that ends inside a frame is an error (truncated output), as is a corrupt
+ * frame header. */
 bool docker_exec_pump_output(DockerExec *exec, DockerSink sink, void *ctx,
 							 bool *eof);
 
-/* Write up to len bytes of stdin without blocking; *written may be 0. */
+/* Write up to len bytes of stdin without blocking; *written may be 0 (wait
+ * for POLLOUT). False (logged) when the process stopped reading (EPIPE). */
 bool docker_exec_write_stdin(DockerExec *exec, const char *buf, size_t len,
 							 size_t *written);
 
 /* Half-close: the process sees EOF on stdin; output still flows. */
 bool docker_exec_close_stdin(DockerExec *exec);
 
-/* After output EOF: poll GET /exec/{id}/json until not Running. Frees exec. */
+/* After output EOF: poll GET /exec/{id}/json until not Running. Frees exec.
+ * *exit_code is the process's status; it is for the caller to judge, except
+ * that 126/127 with the engine's "OCI runtime exec failed ..." text on
+ * stdout means the command could not start: logged with that text, false. */
 bool docker_exec_finish(DockerClient *client, DockerExec *exec, int *exit_code);
 
 /* Drop the connection without waiting (abort paths). Frees exec. */
 void docker_exec_abandon(DockerExec *exec);
 
 /* Run to completion and capture both streams (each capped at max_bytes,
- * beyond which the exec fails). For short commands: psql queries, checks. */
+ * beyond which the exec fails). For short commands: psql queries, checks.
+ * stdin_data != NULL attaches stdin (spec->attach_stdin is implied), sends
+ * it while reading output, then half-closes; if the process exits without
+ * reading it all, the rest is dropped (its exit code and stderr tell why).
+ * out / err may be NULL (discarded, still capped). True with *exit_code set
+ * whenever the process ran, whatever its status; Ctrl-C aborts (exit 130). */
 bool docker_exec_capture(DockerClient *client, const char *container,
 						 const DockerExecSpec *spec, const char *stdin_data,
 						 size_t stdin_len, size_t max_bytes,

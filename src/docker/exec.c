@@ -21,6 +21,7 @@
  * against an engine that never reports it (a process that closed its
  * stdout and went on running, a hung engine). */
 #define EXEC_FINISH_STALL_S 600
+#define EXEC_NO_CODE_S 10
 
 static const char *
 cmd_name(const DockerExecSpec *spec)
@@ -443,6 +444,14 @@ docker_exec_finish(DockerClient *client, DockerExec *exec, int *exit_code)
 			goto out;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* Not running but no exit code: the engine lost it (or never ran
+		 * the process); don't wait for the long guard. */
+		if (!running && now.tv_sec - start.tv_sec > EXEC_NO_CODE_S)
+		{
+			log_error("the Docker engine reports no exit code for `%s` in container %s",
+					  exec->what, exec->container);
+			goto out;
+		}
 		if (now.tv_sec - start.tv_sec > EXEC_FINISH_STALL_S)
 		{
 			log_error("`%s` in container %s closed its output but has not exited "
