@@ -58,6 +58,16 @@ rw_insert(RwEdits *edits, size_t at, const char *bytes, size_t len)
 }
 
 void
+rw_free_secret(char *s)
+{
+	if (s != NULL)
+	{
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
 rw_edits_free(RwEdits *edits)
 {
 	for (size_t i = 0; i < edits->count; i++)

@@ -12,9 +12,14 @@
 #include "pgfold/service.h"
 #include "pgfold/str.h"
 
+#include <yaml.h>
+
 /* Hard bounds: every byte of a service file is hostile. */
 #define RW_MAX_FILE   (4u * 1024u * 1024u)
 #define RW_MAX_VALUE  4096u
+
+/* Zero a NUL-terminated string (may be NULL), then free it. */
+void rw_free_secret(char *s);
 
 /* Is span a whole-line span of src (starts a line, ends after a newline or
  * at EOF)? */
@@ -34,9 +39,73 @@ bool rw_reindent(const char *src, size_t len, Span span, size_t indent,
  * places pos after insertions made exactly at pos. */
 size_t rw_map_offset(const RwEdits *edits, size_t pos, bool after);
 
+/* Percent-encode all but RFC 3986 unreserved bytes. */
+bool rw_pct_encode(const char *s, StrBuf *out);
+/* Compose interpolation escape: $ -> $$. */
+bool rw_compose_escape(const char *s, StrBuf *out);
+/* s as a YAML double-quoted scalar (quotes included). */
+bool rw_yaml_double_quote(const char *s, StrBuf *out);
+/* raw (a compose-level string) written into a scalar of that style: inside
+ * quotes for quoted styles. A plain scalar that is a whole map value is
+ * double-quoted when plain would change its type (on, 0123, ...); false when
+ * the style cannot hold raw. */
+bool rw_encode_in_scalar(YamlStyle style, bool whole_map_value, const char *raw,
+						 StrBuf *out);
+
 /* Decode one YAML scalar as written (plain, '...', "..."); false when it
  * uses a form this decoder does not know (block scalars, rare escapes). */
 bool rw_scalar_decode(const char *bytes, size_t len, StrBuf *out);
+
+/* Refuse (logged) to remove the db block when an anchor it defines is used
+ * elsewhere, or another service reaches it other than by depends_on. */
+bool rw_guard_anchors(const char *path, const char *src, size_t len, Span block,
+					  const char *db_key);
+bool rw_guard_references(const char *path, const ComposeFile *f, size_t db);
+
+/* Load bytes as one YAML document (logged error on failure). */
+bool rw_yaml_load(const char *path, const char *bytes, size_t len, yaml_document_t *doc);
+/* Value node of key in a mapping node (last definition wins), or NULL. */
+yaml_node_t *rw_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key);
+
+/* ---- service file rewrite (service_file.c, conns.c) ---- */
+
+/* What each connection piece becomes, at compose level (before the YAML
+ * quoting of the scalar it goes into). */
+typedef struct Pieces
+{
+	StrBuf user, password, host, port, dbname;
+	bool   port_default;      /* 5432: an absent port may stay absent */
+} Pieces;
+
+/* An env variable that was edited, to be re-read and checked. */
+typedef struct Pending
+{
+	size_t   app;
+	int      env;
+	bool     url;             /* check by splitting the URL against pieces */
+	ConnKind kind;
+	Pieces  *pieces;          /* URL in place: expected pieces (owned) */
+	char    *expect;          /* else: whole value expected (owned, may be secret) */
+} Pending;
+
+typedef struct RwCtx
+{
+	const StackService *svc;
+	const ComposeFile  *f;
+	const RwTarget     *t;
+	const char         *path;
+	RwEdits             edits;
+	char                var[160];    /* the password variable */
+	bool                var_used;
+	Pending            *pending;
+	size_t              npending;
+} RwCtx;
+
+void rw_pieces_free(Pieces *p);
+/* Target host/port/names/password usable (logged when not). */
+bool rw_target_valid(const RwCtx *c);
+/* Edits pointing one connection at the target; false logged. */
+bool rw_edit_conn(RwCtx *c, const ConnRef *r);
 
 /* Self-check of a rewritten file: parses as YAML, the db service key is
  * gone, no depends_on names it, and each checked env var (app, name) has
@@ -50,5 +119,10 @@ typedef struct RwEnvCheck
 
 bool rw_check_output(const char *path, const char *bytes, size_t len,
 					 const char *db_key, const RwEnvCheck *checks, size_t count);
+
+/* The override parses, restores at least the db service, and every node
+ * it restores equals the original's (db service, env values, depends_on). */
+bool rw_check_override(const StackService *svc, const char *path, const char *bytes,
+					   size_t len);
 
 #endif
