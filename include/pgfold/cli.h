@@ -42,10 +42,18 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 /* The commands, each in src/cli/<name>.c. */
 int cli_status_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_plan_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_migrate_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_help_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_version_main(const GlobalOptions *opts, int argc, char **argv);
 
 extern const char *const cli_status_usage;
 extern const char *const cli_plan_usage;
+extern const char *const cli_migrate_usage;
+
+/* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */
+struct MigrateOptions;
+int cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
+							  char **argv, struct MigrateOptions *opts,
+							  const char **service);
 
 #endif

@@ -23,6 +23,8 @@ static const Command commands[] = {
 	  NULL, cli_status_main },
 	{ "plan", "pre-flight checks and the exact steps of a migration (read-only)",
 	  NULL, cli_plan_main },
+	{ "migrate", "move one service's database into the shared instance",
+	  NULL, cli_migrate_main },
 	{ "help", "show help for a command", NULL, cli_help_main },
 	{ "version", "print the version", NULL, cli_version_main },
 };
@@ -36,6 +38,8 @@ command_usage(const Command *cmd)
 		return cli_status_usage;
 	if (strcmp(cmd->name, "plan") == 0)
 		return cli_plan_usage;
+	if (strcmp(cmd->name, "migrate") == 0)
+		return cli_migrate_usage;
 	if (strcmp(cmd->name, "help") == 0)
 		return help_usage;
 	return version_usage;

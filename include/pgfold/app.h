@@ -1,0 +1,51 @@
+/*
+ * app.h — what a command works with, opened once and only when needed:
+ * configuration, the stack's service files, the Docker engine with one
+ * container list for the whole stack, and the shared instance.
+ */
+#ifndef PGFOLD_APP_H
+#define PGFOLD_APP_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "pgfold/cli.h"
+#include "pgfold/config.h"
+#include "pgfold/docker.h"
+#include "pgfold/service.h"
+
+typedef struct App
+{
+	const GlobalOptions *opts;
+	Config           cfg;
+	Stack            stack;
+	bool             loaded;
+
+	DockerClient    *docker;           /* NULL until app_engine() */
+	json_t          *container_list;   /* one GET /containers/json?all=1 */
+	StackContainers  containers;
+	bool             engine_tried;
+
+	PGconn          *shared;           /* NULL until app_shared() */
+	bool             shared_tried;
+} App;
+
+/* Configuration and every service file. */
+bool app_open(App *app, const GlobalOptions *opts);
+void app_close(App *app);
+
+/* Connect to the engine and list containers once; false (logged, EXIT_ENGINE
+ * hint) when unreachable. Later calls return the first outcome. */
+bool app_engine(App *app);
+
+/* Connect to the shared instance (maintenance db) once; logged on failure. */
+bool app_shared(App *app);
+
+/* A service by name, with a one-line error listing the known ones. */
+StackService *app_service(App *app, const char *name, size_t *index);
+
+/* The db container of service i (after app_engine), or NULL. */
+const ContainerInfo *app_db_container(const App *app, size_t index);
+
+#endif

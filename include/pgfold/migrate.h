@@ -1,0 +1,119 @@
+/*
+ * migrate.h — moving one service's database into the shared instance.
+ *
+ * The same code computes what `plan` prints and what `migrate` does: the
+ * SQL (migration_sql_*), the new files (migration_files_*) and the compose
+ * commands (compose_*), so the plan is exactly what will run.
+ *
+ * Order of the steps (each journaled; see docs/MIGRATE.md):
+ *   save-original, stop-apps, role, create-temp, stream, ownership, verify,
+ *   files (service file, .env, override), cutover (rename), apply.
+ * Files are written before the cutover so that any failure up to and
+ * including the rename can be undone completely (original file restored,
+ * temporary database dropped, apps restarted). After the rename the data
+ * lives in the shared instance: a failure then leaves the apps stopped and
+ * a re-run finishes the job, because restarting them on the dedicated
+ * database would let the two copies diverge.
+ */
+#ifndef PGFOLD_MIGRATE_H
+#define PGFOLD_MIGRATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "pgfold/app.h"
+#include "pgfold/preflight.h"
+#include "pgfold/rewrite.h"
+#include "pgfold/str.h"
+
+#define MIGRATE_DEFAULT_CONNECTION_LIMIT 20
+
+typedef struct MigrateOptions
+{
+	const char *db;                /* --db */
+	const char *role;              /* --role */
+	int         connection_limit;  /* --connection-limit */
+	bool        yes;               /* --yes */
+	bool        no_apply;          /* --no-apply: print compose commands */
+	bool        deep;              /* --deep: content hashes */
+	bool        keep_app_stopped;  /* --keep-app-stopped */
+	bool        verify_only;       /* --verify on a migrated service */
+	bool        dry_run;           /* --dry-run = plan */
+	bool        json;
+} MigrateOptions;
+
+/* `plan SERVICE` / `migrate SERVICE --dry-run`. Returns the exit code. */
+int migrate_plan(App *app, size_t index, const MigrateOptions *opts);
+
+/* `migrate SERVICE`. Returns the exit code. */
+int migrate_run(App *app, size_t index, const MigrateOptions *opts);
+
+/* ---- SQL (src/migrate/sql.c) ------------------------------------------- */
+
+/* The statements, for printing; the role's password shows as a placeholder. */
+bool migration_sql_describe(PGconn *conn, const MigrationNames *names,
+							const char *encoding, int connection_limit,
+							StrBuf *out);
+
+/* Create the temporary database owned by the role, closed to PUBLIC. */
+bool migration_create_temp(PGconn *admin, const MigrationNames *names,
+						   const char *encoding);
+
+/* Hand every non-extension object of the (connected) database to role. */
+bool migration_transfer_ownership(PGconn *db, const char *role);
+
+/* The ownership statement's text (for plan). */
+const char *migration_ownership_sql(void);
+
+/* ---- verification (src/migrate/verify_run.c) -------------------------- */
+
+/* Inventory of src_db in container (psql) and target_db on the shared
+ * instance (libpq), compared into report (diff_count 0 = identical). src and
+ * dst keep the items the report points into: free them after it. */
+struct VerifyReport;
+struct Inventory;
+bool migration_verify(App *app, const char *container, const char *user,
+					  const char *src_db, const char *target_db, bool deep,
+					  struct VerifyReport *report, struct Inventory *src,
+					  struct Inventory *dst);
+
+/* ---- files (src/migrate/files.c) --------------------------------------- */
+
+typedef struct MigrationFiles
+{
+	char            service_rel[PATH_MAX];   /* services/x.yml */
+	char            override_rel[PATH_MAX];  /* overrides/x-dedicated-postgres.yml */
+	char            override_path[PATH_MAX];
+	RwServiceResult service;                 /* new service file bytes */
+	StrBuf          override_bytes;
+	StrBuf          env_old;                 /* <root>/.env as it is */
+	StrBuf          env_new;                 /* with the password variable */
+	bool            env_exists;
+} MigrationFiles;
+
+/* Compute every new file; password may be a placeholder (plan). */
+bool migration_files_build(App *app, const StackService *svc,
+						   const MigrationNames *names, const char *password,
+						   MigrationFiles *out);
+void migration_files_free(MigrationFiles *files);
+
+/* Unified diffs of every file that would change (secrets masked). */
+bool migration_files_diff(const StackService *svc, const MigrationFiles *files,
+						  StrBuf *out);
+
+/* ---- compose (src/migrate/compose.c) ------------------------------------ */
+
+/* argv of the compose command for this service file; NULL-terminated,
+ * caller frees with compose_argv_free. extra: arguments after the files. */
+char **compose_argv(App *app, const StackService *svc, const char *project,
+					const char *const *files, const char *const *extra);
+void compose_argv_free(char **argv);
+/* The same as one shell-quoted line, for printing. */
+bool compose_command_line(char *const *argv, StrBuf *out);
+/* Run it; output goes to the log. */
+bool compose_run(char *const *argv, const char *what);
+
+/* The compose project the service's containers run under. */
+const char *migration_project(App *app, size_t index);
+
+#endif

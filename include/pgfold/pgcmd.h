@@ -1,0 +1,54 @@
+/*
+ * pgcmd.h — the pg_dump / pg_restore commands every stream uses (migrate,
+ * rollback, db backup/restore): one place decides their flags.
+ *
+ * In a container they run over the local socket as the given user (the
+ * official image trusts local connections). A local pg_restore gets the
+ * admin password through a 0600 passfile named by PGPASSFILE: never argv,
+ * never a PGPASSWORD variable.
+ */
+#ifndef PGFOLD_PGCMD_H
+#define PGFOLD_PGCMD_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "pgfold/config.h"
+#include "pgfold/stream.h"
+
+#define PGCMD_MAX_ARGS 24
+
+typedef struct PgCommand
+{
+	StreamCommand cmd;
+	const char   *argv[PGCMD_MAX_ARGS];
+	const char   *env[4];
+	char         *owned[PGCMD_MAX_ARGS];   /* strings we allocated */
+	size_t        owned_count;
+	char          passfile[PATH_MAX];      /* removed by pgcmd_free */
+	char          label[256];
+} PgCommand;
+
+/* pg_dump -Fc of db inside container, as user. */
+bool pgcmd_dump_in_container(PgCommand *pc, const char *container,
+							 const char *user, const char *db);
+
+/* pg_dump -Fc of db on the shared instance (its container, or locally). */
+bool pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db);
+
+/* pg_restore --no-owner --no-acl --exit-on-error into db on the shared
+ * instance (its container, or locally). */
+bool pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db);
+
+/* pg_restore --exit-on-error into db inside container, as user, keeping
+ * ownership with --role-less --no-owner (objects owned by user). */
+bool pgcmd_restore_in_container(PgCommand *pc, const char *container,
+								const char *user, const char *db);
+
+void pgcmd_free(PgCommand *pc);
+
+/* "dbname='...'" with \ and ' escaped: a name containing '=' must never be
+ * taken for a connection string by libpq. */
+bool pgcmd_dbname_conninfo(const char *db, char *out, size_t size);
+
+#endif

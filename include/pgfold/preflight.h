@@ -1,0 +1,107 @@
+/*
+ * preflight.h — every read-only check that decides whether a service can be
+ * migrated, shared by `status` (one line per service), `plan` (the full
+ * report) and `migrate` (which refuses with exit 3 when anything blocks).
+ * Nothing here changes anything anywhere.
+ */
+#ifndef PGFOLD_PREFLIGHT_H
+#define PGFOLD_PREFLIGHT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pgfold/app.h"
+#include "pgfold/pg.h"
+
+typedef enum CheckLevel
+{
+	CHECK_OK = 0,
+	CHECK_INFO,       /* worth saying, changes nothing */
+	CHECK_WARN,       /* attention: review, does not block */
+	CHECK_BLOCK       /* the migration cannot go ahead */
+} CheckLevel;
+
+typedef struct Check
+{
+	char       *name;
+	CheckLevel  level;
+	char       *detail;
+} Check;
+
+typedef enum ServiceState
+{
+	STATE_READY = 0,
+	STATE_MIGRATED,
+	STATE_ATTENTION,
+	STATE_BLOCKED
+} ServiceState;
+
+/* What the dedicated cluster holds, from one psql call. */
+typedef struct SourceFacts
+{
+	bool     known;
+	int      version_num;
+	int64_t  db_size;
+	char    *encoding;
+	char    *collate;
+	char    *ctype;
+	char   **other_dbs;          /* non-template databases besides ours and "postgres" */
+	size_t   other_db_count;
+	char   **extensions;         /* in our database, plpgsql excluded */
+	char   **extension_versions;
+	size_t   extension_count;
+	long     postgres_db_tables; /* user tables in the "postgres" db (when not ours) */
+} SourceFacts;
+
+/* The names a migration uses on the shared instance. */
+typedef struct MigrationNames
+{
+	char db[64];        /* final database name */
+	char tmp_db[64];    /* <db>__pgfold_incoming */
+	char role[64];
+} MigrationNames;
+
+typedef struct PreflightOptions
+{
+	const char *db;           /* --db */
+	const char *role;         /* --role */
+	bool        light;        /* status: skip the costlier checks */
+} PreflightOptions;
+
+typedef struct Preflight
+{
+	Check          *checks;
+	size_t          count;
+	ServiceState    state;
+	const char     *reason;       /* the first blocking/attention detail */
+	MigrationNames  names;
+	SourceFacts     source;
+	int             shared_version_num;
+	bool            shared_reachable;
+	bool            engine_reachable;
+	bool            role_exists;
+	bool            role_password_file;  /* and it logs in */
+	bool            tmp_db_exists;
+	const ContainerInfo *db_container;
+} Preflight;
+
+#define TMP_DB_SUFFIX "__pgfold_incoming"
+
+/* Compute the names (database_name metadata / --db, --role); false with a
+ * logged error when a name is unusable (too long for the temporary name). */
+bool preflight_names(const StackService *svc, const PreflightOptions *opts,
+					 MigrationNames *out);
+
+/* Run every check for svc (app_open done; engine and shared tried here). */
+bool preflight_run(App *app, size_t index, const PreflightOptions *opts,
+				   Preflight *out);
+void preflight_free(Preflight *pf);
+
+const char *preflight_state_name(ServiceState state);
+const char *preflight_level_name(CheckLevel level);
+
+/* The checks as text lines (plan) or JSON (status --json, plan --json). */
+void preflight_print(FILE *out, const Preflight *pf, bool color);
+json_t *preflight_json(const StackService *svc, const Preflight *pf);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * app.c — see app.h.
+ */
+#include "pgfold/app.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+#include "pgfold/pg.h"
+#include "pgfold/str.h"
+
+#include <string.h>
+
+bool
+app_open(App *app, const GlobalOptions *opts)
+{
+	memset(app, 0, sizeof(*app));
+	app->opts = opts;
+	if (!config_load(opts->root, &app->cfg))
+		return false;
+	if (!stack_load(&app->cfg, &app->stack))
+		return false;
+	app->loaded = true;
+	return true;
+}
+
+void
+app_close(App *app)
+{
+	if (app->shared != NULL)
+		pg_disconnect(app->shared);
+	if (app->container_list != NULL)
+	{
+		stack_containers_free(&app->containers);
+		json_decref(app->container_list);
+	}
+	if (app->docker != NULL)
+		docker_disconnect(app->docker);
+	if (app->loaded)
+		stack_free(&app->stack);
+	config_free(&app->cfg);
+	memset(app, 0, sizeof(*app));
+}
+
+bool
+app_engine(App *app)
+{
+	if (app->engine_tried)
+		return app->container_list != NULL;
+	app->engine_tried = true;
+
+	DockerFilter all = { .all = true };
+
+	if (!docker_connect(&app->docker))
+		return false;
+	if (!docker_list_containers(app->docker, &all, &app->container_list))
+		return false;
+	if (!stack_match_containers(&app->stack, app->container_list, &app->containers))
+	{
+		json_decref(app->container_list);
+		app->container_list = NULL;
+		return false;
+	}
+	return true;
+}
+
+bool
+app_shared(App *app)
+{
+	if (app->shared_tried)
+		return app->shared != NULL;
+	app->shared_tried = true;
+	return pg_connect_shared(&app->cfg, NULL, &app->shared);
+}
+
+StackService *
+app_service(App *app, const char *name, size_t *index)
+{
+	StrBuf known = STRBUF_INIT;
+
+	for (size_t i = 0; i < app->stack.count; i++)
+	{
+		if (strcmp(app->stack.services[i].name, name) == 0)
+		{
+			if (index != NULL)
+				*index = i;
+			return &app->stack.services[i];
+		}
+		sb_appendf(&known, "%s%s", i ? ", " : "", app->stack.services[i].name);
+	}
+	log_error("no service \"%s\" in %s (known: %s)", name, app->cfg.services_dir,
+			  known.len ? sb_str(&known) : "none");
+	exit_hint_set(EXIT_USAGE);
+	sb_free(&known);
+	return NULL;
+}
+
+const ContainerInfo *
+app_db_container(const App *app, size_t index)
+{
+	if (app->container_list == NULL)
+		return NULL;
+	return stack_containers_db(&app->containers, index);
+}

@@ -1,0 +1,129 @@
+/*
+ * migrate.c — `pgfold migrate SERVICE`, and the option parser `plan` shares.
+ */
+#include "pgfold/app.h"
+#include "pgfold/cli.h"
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+#include "pgfold/migrate.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const cli_migrate_usage =
+	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
+	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
+	"                      [--dry-run] [--verify] [--json]\n"
+	"\n"
+	"Move SERVICE's database from its dedicated postgres container into the shared\n"
+	"instance and switch the service over: stop its apps, stream pg_dump into\n"
+	"pg_restore (keeping a verified copy under backups/postgres-migrations/),\n"
+	"create its own role, verify every table's rows against the source, rewrite\n"
+	"services/SERVICE.yml, write overrides/SERVICE-dedicated-postgres.yml for\n"
+	"rollback, recreate the apps and stop (never remove) the dedicated container.\n"
+	"\n"
+	"  --yes               do not ask (required without a TTY)\n"
+	"  --no-apply          change files and data, print the compose commands\n"
+	"  --keep-app-stopped  do not start the apps at the end\n"
+	"  --deep              also compare a content hash of every table\n"
+	"  --db NAME           database name on the shared instance\n"
+	"                      (default: `# database_name:` or POSTGRES_DB)\n"
+	"  --role NAME         role name (default: the database name)\n"
+	"  --connection-limit N  the role's CONNECTION LIMIT (default 20)\n"
+	"  --dry-run           same as `pgfold plan SERVICE`\n"
+	"  --verify            on a migrated service: compare again with the\n"
+	"                      dedicated container, if it still exists\n"
+	"\n"
+	"A crash or Ctrl-C at any point is safe: re-run the same command and it\n"
+	"resumes. Exit: 0 done or already migrated, 3 blocked by a check, 4 engine\n"
+	"unreachable, 5 shared instance unreachable, 6 verification mismatch, 7 locked.\n";
+
+const char *const cli_plan_usage =
+	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply] [--json]\n"
+	"\n"
+	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
+	"source container, versions, extensions, names on the shared instance, disk\n"
+	"space, other databases in the dedicated cluster) and print the exact steps,\n"
+	"the SQL and a unified diff of every file that would change.\n"
+	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
+	"go ahead, 3 when a check blocks it (4/5 when the engine/shared instance\n"
+	"cannot be reached).\n";
+
+int
+cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
+						  char **argv, MigrateOptions *opts, const char **service)
+{
+	static const struct option longopts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ "no-apply", no_argument, NULL, 'n' },
+		{ "deep", no_argument, NULL, 'd' },
+		{ "keep-app-stopped", no_argument, NULL, 'k' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "role", required_argument, NULL, 'R' },
+		{ "connection-limit", required_argument, NULL, 'c' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	long limit = MIGRATE_DEFAULT_CONNECTION_LIMIT;
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->yes = g->yes;
+	opts->dry_run = g->dry_run;
+	opts->json = g->json;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'y': opts->yes = true; break;
+			case 'n': opts->no_apply = true; break;
+			case 'd': opts->deep = true; break;
+			case 'k': opts->keep_app_stopped = true; break;
+			case 'D': opts->db = optarg; break;
+			case 'R': opts->role = optarg; break;
+			case 'v': opts->verify_only = true; break;
+			case 'j': opts->json = true; break;
+			case 'c':
+				if (!str_to_long(optarg, -1, 10000, &limit))
+					return cli_usage_error(command, "--connection-limit takes a number "
+										   "from -1 (no limit) to 10000, not \"%s\"", optarg);
+				break;
+			case 'h':
+				fputs(strcmp(command, "plan") == 0 ? cli_plan_usage : cli_migrate_usage, stdout);
+				return -1;
+			default:
+				return cli_usage_error(command, "unknown option");
+		}
+	}
+	opts->connection_limit = (int) limit;
+	if (argc - optind != 1)
+		return cli_usage_error(command, argc - optind == 0 ? "name one service"
+							   : "one service at a time");
+	*service = argv[optind];
+	return EXIT_OK;
+}
+
+int
+cli_migrate_main(const GlobalOptions *g, int argc, char **argv)
+{
+	MigrateOptions opts;
+	const char *name = NULL;
+	size_t index = 0;
+	App app;
+	int rc = cli_parse_migrate_options(g, "migrate", argc, argv, &opts, &name);
+
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if (!app_open(&app, g) || app_service(&app, name, &index) == NULL)
+	{
+		app_close(&app);
+		return exit_hint_get();
+	}
+	rc = opts.dry_run ? migrate_plan(&app, index, &opts) : migrate_run(&app, index, &opts);
+	app_close(&app);
+	return rc;
+}

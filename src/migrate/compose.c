@@ -1,0 +1,245 @@
+/*
+ * compose.c — running the operator's compose for a service file.
+ *
+ * PGFOLD_COMPOSE names the command ("docker compose", "docker-compose",
+ * "podman-compose"); when unset, `docker compose` is used if the plugin
+ * answers, else `docker-compose`. Every invocation names the project
+ * directory (the stack root, so compose reads <root>/.env, the file pgfold
+ * writes) and the project name the service's containers already run under,
+ * so compose recreates those containers instead of starting a twin set.
+ */
+#include "pgfold/migrate.h"
+
+#include "pgfold/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_COMPOSE_WORDS 8
+
+static bool
+plugin_answers(void)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	if (pid < 0)
+		return false;
+	if (pid == 0)
+	{
+		int devnull = open("/dev/null", O_RDWR);
+
+		if (devnull >= 0)
+		{
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		execlp("docker", "docker", "compose", "version", (char *) NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static size_t
+compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
+{
+	static int detected = -1;
+	size_t n = 0;
+
+	if (app->cfg.compose_cmd[0] != '\0')
+	{
+		char copy[sizeof(app->cfg.compose_cmd)];
+		char *save = NULL;
+
+		str_copy(copy, sizeof(copy), app->cfg.compose_cmd);
+		for (char *w = strtok_r(copy, " \t", &save); w && n < MAX_COMPOSE_WORDS;
+			 w = strtok_r(NULL, " \t", &save))
+			words[n++] = xstrdup(w);
+		return n;
+	}
+	if (detected < 0)
+		detected = plugin_answers() ? 1 : 0;
+	if (detected)
+	{
+		words[n++] = xstrdup("docker");
+		words[n++] = xstrdup("compose");
+	}
+	else
+		words[n++] = xstrdup("docker-compose");
+	return n;
+}
+
+static size_t
+strv_len(const char *const *v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+char **
+compose_argv(App *app, const StackService *svc, const char *project,
+			 const char *const *files, const char *const *extra)
+{
+	char *words[MAX_COMPOSE_WORDS];
+	size_t nw = compose_words(app, words);
+	size_t nf = strv_len(files), ne = strv_len(extra);
+	char **argv = xcalloc(nw + 4 + 2 * nf + ne + 1, sizeof(char *));
+	size_t k = 0;
+
+	(void) svc;
+	for (size_t i = 0; i < nw; i++)
+		argv[k++] = words[i];
+	argv[k++] = xstrdup("--project-directory");
+	argv[k++] = xstrdup(app->cfg.root);
+	argv[k++] = xstrdup("-p");
+	argv[k++] = xstrdup(project);
+	for (size_t i = 0; i < nf; i++)
+	{
+		argv[k++] = xstrdup("-f");
+		argv[k++] = xstrdup(files[i]);
+	}
+	for (size_t i = 0; i < ne; i++)
+		argv[k++] = xstrdup(extra[i]);
+	argv[k] = NULL;
+	return argv;
+}
+
+void
+compose_argv_free(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static bool
+needs_quotes(const char *s)
+{
+	if (*s == '\0')
+		return true;
+	for (; *s; s++)
+		if (!(((*s | 32) >= 'a' && (*s | 32) <= 'z') || (*s >= '0' && *s <= '9')
+			  || strchr("-_./=:@,+", *s) != NULL))
+			return true;
+	return false;
+}
+
+bool
+compose_command_line(char *const *argv, StrBuf *out)
+{
+	for (size_t i = 0; argv[i] != NULL; i++)
+	{
+		if (i > 0)
+			sb_appendc(out, ' ');
+		if (!needs_quotes(argv[i]))
+		{
+			sb_appends(out, argv[i]);
+			continue;
+		}
+		sb_appendc(out, '\'');
+		for (const char *p = argv[i]; *p; p++)
+		{
+			if (*p == '\'')
+				sb_appends(out, "'\\''");
+			else
+				sb_appendc(out, *p);
+		}
+		sb_appendc(out, '\'');
+	}
+	return true;
+}
+
+/* Log compose's output line by line: it says what it recreated. */
+static void
+log_output(int fd, const char *what)
+{
+	char buf[4096];
+	StrBuf line = STRBUF_INIT;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+	{
+		for (ssize_t i = 0; i < n; i++)
+		{
+			if (buf[i] == '\n')
+			{
+				log_info("%s: %s", what, sb_str(&line));
+				sb_reset(&line);
+			}
+			else if (line.len < 1024)
+				sb_appendc(&line, buf[i]);
+		}
+	}
+	if (line.len > 0)
+		log_info("%s: %s", what, sb_str(&line));
+	sb_free(&line);
+}
+
+bool
+compose_run(char *const *argv, const char *what)
+{
+	int fds[2];
+	StrBuf cmdline = STRBUF_INIT;
+
+	compose_command_line(argv, &cmdline);
+	log_info("running %s", sb_str(&cmdline));
+	if (pipe2(fds, O_CLOEXEC) != 0)
+	{
+		log_error("%s: cannot create a pipe: %s", what, strerror(errno));
+		sb_free(&cmdline);
+		return false;
+	}
+
+	pid_t pid = fork();
+
+	if (pid == 0)
+	{
+		int devnull = open("/dev/null", O_RDONLY);
+
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	if (pid > 0)
+		log_output(fds[0], what);
+	close(fds[0]);
+
+	int status = 0;
+
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	bool ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	if (!ok)
+		log_error("%s failed (exit %d): %s; its output is in the log above",
+				  what, WIFEXITED(status) ? WEXITSTATUS(status) : -1, sb_str(&cmdline));
+	sb_free(&cmdline);
+	return ok;
+}
+
+const char *
+migration_project(App *app, size_t index)
+{
+	const ContainerInfo *ci = app_db_container(app, index);
+	const StackService *svc = &app->stack.services[index];
+
+	if (ci != NULL && ci->project != NULL)
+		return ci->project;
+	return svc->project_count > 0 ? svc->projects[0] : svc->name;
+}

@@ -1,0 +1,125 @@
+/*
+ * files.c — every file a migration changes, computed before anything is
+ * written: the new service file, the rollback override (from the ORIGINAL
+ * file, never the edited one) and the stack .env with the password
+ * variable. plan diffs them; migrate writes them.
+ */
+#include "pgfold/migrate.h"
+
+#include "pgfold/fsutil.h"
+#include "pgfold/log.h"
+
+#include <string.h>
+
+#define ENV_MAX_BYTES (1024 * 1024)
+
+static bool
+relative_to_root(const char *root, const char *path, char *out, size_t size)
+{
+	size_t n = strlen(root);
+
+	if (strncmp(path, root, n) == 0 && path[n] == '/')
+		return str_copy(out, size, path + n + 1);
+	return str_copy(out, size, path);
+}
+
+static bool
+build_env(App *app, const RwServiceResult *rw, MigrationFiles *out)
+{
+	if (!fs_read_file_if_exists(app->cfg.env_path, ENV_MAX_BYTES, &out->env_old,
+								&out->env_exists))
+		return false;
+
+	StrBuf cur = STRBUF_INIT;
+
+	sb_append(&cur, sb_str(&out->env_old), out->env_old.len);
+	for (size_t i = 0; i < rw->env_count; i++)
+	{
+		sb_reset(&out->env_new);
+		if (!rewrite_env_file_set(sb_str(&cur), cur.len, rw->env[i].key, rw->env[i].value,
+								  &out->env_new))
+		{
+			sb_free_secret(&cur);
+			return false;
+		}
+		sb_reset(&cur);
+		sb_append(&cur, sb_str(&out->env_new), out->env_new.len);
+	}
+	sb_reset(&out->env_new);
+	sb_append(&out->env_new, sb_str(&cur), cur.len);
+	sb_free_secret(&cur);
+	return true;
+}
+
+bool
+migration_files_build(App *app, const StackService *svc, const MigrationNames *names,
+					  const char *password, MigrationFiles *out)
+{
+	char name[PATH_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (!relative_to_root(app->cfg.root, svc->path, out->service_rel, sizeof(out->service_rel))
+		|| !rewrite_override_name(svc->name, name, sizeof(name))
+		|| !str_format(out->override_rel, sizeof(out->override_rel), "overrides/%s", name)
+		|| !str_format(out->override_path, sizeof(out->override_path), "%s/%s",
+					   app->cfg.overrides_dir, name))
+	{
+		log_error("%s: path too long", svc->path);
+		return false;
+	}
+
+	RwTarget target = {
+		.host = app->cfg.shared_host,
+		.port = app->cfg.shared_port,
+		.role = names->role,
+		.dbname = names->db,
+		.password = password,
+		.password_style = RW_PASSWORD_MIRROR,
+	};
+
+	if (!rewrite_service_file(svc, &target, &out->service))
+		return false;
+
+	RwProvenance prov = { out->service_rel, out->override_rel, NULL };
+
+	if (!rewrite_rollback_override(svc, &prov, &out->override_bytes))
+		return false;
+	return build_env(app, &out->service, out);
+}
+
+void
+migration_files_free(MigrationFiles *files)
+{
+	rewrite_service_result_free(&files->service);
+	sb_free(&files->override_bytes);
+	sb_free_secret(&files->env_old);
+	sb_free_secret(&files->env_new);
+}
+
+/* The .env holds passwords: its diff shows which keys change, never values. */
+static void
+describe_env_change(const MigrationFiles *files, StrBuf *out)
+{
+	for (size_t i = 0; i < files->service.env_count; i++)
+		sb_appendf(out, "--- a/.env\n+++ b/.env\n+%s=<generated password, %s>\n",
+				   files->service.env[i].key, files->env_exists ? "mode 0600" : "new file, mode 0600");
+}
+
+bool
+migration_files_diff(const StackService *svc, const MigrationFiles *files, StrBuf *out)
+{
+	char a[PATH_MAX + 2], b[PATH_MAX + 2];
+
+	str_format(a, sizeof(a), "a/%s", files->service_rel);
+	str_format(b, sizeof(b), "b/%s", files->service_rel);
+	if (!rewrite_unified_diff(svc->file.bytes, svc->file.len, sb_str(&files->service.bytes),
+							  files->service.bytes.len, a, b, out))
+		return false;
+
+	str_format(b, sizeof(b), "b/%s", files->override_rel);
+	if (!rewrite_unified_diff(NULL, 0, sb_str(&files->override_bytes),
+							  files->override_bytes.len, "/dev/null", b, out))
+		return false;
+	describe_env_change(files, out);
+	return true;
+}

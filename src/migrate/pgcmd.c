@@ -1,0 +1,215 @@
+/*
+ * pgcmd.c — see pgcmd.h.
+ */
+#include "pgfold/pgcmd.h"
+
+#include "pgfold/fsutil.h"
+#include "pgfold/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool
+pgcmd_dbname_conninfo(const char *db, char *out, size_t size)
+{
+	StrBuf sb = STRBUF_INIT;
+	bool ok;
+
+	sb_appends(&sb, "dbname='");
+	for (const char *p = db; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			sb_appendc(&sb, '\\');
+		sb_appendc(&sb, *p);
+	}
+	sb_appendc(&sb, '\'');
+	ok = str_copy(out, size, sb_str(&sb));
+	sb_free(&sb);
+	if (!ok)
+		log_error("database name too long: %s", db);
+	return ok;
+}
+
+static const char *
+own(PgCommand *pc, const char *s)
+{
+	char *copy = xstrdup(s);
+
+	pc->owned[pc->owned_count++] = copy;
+	return copy;
+}
+
+/* label: "<tool> of|into "<db>" in <where>" for every message about it */
+static void
+start(PgCommand *pc, const char *container, const char *tool, const char *db,
+	  const char *where)
+{
+	memset(pc, 0, sizeof(*pc));
+	str_format(pc->label, sizeof(pc->label), "%s \"%s\" in %s", tool, db, where);
+	pc->cmd.container = container;
+	pc->cmd.argv = pc->argv;
+	pc->cmd.label = pc->label;
+}
+
+static bool
+add_db(PgCommand *pc, size_t *n, const char *db)
+{
+	char conninfo[512];
+
+	if (!pgcmd_dbname_conninfo(db, conninfo, sizeof(conninfo)))
+		return false;
+	pc->argv[(*n)++] = "-d";
+	pc->argv[(*n)++] = own(pc, conninfo);
+	return true;
+}
+
+bool
+pgcmd_dump_in_container(PgCommand *pc, const char *container, const char *user,
+						const char *db)
+{
+	size_t n = 0;
+
+	start(pc, container, "pg_dump of", db, container);
+	pc->argv[n++] = "pg_dump";
+	pc->argv[n++] = "-Fc";
+	pc->argv[n++] = "-U";
+	pc->argv[n++] = own(pc, user);
+	if (!add_db(pc, &n, db))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
+/* A local client reaches the shared instance over TCP with the admin
+ * password from a private passfile. */
+static bool
+write_passfile(PgCommand *pc, const Config *cfg)
+{
+	StrBuf line = STRBUF_INIT;
+	const char *fields[] = { cfg->pg_host, NULL, "*", cfg->pg_user, cfg->pg_pass ? cfg->pg_pass : "" };
+	char port[16];
+	bool ok;
+
+	str_format(port, sizeof(port), "%d", cfg->pg_port);
+	fields[1] = port;
+	for (size_t f = 0; f < 5; f++)
+	{
+		if (f > 0)
+			sb_appendc(&line, ':');
+		for (const char *p = fields[f]; *p; p++)
+		{
+			if (*p == ':' || *p == '\\')
+				sb_appendc(&line, '\\');
+			sb_appendc(&line, *p);
+		}
+	}
+	sb_appendc(&line, '\n');
+
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+
+	if (!str_format(pc->passfile, sizeof(pc->passfile), "%s/pgfold-pgpass-%ld",
+					dir && dir[0] ? dir : "/tmp", (long) getpid()))
+	{
+		sb_free_secret(&line);
+		return false;
+	}
+	ok = fs_write_atomic(pc->passfile, line.data, line.len, 0600);
+	sb_free_secret(&line);
+	if (!ok)
+	{
+		pc->passfile[0] = '\0';
+		return false;
+	}
+
+	char env[PATH_MAX + 16];
+
+	str_format(env, sizeof(env), "PGPASSFILE=%s", pc->passfile);
+	pc->env[0] = own(pc, env);
+	pc->env[1] = NULL;
+	pc->cmd.env = pc->env;
+	return true;
+}
+
+static bool
+add_shared_target(PgCommand *pc, const Config *cfg, size_t *n)
+{
+	char port[16];
+
+	pc->argv[(*n)++] = "-U";
+	pc->argv[(*n)++] = own(pc, cfg->pg_user);
+	if (cfg->shared_container[0] != '\0')
+		return true;
+	str_format(port, sizeof(port), "%d", cfg->pg_port);
+	pc->argv[(*n)++] = "-h";
+	pc->argv[(*n)++] = own(pc, cfg->pg_host);
+	pc->argv[(*n)++] = "-p";
+	pc->argv[(*n)++] = own(pc, port);
+	pc->argv[(*n)++] = "-w";   /* never prompt: the passfile has it or it fails */
+	return write_passfile(pc, cfg);
+}
+
+bool
+pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db)
+{
+	size_t n = 0;
+	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
+
+	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL,
+		  "pg_dump of", db, where);
+	pc->argv[n++] = "pg_dump";
+	pc->argv[n++] = "-Fc";
+	if (!add_shared_target(pc, cfg, &n) || !add_db(pc, &n, db))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
+bool
+pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db)
+{
+	size_t n = 0;
+	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
+
+	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL,
+		  "pg_restore into", db, where);
+	pc->argv[n++] = "pg_restore";
+	pc->argv[n++] = "--no-owner";
+	pc->argv[n++] = "--no-acl";
+	pc->argv[n++] = "--exit-on-error";
+	if (!add_shared_target(pc, cfg, &n) || !add_db(pc, &n, db))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
+bool
+pgcmd_restore_in_container(PgCommand *pc, const char *container, const char *user,
+						   const char *db)
+{
+	size_t n = 0;
+
+	start(pc, container, "pg_restore into", db, container);
+	pc->argv[n++] = "pg_restore";
+	pc->argv[n++] = "--no-owner";
+	pc->argv[n++] = "--no-acl";
+	pc->argv[n++] = "--exit-on-error";
+	pc->argv[n++] = "-U";
+	pc->argv[n++] = own(pc, user);
+	if (!add_db(pc, &n, db))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
+void
+pgcmd_free(PgCommand *pc)
+{
+	if (pc->passfile[0] != '\0' && unlink(pc->passfile) != 0 && errno != ENOENT)
+		log_warn("could not remove %s: %s", pc->passfile, strerror(errno));
+	for (size_t i = 0; i < pc->owned_count; i++)
+		free(pc->owned[i]);
+	memset(pc, 0, sizeof(*pc));
+}

@@ -1,0 +1,185 @@
+/*
+ * plan.c — `pgfold plan SERVICE` (= `migrate SERVICE --dry-run`): every
+ * pre-flight check, the exact steps, the SQL and a diff of every file that
+ * would change. Read-only: nothing is written, started or stopped.
+ */
+#include "pgfold/migrate.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/journal.h"
+#include "pgfold/log.h"
+#include "pgfold/stream.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Shown in place of the password the migration will generate. */
+#define PLAN_PASSWORD_PLACEHOLDER "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+
+static void
+app_container_names(App *app, size_t index, StrBuf *out)
+{
+	const StackService *svc = &app->stack.services[index];
+
+	for (size_t i = 0; i < svc->file.service_count; i++)
+	{
+		if ((int) i == svc->db_service)
+			continue;
+
+		const ContainerInfo *ci = app->container_list != NULL
+			? &app->containers.services[index].members[i] : NULL;
+
+		sb_appendf(out, "%s%s", out->len ? ", " : "", svc->file.services[i].key);
+		if (ci != NULL && ci->match != MATCH_NONE)
+			sb_appendf(out, " (%s, %s)", ci->name, ci->state);
+	}
+}
+
+static void
+describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles *files,
+			   const MigrateOptions *opts, StrBuf *out)
+{
+	const StackService *svc = &app->stack.services[index];
+	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>", size[32];
+	StrBuf apps = STRBUF_INIT, cmd = STRBUF_INIT;
+	const char *up[] = { "up", "-d", NULL };
+	const char *filev[] = { files->service_rel, NULL };
+	char **argv = compose_argv(app, svc, migration_project(app, index), filev, up);
+	const char *container = pf->db_container ? pf->db_container->name : svc->db_container;
+	int n = 1;
+
+	journal_stamp(time(NULL), stamp);
+	stream_format_bytes((uint64_t) pf->source.db_size, size, sizeof(size));
+	app_container_names(app, index, &apps);
+	compose_command_line(argv, &cmd);
+	compose_argv_free(argv);
+
+	sb_appendf(out, "  %d. save %s to backups/%s/%s_%s.yml\n", n++, files->service_rel,
+			   JOURNAL_SUBDIR, svc->name, stamp);
+	sb_appendf(out, "  %d. stop the app containers: %s\n", n++, apps.len ? sb_str(&apps) : "none");
+	sb_appendf(out, "  %d. role \"%s\": %s (password in etc/.db_passwords/%s.txt, mode 0600)\n",
+			   n++, pf->names.role, pf->role_exists ? "reuse" : "create", pf->names.role);
+	sb_appendf(out, "  %d. create \"%s\" owned by \"%s\", closed to other roles\n", n++,
+			   pf->names.tmp_db, pf->names.role);
+	sb_appendf(out, "  %d. stream pg_dump -Fc of \"%s\" (%s) in %s into backups/%s/%s_%s.dump "
+			   "(+ .sha256) and pg_restore --exit-on-error into \"%s\" %s%s\n", n++,
+			   svc->db_name, size, container, JOURNAL_SUBDIR, svc->name, stamp, pf->names.tmp_db,
+			   app->cfg.shared_container[0] ? "in container " : "locally",
+			   app->cfg.shared_container);
+	sb_appendf(out, "  %d. hand every object of \"%s\" to \"%s\"\n", n++, pf->names.tmp_db,
+			   pf->names.role);
+	sb_appendf(out, "  %d. verify against %s: object counts, exact rows per table, sequences%s\n",
+			   n++, container, opts->deep ? ", content hash per table" : "");
+	sb_appendf(out, "  %d. write %s, %s and .env (diffs below)\n", n++, files->service_rel,
+			   files->override_rel);
+	sb_appendf(out, "  %d. rename \"%s\" to \"%s\"\n", n++, pf->names.tmp_db, pf->names.db);
+	if (opts->no_apply || opts->keep_app_stopped)
+		sb_appendf(out, "  %d. leave the apps stopped; start them with: %s\n", n++, sb_str(&cmd));
+	else
+		sb_appendf(out, "  %d. apply: %s\n", n++, sb_str(&cmd));
+	sb_appendf(out, "  %d. stop (not remove) %s; its volume is kept\n", n++, container);
+	sb_appendf(out, "  %d. log to backups/%s/%s_%s.log; rollback: pgfold rollback %s\n", n++,
+			   JOURNAL_SUBDIR, svc->name, stamp, svc->name);
+	sb_free(&apps);
+	sb_free(&cmd);
+}
+
+static int
+plan_exit_code(const App *app, const Preflight *pf)
+{
+	if (pf->state == STATE_BLOCKED)
+		return EXIT_BLOCKED;
+	if (!pf->engine_reachable)
+		return EXIT_ENGINE;
+	if (!pf->shared_reachable)
+		return EXIT_SHARED;
+	if (!pf->source.known)
+		return EXIT_BLOCKED;      /* a stopped source cannot be dumped */
+	(void) app;
+	return EXIT_OK;
+}
+
+static void
+print_text(const StackService *svc, const Preflight *pf, const StrBuf *steps,
+		   const StrBuf *sql, const StrBuf *diff, int rc, bool color)
+{
+	printf("plan for %s\n\npre-flight checks:\n", svc->name);
+	preflight_print(stdout, pf, color);
+	if (steps->len)
+		printf("\nsteps:\n%s", sb_str(steps));
+	if (sql->len)
+		printf("\nSQL on the shared instance:\n%s", sb_str(sql));
+	if (diff->len)
+		printf("\nfiles:\n%s", sb_str(diff));
+	if (rc == EXIT_OK)
+		printf("\nready: run `pgfold migrate %s`\n", svc->name);
+	else
+		printf("\nnot ready: %s\n", pf->reason ? pf->reason
+			   : rc == EXIT_ENGINE ? "the Docker engine cannot be reached"
+			   : rc == EXIT_SHARED ? "the shared instance cannot be reached"
+			   : "the source database cannot be queried");
+}
+
+static void
+print_json(const StackService *svc, const Preflight *pf, const StrBuf *steps,
+		   const StrBuf *sql, const StrBuf *diff, int rc)
+{
+	json_t *o = preflight_json(svc, pf);
+
+	json_object_set_new(o, "can_proceed", json_boolean(rc == EXIT_OK));
+	json_object_set_new(o, "steps", json_string(sb_str(steps)));
+	json_object_set_new(o, "sql", json_string(sb_str(sql)));
+	json_object_set_new(o, "diff", json_string(sb_str(diff)));
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+int
+migrate_plan(App *app, size_t index, const MigrateOptions *opts)
+{
+	StackService *svc = &app->stack.services[index];
+	PreflightOptions po = { .db = opts->db, .role = opts->role };
+	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
+	MigrationFiles files;
+	Preflight pf;
+	int rc;
+
+	memset(&files, 0, sizeof(files));
+	preflight_run(app, index, &po, &pf);
+	if (pf.state == STATE_MIGRATED)
+	{
+		printf("%s: already migrated (database \"%s\" on the shared instance)\n", svc->name,
+			   svc->meta_database_name ? svc->meta_database_name : "?");
+		preflight_free(&pf);
+		return EXIT_OK;
+	}
+	rc = plan_exit_code(app, &pf);
+
+	if (svc->problem == NULL && svc->db_service >= 0 && pf.names.db[0] != '\0')
+	{
+		if (migration_files_build(app, svc, &pf.names, PLAN_PASSWORD_PLACEHOLDER, &files))
+		{
+			describe_steps(app, index, &pf, &files, opts, &steps);
+			migration_files_diff(svc, &files, &diff);
+		}
+		else if (rc == EXIT_OK)
+			rc = EXIT_BLOCKED;
+		if (app->shared != NULL)
+			migration_sql_describe(app->shared, &pf.names, pf.source.encoding,
+								   opts->connection_limit, &sql);
+	}
+
+	if (opts->json)
+		print_json(svc, &pf, &steps, &sql, &diff, rc);
+	else
+		print_text(svc, &pf, &steps, &sql, &diff, rc, app->opts->color);
+
+	migration_files_free(&files);
+	preflight_free(&pf);
+	sb_free(&steps);
+	sb_free(&sql);
+	sb_free(&diff);
+	return rc;
+}

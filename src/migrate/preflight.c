@@ -1,0 +1,520 @@
+/*
+ * preflight.c — the read-only checks of a migration; see preflight.h.
+ *
+ * The source is asked everything in one psql call (status runs this for
+ * every service), the shared instance through the one libpq connection of
+ * the App. Each check records a level and a detail that says what to do.
+ */
+#include "pgfold/preflight.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/fsutil.h"
+#include "pgfold/log.h"
+#include "pgfold/secrets.h"
+#include "pgfold/stream.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Everything about the dedicated cluster that decides a migration. */
+static const char source_facts_sql[] =
+	"SELECT 'version', current_setting('server_version_num'), '', '' "
+	"UNION ALL SELECT 'db', d.datname, pg_catalog.pg_database_size(d.oid)::text, '' "
+	"  FROM pg_catalog.pg_database d WHERE d.datallowconn AND NOT d.datistemplate "
+	"UNION ALL SELECT 'self', pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype "
+	"  FROM pg_catalog.pg_database d WHERE d.datname = current_database() "
+	"UNION ALL SELECT 'ext', e.extname, e.extversion, '' FROM pg_catalog.pg_extension e "
+	"  WHERE e.extname <> 'plpgsql'\n";
+
+static const char user_tables_sql[] =
+	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+	"ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+	"AND n.nspname NOT IN ('pg_catalog', 'information_schema')\n";
+
+const char *
+preflight_state_name(ServiceState state)
+{
+	static const char *const names[] = { "ready", "migrated", "attention", "blocked" };
+
+	return names[state];
+}
+
+const char *
+preflight_level_name(CheckLevel level)
+{
+	static const char *const names[] = { "ok", "info", "warn", "block" };
+
+	return names[level];
+}
+
+static void
+add_check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+add_check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+
+	pf->checks = xrealloc(pf->checks, pf->count + 1, sizeof(Check));
+	pf->checks[pf->count++] = (Check) { xstrdup(name), level, xstrdup(detail) };
+}
+
+bool
+preflight_names(const StackService *svc, const PreflightOptions *opts,
+				MigrationNames *out)
+{
+	const char *db = opts->db ? opts->db
+		: svc->meta_database_name ? svc->meta_database_name
+		: svc->db_name;
+
+	memset(out, 0, sizeof(*out));
+	if (db == NULL || db[0] == '\0')
+	{
+		log_error("%s: no database name (set POSTGRES_DB, `# database_name:` or --db)", svc->name);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+
+	const char *role = opts->role ? opts->role : db;
+
+	if (!str_copy(out->db, sizeof(out->db), db)
+		|| !str_format(out->tmp_db, sizeof(out->tmp_db), "%s%s", db, TMP_DB_SUFFIX))
+	{
+		log_error("%s: database name \"%s\" is too long: with the temporary suffix "
+				  "\"%s\" it must fit PostgreSQL's 63 bytes; pick a shorter one with --db",
+				  svc->name, db, TMP_DB_SUFFIX);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	if (!secrets_role_name_valid(role) || !str_copy(out->role, sizeof(out->role), role))
+	{
+		log_error("%s: \"%s\" cannot be a role name (printable, no '/', at most 63 bytes); "
+				  "pick one with --role", svc->name, role);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	return true;
+}
+
+static void
+strv_push(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, *n + 1, sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+read_source_row(const StackService *svc, SourceFacts *sf, const char *kind,
+				const char *a, const char *b, const char *c)
+{
+	long v = 0;
+
+	if (strcmp(kind, "version") == 0 && str_to_long(a, 0, 10000000, &v))
+		sf->version_num = (int) v;
+	else if (strcmp(kind, "db") == 0)
+	{
+		if (strcmp(a, svc->db_name) == 0)
+		{
+			if (str_to_long(b, 0, __LONG_MAX__, &v))
+				sf->db_size = v;
+		}
+		else if (strcmp(a, "postgres") != 0)
+			strv_push(&sf->other_dbs, &sf->other_db_count, a);
+	}
+	else if (strcmp(kind, "self") == 0)
+	{
+		sf->encoding = xstrdup(a);
+		sf->collate = xstrdup(b);
+		sf->ctype = xstrdup(c);
+	}
+	else if (strcmp(kind, "ext") == 0)
+	{
+		strv_push(&sf->extension_versions, &sf->extension_count, b);
+		sf->extension_count--;
+		strv_push(&sf->extensions, &sf->extension_count, a);
+	}
+}
+
+static bool
+gather_source(App *app, const StackService *svc, const ContainerInfo *ci,
+			  bool light, SourceFacts *sf)
+{
+	PgRows rows = PGROWS_INIT;
+
+	if (!pgx_query_rows(app->docker, ci->id, svc->db_user, svc->db_name,
+						source_facts_sql, NULL, 4, &rows))
+		return false;
+	for (size_t r = 0; r < rows.nrows; r++)
+		read_source_row(svc, sf, pg_rows_get(&rows, r, 0), pg_rows_get(&rows, r, 1),
+						pg_rows_get(&rows, r, 2), pg_rows_get(&rows, r, 3));
+	pg_rows_free(&rows);
+	sf->known = true;
+
+	/* The default "postgres" database is normally empty; data there would
+	 * not come along, so say so. */
+	if (!light && strcmp(svc->db_name, "postgres") != 0)
+	{
+		if (pgx_query_rows(app->docker, ci->id, svc->db_user, "postgres",
+						   user_tables_sql, NULL, 1, &rows))
+		{
+			str_to_long(pg_rows_get(&rows, 0, 0), 0, __LONG_MAX__, &sf->postgres_db_tables);
+			pg_rows_free(&rows);
+		}
+	}
+	return true;
+}
+
+static void
+check_service_file(Preflight *pf, const StackService *svc)
+{
+	if (svc->problem != NULL)
+	{
+		add_check(pf, "service file", CHECK_BLOCK, "%s", svc->problem);
+		return;
+	}
+	add_check(pf, "service file", CHECK_OK, "%s: db service \"%s\", container \"%s\", "
+			  "database \"%s\", user \"%s\", %zu app connection(s)", svc->path,
+			  svc->file.services[svc->db_service].key, svc->db_container,
+			  svc->db_name, svc->db_user, svc->conn_count);
+	for (size_t i = 0; i < svc->warning_count; i++)
+		add_check(pf, "service file", CHECK_WARN, "%s", svc->warnings[i]);
+	if (svc->conn_count == 0)
+		add_check(pf, "app connections", CHECK_BLOCK,
+				  "no app service connects to \"%s\": nothing would be switched over",
+				  svc->file.services[svc->db_service].key);
+}
+
+static const ContainerInfo *
+check_container(Preflight *pf, App *app, size_t index, const StackService *svc)
+{
+	const ContainerInfo *ci = app_db_container(app, index);
+
+	if (ci == NULL)
+	{
+		add_check(pf, "source container", CHECK_WARN,
+				  "no container for \"%s\" (looked for %s); start it with compose first",
+				  svc->file.services[svc->db_service].key, svc->db_container);
+		return NULL;
+	}
+	if (app->containers.services[index].members[svc->db_service].matches > 1)
+	{
+		add_check(pf, "source container", CHECK_BLOCK,
+				  "%zu containers match \"%s\"; remove the stale ones",
+				  app->containers.services[index].members[svc->db_service].matches,
+				  svc->db_container);
+		return NULL;
+	}
+	if (strcmp(ci->state, "running") != 0)
+	{
+		add_check(pf, "source container", CHECK_WARN,
+				  "%s is %s; start it with `docker start %s`", ci->name, ci->state, ci->name);
+		return NULL;
+	}
+	add_check(pf, "source container", CHECK_OK, "%s is running (%s)", ci->name, ci->image);
+	if (ci->working_dir != NULL && strcmp(ci->working_dir, app->cfg.root) != 0)
+		add_check(pf, "project directory", CHECK_WARN,
+				  "%s was started by compose from %s, not the stack root %s: compose there "
+				  "reads another .env; pgfold runs compose with --project-directory %s",
+				  ci->name, ci->working_dir, app->cfg.root, app->cfg.root);
+	return ci;
+}
+
+static void
+check_source(Preflight *pf, const StackService *svc)
+{
+	const SourceFacts *sf = &pf->source;
+	char size[32];
+
+	stream_format_bytes((uint64_t) sf->db_size, size, sizeof(size));
+	add_check(pf, "source database", CHECK_OK, "\"%s\" on PostgreSQL %d.%d, %s",
+			  svc->db_name, sf->version_num / 10000, sf->version_num % 100, size);
+	if (sf->other_db_count > 0)
+	{
+		StrBuf list = STRBUF_INIT;
+
+		for (size_t i = 0; i < sf->other_db_count; i++)
+			sb_appendf(&list, "%s\"%s\"", i ? ", " : "", sf->other_dbs[i]);
+		add_check(pf, "other databases", CHECK_BLOCK,
+				  "the dedicated cluster also holds %s: pgfold moves one database per "
+				  "service; move the others first with `pgfold db migrate-from`", sb_str(&list));
+		sb_free(&list);
+	}
+	if (sf->postgres_db_tables > 0)
+		add_check(pf, "other databases", CHECK_WARN,
+				  "the \"postgres\" database of the dedicated cluster has %ld table(s); "
+				  "they will not be moved", sf->postgres_db_tables);
+}
+
+static void
+check_versions(Preflight *pf)
+{
+	int src = pf->source.version_num / 10000, dst = pf->shared_version_num / 10000;
+
+	if (src > dst)
+		add_check(pf, "versions", CHECK_BLOCK,
+				  "source is PostgreSQL %d, shared is %d: a dump from a newer major cannot be "
+				  "restored into an older server; upgrade the shared instance first", src, dst);
+	else
+		add_check(pf, "versions", CHECK_OK, "PostgreSQL %d -> %d", src, dst);
+}
+
+static void
+check_extensions(Preflight *pf, App *app)
+{
+	for (size_t i = 0; i < pf->source.extension_count; i++)
+	{
+		bool available = false;
+		StrBuf version = STRBUF_INIT;
+
+		if (!pg_extension_available(app->shared, pf->source.extensions[i], &available, &version))
+			add_check(pf, "extensions", CHECK_BLOCK, "could not check extension \"%s\"",
+					  pf->source.extensions[i]);
+		else if (!available)
+			add_check(pf, "extensions", CHECK_BLOCK,
+					  "extension \"%s\" %s is used by the source but not available on the "
+					  "shared instance; install it there (e.g. a postgis image) first",
+					  pf->source.extensions[i], pf->source.extension_versions[i]);
+		else
+			add_check(pf, "extensions", CHECK_OK, "\"%s\" %s available on shared (%s)",
+					  pf->source.extensions[i], pf->source.extension_versions[i],
+					  sb_str(&version));
+		sb_free(&version);
+	}
+}
+
+static void
+check_role(Preflight *pf, App *app)
+{
+	StrBuf password = STRBUF_INIT;
+	bool found = false, matches = false;
+
+	if (!pg_role_exists(app->shared, pf->names.role, &pf->role_exists))
+		return;
+	if (!pf->role_exists)
+	{
+		add_check(pf, "role", CHECK_OK, "role \"%s\" will be created", pf->names.role);
+		return;
+	}
+	if (secrets_read_password_file(app->cfg.root, pf->names.role, &password, &found) && found
+		&& secrets_password_matches(app->shared, pf->names.role, sb_str(&password), &matches)
+		&& matches)
+	{
+		pf->role_password_file = true;
+		add_check(pf, "role", CHECK_OK, "role \"%s\" exists and its password file logs in: "
+				  "it will be reused", pf->names.role);
+	}
+	else
+		add_check(pf, "role", CHECK_BLOCK,
+				  "role \"%s\" exists on the shared instance but %s; pgfold never replaces a "
+				  "password another service may use: pick another name with --role, or "
+				  "`pgfold user create %s --rotate` if it is yours", pf->names.role,
+				  found ? "its password file does not log in" : "there is no password file for it",
+				  pf->names.role);
+	sb_free_secret(&password);
+}
+
+static void
+check_shared_names(Preflight *pf, App *app)
+{
+	bool exists = false;
+
+	if (pg_database_exists(app->shared, pf->names.db, &exists) && exists)
+		add_check(pf, "target database", CHECK_BLOCK,
+				  "database \"%s\" already exists on the shared instance; choose another "
+				  "name with --db or drop it", pf->names.db);
+	else
+		add_check(pf, "target database", CHECK_OK, "\"%s\" is free", pf->names.db);
+	if (pg_database_exists(app->shared, pf->names.tmp_db, &pf->tmp_db_exists) && pf->tmp_db_exists)
+		add_check(pf, "leftover", CHECK_INFO, "\"%s\" from an interrupted run will be dropped",
+				  pf->names.tmp_db);
+	check_role(pf, app);
+}
+
+static void
+check_disk(Preflight *pf, App *app)
+{
+	uint64_t avail = 0;
+	char need[32], have[32];
+
+	if (!fs_free_space(app->cfg.backups_dir, &avail))
+		return;
+	stream_format_bytes((uint64_t) pf->source.db_size, need, sizeof(need));
+	stream_format_bytes(avail, have, sizeof(have));
+	/* A custom-format dump is compressed, usually well below the database
+	 * size; below half of it there is surely no room. */
+	if (avail < (uint64_t) pf->source.db_size / 2)
+		add_check(pf, "disk space", CHECK_BLOCK, "%s free under %s for a dump of a %s "
+				  "database; free some space", have, app->cfg.backups_dir, need);
+	else if (avail < (uint64_t) pf->source.db_size)
+		add_check(pf, "disk space", CHECK_WARN, "%s free under %s, database is %s: the "
+				  "compressed dump probably fits", have, app->cfg.backups_dir, need);
+	else
+		add_check(pf, "disk space", CHECK_OK, "%s free under %s (database %s)", have,
+				  app->cfg.backups_dir, need);
+}
+
+static void
+settle_state(Preflight *pf)
+{
+	pf->state = STATE_READY;
+	for (size_t i = 0; i < pf->count; i++)
+	{
+		if (pf->checks[i].level == CHECK_BLOCK)
+		{
+			pf->state = STATE_BLOCKED;
+			pf->reason = pf->checks[i].detail;
+			return;
+		}
+	}
+	for (size_t i = 0; i < pf->count; i++)
+	{
+		if (pf->checks[i].level == CHECK_WARN)
+		{
+			pf->state = STATE_ATTENTION;
+			pf->reason = pf->checks[i].detail;
+			return;
+		}
+	}
+}
+
+static bool
+service_is_migrated(const StackService *svc)
+{
+	return svc->db_service < 0 && svc->meta_database != NULL
+		&& strcmp(svc->meta_database, "postgres") == 0;
+}
+
+bool
+preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *pf)
+{
+	StackService *svc = &app->stack.services[index];
+
+	memset(pf, 0, sizeof(*pf));
+	if (service_is_migrated(svc))
+	{
+		pf->state = STATE_MIGRATED;
+		add_check(pf, "service file", CHECK_OK, "already migrated to database \"%s\"",
+				  svc->meta_database_name ? svc->meta_database_name : "?");
+		return true;
+	}
+	check_service_file(pf, svc);
+	if (svc->problem != NULL || svc->db_service < 0)
+	{
+		settle_state(pf);
+		return true;
+	}
+	if (!preflight_names(svc, opts, &pf->names))
+		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
+
+	pf->engine_reachable = app_engine(app);
+	if (!pf->engine_reachable)
+		add_check(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");
+	else
+		pf->db_container = check_container(pf, app, index, svc);
+
+	if (pf->db_container != NULL)
+	{
+		if (gather_source(app, svc, pf->db_container, opts->light, &pf->source))
+			check_source(pf, svc);
+		else
+			add_check(pf, "source database", CHECK_WARN, "%s does not answer queries (see above)",
+					  pf->db_container->name);
+	}
+
+	pf->shared_reachable = app_shared(app);
+	if (!pf->shared_reachable)
+		add_check(pf, "shared instance", CHECK_WARN, "cannot connect to %s:%d (see above)",
+				  app->cfg.pg_host, app->cfg.pg_port);
+	else if (pg_server_version_num(app->shared, &pf->shared_version_num))
+	{
+		if (pf->source.known)
+		{
+			check_versions(pf);
+			check_extensions(pf, app);
+		}
+		if (pf->names.db[0] != '\0')
+			check_shared_names(pf, app);
+	}
+	if (!opts->light && pf->source.known)
+		check_disk(pf, app);
+	settle_state(pf);
+	return true;
+}
+
+void
+preflight_free(Preflight *pf)
+{
+	for (size_t i = 0; i < pf->count; i++)
+	{
+		free(pf->checks[i].name);
+		free(pf->checks[i].detail);
+	}
+	free(pf->checks);
+	strv_free(pf->source.other_dbs, pf->source.other_db_count);
+	strv_free(pf->source.extensions, pf->source.extension_count);
+	strv_free(pf->source.extension_versions, pf->source.extension_count);
+	free(pf->source.encoding);
+	free(pf->source.collate);
+	free(pf->source.ctype);
+	memset(pf, 0, sizeof(*pf));
+}
+
+void
+preflight_print(FILE *out, const Preflight *pf, bool color)
+{
+	static const char *const marks[] = { "ok", "--", "!!", "XX" };
+	static const char *const colors[] = { "\033[32m", "\033[2m", "\033[33m", "\033[31m" };
+
+	for (size_t i = 0; i < pf->count; i++)
+	{
+		const Check *c = &pf->checks[i];
+
+		if (color)
+			fprintf(out, "  %s%s\033[0m %-18s %s\n", colors[c->level], marks[c->level],
+					c->name, c->detail);
+		else
+			fprintf(out, "  %s %-18s %s\n", marks[c->level], c->name, c->detail);
+	}
+}
+
+json_t *
+preflight_json(const StackService *svc, const Preflight *pf)
+{
+	json_t *checks = json_array();
+
+	for (size_t i = 0; i < pf->count; i++)
+		json_array_append_new(checks, json_pack("{s:s, s:s, s:s}",
+												"name", pf->checks[i].name,
+												"level", preflight_level_name(pf->checks[i].level),
+												"detail", pf->checks[i].detail));
+
+	json_t *o = json_pack("{s:s, s:s, s:o}", "service", svc->name,
+						  "state", preflight_state_name(pf->state), "checks", checks);
+
+	json_object_set_new(o, "reason", pf->reason ? json_string(pf->reason) : json_null());
+	json_object_set_new(o, "container", pf->db_container ? json_string(pf->db_container->name)
+						: svc->db_container ? json_string(svc->db_container) : json_null());
+	json_object_set_new(o, "database", pf->names.db[0] ? json_string(pf->names.db)
+						: svc->meta_database_name ? json_string(svc->meta_database_name)
+						: json_null());
+	json_object_set_new(o, "size_bytes", pf->source.known
+						? json_integer(pf->source.db_size) : json_null());
+	json_object_set_new(o, "source_version", pf->source.known
+						? json_integer(pf->source.version_num) : json_null());
+	return o;
+}

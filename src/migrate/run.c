@@ -1,0 +1,408 @@
+/*
+ * run.c — `pgfold migrate SERVICE`: order of the steps, resume after a
+ * crash, undo after a failure, and the summary. See migrate.h.
+ */
+#include "run_internal.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/fsutil.h"
+#include "pgfold/log.h"
+#include "pgfold/signals.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STEP_ABORT "abort"
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+bool
+run_step_done(Run *r, const char *step)
+{
+	return journal_step_done(&r->journal, r->run_id, step) != NULL;
+}
+
+bool
+run_record(Run *r, const char *step, JournalStatus status, json_t *fields)
+{
+	if (!journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, step, status, fields))
+		return false;
+	if (status == JOURNAL_DONE)
+		run_fault_point(step);
+	return true;
+}
+
+/*
+ * Tests simulate a crash (as kill -9 would) right after a step was made
+ * durable: PGFOLD_FAULT_AFTER=<step> ends the process on the spot, with no
+ * cleanup at all. A re-run must then converge.
+ */
+void
+run_fault_point(const char *step)
+{
+	const char *fault = getenv("PGFOLD_FAULT_AFTER");
+
+	if (fault != NULL && strcmp(fault, step) == 0)
+	{
+		fprintf(stderr, "pgfold: fault injected after step %s\n", step);
+		_exit(99);
+	}
+}
+
+static bool
+confirm(const Run *r)
+{
+	char answer[16];
+
+	if (r->opts->yes)
+		return true;
+	if (!isatty(STDIN_FILENO))
+	{
+		log_error("refusing to migrate %s without confirmation: no terminal to ask on; "
+				  "re-run with --yes", r->svc->name);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	fprintf(stderr, "Migrate %s (\"%s\" in %s) into \"%s\" on the shared instance? "
+			"Its apps will be stopped meanwhile. [y/N] ", r->svc->name, r->svc->db_name,
+			r->db_container_name, r->names.db);
+	if (fgets(answer, sizeof(answer), stdin) == NULL
+		|| (answer[0] != 'y' && answer[0] != 'Y'))
+	{
+		log_notice("not migrating %s", r->svc->name);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	return true;
+}
+
+/* A run that was interrupted (crash, kill -9, power loss) and not cleaned
+ * up: its steps are resumed instead of starting over. */
+static const char *
+resumable_run(const Journal *j)
+{
+	const char *run = journal_latest_run(j, JOURNAL_MIGRATE);
+
+	if (run == NULL || journal_run_complete(j, run) || journal_step(j, run, STEP_ABORT) != NULL)
+		return NULL;
+	return run;
+}
+
+/* Before the files step, the service file must be the original: a crash in
+ * the middle of writing the files may have left the new one. */
+static bool
+restore_original_if_changed(Run *r)
+{
+	json_t *saved = journal_step_done(&r->journal, r->run_id, STEP_SAVE);
+	char sha[FS_SHA256_HEX_LEN + 1];
+	StrBuf orig = STRBUF_INIT;
+	const char *copy, *want;
+
+	if (saved == NULL || run_step_done(r, STEP_FILES))
+		return true;
+	copy = json_string_value(json_object_get(saved, "copy"));
+	want = json_string_value(json_object_get(saved, "sha256"));
+	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, sha);
+	if (copy == NULL || want == NULL || strcmp(sha, want) == 0)
+		return true;
+
+	bool ok = fs_read_file(copy, 16 * 1024 * 1024, &orig)
+		&& fs_write_atomic(r->svc->path, orig.data, orig.len, 0644);
+
+	sb_free(&orig);
+	if (!ok)
+		return false;
+	log_notice("restored %s from %s (an interrupted run had started to rewrite it)",
+			   r->svc->path, copy);
+	stack_free(&r->app->stack);
+	if (!stack_load(&r->app->cfg, &r->app->stack))
+		return false;
+	r->svc = &r->app->stack.services[r->index];
+	return true;
+}
+
+/* After the files step the service file no longer names the db service:
+ * everything the remaining steps need comes from the journal. */
+static bool
+load_from_journal(Run *r)
+{
+	json_t *role = journal_step_done(&r->journal, r->run_id, STEP_ROLE);
+	json_t *save = journal_step_done(&r->journal, r->run_id, STEP_SAVE);
+	json_t *stop = journal_step_done(&r->journal, r->run_id, STEP_STOP);
+	const char *v;
+
+	if (role == NULL || save == NULL || stop == NULL)
+	{
+		log_error("journal of %s is inconsistent (files written, earlier steps missing); "
+				  "inspect %s", r->svc->name, r->journal.dir);
+		return false;
+	}
+#define COPY(dst, rec, key) \
+	((v = json_string_value(json_object_get(rec, key))) != NULL && str_copy(dst, sizeof(dst), v))
+	if (!COPY(r->names.db, role, "db") || !COPY(r->names.tmp_db, role, "tmp_db")
+		|| !COPY(r->names.role, role, "role") || !COPY(r->db_container_name, role, "source_container")
+		|| !COPY(r->project, role, "project") || !COPY(r->original_copy, save, "copy"))
+	{
+		log_error("journal of %s lacks the names this run needs; inspect %s", r->svc->name,
+				  r->journal.dir);
+		return false;
+	}
+#undef COPY
+	str_copy(r->db_container, sizeof(r->db_container), r->db_container_name);
+	r->stopped = json_incref(json_object_get(stop, "containers"));
+	r->files_written = false;   /* done and durable: nothing to undo */
+	return app_engine(r->app) && app_shared(r->app);
+}
+
+static int
+preflight_gate(Run *r)
+{
+	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role };
+
+	preflight_run(r->app, r->index, &po, &r->pf);
+	if (r->pf.state == STATE_BLOCKED)
+	{
+		preflight_print(stderr, &r->pf, r->app->opts->color);
+		log_error("%s cannot be migrated: %s", r->svc->name, r->pf.reason);
+		return EXIT_BLOCKED;
+	}
+	if (!r->pf.engine_reachable)
+		return EXIT_ENGINE;
+	if (!r->pf.shared_reachable)
+		return EXIT_SHARED;
+	if (!r->pf.source.known || r->pf.db_container == NULL)
+	{
+		preflight_print(stderr, &r->pf, r->app->opts->color);
+		log_error("%s cannot be migrated now: %s", r->svc->name,
+				  r->pf.reason ? r->pf.reason : "its database does not answer");
+		return EXIT_BLOCKED;
+	}
+	r->names = r->pf.names;
+	str_copy(r->db_container, sizeof(r->db_container), r->pf.db_container->id);
+	str_copy(r->db_container_name, sizeof(r->db_container_name), r->pf.db_container->name);
+	str_copy(r->project, sizeof(r->project), migration_project(r->app, r->index));
+	return EXIT_OK;
+}
+
+typedef bool (*StepFn)(Run *r);
+
+static bool
+run_steps(Run *r, const StepFn *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		if (signals_interrupted())
+		{
+			log_error("interrupted; undoing what this run changed");
+			exit_hint_set(EXIT_INTERRUPTED);
+			return false;
+		}
+		if (!steps[i](r))
+			return false;
+	}
+	return true;
+}
+
+static void
+undo(Run *r)
+{
+	if (r->cutover_done)
+	{
+		log_error("the apps of %s stay stopped: the data already lives on the shared instance "
+				  "and restarting them on the dedicated database would let the two diverge; "
+				  "re-run `pgfold migrate %s` to finish", r->svc->name, r->svc->name);
+		return;
+	}
+	if (r->stopped == NULL)
+	{
+		json_t *stop = journal_step_done(&r->journal, r->run_id, STEP_STOP);
+
+		r->stopped = stop ? json_incref(json_object_get(stop, "containers")) : NULL;
+	}
+	steps_undo_files(r);
+	if (r->names.tmp_db[0] != '\0')
+		steps_drop_temp(r);
+	steps_drop_created_role(r);
+	if (r->stopped != NULL && r->app->docker != NULL)
+		steps_restart_apps(r);
+
+	json_t *f = json_pack("{s:i}", "exit", exit_hint_get());
+
+	journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, STEP_ABORT, JOURNAL_FAILED, f);
+	json_decref(f);
+	log_notice("nothing was switched over; the dump is kept in %s if it was completed",
+			   r->dump_path[0] ? r->dump_path : "(none)");
+}
+
+static void
+summary(Run *r)
+{
+	char bytes[32], rate[32], took[32];
+	double secs = now_seconds() - r->started;
+
+	stream_format_bytes(r->stream.bytes, bytes, sizeof(bytes));
+	stream_format_bytes(r->stream.seconds > 0 ? (uint64_t) ((double) r->stream.bytes / r->stream.seconds) : 0,
+						rate, sizeof(rate));
+	stream_format_duration(secs, took, sizeof(took));
+	printf("migrated %s: \"%s\" from %s is now \"%s\" on the shared instance (role \"%s\")\n",
+		   r->svc->name, r->svc->db_name ? r->svc->db_name : r->names.db, r->db_container_name,
+		   r->names.db, r->names.role);
+	if (r->stream.bytes > 0)
+		printf("  archive   %s in %.1f s (%s/s), sha256 %s\n", bytes, r->stream.seconds, rate,
+			   r->stream.sha256);
+	if (r->report.items > 0)
+		printf("  verified  %zu tables, %lld rows, %zu items identical\n", r->report.tables,
+			   r->report.rows, r->report.items);
+	printf("  backup    %s\n", r->dump_path[0] ? r->dump_path : "(from an earlier attempt)");
+	printf("  log       %s\n", r->log_path);
+	printf("  took      %s\n", took);
+	printf("  rollback  pgfold rollback %s\n", r->svc->name);
+	log_info("migration of %s complete in %.1f s", r->svc->name, secs);
+}
+
+static int
+already_migrated(Run *r)
+{
+	printf("%s: already migrated (database \"%s\" on the shared instance)\n", r->svc->name,
+		   r->svc->meta_database_name ? r->svc->meta_database_name : "?");
+	if (r->opts->verify_only)
+		log_warn("--verify needs the dedicated container's data; use "
+				 "`pgfold db verify %s --against CONTAINER` after `pgfold rollback --dry-run %s`",
+				 r->svc->meta_database_name ? r->svc->meta_database_name : r->svc->name,
+				 r->svc->name);
+	return EXIT_OK;
+}
+
+static int
+begin(Run *r)
+{
+	const char *run;
+	char what[128];
+	bool exists = false;
+
+	str_format(what, sizeof(what), "migrate %s", r->svc->name);
+	if (!lock_acquire(r->app->cfg.root, what, &r->lock))
+		return EXIT_LOCKED;
+	if (!journal_open(r->app->cfg.backups_dir, r->svc->name, &r->journal))
+		return EXIT_FAIL;
+	(void) exists;
+
+	run = resumable_run(&r->journal);
+	if (run == NULL && journal_is_migrated(&r->journal, NULL))
+		return already_migrated(r);
+	if (run == NULL && r->svc->db_service < 0 && r->svc->meta_database != NULL)
+		return already_migrated(r);
+
+	r->resuming = run != NULL;
+	if (r->resuming)
+		str_copy(r->run_id, sizeof(r->run_id), run);
+	else
+		journal_stamp(time(NULL), r->run_id);
+	if (!journal_run_file_path(r->app->cfg.backups_dir, r->svc->name, time(NULL), ".log",
+							   r->log_path, sizeof(r->log_path)))
+		return EXIT_FAIL;
+	/* one log per run: a resumed run appends to the one it started */
+	{
+		char dir[PATH_MAX];
+
+		journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir));
+		str_format(r->log_path, sizeof(r->log_path), "%s/%s_%s.log", dir, r->svc->name, r->run_id);
+	}
+	if (!log_open_file(r->log_path))
+		return EXIT_FAIL;
+	log_info("pgfold migrate %s: run %s%s", r->svc->name, r->run_id,
+			 r->resuming ? " (resuming)" : "");
+	if (r->resuming)
+		log_notice("resuming the interrupted migration of %s (run %s)", r->svc->name, r->run_id);
+	return -1;
+}
+
+int
+migrate_run(App *app, size_t index, const MigrateOptions *opts)
+{
+	static const StepFn before[] = { step_save_original, step_stop_apps, step_role, step_stream,
+									 step_ownership, step_verify, step_files };
+	static const StepFn after[] = { step_cutover, step_apply };
+	Run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.app = app;
+	r.index = index;
+	r.svc = &app->stack.services[index];
+	r.opts = opts;
+	r.started = now_seconds();
+	r.lock = (Lock) LOCK_INIT;
+	r.journal = (Journal) JOURNAL_INIT;
+
+	rc = begin(&r);
+	if (rc >= 0)
+		goto out;
+
+	if (r.resuming && run_step_done(&r, STEP_FILES))
+	{
+		if (!load_from_journal(&r))
+		{
+			rc = exit_hint_get();
+			goto out;
+		}
+	}
+	else
+	{
+		if (!restore_original_if_changed(&r))
+		{
+			rc = exit_hint_get();
+			goto out;
+		}
+		rc = preflight_gate(&r);
+		if (rc != EXIT_OK || !confirm(&r))
+		{
+			rc = rc != EXIT_OK ? rc : exit_hint_get();
+			if (r.resuming)
+				undo(&r);
+			goto out;
+		}
+		if (!run_steps(&r, before, sizeof(before) / sizeof(before[0])))
+		{
+			rc = exit_hint_get();
+			undo(&r);
+			goto out;
+		}
+	}
+	if (!run_steps(&r, after, sizeof(after) / sizeof(after[0])))
+	{
+		rc = exit_hint_get();
+		undo(&r);
+		goto out;
+	}
+
+	json_t *f = json_pack("{s:s, s:s, s:s}", "db", r.names.db, "role", r.names.role,
+						  "dump", r.dump_path);
+
+	journal_complete(&r.journal, JOURNAL_MIGRATE, r.run_id, f);
+	json_decref(f);
+	summary(&r);
+	rc = EXIT_OK;
+out:
+	if (r.files_built)
+		migration_files_free(&r.files);
+	stream_result_free(&r.stream);
+	verify_report_free(&r.report);
+	inventory_free(&r.src_inv);
+	inventory_free(&r.dst_inv);
+	sb_free_secret(&r.password);
+	json_decref(r.stopped);
+	preflight_free(&r.pf);
+	journal_close(&r.journal);
+	lock_release(&r.lock);
+	return rc;
+}

@@ -1,0 +1,83 @@
+/*
+ * run_internal.h — (internal to the migrate module) the state of one
+ * migration run, shared by run.c (order, resume, failure handling) and
+ * steps.c (what each step does).
+ */
+#ifndef PGFOLD_MIGRATE_RUN_INTERNAL_H
+#define PGFOLD_MIGRATE_RUN_INTERNAL_H
+
+#include <limits.h>
+#include <time.h>
+
+#include "pgfold/journal.h"
+#include "pgfold/migrate.h"
+#include "pgfold/stream.h"
+#include "pgfold/verify.h"
+
+/* Journal step names: the contract with rollback and with re-runs. */
+#define STEP_SAVE      "save-original"
+#define STEP_STOP      "stop-apps"
+#define STEP_ROLE      "role"
+#define STEP_STREAM    "stream"
+#define STEP_OWNERSHIP "ownership"
+#define STEP_VERIFY    "verify"
+#define STEP_FILES     "files"
+#define STEP_CUTOVER   "cutover"
+#define STEP_APPLY     "apply"
+
+typedef struct Run
+{
+	App                  *app;
+	size_t                index;
+	StackService         *svc;
+	const MigrateOptions *opts;
+	Preflight             pf;
+	MigrationNames        names;
+	Journal               journal;
+	Lock                  lock;
+	char                  run_id[JOURNAL_STAMP_LEN + 1];
+	bool                  resuming;
+	double                started;
+
+	char                  db_container[256];   /* id */
+	char                  db_container_name[256];
+	char                  project[256];
+	char                  original_copy[PATH_MAX];
+	char                  original_sha[FS_SHA256_HEX_LEN + 1];
+	char                  dump_path[PATH_MAX];
+	char                  log_path[PATH_MAX];
+	char                  new_sha[FS_SHA256_HEX_LEN + 1];
+	json_t               *stopped;             /* container ids we stopped */
+	bool                  role_created;        /* by this run: undo on failure */
+	bool                  files_written;
+	bool                  cutover_done;
+	bool                  keep_tmp;            /* verification mismatch: keep it */
+	StrBuf                password;            /* secret */
+	MigrationFiles        files;               /* env_old kept for undo */
+	bool                  files_built;
+	StreamResult          stream;
+	VerifyReport          report;
+	Inventory             src_inv, dst_inv;
+} Run;
+
+/* steps.c */
+bool step_save_original(Run *r);
+bool step_stop_apps(Run *r);
+bool step_role(Run *r);
+bool step_stream(Run *r);
+bool step_ownership(Run *r);
+bool step_verify(Run *r);
+bool step_files(Run *r);
+bool step_cutover(Run *r);
+bool step_apply(Run *r);
+void steps_restart_apps(Run *r);
+void steps_undo_files(Run *r);
+void steps_drop_temp(Run *r);
+void steps_drop_created_role(Run *r);
+
+/* run.c */
+bool run_step_done(Run *r, const char *step);
+bool run_record(Run *r, const char *step, JournalStatus status, json_t *fields);
+void run_fault_point(const char *step);
+
+#endif

@@ -1,0 +1,448 @@
+/*
+ * steps.c — what each migration step does. Every step either was recorded
+ * as done in the journal (and is then checked and skipped) or is redone from
+ * a clean state; see run.c for the order and for failure handling.
+ */
+#include "run_internal.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/fsutil.h"
+#include "pgfold/log.h"
+#include "pgfold/pg.h"
+#include "pgfold/pgcmd.h"
+#include "pgfold/secrets.h"
+#include "pgfold/signals.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STOP_TIMEOUT_S 30
+
+static const char *
+field(json_t *rec, const char *key)
+{
+	return rec ? json_string_value(json_object_get(rec, key)) : NULL;
+}
+
+static bool
+run_file(Run *r, const char *ext, char *out, size_t size)
+{
+	char dir[PATH_MAX];
+
+	if (!journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir))
+		|| !str_format(out, size, "%s/%s_%s%s", dir, r->svc->name, r->run_id, ext))
+	{
+		log_error("backup path too long under %s", r->app->cfg.backups_dir);
+		return false;
+	}
+	return true;
+}
+
+bool
+step_save_original(Run *r)
+{
+	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_SAVE);
+	char sha[FS_SHA256_HEX_LEN + 1];
+
+	if (done != NULL)
+	{
+		str_copy(r->original_copy, sizeof(r->original_copy), field(done, "copy"));
+		str_copy(r->original_sha, sizeof(r->original_sha), field(done, "sha256"));
+		if (!fs_sha256_file(r->original_copy, sha, NULL) || strcmp(sha, r->original_sha) != 0)
+		{
+			log_error("the saved original %s is missing or changed (sha256 %s, journal says %s); "
+					  "restore it from your own backups before going on", r->original_copy,
+					  sha, r->original_sha);
+			return false;
+		}
+		return true;
+	}
+	if (!run_file(r, ".yml", r->original_copy, sizeof(r->original_copy))
+		|| !fs_write_atomic(r->original_copy, r->svc->file.bytes, r->svc->file.len, 0640))
+		return false;
+	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, r->original_sha);
+
+	json_t *f = json_pack("{s:s, s:s, s:s}", "copy", r->original_copy, "sha256", r->original_sha,
+						  "service_file", r->svc->path);
+	bool ok = run_record(r, STEP_SAVE, JOURNAL_DONE, f);
+
+	json_decref(f);
+	log_info("saved %s to %s (sha256 %s)", r->svc->path, r->original_copy, r->original_sha);
+	return ok;
+}
+
+bool
+step_stop_apps(Run *r)
+{
+	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_STOP);
+
+	if (done != NULL)
+	{
+		r->stopped = json_incref(json_object_get(done, "containers"));
+		return r->stopped != NULL;
+	}
+
+	const ServiceContainers *sc = &r->app->containers.services[r->index];
+
+	r->stopped = json_array();
+	for (size_t i = 0; i < sc->count; i++)
+	{
+		const ContainerInfo *ci = &sc->members[i];
+
+		if ((int) i == r->svc->db_service || ci->match == MATCH_NONE
+			|| strcmp(ci->state, "running") != 0)
+			continue;
+		log_notice("stopping %s", ci->name);
+		if (!docker_stop_container(r->app->docker, ci->id, STOP_TIMEOUT_S))
+			return false;
+		json_array_append_new(r->stopped, json_string(ci->id));
+	}
+
+	json_t *f = json_pack("{s:O}", "containers", r->stopped);
+	bool ok = run_record(r, STEP_STOP, JOURNAL_DONE, f);
+
+	json_decref(f);
+	return ok;
+}
+
+void
+steps_restart_apps(Run *r)
+{
+	size_t i;
+	json_t *id;
+
+	json_array_foreach(r->stopped, i, id)
+	{
+		if (docker_start_container(r->app->docker, json_string_value(id)))
+			log_notice("started %s again", json_string_value(id));
+	}
+}
+
+bool
+step_role(Run *r)
+{
+	bool was_done = journal_step_done(&r->journal, r->run_id, STEP_ROLE) != NULL;
+	SecretsRoleRequest req = {
+		.root = r->app->cfg.root,
+		.role = r->names.role,
+		.connection_limit = r->opts->connection_limit,
+		.rotate = false,
+	};
+	SecretsRoleAction action = 0;
+
+	sb_reset(&r->password);
+	if (!secrets_create_or_reuse_role(r->app->shared, &req, &action, &r->password))
+		return false;
+	r->role_created = action == SECRETS_ROLE_CREATED && !was_done;
+	log_notice("role \"%s\": %s", r->names.role, secrets_role_action_name(action));
+	if (was_done)
+		return true;
+
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+						  "role", r->names.role, "action", secrets_role_action_name(action),
+						  "db", r->names.db, "tmp_db", r->names.tmp_db,
+						  "source_container", r->db_container_name,
+						  "source_user", r->svc->db_user, "source_db", r->svc->db_name,
+						  "project", r->project);
+	bool ok = run_record(r, STEP_ROLE, JOURNAL_DONE, f);
+
+	json_decref(f);
+	return ok;
+}
+
+void
+steps_drop_created_role(Run *r)
+{
+	StrBuf sql = STRBUF_INIT;
+	char path[PATH_MAX];
+
+	if (!r->role_created)
+		return;
+	if (sb_appends(&sql, "DROP ROLE IF EXISTS ") && pg_quote_ident(r->app->shared, r->names.role, &sql)
+		&& pg_exec(r->app->shared, "drop the role this run created", sb_str(&sql))
+		&& secrets_password_path(r->app->cfg.root, r->names.role, path, sizeof(path))
+		&& unlink(path) != 0 && errno != ENOENT)
+		log_warn("could not remove %s: %s", path, strerror(errno));
+	sb_free(&sql);
+}
+
+static bool
+temp_exists(Run *r, bool *exists)
+{
+	return pg_database_exists(r->app->shared, r->names.tmp_db, exists);
+}
+
+bool
+step_stream(Run *r)
+{
+	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_STREAM);
+	bool exists = false;
+
+	if (done != NULL && temp_exists(r, &exists) && exists)
+	{
+		str_copy(r->dump_path, sizeof(r->dump_path), field(done, "dump"));
+		return true;
+	}
+
+	PgCommand dump, restore;
+	bool ok = false;
+
+	memset(&dump, 0, sizeof(dump));
+	memset(&restore, 0, sizeof(restore));
+	if (!run_file(r, ".dump", r->dump_path, sizeof(r->dump_path))
+		|| !migration_create_temp(r->app->shared, &r->names, r->pf.source.encoding)
+		|| !pgcmd_dump_in_container(&dump, r->db_container, r->svc->db_user, r->svc->db_name)
+		|| !pgcmd_restore_shared(&restore, &r->app->cfg, r->names.tmp_db))
+		goto out;
+
+	StreamSpec spec = {
+		.client = r->app->docker,
+		.producer = &dump.cmd,
+		.backup_path = r->dump_path,
+		.consumer = &restore.cmd,
+		.expected_bytes = (uint64_t) r->pf.source.db_size,
+		.progress_tty = isatty(STDERR_FILENO) && log_get_level() <= LOG_NOTICE,
+		.run_id = r->run_id,
+	};
+
+	log_notice("streaming \"%s\" from %s into \"%s\"", r->svc->db_name, r->db_container_name,
+			   r->names.tmp_db);
+	if (!stream_run(&spec, &r->stream))
+		goto out;
+
+	json_t *f = json_pack("{s:s, s:s, s:I, s:f}", "dump", r->dump_path, "sha256", r->stream.sha256,
+						  "bytes", (json_int_t) r->stream.bytes, "seconds", r->stream.seconds);
+
+	ok = run_record(r, STEP_STREAM, JOURNAL_DONE, f);
+	json_decref(f);
+out:
+	pgcmd_free(&dump);
+	pgcmd_free(&restore);
+	return ok;
+}
+
+void
+steps_drop_temp(Run *r)
+{
+	if (r->keep_tmp)
+	{
+		log_notice("kept \"%s\" for inspection; a re-run drops it", r->names.tmp_db);
+		return;
+	}
+	if (r->app->shared != NULL)
+		pg_drop_database(r->app->shared, r->names.tmp_db, true);
+}
+
+bool
+step_ownership(Run *r)
+{
+	PGconn *conn = NULL;
+	bool ok;
+
+	if (journal_step_done(&r->journal, r->run_id, STEP_OWNERSHIP) != NULL)
+		return true;
+	if (!pg_connect_shared(&r->app->cfg, r->names.tmp_db, &conn))
+		return false;
+	ok = migration_transfer_ownership(conn, r->names.role);
+	pg_disconnect(conn);
+	return ok && run_record(r, STEP_OWNERSHIP, JOURNAL_DONE, NULL);
+}
+
+bool
+step_verify(Run *r)
+{
+	if (journal_step_done(&r->journal, r->run_id, STEP_VERIFY) != NULL)
+		return true;
+	if (!migration_verify(r->app, r->db_container, r->svc->db_user, r->svc->db_name,
+						  r->names.tmp_db, r->opts->deep, &r->report, &r->src_inv, &r->dst_inv))
+		return false;
+	if (r->report.diff_count > 0)
+	{
+		verify_report_print(stderr, &r->report, r->db_container_name, r->names.tmp_db);
+		log_error("verification failed: %zu difference(s) between \"%s\" in %s and \"%s\"; "
+				  "nothing was switched over", r->report.diff_count, r->svc->db_name,
+				  r->db_container_name, r->names.tmp_db);
+		exit_hint_set(EXIT_VERIFY);
+		r->keep_tmp = true;
+		return false;
+	}
+	log_notice("verified: %zu tables, %lld rows, %zu items identical%s", r->report.tables,
+			   r->report.rows, r->report.items, r->opts->deep ? " (with content hashes)" : "");
+
+	json_t *f = json_pack("{s:I, s:I, s:I, s:b}", "tables", (json_int_t) r->report.tables,
+						  "rows", (json_int_t) r->report.rows, "items", (json_int_t) r->report.items,
+						  "deep", r->opts->deep);
+	bool ok = run_record(r, STEP_VERIFY, JOURNAL_DONE, f);
+
+	json_decref(f);
+	return ok;
+}
+
+static bool
+write_env(Run *r)
+{
+	MigrationFiles *mf = &r->files;
+
+	if (mf->service.env_count == 0)
+		return true;
+	return fs_write_atomic(r->app->cfg.env_path, mf->env_new.data, mf->env_new.len, 0600);
+}
+
+bool
+step_files(Run *r)
+{
+	MigrationFiles *mf = &r->files;
+
+	if (journal_step_done(&r->journal, r->run_id, STEP_FILES) != NULL)
+		return true;
+	if (!migration_files_build(r->app, r->svc, &r->names, sb_str(&r->password), mf))
+		return false;
+	r->files_built = true;
+	fs_sha256_bytes(mf->service.bytes.data, mf->service.bytes.len, r->new_sha);
+
+	/* The service file goes last: until it changes, nothing points at the
+	 * shared database, and the override or .env entry alone are inert. */
+	r->files_written = true;
+	if (!fs_mkdir_p(r->app->cfg.overrides_dir, 0755)
+		|| !fs_write_atomic(mf->override_path, mf->override_bytes.data, mf->override_bytes.len, 0644)
+		|| !write_env(r)
+		|| !fs_write_atomic(r->svc->path, mf->service.bytes.data, mf->service.bytes.len, 0644))
+		return false;
+
+	json_t *keys = json_array();
+
+	for (size_t i = 0; i < mf->service.env_count; i++)
+		json_array_append_new(keys, json_string(mf->service.env[i].key));
+
+	json_t *f = json_pack("{s:s, s:s, s:o}", "service_sha256", r->new_sha,
+						  "override", mf->override_path, "env_keys", keys);
+	bool ok = run_record(r, STEP_FILES, JOURNAL_DONE, f);
+
+	json_decref(f);
+	log_notice("rewrote %s, wrote %s", r->svc->path, mf->override_path);
+	return ok;
+}
+
+void
+steps_undo_files(Run *r)
+{
+	StrBuf orig = STRBUF_INIT;
+
+	if (!r->files_written)
+		return;
+	if (fs_read_file(r->original_copy, 16 * 1024 * 1024, &orig)
+		&& fs_write_atomic(r->svc->path, orig.data, orig.len, 0644))
+		log_notice("restored %s from %s", r->svc->path, r->original_copy);
+	sb_free(&orig);
+	if (r->files_built)
+	{
+		if (unlink(r->files.override_path) != 0 && errno != ENOENT)
+			log_warn("could not remove %s: %s", r->files.override_path, strerror(errno));
+		if (r->files.service.env_count > 0)
+		{
+			if (r->files.env_exists)
+				fs_write_atomic(r->app->cfg.env_path, r->files.env_old.data,
+								r->files.env_old.len, 0600);
+			else if (unlink(r->app->cfg.env_path) != 0 && errno != ENOENT)
+				log_warn("could not remove %s: %s", r->app->cfg.env_path, strerror(errno));
+		}
+	}
+}
+
+bool
+step_cutover(Run *r)
+{
+	bool tmp = false, final = false;
+
+	if (journal_step_done(&r->journal, r->run_id, STEP_CUTOVER) != NULL)
+	{
+		r->cutover_done = true;
+		return true;
+	}
+	if (!temp_exists(r, &tmp) || !pg_database_exists(r->app->shared, r->names.db, &final))
+		return false;
+	if (tmp && final)
+	{
+		log_error("both \"%s\" and \"%s\" exist on the shared instance; someone created \"%s\" "
+				  "during the migration: resolve it, then re-run", r->names.tmp_db, r->names.db,
+				  r->names.db);
+		return false;
+	}
+	if (tmp && (!pg_terminate_connections(r->app->shared, r->names.tmp_db, NULL)
+				|| !pg_rename_database(r->app->shared, r->names.tmp_db, r->names.db)))
+		return false;
+	if (!tmp && !final)
+	{
+		log_error("neither \"%s\" nor \"%s\" exists on the shared instance: the restored data "
+				  "is gone; roll back with `pgfold rollback %s`", r->names.tmp_db, r->names.db,
+				  r->svc->name);
+		return false;
+	}
+	r->cutover_done = true;
+
+	json_t *f = json_pack("{s:s}", "db", r->names.db);
+	bool ok = run_record(r, STEP_CUTOVER, JOURNAL_DONE, f);
+
+	json_decref(f);
+	log_notice("\"%s\" is live on the shared instance", r->names.db);
+	return ok;
+}
+
+static void
+print_commands(Run *r, char *const *up)
+{
+	StrBuf line = STRBUF_INIT;
+
+	compose_command_line(up, &line);
+	printf("start the apps on the shared instance with:\n  %s\n", sb_str(&line));
+	if (r->opts->no_apply)
+		printf("then stop the dedicated database container (keep its volume):\n"
+			   "  docker stop %s\n", r->db_container_name);
+	sb_free(&line);
+}
+
+bool
+step_apply(Run *r)
+{
+	char rel[PATH_MAX];
+	size_t n = strlen(r->app->cfg.root);
+	const char *path = r->svc->path;
+
+	if (journal_step_done(&r->journal, r->run_id, STEP_APPLY) != NULL)
+		return true;
+	str_copy(rel, sizeof(rel), strncmp(path, r->app->cfg.root, n) == 0 && path[n] == '/'
+			 ? path + n + 1 : path);
+
+	const char *files[] = { rel, NULL };
+	const char *up[] = { "up", "-d", NULL };
+	char **argv = compose_argv(r->app, r->svc, r->project, files, up);
+	bool ok = true;
+
+	if (r->opts->no_apply || r->opts->keep_app_stopped)
+		print_commands(r, argv);
+	else
+		ok = compose_run(argv, "compose up");
+	compose_argv_free(argv);
+
+	if (ok && !r->opts->no_apply)
+	{
+		log_notice("stopping %s (its volume is kept)", r->db_container_name);
+		ok = docker_stop_container(r->app->docker, r->db_container, STOP_TIMEOUT_S);
+	}
+	if (!ok)
+	{
+		log_error("the data is on the shared instance and %s points at it, but the apps "
+				  "could not be switched over; fix the cause above and re-run `pgfold migrate %s` "
+				  "(it resumes here), or `pgfold rollback %s`", r->svc->path, r->svc->name,
+				  r->svc->name);
+		return false;
+	}
+
+	json_t *f = json_pack("{s:b}", "applied", !r->opts->no_apply && !r->opts->keep_app_stopped);
+
+	ok = run_record(r, STEP_APPLY, JOURNAL_DONE, f);
+	json_decref(f);
+	return ok;
+}
