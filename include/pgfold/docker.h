@@ -159,6 +159,13 @@ bool docker_exec_close_stdin(DockerExec *exec);
  * stdout means the command could not start: logged with that text, false. */
 bool docker_exec_finish(DockerClient *client, DockerExec *exec, int *exit_code);
 
+/* GET /exec/{id}/json for an exec id kept from docker_exec_id() (abort
+ * paths: is what we started still running?). *exit_code is -1 while
+ * unknown; *pid (may be NULL) is the engine's host-side pid, not the pid
+ * inside the container. */
+bool docker_exec_status(DockerClient *client, const char *exec_id,
+						bool *running, int *exit_code, long *pid);
+
 /* Drop the connection without waiting (abort paths). Frees exec. */
 void docker_exec_abandon(DockerExec *exec);
 

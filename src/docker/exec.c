@@ -384,24 +384,28 @@ log_start_error(const DockerExec *exec, int code)
 			  exec->container, code, text);
 }
 
-/* One GET /exec/{id}/json: *running, *code (-1 while null). */
+/* One GET /exec/{id}/json; what names the exec in messages. */
 static bool
-exec_inspect(DockerClient *client, DockerExec *exec, bool *running, int *code)
+exec_status(DockerClient *client, const char *id, const char *what,
+			bool *running, int *code, long *pid)
 {
 	char path[128];
 	DockerResponse resp;
 	bool ok = false;
 
-	str_format(path, sizeof(path), "/exec/%s/json", exec->id);
+	if (!str_format(path, sizeof(path), "/exec/%s/json", id) || strchr(id, '/') != NULL)
+	{
+		log_error("\"%s\" is not an exec id", id);
+		return false;
+	}
 	if (!docker_request(client, "GET", path, false, NULL, DOCKER_REQUEST_TIMEOUT_S, &resp))
 		return false;
 	if (resp.status != 200)
 	{
-		char what[256];
+		char msg[256];
 
-		str_format(what, sizeof(what), "cannot read the exit status of `%s` in container %s",
-				   exec->what, exec->container);
-		docker_log_http_error(what, &resp);
+		str_format(msg, sizeof(msg), "cannot read the status of %s", what);
+		docker_log_http_error(msg, &resp);
 	}
 	else
 	{
@@ -411,13 +415,34 @@ exec_inspect(DockerClient *client, DockerExec *exec, bool *running, int *code)
 
 		*running = json_is_true(json_object_get(doc, "Running"));
 		*code = json_is_integer(ec) ? (int) json_integer_value(ec) : -1;
+		if (pid != NULL)
+			*pid = (long) json_integer_value(json_object_get(doc, "Pid"));
 		ok = doc != NULL;
 		if (!ok)
-			log_error("the Docker engine's exec status for `%s` is not JSON", exec->what);
+			log_error("the Docker engine's status of %s is not JSON", what);
 		json_decref(doc);
 	}
 	docker_response_free(&resp);
 	return ok;
+}
+
+bool
+docker_exec_status(DockerClient *client, const char *exec_id, bool *running,
+				   int *exit_code, long *pid)
+{
+	char what[96];
+
+	str_format(what, sizeof(what), "exec %.12s", exec_id);
+	return exec_status(client, exec_id, what, running, exit_code, pid);
+}
+
+static bool
+exec_inspect(DockerClient *client, DockerExec *exec, bool *running, int *code)
+{
+	char what[512];
+
+	str_format(what, sizeof(what), "`%s` in container %s", exec->what, exec->container);
+	return exec_status(client, exec->id, what, running, code, NULL);
 }
 
 bool

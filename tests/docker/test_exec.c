@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dtest.h"
 #include "lab.h"
@@ -304,4 +305,32 @@ Test(docker_exec, exec_that_ignores_stdin_still_finishes)
 	cr_assert_eq(code, 5);
 	cr_assert_str_eq(sb_str(&out), "early\n");
 	sb_free(&out);
+}
+
+Test(docker_exec, abandoned_exec_keeps_running_in_the_engine)
+{
+	/* The engine does not stop a process whose client went away: abort
+	 * paths must kill what they started. docker_exec_status sees it. */
+	const char *const cmd[] = { "sleep", "5", NULL };
+	DockerExecSpec spec = { .cmd = cmd };
+	DockerExec *exec = NULL;
+	char id[80];
+	bool running = false;
+	int code = 0;
+	long pid = 0;
+
+	cr_assert(docker_exec_start(client, name, &spec, &exec));
+	cr_assert(str_copy(id, sizeof(id), docker_exec_id(exec)));
+	docker_exec_abandon(exec);
+	/* Running turns true before the process has a pid: the 101 reply may
+	 * come before the engine started it. */
+	for (int i = 0; i < 100 && pid <= 0; i++)
+	{
+		cr_assert(docker_exec_status(client, id, &running, &code, &pid));
+		cr_assert(running);
+		cr_assert_eq(code, -1, "no exit code while running");
+		if (pid <= 0)
+			usleep(20000);
+	}
+	cr_assert_gt(pid, 0);
 }
