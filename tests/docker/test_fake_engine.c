@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -183,24 +185,50 @@ handle(int fd)
 	sb_free(&head);
 }
 
-static void
-start_fake(const char *version, const char *expect, StartMode mode)
+/* Listen on a private unix socket, or on 127.0.0.1:<any> when tcp. */
+static int
+listen_fake(bool tcp, char *host, size_t size)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int lfd;
+
+	if (tcp)
+	{
+		struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(in);
+
+		lfd = socket(AF_INET, SOCK_STREAM, 0);
+		cr_assert(lfd >= 0);
+		cr_assert(bind(lfd, (struct sockaddr *) &in, sizeof(in)) == 0);
+		cr_assert(getsockname(lfd, (struct sockaddr *) &in, &len) == 0);
+		cr_assert(str_format(host, size, "tcp://127.0.0.1:%d", ntohs(in.sin_port)));
+	}
+	else
+	{
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+		cr_assert(str_format(sock_path, sizeof(sock_path), "/tmp/pgfold-fake-%ld.sock", (long) getpid()));
+		unlink(sock_path);
+		str_copy(addr.sun_path, sizeof(addr.sun_path), sock_path);
+		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		cr_assert(lfd >= 0);
+		cr_assert(bind(lfd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
+		cr_assert(str_format(host, size, "unix://%s", sock_path));
+	}
+	cr_assert(listen(lfd, 8) == 0);
+	return lfd;
+}
+
+static void
+start_fake_on(bool tcp, const char *version, const char *expect, StartMode mode)
+{
 	char host[160];
 
 	fake_version = version;
 	fake_expect = expect;
 	fake_start = mode;
-	cr_assert(str_format(sock_path, sizeof(sock_path), "/tmp/pgfold-fake-%ld.sock", (long) getpid()));
-	unlink(sock_path);
-	str_copy(addr.sun_path, sizeof(addr.sun_path), sock_path);
 
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int lfd = listen_fake(tcp, host, sizeof(host));
 
-	cr_assert(lfd >= 0);
-	cr_assert(bind(lfd, (struct sockaddr *) &addr, sizeof(addr)) == 0);
-	cr_assert(listen(lfd, 8) == 0);
 	fflush(NULL);
 	server_pid = fork();
 	cr_assert(server_pid >= 0);
@@ -223,9 +251,16 @@ start_fake(const char *version, const char *expect, StartMode mode)
 		}
 	}
 	close(lfd);
-	cr_assert(str_format(host, sizeof(host), "unix://%s", sock_path));
 	setenv("DOCKER_HOST", host, 1);
+	unsetenv("DOCKER_TLS_VERIFY");
+	unsetenv("DOCKER_CERT_PATH");
 	dt_log_to_temp();
+}
+
+static void
+start_fake(const char *version, const char *expect, StartMode mode)
+{
+	start_fake_on(false, version, expect, mode);
 }
 
 static void
@@ -236,7 +271,8 @@ stop_fake(void)
 		kill(server_pid, SIGKILL);
 		waitpid(server_pid, NULL, 0);
 	}
-	unlink(sock_path);
+	if (sock_path[0])
+		unlink(sock_path);
 	log_close_file();
 }
 
@@ -333,6 +369,18 @@ Test(docker_fake, conflict_at_start_names_the_container)
 	cr_assert_not(run(NULL, &out, &err));
 	cr_assert(dt_log_contains("cannot run `pg_dump`: container c1 is not running "
 							  "(Container c1 is not running)"));
+	sb_free(&out);
+	sb_free(&err);
+}
+
+Test(docker_fake, tcp_endpoint_streams_too)
+{
+	StrBuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+	start_fake_on(true, "1.43", "/v1.43", START_UPGRADE);
+	cr_assert(run("0123456789", &out, &err));
+	cr_assert_str_eq(sb_str(&out), "hello world, got 10\n");
+	cr_assert_str_eq(sb_str(&err), "oops");
 	sb_free(&out);
 	sb_free(&err);
 }
