@@ -11,7 +11,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -383,4 +385,34 @@ Test(docker_fake, tcp_endpoint_streams_too)
 	cr_assert_str_eq(sb_str(&err), "oops");
 	sb_free(&out);
 	sb_free(&err);
+}
+
+Test(docker_fake, permission_denied_says_docker_group)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop to another user");
+	start_fake("1.41", "/v1.41", START_UPGRADE);
+	cr_assert(chmod(sock_path, 0600) == 0);
+	fflush(NULL);
+
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0);
+	if (pid == 0)
+	{
+		DockerClient *c = NULL;
+
+		/* nobody: not root, not in the socket's group */
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(99);
+		exit_hint_reset();
+		_exit(docker_connect(&c) ? 0 : exit_hint_get());
+	}
+
+	int status = 0;
+
+	cr_assert(waitpid(pid, &status, 0) == pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), EXIT_ENGINE);
+	cr_assert(dt_log_contains("permission denied; add your user to the docker group or run as root"));
 }
