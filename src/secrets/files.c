@@ -317,7 +317,6 @@ secrets_file_read(SecretsDir *dir, const char *name, StrBuf *out, bool *found)
 
 	*found = false;
 	sb_free_secret(out);
-	secrets_sb_prealloc(out, SECRETS_PASSWORD_MAX + 1);
 	str_format(path, sizeof(path), "%s/%s", dir->path, name);
 
 	/* O_NONBLOCK: a FIFO planted here must not hang us before fstat. */
@@ -343,8 +342,11 @@ secrets_file_read(SecretsDir *dir, const char *name, StrBuf *out, bool *found)
 	else if (st.st_size > SECRETS_PASSWORD_MAX)
 		log_error("%s is larger than %d bytes: not a password file",
 				  path, SECRETS_PASSWORD_MAX);
-	else if (read_bounded(fd, out, path) && strip_and_check(out, path))
-		ok = true;
+	else
+	{
+		secrets_sb_prealloc(out, SECRETS_PASSWORD_MAX + 1);
+		ok = read_bounded(fd, out, path) && strip_and_check(out, path);
+	}
 	close(fd);
 	if (!ok)
 	{

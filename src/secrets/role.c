@@ -183,14 +183,14 @@ reuse_role(RoleCtx *c, SecretsRoleAction *action, StrBuf *password_out)
 			log_error("role \"%s\" already exists on the shared PostgreSQL and the password "
 					  "in %s/%s does not log in. pgfold will not replace a password a "
 					  "service may be using: put the role's current password in that file, "
-					  "or ask pgfold to rotate the role's password",
-					  c->req->role, c->dir.path, c->final);
+					  "or rotate it explicitly (pgfold user create %s --rotate)",
+					  c->req->role, c->dir.path, c->final, c->req->role);
 		else
 			log_error("role \"%s\" already exists on the shared PostgreSQL but %s/%s does "
 					  "not exist. pgfold will not replace a password a service may be "
 					  "using: write the role's current password to that file (chmod 600), "
-					  "or ask pgfold to rotate the role's password",
-					  c->req->role, c->dir.path, c->final);
+					  "or rotate it explicitly (pgfold user create %s --rotate)",
+					  c->req->role, c->dir.path, c->final, c->req->role);
 		exit_hint_set(EXIT_BLOCKED);
 		goto out;
 	}

@@ -22,8 +22,8 @@
 #include "pgfold/secrets.h"
 
 /* A loopback port nobody listens on right now (55000-59999). */
-static int
-free_port(void)
+int
+pgtest_free_port(void)
 {
 	for (int i = 0; i < 200; i++)
 	{
@@ -55,7 +55,7 @@ pgtest_shared_start(SharedPg *s, const char *image)
 	cr_assert(sodium_init() >= 0);
 	memset(s, 0, sizeof(*s));
 	lab_unique_name("pgf_shared", s->name, sizeof(s->name));
-	s->port = free_port();
+	s->port = pgtest_free_port();
 	cr_assert(secrets_generate_password(s->admin_pw));
 
 	/* The admin password is a test fixture; putting it in this docker

@@ -26,6 +26,8 @@ typedef struct SharedPg
 /* lab_require(), then docker run IMAGE on 127.0.0.1:<free port>; waits
  * until a libpq login works. Asserts on failure. */
 void pgtest_shared_start(SharedPg *s, const char *image);
+/* A loopback port nobody listens on right now (55000-59999). */
+int pgtest_free_port(void);
 /* Remove the container (fine if never started). */
 void pgtest_shared_stop(SharedPg *s);
 /* pg_connect_shared(&s->cfg, dbname); asserts. */
