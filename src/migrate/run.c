@@ -239,8 +239,10 @@ undo(Run *r)
 
 	journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, STEP_ABORT, JOURNAL_FAILED, f);
 	json_decref(f);
-	log_notice("nothing was switched over; the dump is kept in %s if it was completed",
-			   r->dump_path[0] ? r->dump_path : "(none)");
+	if (run_step_done(r, STEP_STREAM))
+		log_notice("nothing was switched over; the dump is kept in %s", r->dump_path);
+	else
+		log_notice("nothing was switched over");
 }
 
 static void

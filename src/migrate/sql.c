@@ -103,18 +103,20 @@ migration_transfer_ownership(PGconn *db, const char *role)
 	return pg_exec(db, "hand every object to the service role", ownership_sql);
 }
 
-/* CREATE DATABASE, then close it to everyone but its owner: REVOKE from
- * PUBLIC removes the default CONNECT/TEMPORARY grants. */
+/* Close a database to everyone but its owner: REVOKE from PUBLIC removes
+ * the default CONNECT/TEMPORARY grants. Two statements (libpq's extended
+ * protocol takes one at a time). */
 static bool
-build_privileges(PGconn *conn, const char *db, const char *role, StrBuf *out)
+build_privileges(PGconn *conn, const char *db, const char *role, StrBuf *revoke,
+				 StrBuf *grant)
 {
 	StrBuf qdb = STRBUF_INIT, qrole = STRBUF_INIT;
 	bool ok = pg_quote_ident(conn, db, &qdb) && pg_quote_ident(conn, role, &qrole);
 
 	if (ok)
-		ok = sb_appendf(out, "REVOKE ALL ON DATABASE %s FROM PUBLIC;\n"
-						"GRANT CONNECT, TEMPORARY ON DATABASE %s TO %s;\n",
-						sb_str(&qdb), sb_str(&qdb), sb_str(&qrole));
+		ok = sb_appendf(revoke, "REVOKE ALL ON DATABASE %s FROM PUBLIC;\n", sb_str(&qdb))
+			&& sb_appendf(grant, "GRANT CONNECT, TEMPORARY ON DATABASE %s TO %s;\n",
+						  sb_str(&qdb), sb_str(&qrole));
 	sb_free(&qdb);
 	sb_free(&qrole);
 	return ok;
@@ -123,16 +125,18 @@ build_privileges(PGconn *conn, const char *db, const char *role, StrBuf *out)
 bool
 migration_create_temp(PGconn *admin, const MigrationNames *names, const char *encoding)
 {
-	StrBuf sql = STRBUF_INIT;
+	StrBuf revoke = STRBUF_INIT, grant = STRBUF_INIT;
 	bool ok;
 
 	if (!pg_drop_database(admin, names->tmp_db, true))
 		return false;
 	if (!pg_create_database(admin, names->tmp_db, names->role, encoding))
 		return false;
-	ok = build_privileges(admin, names->tmp_db, names->role, &sql)
-		&& pg_exec(admin, "close the temporary database to other roles", sb_str(&sql));
-	sb_free(&sql);
+	ok = build_privileges(admin, names->tmp_db, names->role, &revoke, &grant)
+		&& pg_exec(admin, "close the temporary database to PUBLIC", sb_str(&revoke))
+		&& pg_exec(admin, "grant CONNECT to the service role", sb_str(&grant));
+	sb_free(&revoke);
+	sb_free(&grant);
 	return ok;
 }
 
@@ -157,7 +161,7 @@ migration_sql_describe(PGconn *conn, const MigrationNames *names, const char *en
 		sb_appendf(out, "DROP DATABASE IF EXISTS %s WITH (FORCE);\n", sb_str(&tmp));
 		sb_appendf(out, "CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING %s;\n",
 				   sb_str(&tmp), sb_str(&role), sb_str(&enc));
-		ok = build_privileges(conn, names->tmp_db, names->role, out);
+		ok = build_privileges(conn, names->tmp_db, names->role, out, out);
 		sb_appendf(out, "-- pg_restore --no-owner --no-acl --exit-on-error -d %s  (streamed)\n",
 				   sb_str(&tmp));
 		sb_appendf(out, "-- in %s:\nSELECT set_config('pgfold.owner', %s, false);\n%s;\n",

@@ -85,6 +85,7 @@ step_stop_apps(Run *r)
 	}
 
 	const ServiceContainers *sc = &r->app->containers.services[r->index];
+	json_t *names = json_array();
 
 	r->stopped = json_array();
 	for (size_t i = 0; i < sc->count; i++)
@@ -96,11 +97,15 @@ step_stop_apps(Run *r)
 			continue;
 		log_notice("stopping %s", ci->name);
 		if (!docker_stop_container(r->app->docker, ci->id, STOP_TIMEOUT_S))
+		{
+			json_decref(names);
 			return false;
+		}
 		json_array_append_new(r->stopped, json_string(ci->id));
+		json_array_append_new(names, json_string(ci->name));
 	}
 
-	json_t *f = json_pack("{s:O}", "containers", r->stopped);
+	json_t *f = json_pack("{s:O, s:o}", "containers", r->stopped, "names", names);
 	bool ok = run_record(r, STEP_STOP, JOURNAL_DONE, f);
 
 	json_decref(f);
@@ -115,8 +120,10 @@ steps_restart_apps(Run *r)
 
 	json_array_foreach(r->stopped, i, id)
 	{
-		if (docker_start_container(r->app->docker, json_string_value(id)))
-			log_notice("started %s again", json_string_value(id));
+		const char *cid = json_string_value(id);
+
+		if (docker_start_container(r->app->docker, cid))
+			log_notice("started %.12s again", cid);
 	}
 }
 

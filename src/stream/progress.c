@@ -98,6 +98,7 @@ progress_finish(Progress *pr, uint64_t bytes, double elapsed)
 	char line[160];
 
 	progress_abandon(pr);
+	pr->expected = 0;   /* done: no estimate of time left */
 	describe(pr, bytes, elapsed, line, sizeof(line));
 	log_info("streamed %s", line);
 }
