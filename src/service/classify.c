@@ -394,6 +394,23 @@ service_analysis_clear(StackService *svc)
 	strlist_free(&svc->warnings, &svc->warning_count);
 }
 
+/* Anchors and merge keys can bring settings in that the model does not see
+ * (an `environment: *common` may hold a DATABASE_URL), and the rewriter
+ * must not edit bytes an alias shares with other services. */
+static void
+check_yaml_reuse(StackService *svc)
+{
+	for (size_t i = 0; i < svc->file.service_count; i++)
+	{
+		const ComposeService *s = &svc->file.services[i];
+
+		if (s->uses_merge || s->uses_alias)
+			svc_problem(svc, "service '%s' uses YAML %s; pgfold cannot see or edit its settings "
+						"reliably: expand it into plain settings first", s->key,
+						s->uses_merge ? "merge keys (<<:)" : "aliases (*name)");
+	}
+}
+
 static void
 read_meta(StackService *svc)
 {
@@ -423,10 +440,11 @@ service_analyze(const Config *cfg, StackService *svc)
 	compute_projects(cfg, svc);
 	svc->db_service = find_db_service(svc, &by_env);
 	if (svc->problem)
-		return true;
+		return true;    /* ambiguous: which db would the apps' hosts name? */
 	if (svc->db_service >= 0)
 		fill_db(cfg, svc, by_env);
 	find_connections(cfg, svc);
+	check_yaml_reuse(svc);
 
 	if (svc->db_service >= 0)
 	{

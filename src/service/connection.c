@@ -614,6 +614,16 @@ conn_setting_name(const StackService *svc, const ConnRef *c, int part_index)
 	return part_index >= 0 ? s->env[part_index].name : "(unset)";
 }
 
+/* Why the setting holding a piece did not resolve, if the parser said. */
+static const char *
+conn_setting_error(const StackService *svc, const ConnRef *c, int part_index)
+{
+	const ComposeService *s = &svc->file.services[c->app];
+	int idx = c->kind != CONN_PARTS ? c->var : part_index;
+
+	return idx >= 0 ? s->env[idx].error : NULL;
+}
+
 void
 conn_check_credentials(StackService *svc)
 {
@@ -640,8 +650,13 @@ conn_check_credentials(StackService *svc)
 			svc_warn(svc, "%s: %s says database '%s' but POSTGRES_DB is '%s'; the app's is used",
 					 app, conn_setting_name(svc, c, c->dbname), c->values.dbname, svc->db_name);
 		if (c->values.password == NULL)
-			svc_warn(svc, "%s: %s has no password that resolves",
-					 app, conn_setting_name(svc, c, c->password));
+		{
+			const char *why = conn_setting_error(svc, c, c->password);
+
+			svc_warn(svc, "%s: %s has no password that resolves%s%s%s",
+					 app, conn_setting_name(svc, c, c->password),
+					 why ? " (" : "", why ? why : "", why ? ")" : "");
+		}
 		else if (db_pass && strcmp(c->values.password, db_pass) != 0)
 			svc_warn(svc, "%s: the password in %s differs from POSTGRES_PASSWORD; the app's is "
 					 "used (POSTGRES_PASSWORD only applies when the data volume is created)",

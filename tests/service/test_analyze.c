@@ -467,3 +467,33 @@ Test(service_analyze, project_names)
 	cr_assert_not(service_project_name("..", out, sizeof(out)));
 	cr_assert_not(service_project_name("abcdef", out, 4));
 }
+
+Test(service_analyze, yaml_merge_keys_are_a_problem)
+{
+	Fixture fx;
+
+	joplin_fixture(&fx, "joplin-db");
+	fx.services[0].uses_merge = true;
+	cr_assert(service_analyze(&fx.cfg, &fx.svc));
+	cr_assert_not_null(fx.svc.problem);
+	cr_assert_not_null(strstr(fx.svc.problem, "'joplin' uses YAML merge keys"), "%s", fx.svc.problem);
+	/* the rest of the analysis is still there for status */
+	cr_assert_eq(fx.svc.db_service, 1);
+	cr_assert_eq(fx.svc.conn_count, 1);
+	fx_free(&fx);
+}
+
+Test(service_analyze, unresolved_password_warning_says_why)
+{
+	Fixture fx;
+
+	joplin_fixture(&fx, "joplin-db");
+	free(fx.services[0].env[4].resolved);
+	fx.services[0].env[4].resolved = NULL;
+	fx.services[0].env[4].error = (char *) "JOPLIN_PASSWORD: set it in .env";
+	cr_assert(service_analyze(&fx.cfg, &fx.svc));
+	cr_assert_null(fx.svc.problem, "%s", fx.svc.problem);
+	cr_assert(fx_warned(&fx.svc, "POSTGRES_PASSWORD has no password that resolves "
+						"(JOPLIN_PASSWORD: set it in .env)"));
+	fx_free(&fx);
+}
