@@ -8,6 +8,39 @@
  * written, quotes removed, ${...} not expanded) and resolved (interpolated
  * against the stack .env, env_files and the process environment, compose's
  * precedence); resolved is NULL when interpolation failed.
+ *
+ * Conventions, all tested by slicing real-shaped files:
+ * - Block style: item/block spans are line spans (from column 0 of the first
+ *   line through the line break of the last content line; a trailing
+ *   `# comment` on that line is included). Flow style ([..] / {..}): spans
+ *   are the exact bytes of the entry.
+ * - Comment ownership between two services (ComposeService.block/.lead):
+ *   comment lines right after a service's last content line that are
+ *   indented deeper than the service key (commented-out settings) belong to
+ *   that service's block; the run of comment lines directly above a key
+ *   (no blank line between) at or left of the key's column is the next
+ *   service's `lead`. Removing [lead.start, block.end) removes a service,
+ *   its heading comment and its commented-out lines, leaves valid YAML and
+ *   never eats a neighbour's comment. Blank lines belong to nobody.
+ * - env_block / depends_block: the `key:` line through the last item's
+ *   line; comments after the last item are not included.
+ * - An empty value has an empty span where the value would go: `KEY:` (map
+ *   form, null) right after the colon (insert " value"); `- KEY` (list
+ *   form) right after the name (insert "=value").
+ * - Merge keys (`<<: *x`) and aliases are parsed but not expanded: the
+ *   service is flagged (uses_merge / uses_alias) and values that come from
+ *   an alias are not modelled. Callers must refuse to edit such a service.
+ * - Resolution (compose 1.29's order): ${VAR} in the YAML expands against
+ *   lookup (environment, then the stack .env); each env_file is read with
+ *   dotenv rules (its ${VAR} see earlier lines and the environment, not
+ *   .env, as in 1.29; bare `KEY` lines take lookup(KEY)); `environment:`
+ *   entries override env_file values; `- KEY` / `KEY:` without a value take
+ *   lookup(KEY), not the env_file value (compose does the same).
+ * - Errors (file:line:col: reason): not UTF-8, NUL bytes, > COMPOSE_MAX_BYTES,
+ *   several documents, tabs in indentation, duplicate keys (top level,
+ *   services, a service, environment/depends_on maps), a non-mapping root,
+ *   `services` or service, non-scalar keys, missing env_file, nesting deeper
+ *   than 64, more than 200000 nodes. No crash on any input (fuzz-tested).
  */
 #ifndef PGFOLD_COMPOSE_H
 #define PGFOLD_COMPOSE_H
@@ -39,6 +72,8 @@ typedef enum CollectionForm
 	FORM_MAP,         /* X: Y / name: {condition: ...} */
 } CollectionForm;
 
+#define COMPOSE_MAX_BYTES (4 * 1024 * 1024)
+
 /* One `# key: value` line of the header comment block. */
 typedef struct MetaEntry
 {
@@ -59,6 +94,10 @@ typedef struct EnvItem
 	Span       item;       /* the whole item: line span in block style */
 	Span       scalar;     /* the YAML scalar (incl. quotes); list form: "K=V" */
 	Span       value;      /* the value bytes inside the file (excl. quotes) */
+	Span       name_span;  /* the name bytes (excl. quotes) */
+	Span       cut;        /* delete these bytes to remove the item (flow: incl. a comma) */
+	bool       flow;       /* inside [..] or {..} */
+	char      *error;      /* why resolution failed (e.g. ${X:?msg}), else NULL */
 } EnvItem;
 
 /* One depends_on entry, either form; flow sequences `[a, b]` too. */
@@ -67,6 +106,9 @@ typedef struct DependsItem
 	char *name;
 	Span  item;    /* block style: line span (map form: incl. nested lines); flow: the scalar */
 	bool  flow;    /* inside [a, b] */
+	Span  name_span;   /* the name bytes (excl. quotes) */
+	Span  cut;         /* delete these bytes to remove the entry (flow: incl. a comma) */
+	char *condition;   /* map form `condition:`, else NULL */
 } DependsItem;
 
 typedef struct ComposeService
@@ -74,7 +116,11 @@ typedef struct ComposeService
 	char          *key;            /* service key under services: */
 	Span           key_span;
 	Span           block;          /* line span: key line through its last line */
+	Span           lead;           /* comment lines directly above the key (may be empty) */
 	size_t         indent;         /* column of the key */
+	bool           flow;           /* inside `services: {..}`: block/lead are exact bytes */
+	bool           uses_merge;     /* has a `<<:` merge key */
+	bool           uses_alias;     /* has a *alias somewhere: not fully modelled */
 
 	char          *image;          /* resolved (raw if resolution failed) */
 	char          *image_raw;
@@ -88,6 +134,7 @@ typedef struct ComposeService
 	size_t         env_count;
 	Span           env_block;      /* line span of `environment:` and its items */
 	size_t         env_item_indent;
+	bool           env_flow;       /* environment: [..] / {..} */
 
 	char         **env_files;      /* paths as written */
 	size_t         env_file_count;
@@ -98,7 +145,7 @@ typedef struct ComposeService
 	size_t         depends_count;
 	Span           depends_block;  /* line span of `depends_on:` and its items */
 
-	char         **volumes;        /* short-form strings as written */
+	char         **volumes;        /* short-form strings as written; long form as source:target[:ro] */
 	size_t         volume_count;
 } ComposeService;
 
@@ -117,7 +164,17 @@ typedef struct ComposeFile
 	size_t          service_count;
 	Span            services_block; /* `services:` mapping line span */
 	size_t          service_indent;
+
+	char           *version;       /* top-level `version:`, NULL if absent */
+	bool            has_anchors;   /* some &anchor is defined */
+	char            error[512];    /* the failure's one line, also after compose_free */
 } ComposeFile;
+
+typedef struct ComposeOptions
+{
+	InterpDialect dialect;  /* how ${...} is read; default INTERP_COMPOSE_V2 */
+	bool          quiet;    /* do not log errors (ComposeFile.error has them) */
+} ComposeOptions;
 
 /*
  * Parse path. lookup/ctx resolve ${VAR} (stack .env + environment); each
@@ -128,10 +185,23 @@ typedef struct ComposeFile
 bool compose_load(const char *path, VarLookup lookup, void *ctx, ComposeFile *out);
 bool compose_parse(const char *path, const char *bytes, size_t len,
 				   VarLookup lookup, void *ctx, ComposeFile *out);
-void compose_free(ComposeFile *file);
+bool compose_load_opts(const char *path, VarLookup lookup, void *ctx,
+					   const ComposeOptions *opts, ComposeFile *out);
+bool compose_parse_opts(const char *path, const char *bytes, size_t len,
+						VarLookup lookup, void *ctx, const ComposeOptions *opts,
+						ComposeFile *out);
+void compose_free(ComposeFile *file);  /* keeps file->error */
 
 const ComposeService *compose_find_service(const ComposeFile *file, const char *key);
-const EnvItem *compose_find_env(const ComposeService *svc, const char *name);
-const char *compose_meta_get(const ComposeFile *file, const char *key);
+const EnvItem *compose_find_env(const ComposeService *svc, const char *name);  /* last wins */
+const char *compose_meta_get(const ComposeFile *file, const char *key);         /* last wins */
+const MetaEntry *compose_find_meta(const ComposeFile *file, const char *key);
+
+/*
+ * The value the container gets for name: the environment entry if any (its
+ * resolved value, NULL if that failed or is unset), else the last env_file
+ * that sets it, else NULL.
+ */
+const char *compose_env_effective(const ComposeService *svc, const char *name);
 
 #endif
