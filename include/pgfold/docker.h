@@ -56,7 +56,8 @@ typedef struct DockerEndpoint
 /* docker_host NULL or "" = the default socket. tls_verify / cert_path are
  * the values of DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (NULL = unset); home is
  * $HOME for the default cert dir ~/.docker. Logs the error and returns false
- * on a bad value (unknown scheme, socket path over 107 bytes, bad port). */
+ * on a bad value (unknown scheme, socket path over 107 bytes, bad port),
+ * with EXIT_ENGINE: the engine cannot be reached as configured. */
 bool docker_endpoint_parse(const char *docker_host, const char *tls_verify,
 						   const char *cert_path, const char *home,
 						   DockerEndpoint *out);

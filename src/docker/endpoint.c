@@ -21,7 +21,7 @@ static bool
 endpoint_fail(const char *docker_host, const char *why)
 {
 	log_error("DOCKER_HOST=%s: %s", docker_host, why);
-	exit_hint_set(EXIT_USAGE);
+	exit_hint_set(EXIT_ENGINE);
 	return false;
 }
 
@@ -39,7 +39,7 @@ parse_unix(const char *docker_host, const char *path, DockerEndpoint *out)
 				  "socket path can have at most %d. Use a shorter path (a symlink "
 				  "to the socket works)", docker_host, strlen(path),
 				  DOCKER_UNIX_PATH_MAX);
-		exit_hint_set(EXIT_USAGE);
+		exit_hint_set(EXIT_ENGINE);
 		return false;
 	}
 	out->kind = DOCKER_ENDPOINT_UNIX;
@@ -64,7 +64,7 @@ cert_files(const char *cert_path, const char *home, DockerEndpoint *out)
 	{
 		log_error("DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor "
 				  "HOME says where ca.pem, cert.pem and key.pem are");
-		exit_hint_set(EXIT_USAGE);
+		exit_hint_set(EXIT_ENGINE);
 		return false;
 	}
 	return str_format(out->ca_file, sizeof(out->ca_file), "%s/ca.pem", dir) &&
