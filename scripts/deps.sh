@@ -8,7 +8,7 @@ PACKAGES=(
   libpq-dev libyaml-dev libcurl4-openssl-dev libsodium-dev libjansson-dev
   libcriterion-dev
   postgresql-client
-  docker.io docker-compose debootstrap
+  docker.io docker-compose debootstrap time
 )
 
 missing=()

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# make bench: pgfold's stream and whole migration against the plain shell
+# pipeline doing the same copy, measured side by side in one run:
+#
+#   docker exec SRC pg_dump -Fc | tee FILE | docker exec -i SHARED pg_restore ...
+#
+# Prints the ratios (target: stream <= 1.03x, migrate --no-apply <= 1.10x),
+# pgfold's peak RSS at two database sizes (target <= 16 MiB, flat) and its
+# CPU share of wall time while streaming (target <= 3 %).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+PGFOLD=$REPO/build/pgfold
+SCALE=${PGFOLD_BENCH_SCALE:-40}          # pgbench scale: 40 ~ 600 MB, plus extra rows
+ROUNDS=${PGFOLD_BENCH_ROUNDS:-2}
+PORT=${PGFOLD_BENCH_PORT:-55499}
+ID=bench$$
+WORK=$(mktemp -d /tmp/pgfold-bench-XXXXXX)
+SHARED=pgfold-$ID-shared
+ADMIN_PASS=bench-admin-pw
+
+cleanup() {
+  for p in big small; do
+    docker-compose --project-directory "$WORK/$p" -p "$ID$p" -f "$WORK/$p/services/$p.yml" down -v >/dev/null 2>&1 || true
+  done
+  docker rm -f -v "$SHARED" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+shared_psql() { docker exec -i "$SHARED" psql -X -q -v ON_ERROR_STOP=1 -U admin -d postgres "$@"; }
+
+echo "== shared instance and two source databases (this takes a few minutes)"
+docker run -d --name "$SHARED" --network host --label pgfold.test=1 -e PGPORT=$PORT \
+  -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=$ADMIN_PASS \
+  pgfold-lab/postgres:15 postgres -c listen_addresses=127.0.0.1 >/dev/null
+
+make_stack() { # make_stack NAME
+  local d=$WORK/$1
+  mkdir -p "$d/services" "$d/overrides" "$d/backups"
+  cat > "$d/services/$1.yml" <<YML
+services:
+  app:
+    image: pgfold-lab/postgres:15
+    container_name: $ID-$1-app
+    command: ["sleep", "infinity"]
+    init: true
+    network_mode: none
+    depends_on: [db]
+    environment:
+      DATABASE_URL: postgres://bench:bench-pw@$ID-$1-db:5432/bench
+  db:
+    image: pgfold-lab/postgres:15
+    container_name: $ID-$1-db
+    network_mode: none
+    environment:
+      POSTGRES_USER: bench
+      POSTGRES_PASSWORD: bench-pw
+      POSTGRES_DB: bench
+YML
+  cat > "$d/.env" <<ENV
+PG_HOST=127.0.0.1
+PG_PORT=$PORT
+PG_USER=admin
+PG_PASS=$ADMIN_PASS
+PGFOLD_SHARED_CONTAINER=$SHARED
+ENV
+  docker-compose --project-directory "$d" -p "$ID$1" -f "$d/services/$1.yml" up -d >/dev/null 2>&1
+  for _ in $(seq 120); do docker exec "$ID-$1-db" pg_isready -q -U bench 2>/dev/null && break; sleep 0.5; done
+  sleep 1
+}
+
+seed() { # seed NAME SCALE ROWS
+  local c=$ID-$1-db
+  docker exec "$c" pgbench -q -i -s "$2" -U bench bench >/dev/null 2>&1
+  docker exec -i "$c" psql -X -q -v ON_ERROR_STOP=1 -U bench -d bench <<SQL
+CREATE TABLE docs (id bigserial PRIMARY KEY, title text, body text, meta jsonb);
+INSERT INTO docs (title, body, meta)
+  SELECT 'doc ' || g, repeat(md5(g::text), 8), jsonb_build_object('n', g, 'tags', jsonb_build_array(g % 7, g % 11))
+  FROM generate_series(1, $3) g;
+CREATE INDEX docs_title ON docs (title);
+VACUUM ANALYZE;
+SQL
+  docker exec "$c" psql -X -At -U bench -d bench -c "SELECT pg_size_pretty(pg_database_size('bench'))"
+}
+
+make_stack big
+make_stack small
+for _ in $(seq 60); do docker exec "$SHARED" pg_isready -q 2>/dev/null && break; sleep 0.5; done
+echo "big:   $(seed big "$SCALE" 300000)"
+echo "small: $(seed small 2 20000)"
+
+pipeline() { # pipeline NAME TARGETDB -> seconds
+  shared_psql -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2" >/dev/null
+  local t0; t0=$(now)
+  docker exec "$ID-$1-db" pg_dump -Fc -U bench -d bench \
+    | tee "$WORK/pipeline.dump" \
+    | docker exec -i "$SHARED" pg_restore --no-owner --no-acl --exit-on-error -U admin -d "$2"
+  elapsed "$t0" "$(now)"
+  shared_psql -c "DROP DATABASE $2" >/dev/null
+  rm -f "$WORK/pipeline.dump"
+}
+
+# One migrate --no-apply of stack NAME; prints "wall stream rss_kib cpu_s".
+migrate_once() {
+  local d=$WORK/$1 t0 t1
+  t0=$(now)
+  /usr/bin/time -f '%M %U %S' -o "$WORK/time.out" \
+    "$PGFOLD" --root "$d" -q migrate "$1" --yes --no-apply --db "bench_$1" --role "bench_$1" >/dev/null
+  t1=$(now)
+  local stream; stream=$(grep '"step": *"stream"' "$d/backups/postgres-migrations/$1.journal" \
+    | tail -1 | sed 's/.*"seconds": *\([0-9.]*\).*/\1/')
+  read -r rss usr sys < "$WORK/time.out"
+  echo "$(elapsed "$t0" "$t1") $stream $rss $(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')"
+}
+
+# Undo a --no-apply migration so the next round starts from the same state.
+reset_stack() { # reset_stack NAME
+  local d=$WORK/$1
+  shared_psql -c "DROP DATABASE IF EXISTS bench_$1" -c "DROP ROLE IF EXISTS bench_$1" >/dev/null
+  cp "$(ls "$d"/backups/postgres-migrations/"$1"_*.yml | head -1)" "$d/services/$1.yml"
+  rm -rf "$d/backups" "$d/overrides" "$d/etc"; mkdir -p "$d/backups" "$d/overrides"
+  sed -i "/^PGFOLD_.*_DB_PASSWORD=/d" "$d/.env"
+  docker start "$ID-$1-app" >/dev/null
+}
+
+echo "== $ROUNDS rounds, alternating pipeline and pgfold on the big database"
+p_times=(); s_times=(); m_times=(); rss_big=(); cpu=()
+for r in $(seq "$ROUNDS"); do
+  p=$(pipeline big pipe_target); p_times+=("$p")
+  read -r wall stream rss c <<<"$(migrate_once big)"
+  m_times+=("$wall"); s_times+=("$stream"); rss_big+=("$rss"); cpu+=("$(awk -v c="$c" -v s="$stream" 'BEGIN { printf "%.1f", 100 * c / s }')")
+  reset_stack big
+  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, peak RSS ${rss} KiB, CPU ${c}s"
+done
+read -r _ _ rss_small _ <<<"$(migrate_once small)"
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+P=$(median "${p_times[@]}"); S=$(median "${s_times[@]}"); M=$(median "${m_times[@]}")
+RB=$(printf '%s\n' "${rss_big[@]}" | sort -g | tail -1); C=$(median "${cpu[@]}")
+
+echo
+echo "== results (medians of $ROUNDS rounds)"
+awk -v p="$P" -v s="$S" -v m="$M" -v rb="$RB" -v rs="$rss_small" -v c="$C" 'BEGIN {
+  printf "  shell pipeline              %7.2f s\n", p
+  printf "  pgfold stream phase         %7.2f s   ratio %.3f  (target <= 1.03)\n", s, s / p
+  printf "  pgfold migrate --no-apply   %7.2f s   ratio %.3f  (target <= 1.10)\n", m, m / p
+  printf "  pgfold peak RSS             %7.1f MiB big, %.1f MiB small  (target <= 16, flat)\n", rb / 1024, rs / 1024
+  printf "  pgfold CPU while streaming  %7.1f %% of wall  (target <= 3)\n", c
+}'
