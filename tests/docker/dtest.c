@@ -39,6 +39,15 @@ dt_log_to_temp(void)
 	cr_assert(log_open_file(log_path));
 }
 
+void
+dt_log_done(void)
+{
+	log_close_file();
+	if (log_path[0])
+		unlink(log_path);
+	log_path[0] = '\0';
+}
+
 static bool
 log_has(const char *needle, bool report)
 {

@@ -21,6 +21,8 @@ bool dt_start_idle(const char *name, const char *tag);
 void dt_log_to_temp(void);
 bool dt_log_contains(const char *needle);
 bool dt_log_lacks(const char *needle);
+/* Close and delete that file (fini). */
+void dt_log_done(void);
 
 /* Peak resident set size so far, bytes (VmHWM). */
 size_t dt_peak_rss(void);

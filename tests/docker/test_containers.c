@@ -20,7 +20,7 @@ cleanup(void)
 		lab_remove(name_a);
 	if (name_b[0])
 		lab_remove(name_b);
-	log_close_file();
+	dt_log_done();
 }
 
 Test(docker_int, ping_negotiates_down_to_the_engine)

@@ -35,7 +35,7 @@ teardown(void)
 	docker_disconnect(client);
 	if (name[0])
 		lab_remove(name);
-	log_close_file();
+	dt_log_done();
 }
 
 TestSuite(docker_exec, .init = setup, .fini = teardown);

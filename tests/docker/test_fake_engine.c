@@ -275,7 +275,7 @@ stop_fake(void)
 	}
 	if (sock_path[0])
 		unlink(sock_path);
-	log_close_file();
+	dt_log_done();
 }
 
 static bool
