@@ -100,8 +100,9 @@ typedef struct StackService
 	size_t       db_container_candidate_count;
 
 	/* Compose project names this file may run under, most likely first:
-	 * COMPOSE_PROJECT_NAME if set, the file's directory name (compose's
-	 * default), the stack root's (with --project-directory <root>). */
+	 * COMPOSE_PROJECT_NAME if set, the stack root's name (pgfold and
+	 * OnRamp-style stacks run compose with --project-directory <root>),
+	 * the file's directory name (compose's default for a bare -f). */
 	char       **projects;
 	size_t       project_count;
 
@@ -202,7 +203,10 @@ typedef struct StackContainers
  * no config_files label, its project is one of svc->projects; otherwise when
  * its name is exactly the service's container name (container_name, or a
  * default-name candidate). The best match wins: labels+name, labels, name;
- * then a running container over a stopped one. Pure: never calls the engine.
+ * then one whose working_dir label is this stack (root or services dir);
+ * then a running container over a stopped one. ContainerInfo.matches counts
+ * every container that matched (> 1: stale or foreign copies exist). Pure:
+ * never calls the engine.
  */
 bool stack_match_containers(const Stack *stack, json_t *list, StackContainers *out);
 void stack_containers_free(StackContainers *sc);

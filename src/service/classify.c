@@ -169,9 +169,12 @@ compute_projects(const Config *cfg, StackService *svc)
 		if (env && env[0])
 			add_project_variants(svc, env);
 	}
-	if (dir_basename(svc->file.dir, base, sizeof(base)))
-		add_project_variants(svc, base);
+	/* pgfold runs compose with --project-directory <root>, as OnRamp-style
+	 * stacks do: the root's name first; the file's directory is compose's
+	 * default when an operator runs `-f services/x.yml` alone */
 	if (cfg && dir_basename(cfg->root, base, sizeof(base)))
+		add_project_variants(svc, base);
+	if (dir_basename(svc->file.dir, base, sizeof(base)))
 		add_project_variants(svc, base);
 }
 

@@ -8,7 +8,8 @@
  * they even share the project). Without a config_files label the project
  * must be one this file may run under. The container name is the fallback
  * (container_name, or compose's <project>-<key>-1 / <project>_<key>_1), and
- * it must match exactly: `docmost-db-backup` is not `docmost-db`.
+ * it must match exactly: `docmost-db-backup` is not `docmost-db`. Among
+ * several, one started from this stack (working_dir label) and running wins.
  */
 #include "internal.h"
 
@@ -220,6 +221,34 @@ info_free(ContainerInfo *info)
 	memset(info, 0, sizeof(*info));
 }
 
+/* Was it started from this stack: compose's working_dir is the stack root
+ * (the services directory's parent) or the services directory itself? A
+ * container of the same file in another checkout matches too, but ranks
+ * below. No label: assume so. */
+static bool
+from_this_stack(const StackService *svc, json_t *c)
+{
+	const char *wd = label(c, LABEL_WORKING_DIR);
+	const char *dir = svc->file.dir;
+
+	if (wd == NULL || dir == NULL || strcmp(wd, dir) == 0)
+		return true;
+
+	const char *slash = strrchr(dir, '/');
+	size_t parent = slash ? (size_t) (slash - dir) : 0;
+
+	if (slash == dir)
+		return strcmp(wd, "/") == 0;
+	return slash && strlen(wd) == parent && strncmp(wd, dir, parent) == 0;
+}
+
+/* How good a match is: the kind of match, then from this stack, then running. */
+static int
+rank(const StackService *svc, json_t *c, ContainerMatch m)
+{
+	return (int) m * 4 + (from_this_stack(svc, c) ? 2 : 0) + (is_running(c) ? 1 : 0);
+}
+
 /* The best container for compose service j of svc. */
 static void
 match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *info)
@@ -228,6 +257,7 @@ match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *inf
 	size_t n = 0, i;
 	json_t *c, *best = NULL;
 	ContainerMatch best_m = MATCH_NONE;
+	int best_rank = -1;
 
 	name_candidates(svc, j, &cands, &n);
 	json_array_foreach(list, i, c)
@@ -240,10 +270,14 @@ match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *inf
 		if (m == MATCH_NONE)
 			continue;
 		info->matches++;
-		if (m > best_m || (m == best_m && !is_running(best) && is_running(c)))
+
+		int r = rank(svc, c, m);
+
+		if (r > best_rank)
 		{
 			best = c;
 			best_m = m;
+			best_rank = r;
 		}
 	}
 	strlist_free(&cands, &n);

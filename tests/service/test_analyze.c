@@ -92,10 +92,10 @@ Test(service_analyze, docmost_url_with_interpolation)
 	cr_assert_str_eq(c->values.dbname, "docmost");
 	cr_assert_eq(s->warning_count, 0, "%s", s->warning_count ? s->warnings[0] : "");
 
-	/* projects: the file's directory, then the stack root */
+	/* projects: the stack root (--project-directory), then the file's directory */
 	cr_assert_eq(s->project_count, 2);
-	cr_assert_str_eq(s->projects[0], "services");
-	cr_assert_str_eq(s->projects[1], "stack");
+	cr_assert_str_eq(s->projects[0], "stack");
+	cr_assert_str_eq(s->projects[1], "services");
 	fx_free(&fx);
 }
 
@@ -326,11 +326,11 @@ Test(service_analyze, nocodb_and_default_container_names_and_env_detection)
 	cr_assert_eq(s->db_image_major, -1);
 	cr_assert_null(s->db_image_family);
 	/* compose's names, both spellings, for each project candidate */
-	cr_assert_str_eq(s->db_container, "services-root_db-1");
+	cr_assert_str_eq(s->db_container, "stack-root_db-1");
 	cr_assert_eq(s->db_container_candidate_count, 4);
-	cr_assert_str_eq(s->db_container_candidates[1], "services_root_db_1");
-	cr_assert_str_eq(s->db_container_candidates[2], "stack-root_db-1");
-	cr_assert_str_eq(s->db_container_candidates[3], "stack_root_db_1");
+	cr_assert_str_eq(s->db_container_candidates[1], "stack_root_db_1");
+	cr_assert_str_eq(s->db_container_candidates[2], "services-root_db-1");
+	cr_assert_str_eq(s->db_container_candidates[3], "services_root_db_1");
 	cr_assert_str_eq(s->db_user, "nocodb");
 	cr_assert_str_eq(s->db_name, "root_db");
 

@@ -211,3 +211,33 @@ Test(service_containers, unloaded_services_and_bad_input)
 	cr_assert_not(stack_match_containers(&stack, obj, &sc));
 	json_decref(obj);
 }
+
+Test(service_containers, this_stack_beats_another_checkout)
+{
+	StackContainers sc;
+	/* same file name and key, labels only; one from another checkout
+	 * (running), one from this stack's root (stopped) */
+	json_t *list = load_list(
+		"[{\"Id\": \"foreign\", \"Names\": [\"/a\"], \"State\": \"running\", \"Labels\":"
+		"  {\"com.docker.compose.service\": \"root_db\", \"com.docker.compose.project\": \"x\","
+		"   \"com.docker.compose.project.working_dir\": \"/old/stack\","
+		"   \"com.docker.compose.project.config_files\": \"services/nocodb.yml\"}},"
+		" {\"Id\": \"ours\", \"Names\": [\"/b\"], \"State\": \"exited\", \"Labels\":"
+		"  {\"com.docker.compose.service\": \"root_db\", \"com.docker.compose.project\": \"x\","
+		"   \"com.docker.compose.project.working_dir\": \"/stack\","
+		"   \"com.docker.compose.project.config_files\": \"services/nocodb.yml\"}}]");
+
+	build_stack();
+	svcs[2].file.dir = (char *) "/stack/services";
+	cr_assert(stack_match_containers(&stack, list, &sc));
+
+	const ContainerInfo *db = stack_containers_db(&sc, 2);
+
+	cr_assert_not_null(db);
+	cr_assert_str_eq(db->id, "ours");
+	cr_assert_eq(db->match, MATCH_LABELS);
+	cr_assert_eq(db->matches, 2);
+	cr_assert_str_eq(db->working_dir, "/stack");
+	stack_containers_free(&sc);
+	json_decref(list);
+}

@@ -194,13 +194,21 @@ check_nocodb(StackService *s)
 
 	cr_assert_eq(s->db_service, 1);
 	cr_assert_str_eq(s->file.services[1].key, "root_db");
-	/* no container_name: compose's name under the file's directory name,
-	 * then the legacy spelling, then under the stack root's name */
-	cr_assert_str_eq(s->db_container, "services-root_db-1");
-	cr_assert_geq(s->db_container_candidate_count, 4);
-	cr_assert_str_eq(s->db_container_candidates[1], "services_root_db_1");
+	/* no container_name: compose's name under the stack root's name (as
+	 * pgfold runs compose), the legacy spelling, then under the file's
+	 * directory name */
+	char name[PATH_MAX + 32];
+
 	cr_assert(service_project_name(strrchr(tmp_root, '/') + 1, want, sizeof(want)));
-	cr_assert_str_eq(s->projects[1], want);
+	cr_assert_str_eq(s->projects[0], want);
+	cr_assert_str_eq(s->projects[1], "services");
+	cr_assert(str_format(name, sizeof(name), "%s-root_db-1", want));
+	cr_assert_str_eq(s->db_container, name);
+	cr_assert_eq(s->db_container_candidate_count, 4);
+	cr_assert(str_format(name, sizeof(name), "%s_root_db_1", want));
+	cr_assert_str_eq(s->db_container_candidates[1], name);
+	cr_assert_str_eq(s->db_container_candidates[2], "services-root_db-1");
+	cr_assert_str_eq(s->db_container_candidates[3], "services_root_db_1");
 	cr_assert_str_eq(s->db_user, "nocodb");
 	cr_assert_str_eq(s->db_name, "root_db");
 	cr_assert_eq(s->conn_count, 1);
