@@ -369,13 +369,14 @@ rw_delete_items(RwEdits *edits, const char *src, size_t len, Span key_block,
 }
 
 bool
-rw_reindent(const char *src, size_t len, Span span, size_t indent,
+rw_reindent(const char *src, size_t len, Span span, size_t base, size_t indent,
 			const char *eol, StrBuf *out)
 {
 	if (!rw_span_valid(span, len))
 		return false;
+	if (base == RW_FIRST_LINE)
+		base = rw_line_indent(src, span.end, span.start);
 
-	size_t base = rw_line_indent(src, span.end, span.start);
 	size_t pos = span.start;
 	bool ok = true;
 
@@ -394,8 +395,8 @@ rw_reindent(const char *src, size_t len, Span span, size_t indent,
 			ok = sb_appends(out, eol);
 		else
 		{
-			/* Lines less indented than the first (comments) keep their
-			 * offset from it, clamped at the new indent. */
+			/* Lines less indented than base (lead comments) are clamped
+			 * at the new indent. */
 			size_t keep = col > base ? col - base : 0;
 
 			for (size_t k = 0; ok && k < indent + keep; k++)

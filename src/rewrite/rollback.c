@@ -87,7 +87,7 @@ static bool
 emit_item(const ComposeFile *f, Span item, Span scalar, bool list, StrBuf *out)
 {
 	if (rw_is_line_span(f->bytes, f->len, item))
-		return rw_reindent(f->bytes, f->len, item, 6, "\n", out);
+		return rw_reindent(f->bytes, f->len, item, RW_FIRST_LINE, 6, "\n", out);
 
 	Span s = list ? scalar : item;
 
@@ -222,6 +222,14 @@ preflight(const StackService *svc, const RwProvenance *prov)
 		log_error("internal error: rollback override provenance for %s is incomplete", path);
 		return false;
 	}
+	if (f->services[svc->db_service].uses_alias || f->services[svc->db_service].uses_merge)
+	{
+		log_error("%s: service %s uses YAML aliases or merge keys (*x, <<:) defined "
+				  "elsewhere in the file; its bytes cannot be copied into a rollback "
+				  "override on their own. Write those settings out and retry",
+				  path, f->services[svc->db_service].key);
+		return false;
+	}
 	if (!rw_is_line_span(f->bytes, f->len, f->services[svc->db_service].block))
 	{
 		log_error("%s: service %s is not written in block style; pgfold cannot copy it",
@@ -254,7 +262,7 @@ rewrite_rollback_override(const StackService *svc, const RwProvenance *prov, Str
 	const ComposeService *db = &f->services[svc->db_service];
 
 	ok = emit_header(svc, prov, sha, when, &o) && sb_appends(&o, "services:\n") &&
-		 rw_reindent(f->bytes, f->len, db->block, 2, "\n", &o);
+		 rw_reindent(f->bytes, f->len, rw_service_span(f, db), db->indent, 2, "\n", &o);
 	for (size_t a = 0; ok && a < f->service_count; a++)
 		if (a != (size_t) svc->db_service)
 			ok = emit_app(svc, a, &o, &restored);

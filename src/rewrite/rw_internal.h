@@ -29,11 +29,17 @@ bool rw_span_valid(Span span, size_t len);
 /* Column of the first non-blank byte of the line starting at pos. */
 size_t rw_line_indent(const char *src, size_t len, size_t pos);
 
-/* Append the line-span chunk src[span) to out re-indented so that its first
- * line starts at column `indent`; relative indentation is kept, line ends
+/* Append the line-span chunk src[span) to out re-indented: column base
+ * (RW_FIRST_LINE: the first line's indent) becomes column indent, relative
+ * indentation is kept, lines left of base are clamped at indent, line ends
  * are normalised to eol, a missing final newline is added. */
-bool rw_reindent(const char *src, size_t len, Span span, size_t indent,
+#define RW_FIRST_LINE ((size_t) -1)
+bool rw_reindent(const char *src, size_t len, Span span, size_t base, size_t indent,
 				 const char *eol, StrBuf *out);
+
+/* The db service with its lead comments: [lead.start, block.end) when the
+ * lead is a valid run of lines right above the block, else block. */
+Span rw_service_span(const ComposeFile *f, const ComposeService *s);
 
 /* New-file offset of original offset pos once edits are applied; `after`
  * places pos after insertions made exactly at pos. */

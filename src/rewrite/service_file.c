@@ -178,6 +178,17 @@ verify_pending(RwCtx *c, const StrBuf *nb, RwEnvCheck *checks)
 	return true;
 }
 
+Span
+rw_service_span(const ComposeFile *f, const ComposeService *s)
+{
+	Span both = { s->lead.start, s->block.end };
+
+	if (s->lead.end == s->block.start && s->lead.start < s->lead.end &&
+		rw_is_line_span(f->bytes, f->len, both))
+		return both;
+	return s->block;
+}
+
 static bool
 preflight(RwCtx *c)
 {
@@ -230,6 +241,13 @@ preflight(RwCtx *c)
 			(r->kind != CONN_PARTS && (r->var < 0 || (size_t) r->var >= app->env_count)))
 		{
 			log_error("internal error: %s: connection %zu points at no app variable", c->path, i);
+			return false;
+		}
+		if (app->uses_merge)
+		{
+			log_error("%s: service %s uses a YAML merge key (<<:); pgfold cannot tell which "
+					  "of its settings come from it. Write its environment out and retry",
+					  c->path, app->key);
 			return false;
 		}
 	}
@@ -287,8 +305,9 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	for (size_t i = 0; ok && i < svc->conn_count; i++)
 		ok = rw_edit_conn(&c, &svc->conns[i]);
 	ok = ok && edit_meta(&c);
-	ok = ok && rw_delete(&c.edits, c.f->services[svc->db_service].block.start,
-						 c.f->services[svc->db_service].block.end);
+	Span dbspan = ok ? rw_service_span(c.f, &c.f->services[svc->db_service]) : (Span) { 0, 0 };
+
+	ok = ok && rw_delete(&c.edits, dbspan.start, dbspan.end);
 	ok = ok && edit_depends(&c, (size_t) svc->db_service);
 	ok = ok && rw_apply(&c.edits, c.f->bytes, c.f->len, &out->bytes);
 
