@@ -22,7 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define RING_SIZE          (4u * 1024u * 1024u)
+#define RING_SIZE          (4u * DOCKER_EXEC_PUMP_MAX)   /* 1 MiB: pipes hold 64 KiB */
 #define DEFAULT_STALL_S    300
 #define POLL_INTERVAL_MS   250
 
