@@ -27,6 +27,9 @@
  * - An empty value has an empty span where the value would go: `KEY:` (map
  *   form, null) right after the colon (insert " value"); `- KEY` (list
  *   form) right after the name (insert "=value").
+ * - Replacing a value span keeps the scalar's style: a value inside quotes
+ *   must be escaped for that quote style, and a plain value inside a flow
+ *   collection ([..] / {..}) may not contain , [ ] { } (quote it instead).
  * - Merge keys (`<<: *x`) and aliases are parsed but not expanded: the
  *   service is flagged (uses_merge / uses_alias) and values that come from
  *   an alias are not modelled. Callers must refuse to edit such a service.

@@ -390,6 +390,21 @@ parse_root(CCtx *c, const YTree *tree)
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* libyaml says "found character that cannot start any token" for a tab in
+ * the indentation; tell the operator what it is. */
+static bool
+tab_in_indent(const CCtx *c, size_t from, size_t line)
+{
+	size_t p = from;
+
+	for (size_t l = 1; l < line && p < c->len; l++)
+		p = cc_line_end(c, p);
+	while (p < c->len && (c->b[p] == ' ' || c->b[p] == '\t'))
+		if (c->b[p++] == '\t')
+			return true;
+	return false;
+}
+
 static char *
 file_dir(const char *path)
 {
@@ -458,7 +473,11 @@ compose_parse_opts(const char *path, const char *bytes, size_t len,
 	parse_header(&c, bom);
 	if (!ytree_parse(c.b + bom, len - bom, bom, &tree, &yerr))
 	{
-		cc_error(&c, yerr.line, yerr.col, "%s", yerr.msg);
+		if (tab_in_indent(&c, bom, yerr.line))
+			cc_error(&c, yerr.line, yerr.col, "tab character in indentation "
+					 "(YAML indents with spaces only)");
+		else
+			cc_error(&c, yerr.line, yerr.col, "%s", yerr.msg);
 		return finish_error(out, opts);
 	}
 	out->has_anchors = tree.has_anchors;

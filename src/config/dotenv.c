@@ -367,10 +367,13 @@ dotenv_parse(const char *text, size_t len, const char *origin, Dotenv *out)
 
 	memset(out, 0, sizeof(*out));
 	out->origin = xstrdup(origin ? origin : "(env)");
-	if (len > DOTENV_MAX_BYTES)
-		return parse_error(out->origin, 1, "file too large");
-
 	Scanner sc = { text, len, 0, 1, out->origin };
+
+	if (len > DOTENV_MAX_BYTES)
+	{
+		parse_error(out->origin, 1, "file too large");
+		goto fail;
+	}
 
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
 		sc.pos = 3;
