@@ -131,7 +131,7 @@ need_env(const ComposeService *s, const char *name)
 
 /* bytes with [s.start, s.end) replaced by repl; caller frees. */
 static inline char *
-splice(const ComposeFile *f, Span s, const char *repl, size_t *outlen)
+splice_bytes(const ComposeFile *f, Span s, const char *repl, size_t *outlen)
 {
 	size_t rl = strlen(repl);
 	char *out = malloc(f->len - (s.end - s.start) + rl + 1);

@@ -156,7 +156,7 @@ Test(compose_spans, removing_a_service_keeps_the_others)
 		{
 			const ComposeService *s = &f.services[i];
 			size_t len;
-			char *text = splice(&f, (Span) { s->lead.start, s->block.end }, "", &len);
+			char *text = splice_bytes(&f, (Span) { s->lead.start, s->block.end }, "", &len);
 			ComposeFile g = reparse(fixture_name(n), text, len);
 
 			cr_assert_eq(g.service_count, f.service_count - 1);
@@ -202,7 +202,7 @@ Test(compose_spans, removing_env_and_depends_entries)
 					continue;
 
 				size_t len;
-				char *text = splice(&f, s->env[k].cut, "", &len);
+				char *text = splice_bytes(&f, s->env[k].cut, "", &len);
 				ComposeFile g = reparse(fixture_name(n), text, len);
 				const ComposeService *p = need_service(&g, s->key);
 
@@ -220,7 +220,7 @@ Test(compose_spans, removing_env_and_depends_entries)
 					continue;
 
 				size_t len;
-				char *text = splice(&f, s->depends[k].cut, "", &len);
+				char *text = splice_bytes(&f, s->depends[k].cut, "", &len);
 				ComposeFile g = reparse(fixture_name(n), text, len);
 				const ComposeService *p = need_service(&g, s->key);
 
@@ -241,7 +241,7 @@ Test(compose_spans, removing_env_and_depends_entries)
 			if (s->depends_form != FORM_ABSENT)
 			{
 				size_t len;
-				char *text = splice(&f, s->depends_block, "", &len);
+				char *text = splice_bytes(&f, s->depends_block, "", &len);
 				ComposeFile g = reparse(fixture_name(n), text, len);
 
 				cr_assert_eq(need_service(&g, s->key)->depends_form, FORM_ABSENT);
@@ -287,7 +287,7 @@ Test(compose_spans, replacing_values)
 					continue;
 
 				size_t len;
-				char *text = splice(&f, e->value, replacement_for(&f, e), &len);
+				char *text = splice_bytes(&f, e->value, replacement_for(&f, e), &len);
 				ComposeFile g = reparse(fixture_name(n), text, len);
 				const EnvItem *p = need_env(need_service(&g, s->key), e->name);
 
@@ -313,7 +313,7 @@ Test(compose_spans, header_edits)
 		ComposeFile g;
 
 		/* insert a line at the end of the header (or where one would go) */
-		text = splice(&f, (Span) { f.meta_block.end, f.meta_block.end }, "# database: postgres\n", &len);
+		text = splice_bytes(&f, (Span) { f.meta_block.end, f.meta_block.end }, "# database: postgres\n", &len);
 		g = reparse(fixture_name(n), text, len);
 		cr_assert_eq(g.service_count, f.service_count);
 		if (f.meta_block.start == f.meta_block.end || f.bytes[f.meta_block.end] != '#')
@@ -324,7 +324,7 @@ Test(compose_spans, header_edits)
 		/* replace each value */
 		for (size_t i = 0; i < f.meta_count; i++)
 		{
-			text = splice(&f, f.meta[i].value_span, "changed", &len);
+			text = splice_bytes(&f, f.meta[i].value_span, "changed", &len);
 			g = reparse(fixture_name(n), text, len);
 			cr_assert_str_eq(g.meta[i].value, "changed");
 			cr_assert_str_eq(g.meta[i].key, f.meta[i].key);
