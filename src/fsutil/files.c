@@ -490,6 +490,8 @@ fs_clean_tmp(const char *dir)
 	DIR *d = opendir(dir);
 	int removed = 0;
 
+	if (d == NULL && errno == ENOENT)
+		return 0;               /* no directory, no leftovers */
 	if (d == NULL)
 	{
 		log_error("cannot open directory \"%s\": %m", dir);

@@ -297,6 +297,10 @@ begin(Run *r)
 	if (!journal_open(r->app->cfg.backups_dir, r->svc->name, &r->journal))
 		return EXIT_FAIL;
 	(void) exists;
+	/* temporary files of crashed runs next to the files we replace */
+	fs_clean_tmp(r->app->cfg.root);
+	fs_clean_tmp(r->app->cfg.services_dir);
+	fs_clean_tmp(r->app->cfg.overrides_dir);
 
 	run = resumable_run(&r->journal);
 	if (run == NULL && journal_is_migrated(&r->journal, NULL))

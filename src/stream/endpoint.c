@@ -166,7 +166,17 @@ exec_child(const StreamCommand *cmd, int in_read, int out_write, int err_write)
 	}
 	dup2(out_write, STDOUT_FILENO);
 	dup2(err_write >= 0 ? err_write : out_write, STDERR_FILENO);
+
+	/* The mask and ignored signals survive exec: a child started from a
+	 * thread that blocks SIGTERM could not be stopped. Start it clean. */
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	execvpe(cmd->argv[0], (char *const *) cmd->argv, (char *const *) envp);
 	dprintf(STDERR_FILENO, "error: cannot run %s: %s\n", cmd->argv[0], strerror(errno));
 	_exit(127);
@@ -408,10 +418,33 @@ endpoint_close_input(Endpoint *ep)
 	return true;
 }
 
+/* TERM, then KILL if it is still there after a grace period. */
+static void
+terminate_child(Endpoint *ep)
+{
+	kill(ep->pid, SIGTERM);
+	for (int i = 0; i < 50; i++)
+	{
+		if (waitpid(ep->pid, NULL, WNOHANG) == ep->pid)
+		{
+			ep->pid = -1;
+			return;
+		}
+		usleep(100 * 1000);
+	}
+	kill(ep->pid, SIGKILL);
+}
+
 static bool
 wait_child(Endpoint *ep, int *exit_code)
 {
 	int status = 0;
+
+	if (ep->pid < 0)
+	{
+		*exit_code = 128 + SIGTERM;
+		return true;
+	}
 
 	while (waitpid(ep->pid, &status, 0) < 0)
 	{
@@ -498,7 +531,7 @@ endpoint_kill(Endpoint *ep)
 			kill_in_container(ep);
 			break;
 		case ENDPOINT_PROCESS:
-			kill(ep->pid, SIGTERM);
+			terminate_child(ep);
 			close_fd(&ep->in_fd);
 			close_fd(&ep->out_fd);
 			close_fd(&ep->err_fd);
