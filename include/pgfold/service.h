@@ -59,8 +59,13 @@ typedef struct ConnRef
 	/* CONN_URL/NOCODB: pieces of env[var].value. CONN_PARTS: each piece is
 	 * env[i].value of the variable holding it (same spans, for uniformity). */
 	ConnUrlParts  url;
-	/* CONN_PARTS: env indices, -1 when absent */
+	/* CONN_PARTS: env indices, -1 when not in `environment:` (the value may
+	 * still come from an env_file: see values) */
 	int           host, port, user, password, dbname;
+	/* CONN_PARTS: the host variable holds host:port (GITEA__database__HOST=
+	 * db:5432). url.host/url.port are the two halves of its value when the
+	 * bytes split at a top-level ':', else url.host is the whole value. */
+	bool          host_with_port;
 	/* The URL comes whole from interpolation (DATABASE_URL=${X}): no piece
 	 * spans, only env[var].value; values come from the resolved string. */
 	bool          indirect;

@@ -156,12 +156,58 @@ scheme_is(const char *s, size_t n, const char *want)
 	return n == strlen(want) && strncasecmp(s, want, n) == 0;
 }
 
+/* postgres, postgresql, postgis (django-environ), pgsql, and SQLAlchemy's
+ * driver forms (postgresql+asyncpg). */
+static bool
+scheme_is_postgres(const char *s, size_t n)
+{
+	static const char *const bases[] = { "postgresql", "postgres", "postgis", "pgsql", NULL };
+
+	for (size_t k = 0; bases[k]; k++)
+	{
+		size_t bl = strlen(bases[k]);
+
+		if (n >= bl && strncasecmp(s, bases[k], bl) == 0 && (n == bl || s[bl] == '+'))
+			return true;
+	}
+	return false;
+}
+
+/* Length of a wrapper before the scheme, else 0: Java's "jdbc:"
+ * (jdbc:postgresql://...) and Celery's SQLAlchemy backend "db+". */
+static size_t
+jdbc_prefix(const char *s, size_t n)
+{
+	if (n > 5 && strncasecmp(s, "jdbc:", 5) == 0)
+		return 5;
+	if (n > 3 && strncasecmp(s, "db+", 3) == 0)
+		return 3;
+	return 0;
+}
+
+/* Does v start with a postgres (or NocoDB pg://) scheme? */
 static bool
 value_has_pg_scheme(const char *v)
 {
-	return v && (strncasecmp(v, "postgres://", 11) == 0 ||
-				 strncasecmp(v, "postgresql://", 13) == 0 ||
-				 strncasecmp(v, "pg://", 5) == 0);
+	if (v == NULL)
+		return false;
+
+	size_t n = strnlen(v, 64);
+	size_t j = jdbc_prefix(v, n);
+	const char *sep = NULL;
+
+	for (size_t i = j; i + 2 < n; i++)
+		if (v[i] == ':' && v[i + 1] == '/' && v[i + 2] == '/')
+		{
+			sep = v + i;
+			break;
+		}
+	if (sep == NULL)
+		return false;
+
+	size_t sl = (size_t) (sep - v) - j;
+
+	return scheme_is_postgres(v + j, sl) || scheme_is(v + j, sl, "pg");
 }
 
 bool
@@ -344,6 +390,7 @@ typedef struct UrlSplit
 static bool
 split_any(const char *text, size_t start, size_t end, ConnUrlParts *p)
 {
+	start += jdbc_prefix(text + start, end - start);
 	if (!service_split_url(text, start, end, p))
 		return false;
 	if (scheme_is(text + p->scheme.start, p->scheme.end - p->scheme.start, "pg"))
@@ -355,7 +402,7 @@ split_any(const char *text, size_t start, size_t end, ConnUrlParts *p)
 static bool
 kind_from_scheme(const char *s, size_t n, ConnKind *kind)
 {
-	if (scheme_is(s, n, "postgres") || scheme_is(s, n, "postgresql"))
+	if (scheme_is_postgres(s, n))
 		*kind = CONN_URL;
 	else if (scheme_is(s, n, "pg"))
 		*kind = CONN_NOCODB;
@@ -482,6 +529,44 @@ try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarg
 
 /* ---- *_HOST groups ----------------------------------------------------------- */
 
+/* "host:port" (one colon, a valid port after it) → host, port. */
+static bool
+split_host_port(const char *v, char **host, int *port)
+{
+	const char *colon = v ? strrchr(v, ':') : NULL;
+
+	*host = NULL;
+	*port = -1;
+	if (colon == NULL || colon == v || strchr(v, ':') != colon)
+		return false;
+	*port = parse_port(colon + 1);
+	if (*port < 0)
+		return false;
+	*host = xstrndup(v, (size_t) (colon - v));
+	return true;
+}
+
+/* The same split in the file bytes, when they can be split at a top-level
+ * ':' (`${DB_HOST:-db}:5432` too); otherwise the host span stays the whole
+ * value and ConnRef.host_with_port tells the rewriter so. */
+static void
+split_host_port_span(const StackService *svc, const EnvItem *e, Span *host, Span *port)
+{
+	const char *b = svc->file.bytes;
+	size_t vs = e->value.start, ve = e->value.end, colon = ve;
+
+	if (ve > svc->file.len || vs >= ve)
+		return;
+	for (size_t k = svc_scan_top(b, vs, ve, ":"); k < ve; k = svc_scan_top(b, k + 1, ve, ":"))
+		colon = k;
+	if (colon == ve || colon == vs)
+		return;
+	host->start = vs;
+	host->end = colon;
+	port->start = colon + 1;
+	port->end = ve;
+}
+
 static bool
 prefix_seen(const StackService *svc, size_t app, const char *prefix)
 {
@@ -515,9 +600,19 @@ try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t)
 		return;
 
 	const char *host = e->resolved;
+	char *embedded_host = NULL;
+	int embedded_port = -1;
 
 	if (!host_matches(t, host))
-		return;
+	{
+		/* GITEA__database__HOST=db:5432 */
+		if (!split_host_port(host, &embedded_host, &embedded_port) ||
+			!host_matches(t, embedded_host))
+		{
+			free(embedded_host);
+			return;
+		}
+	}
 
 	ConnRef c;
 	const char *v;
@@ -529,10 +624,12 @@ try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t)
 	c.prefix = xstrdup(prefix);
 	c.shared = t->shared;
 	c.host = (int) i;
-	c.values.host = xstrdup(host);
+	c.values.host = embedded_host ? embedded_host : xstrdup(host);
+	c.host_with_port = embedded_host != NULL;
 
 	c.port = find_sibling(s, prefix, port_suffixes, &v);
-	c.values.port = parse_port(v);
+	/* the port written with the host is the one the app uses */
+	c.values.port = embedded_host ? embedded_port : parse_port(v);
 	c.user = find_sibling(s, prefix, user_suffixes, &v);
 	c.values.user = v ? xstrdup(v) : NULL;
 	c.password = find_sibling(s, prefix, pass_suffixes, &v);
@@ -542,6 +639,8 @@ try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t)
 
 	c.url.host = env_value_span(s, c.host);
 	c.url.port = env_value_span(s, c.port);
+	if (c.host_with_port)
+		split_host_port_span(svc, e, &c.url.host, &c.url.port);
 	c.url.user = env_value_span(s, c.user);
 	c.url.password = env_value_span(s, c.password);
 	c.url.dbname = env_value_span(s, c.dbname);

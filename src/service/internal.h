@@ -39,6 +39,10 @@ void svc_warn(StackService *svc, const char *fmt, ...)
 void svc_problem(StackService *svc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* First index in [i, end) of b holding a char of set outside any ${...}
+ * (nested too) and $$ escapes; end when there is none. */
+size_t svc_scan_top(const char *b, size_t i, size_t end, const char *set);
+
 /* String list helpers (owned copies). */
 void strlist_add_unique(char ***list, size_t *count, const char *s);
 void strlist_free(char ***list, size_t *count);

@@ -8,7 +8,7 @@
  * that closes nothing is ordinary text. Spans index the bytes given, so the
  * rewriter can replace one piece and keep everything else byte for byte.
  */
-#include "pgfold/service.h"
+#include "internal.h"
 
 #include <string.h>
 
@@ -41,8 +41,8 @@ skip_braced(const char *b, size_t i, size_t end)
 }
 
 /* First index in [i, end) holding one of set outside any ${...}; end if none. */
-static size_t
-scan_top(const char *b, size_t i, size_t end, const char *set)
+size_t
+svc_scan_top(const char *b, size_t i, size_t end, const char *set)
 {
 	while (i < end)
 	{
@@ -70,7 +70,7 @@ scan_top_last(const char *b, size_t i, size_t end, char c)
 	char set[2] = { c, '\0' };
 	size_t found = end;
 
-	for (size_t k = scan_top(b, i, end, set); k < end; k = scan_top(b, k + 1, end, set))
+	for (size_t k = svc_scan_top(b, i, end, set); k < end; k = svc_scan_top(b, k + 1, end, set))
 		found = k;
 	return found;
 }
@@ -102,7 +102,7 @@ split_hostport(const char *b, size_t h, size_t end, ConnUrlParts *out)
 		}
 	}
 
-	size_t c = scan_top(b, h, end, ":");
+	size_t c = svc_scan_top(b, h, end, ":");
 
 	out->host = span(h, c);
 	if (c < end)
@@ -117,19 +117,19 @@ service_split_url(const char *bytes, size_t start, size_t end, ConnUrlParts *out
 		return false;
 
 	const char *b = bytes;
-	size_t colon = scan_top(b, start, end, ":");
+	size_t colon = svc_scan_top(b, start, end, ":");
 
 	if (colon == start || colon + 3 > end || b[colon + 1] != '/' || b[colon + 2] != '/')
 		return false;
 	out->scheme = span(start, colon);
 
 	size_t a = colon + 3;
-	size_t auth_end = scan_top(b, a, end, "/?#");
+	size_t auth_end = svc_scan_top(b, a, end, "/?#");
 	size_t at = scan_top_last(b, a, auth_end, '@');
 
 	if (at < auth_end)
 	{
-		size_t c = scan_top(b, a, at, ":");
+		size_t c = svc_scan_top(b, a, at, ":");
 
 		out->user = span(a, c);
 		if (c < at)
@@ -142,12 +142,12 @@ service_split_url(const char *bytes, size_t start, size_t end, ConnUrlParts *out
 
 	if (auth_end < end && b[auth_end] == '/')
 	{
-		q = scan_top(b, auth_end + 1, end, "?#");
+		q = svc_scan_top(b, auth_end + 1, end, "?#");
 		out->dbname = span(auth_end + 1, q);
 	}
 	if (q < end && b[q] == '?')
 	{
-		size_t f = scan_top(b, q + 1, end, "#");
+		size_t f = svc_scan_top(b, q + 1, end, "#");
 
 		out->query = span(q + 1, f);
 	}
@@ -174,8 +174,8 @@ service_split_nocodb(const char *bytes, size_t start, size_t end, ConnUrlParts *
 
 	for (size_t p = qs; p < qe;)
 	{
-		size_t amp = scan_top(b, p, qe, "&");
-		size_t eq = scan_top(b, p, amp, "=");
+		size_t amp = svc_scan_top(b, p, qe, "&");
+		size_t eq = svc_scan_top(b, p, amp, "=");
 
 		if (eq < amp)
 		{

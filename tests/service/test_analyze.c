@@ -497,3 +497,133 @@ Test(service_analyze, unresolved_password_warning_says_why)
 						"(JOPLIN_PASSWORD: set it in .env)"));
 	fx_free(&fx);
 }
+
+static const char apps_yml[] =
+	"services:\n"
+	"  gitea:\n"
+	"    image: gitea/gitea\n"
+	"    environment:\n"
+	"      - GITEA__database__DB_TYPE=postgres\n"
+	"      - GITEA__database__HOST=${GITEA_DB_HOST:-db}:5432\n"
+	"      - GITEA__database__NAME=gitea\n"
+	"      - GITEA__database__USER=gitea\n"
+	"      - GITEA__database__PASSWD=pw\n"
+	"  keycloak:\n"
+	"    image: quay.io/keycloak/keycloak\n"
+	"    environment:\n"
+	"      KC_DB_URL: jdbc:postgresql://db:5432/keycloak\n"
+	"  worker:\n"
+	"    image: someone/worker\n"
+	"    environment:\n"
+	"      CELERY_RESULT_BACKEND: db+postgresql+psycopg2://u:pw@db/results\n"
+	"      SQLALCHEMY_URL: postgresql+asyncpg://gitea:pw@db/gitea\n"
+	"  immich:\n"
+	"    image: ghcr.io/immich-app/immich-server\n"
+	"    environment:\n"
+	"      DB_HOSTNAME: db\n"
+	"      DB_USERNAME: gitea\n"
+	"      DB_PASSWORD: pw\n"
+	"      DB_DATABASE_NAME: gitea\n"
+	"      REDIS_HOSTNAME: redis\n"
+	"  paperless:\n"
+	"    image: paperless-ngx\n"
+	"    environment:\n"
+	"      PAPERLESS_DBHOST: db\n"
+	"      PAPERLESS_DBPASS: pw\n"
+	"  db:\n"
+	"    image: postgres:16\n"
+	"    environment:\n"
+	"      POSTGRES_USER: gitea\n"
+	"      POSTGRES_PASSWORD: pw\n";
+
+Test(service_analyze, real_world_shapes)
+{
+	Fixture fx;
+
+	fx_init(&fx, apps_yml);
+
+	ComposeService *g = fx_service(&fx, "gitea", "gitea/gitea", NULL);
+
+	fx_env(&fx, g, "GITEA__database__DB_TYPE", "postgres");
+	fx_env(&fx, g, "GITEA__database__HOST", "db:5432");
+	fx_env(&fx, g, "GITEA__database__NAME", "gitea");
+	fx_env(&fx, g, "GITEA__database__USER", "gitea");
+	fx_env(&fx, g, "GITEA__database__PASSWD", "pw");
+	fx_env(&fx, fx_service(&fx, "keycloak", "quay.io/keycloak/keycloak", NULL), "KC_DB_URL",
+		   "jdbc:postgresql://db:5432/keycloak");
+
+	ComposeService *w = fx_service(&fx, "worker", "someone/worker", NULL);
+
+	fx_env(&fx, w, "CELERY_RESULT_BACKEND", "db+postgresql+psycopg2://u:pw@db/results");
+	fx_env(&fx, w, "SQLALCHEMY_URL", "postgresql+asyncpg://gitea:pw@db/gitea");
+
+	ComposeService *im = fx_service(&fx, "immich", "ghcr.io/immich-app/immich-server", NULL);
+
+	fx_env(&fx, im, "DB_HOSTNAME", "db");
+	fx_env(&fx, im, "DB_USERNAME", "gitea");
+	fx_env(&fx, im, "DB_PASSWORD", "pw");
+	fx_env(&fx, im, "DB_DATABASE_NAME", "gitea");
+	fx_env(&fx, im, "REDIS_HOSTNAME", "redis");
+
+	ComposeService *pl = fx_service(&fx, "paperless", "paperless-ngx", NULL);
+
+	fx_env(&fx, pl, "PAPERLESS_DBHOST", "db");
+	fx_env(&fx, pl, "PAPERLESS_DBPASS", "pw");
+
+	ComposeService *db = fx_service(&fx, "db", "postgres:16", NULL);
+
+	fx_env(&fx, db, "POSTGRES_USER", "gitea");
+	fx_env(&fx, db, "POSTGRES_PASSWORD", "pw");
+	cr_assert(service_analyze(&fx.cfg, &fx.svc));
+
+	StackService *s = &fx.svc;
+	const char *b = s->file.bytes;
+
+	cr_assert_null(s->problem, "%s", s->problem);
+	cr_assert_eq(s->db_service, 5);
+	/* gitea (host:port), keycloak (jdbc), worker (celery's db+ and the
+	 * SQLAlchemy driver form), immich, paperless */
+	cr_assert_eq(s->conn_count, 6, "%zu", s->conn_count);
+
+	const ConnRef *c = &s->conns[0];
+
+	cr_assert_eq(c->kind, CONN_PARTS);
+	cr_assert_str_eq(c->prefix, "GITEA__database__");
+	cr_assert(c->host_with_port);
+	FX_EXPECT_SPAN(b, c->url.host, "${GITEA_DB_HOST:-db}");
+	FX_EXPECT_SPAN(b, c->url.port, "5432");
+	FX_EXPECT_SPAN(b, c->url.password, "pw");
+	cr_assert_str_eq(c->values.host, "db");
+	cr_assert_eq(c->values.port, 5432);
+	cr_assert_str_eq(c->values.dbname, "gitea");
+
+	c = &s->conns[1];
+	cr_assert_eq(c->kind, CONN_URL);
+	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql");
+	FX_EXPECT_SPAN(b, c->url.host, "db");
+	FX_EXPECT_SPAN(b, c->url.dbname, "keycloak");
+
+	c = &s->conns[2];
+	cr_assert_eq(c->app, 2);
+	cr_assert_str_eq(s->file.services[2].env[c->var].name, "CELERY_RESULT_BACKEND");
+	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql+psycopg2");
+	FX_EXPECT_SPAN(b, c->url.dbname, "results");
+
+	c = &s->conns[3];
+	cr_assert_eq(c->app, 2);
+	cr_assert_str_eq(s->file.services[2].env[c->var].name, "SQLALCHEMY_URL");
+	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql+asyncpg");
+
+	c = &s->conns[4];
+	cr_assert_str_eq(c->prefix, "DB_");
+	cr_assert_not(c->host_with_port);
+	cr_assert_str_eq(c->values.user, "gitea");
+	cr_assert_str_eq(c->values.dbname, "gitea");
+	FX_EXPECT_SPAN(b, c->url.dbname, "gitea");
+
+	c = &s->conns[5];
+	cr_assert_str_eq(c->prefix, "PAPERLESS_DB");
+	cr_assert_eq(c->password, 1);
+	cr_assert_eq(c->user, -1);
+	fx_free(&fx);
+}
