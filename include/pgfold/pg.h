@@ -163,7 +163,11 @@ void pg_rows_free(PgRows *rows);
  * container, sql on stdin. vars: NULL-terminated "name=value" strings (name
  * matches [A-Za-z_][A-Za-z0-9_]*), each passed as `-v name=value`. db is
  * passed as a quoted conninfo (`dbname='...'`) so a name with '=' is never
- * taken as a connection string. user/db NULL = the container's defaults.
+ * taken as a connection string. user/db NULL = the container's defaults
+ * (pass the user: a container running as a uid without a passwd entry
+ * gives psql no default). sql must be pgfold's own constant text: psql
+ * would obey backslash meta-commands in it; every outside value goes
+ * through vars, which psql never reads as commands.
  * out receives psql's raw stdout (NUL-terminated fields). A non-zero exit
  * is logged with the container, database and psql's stderr. */
 bool pgx_query(DockerClient *docker, const char *container, const char *user,

@@ -38,28 +38,30 @@ secrets_role_name_valid(const char *role)
 	return true;
 }
 
-/* Log-safe form of a name that failed validation. */
+/* Log-safe form of a name that failed validation: control bytes and
+ * non-ASCII escaped, capped, so a hostile name cannot forge a log line. */
 static void
 log_invalid_role(const char *role)
 {
-	char shown[80];
-	size_t j = 0;
+	StrBuf shown = STRBUF_INIT;
+	size_t n = 0;
 
-	for (const unsigned char *p = (const unsigned char *) (role ? role : "");
-		 *p && j + 5 < sizeof(shown); p++)
+	for (const unsigned char *p = (const unsigned char *) (role ? role : ""); *p; p++, n++)
 	{
-		if (*p >= 0x20 && *p < 0x7f)
-			shown[j++] = (char) *p;
-		else
+		if (n == 80)
 		{
-			snprintf(shown + j, sizeof(shown) - j, "\\x%02x", *p);
-			j += 4;
+			sb_appends(&shown, "...");
+			break;
 		}
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+			sb_appendc(&shown, (char) *p);
+		else
+			sb_appendf(&shown, "\\x%02x", *p);
 	}
-	shown[j] = '\0';
 	log_error("role name \"%s\" cannot name a password file: use 1-%d characters "
 			  "of A-Z a-z 0-9 _ . -, not starting with '.' or '-', without \"..\"",
-			  shown, SECRETS_ROLE_NAME_MAX);
+			  sb_str(&shown), SECRETS_ROLE_NAME_MAX);
+	sb_free(&shown);
 }
 
 bool

@@ -2,6 +2,8 @@
  * test_password.c — password generation and role-name validation.
  */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,4 +112,16 @@ Test(secrets_roles, path_refuses_invalid_role)
 	cr_assert_not(secrets_password_path("/srv/stack", "../../etc/shadow", path, sizeof(path)));
 	cr_assert_not(secrets_password_path("/srv/stack", "x\"; DROP DATABASE y; --",
 										path, sizeof(path)));
+}
+
+Test(secrets_roles, invalid_name_is_logged_escaped)
+{
+	char path[256];
+
+	cr_redirect_stderr();
+	cr_assert_not(secrets_password_path("/r", "a\nb\\c\x01", path, sizeof(path)));
+	fflush(stderr);
+	cr_assert_stderr_eq_str("pgfold: error: role name \"a\\x0ab\\x5cc\\x01\" cannot name a "
+							"password file: use 1-63 characters of A-Z a-z 0-9 _ . -, not "
+							"starting with '.' or '-', without \"..\"\n");
 }
