@@ -115,9 +115,21 @@ load_one(const Config *cfg, Stack *stack, const char *file)
 		return;
 	}
 	stack->count++;
-	if (!compose_load(s->path, config_var_lookup, (void *) cfg, &s->file))
+
+	/* quiet: one broken file must not fill every command's output; its
+	 * problem carries the parser's line and status/plan show it */
+	ComposeOptions opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.quiet = true;
+	if (!compose_load_opts(s->path, config_var_lookup, (void *) cfg, &opts, &s->file))
 	{
-		s->problem = xstrdup("the file cannot be parsed (see the error above)");
+		StrBuf why = STRBUF_INIT;
+
+		sb_appendf(&why, "the file cannot be parsed: %s",
+				   s->file.error[0] ? s->file.error : "unknown error");
+		s->problem = sb_steal(&why);
+		log_debug("%s: %s", s->path, s->problem);
 		return;
 	}
 	s->loaded = true;

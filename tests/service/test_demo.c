@@ -246,13 +246,15 @@ Test(service_demo, stack_loads_and_every_connection_is_exact, .fini = remove_dem
 
 	cr_assert_not(broken->loaded);
 	cr_assert_not_null(broken->problem);
+	cr_assert(strncmp(broken->problem, "the file cannot be parsed: ", 27) == 0, "%s", broken->problem);
+	cr_assert_not_null(strstr(broken->problem, "broken.yml:3:"), "%s", broken->problem);
 	cr_assert_eq(broken->db_service, -1);
 
 	for (size_t i = 1; i < 6; i++)
 	{
 		StackService *s = &stack.services[i];
 
-		cr_assert(s->loaded, "%s did not parse", s->name);
+		cr_assert(s->loaded, "%s did not parse: %s", s->name, s->problem);
 		cr_assert_null(s->problem, "%s: %s", s->name, s->problem);
 		cr_assert_null(s->meta_database);
 	}
