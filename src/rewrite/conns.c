@@ -147,6 +147,20 @@ span_nonempty(Span s)
 	return s.end > s.start;
 }
 
+static const char *
+style_name(YamlStyle s)
+{
+	switch (s)
+	{
+		case YSTYLE_PLAIN: return "plain";
+		case YSTYLE_SINGLE: return "single-quoted";
+		case YSTYLE_DOUBLE: return "double-quoted";
+		case YSTYLE_LITERAL: return "literal block";
+		case YSTYLE_FOLDED: return "folded block";
+		default: return "unknown";
+	}
+}
+
 /* Replace span with raw encoded for the scalar's style. */
 static bool
 put(RwCtx *c, const EnvItem *e, Span s, const StrBuf *raw, bool whole_map_value,
@@ -156,9 +170,9 @@ put(RwCtx *c, const EnvItem *e, Span s, const StrBuf *raw, bool whole_map_value,
 	bool ok = rw_encode_in_scalar(e->style, whole_map_value, sb_str(raw), &enc);
 
 	if (!ok)
-		log_error("%s: cannot write the new %s of service %s into %s as it is quoted; "
-				  "write %s as a plain or double-quoted scalar and retry",
-				  c->path, what, app, e->name, e->name);
+		log_error("%s: the new %s of service %s cannot be written into %s as it is quoted "
+				  "(%s); write the whole entry in double quotes and retry",
+				  c->path, what, app, e->name, style_name(e->style));
 	else
 		ok = rw_replace(&c->edits, s.start, s.end, sb_str(&enc), enc.len);
 	sb_free_secret(&enc);

@@ -18,7 +18,8 @@ static const char fixture_env[] =
 	"JOPLIN_POSTGRES_PASSWORD=joppw\n"
 	"PG_PASS_NETBOX=netpw\n"
 	"NOCODB_DB_PASSWORD=nocopw\n"
-	"APP_DB_PASSWORD=apppw\n";
+	"APP_DB_PASSWORD=apppw\n"
+	"APP_DATABASE_URL=postgres://app:apppw@app-db:5432/app?sslmode=disable&application_name=x\n";
 
 char *
 rwfx_read(const char *path, size_t *len)
@@ -96,27 +97,44 @@ rwfx_reparse(RwFx *fx, const char *bytes, size_t len, StackService *out)
 	return true;
 }
 
-void
-rwfx_setup(RwFx *fx, const char *name)
+static void
+setup_dir(RwFx *fx, const char *name)
 {
 	char tmpl[] = "/tmp/pgfold-rw-XXXXXX";
-	char file[128];
-	size_t len;
-	char *bytes;
 
 	memset(fx, 0, sizeof(*fx));
 	cr_assert_not_null(mkdtemp(tmpl));
 	str_copy(fx->dir, sizeof(fx->dir), tmpl);
 	str_copy(fx->name, sizeof(fx->name), name);
 	cr_assert(str_format(fx->path, sizeof(fx->path), "%s/%s.yml", fx->dir, name));
+	rwfx_write(fx->dir, ".env", fixture_env, strlen(fixture_env));
+}
 
+bool
+rwfx_setup_bytes(RwFx *fx, const char *name, const char *bytes)
+{
+	char file[128];
+
+	setup_dir(fx, name);
+	cr_assert(str_format(file, sizeof(file), "%s.yml", name));
+	rwfx_write(fx->dir, file, bytes, strlen(bytes));
+	return rwfx_reparse(fx, bytes, strlen(bytes), &fx->svc);
+}
+
+void
+rwfx_setup(RwFx *fx, const char *name)
+{
+	char file[128];
+	size_t len;
+	char *bytes;
+
+	setup_dir(fx, name);
 	cr_assert(str_format(file, sizeof(file), "%s.env", name));
 	if ((bytes = fixture_bytes(file, &len)) != NULL)
 	{
 		rwfx_write(fx->dir, file, bytes, len);
 		free(bytes);
 	}
-	rwfx_write(fx->dir, ".env", fixture_env, strlen(fixture_env));
 	cr_assert(str_format(file, sizeof(file), "%s.yml", name));
 	bytes = fixture_bytes(file, &len);
 	cr_assert_not_null(bytes, "fixture %s missing", file);

@@ -28,6 +28,9 @@ typedef struct RwFx
 /* Copy fixture NAME (and NAME.env if present) into a new temp dir, write
  * .env, parse and analyse. Fails the test on any error. */
 void rwfx_setup(RwFx *fx, const char *name);
+/* The same from inline bytes (saved as NAME.yml); false on a parse error,
+ * no other assertion (refusal tests). */
+bool rwfx_setup_bytes(RwFx *fx, const char *name, const char *bytes);
 /* Re-read dir/.env and parse + analyse bytes as the service file (tests of
  * the rewritten file); returns false (test continues) on a parse error. */
 bool rwfx_reparse(RwFx *fx, const char *bytes, size_t len, StackService *out);

@@ -148,3 +148,4 @@ Test(rewrite_compose, nocodb) { run("nocodb"); }
 Test(rewrite_compose, commented) { run("commented"); }
 Test(rewrite_compose, literal) { run("literal"); }
 Test(rewrite_compose, crlf) { run("crlf"); }
+Test(rewrite_compose, indirect) { run("indirect"); }

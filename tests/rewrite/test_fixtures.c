@@ -325,3 +325,18 @@ Test(rewrite_fixtures, crlf_list_parts)
 
 	run_fixture("crlf", &ex);
 }
+
+Test(rewrite_fixtures, indirect_whole_url_from_env)
+{
+	Expect ex = {
+		.depends_left = 0,
+		.password_var = "PGFOLD_INDIRECT_DB_PASSWORD",
+		.must_contain = {
+			"      - DATABASE_URL=postgres://indirect:${PGFOLD_INDIRECT_DB_PASSWORD:?missing in .env}"
+			"@postgres:5432/indirect?sslmode=disable&application_name=x\n      - LOG_LEVEL=info\n",
+		},
+		.must_not = { "app-db", "APP_DATABASE_URL", "depends_on" },
+	};
+
+	run_fixture("indirect", &ex);
+}

@@ -1,0 +1,312 @@
+/*
+ * test_cases.c — edge cases and refusals of the service-file rewrite and
+ * the rollback override, on small inline files parsed by src/compose. Each
+ * refusal is what the reference tool got wrong, or a shape pgfold cannot
+ * edit without guessing.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rwfx.h"
+
+static const char base_file[] =
+	"services:\n"
+	"  app:\n"
+	"    image: example/app:1\n"
+	"    environment:\n"
+	"      DATABASE_URL: postgres://app:${APP_DB_PASSWORD}@app-db/app\n"
+	"    depends_on:\n"
+	"      - app-db\n"
+	"  app-db:\n"
+	"    image: postgres:16\n"
+	"    environment:\n"
+	"      POSTGRES_USER: app\n"
+	"      POSTGRES_PASSWORD: ${APP_DB_PASSWORD}\n"
+	"      POSTGRES_DB: app\n";
+
+static char *
+rewrite_ok(RwFx *fx, const RwTarget *t, RwServiceResult *res)
+{
+	cr_assert(rewrite_service_file(&fx->svc, t, res), "rewrite refused:\n%s", fx->svc.file.bytes);
+	return res->bytes.data;
+}
+
+static void
+expect_refused(const char *name, const char *yaml)
+{
+	RwFx fx;
+	RwServiceResult res;
+
+	cr_assert(rwfx_setup_bytes(&fx, name, yaml), "%s does not parse", name);
+
+	RwTarget t = rwfx_target(&fx);
+
+	cr_assert_not(rewrite_service_file(&fx.svc, &t, &res), "%s: rewrite accepted:\n%s", name,
+				  res.bytes.data);
+	cr_assert_eq(res.bytes.len, 0);
+	cr_assert_eq(res.env_count, 0);
+	rwfx_teardown(&fx);
+}
+
+Test(rewrite_cases, override_from_edited_file_refused)
+{
+	RwFx fx;
+	RwServiceResult res;
+	StackService edited;
+	StrBuf ov = STRBUF_INIT;
+	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL };
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", base_file));
+
+	RwTarget t = rwfx_target(&fx);
+
+	rewrite_ok(&fx, &t, &res);
+	cr_assert(rwfx_reparse(&fx, res.bytes.data, res.bytes.len, &edited));
+	/* the reference tool's bug: an override from the edited file */
+	cr_assert_not(rewrite_rollback_override(&edited, &prov, &ov));
+	cr_assert_eq(ov.len, 0);
+	/* and migrating the migrated file again is refused too */
+	RwServiceResult again;
+
+	cr_assert_not(rewrite_service_file(&edited, &t, &again));
+	/* from the original it works and is not empty */
+	cr_assert(rewrite_rollback_override(&fx.svc, &prov, &ov));
+	cr_assert_not_null(strstr(ov.data, "services:\n  app-db:\n    image: postgres:16\n"));
+	cr_assert_not_null(strstr(ov.data, "  app:\n    environment:\n      DATABASE_URL: "
+								 "postgres://app:${APP_DB_PASSWORD}@app-db/app\n"
+								 "    depends_on:\n      - app-db\n"));
+	cr_assert_not_null(strstr(ov.data, "# or run: pgfold rollback app\n"));
+	cr_assert_not_null(strstr(ov.data, "#   docker-compose -f services/app.yml -f "
+								 "overrides/app-dedicated-postgres.yml up -d\n"));
+	cr_assert_not_null(strstr(ov.data, "  source_sha256: "));
+	sb_free(&ov);
+	rwfx_free_svc(&edited);
+	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+}
+
+Test(rewrite_cases, other_port_inserted_or_replaced)
+{
+	RwFx fx;
+	RwServiceResult res;
+	const char *yaml =
+		"services:\n"
+		"  app:\n"
+		"    image: example/app:1\n"
+		"    environment:\n"
+		"      A_URL: postgresql://app:${APP_DB_PASSWORD}@app-db/app?x=1\n"
+		"      B_URL: postgresql://app:${APP_DB_PASSWORD}@app-db:5432/app\n"
+		"      C_URL: postgresql://app-db\n"
+		"      DB_HOST: app-db\n"
+		"      DB_PORT: '5432'\n"
+		"      DB_USER: app\n"
+		"      DB_PASSWORD: ${APP_DB_PASSWORD}\n"
+		"      DB_NAME: app\n"
+		"  app-db:\n"
+		"    image: postgres:16\n"
+		"    environment:\n"
+		"      POSTGRES_USER: app\n"
+		"      POSTGRES_PASSWORD: ${APP_DB_PASSWORD}\n";
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", yaml));
+
+	RwTarget t = rwfx_target(&fx);
+
+	t.port = 5433;
+	t.host = "pg.lan";
+
+	char *got = rewrite_ok(&fx, &t, &res);
+	const char *ref = "${PGFOLD_APP_DB_PASSWORD:?missing in .env}";
+	char want[1024];
+
+	str_format(want, sizeof(want),
+			   "      A_URL: postgresql://app:%s@pg.lan:5433/app?x=1\n"
+			   "      B_URL: postgresql://app:%s@pg.lan:5433/app\n"
+			   "      C_URL: postgresql://app:%s@pg.lan:5433/app\n"
+			   "      DB_HOST: pg.lan\n"
+			   "      DB_PORT: '5433'\n"
+			   "      DB_USER: app\n"
+			   "      DB_PASSWORD: %s\n"
+			   "      DB_NAME: app\n", ref, ref, ref, ref);
+	cr_assert_not_null(strstr(got, want), "got:\n%s", got);
+	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+}
+
+Test(rewrite_cases, forced_password_styles_and_variable_name)
+{
+	RwFx fx;
+	RwServiceResult res;
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", base_file));
+
+	RwTarget t = rwfx_target(&fx);
+
+	t.password_style = RW_PASSWORD_LITERAL;
+	t.password = "p@ss w/rd:%";
+	rewrite_ok(&fx, &t, &res);
+	cr_assert_not_null(strstr(res.bytes.data, "DATABASE_URL: postgres://app:p%40ss%20w%2Frd%3A%25"
+										   "@postgres/app\n"), "%s", res.bytes.data);
+	cr_assert_eq(res.env_count, 0);
+	rewrite_service_result_free(&res);
+
+	t.password_style = RW_PASSWORD_REFERENCE;
+	t.password_var = "MY_APP_PG_PASSWORD";
+	rewrite_ok(&fx, &t, &res);
+	cr_assert_not_null(strstr(res.bytes.data, "postgres://app:${MY_APP_PG_PASSWORD:?missing in "
+										   ".env}@postgres/app\n"));
+	cr_assert_eq(res.env_count, 1);
+	cr_assert_str_eq(res.env[0].key, "MY_APP_PG_PASSWORD");
+	cr_assert_str_eq(res.env[0].value, "p@ss w/rd:%");
+	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+
+	char var[64];
+
+	cr_assert(rewrite_password_var("my-app.v2", var, sizeof(var)));
+	cr_assert_str_eq(var, "PGFOLD_MY_APP_V2_DB_PASSWORD");
+	cr_assert_not(rewrite_password_var("", var, sizeof(var)));
+}
+
+Test(rewrite_cases, values_that_would_change_type_are_quoted)
+{
+	RwFx fx;
+	RwServiceResult res;
+	const char *yaml =
+		"services:\n"
+		"  app:\n"
+		"    image: example/app:1\n"
+		"    environment:\n"
+		"      DB_HOST: app-db\n"
+		"      DB_USER: app\n"
+		"      DB_PASSWORD: oldliteral\n"
+		"      DB_NAME: app\n"
+		"  app-db:\n"
+		"    image: postgres:16\n";
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", yaml));
+
+	RwTarget t = rwfx_target(&fx);
+
+	t.dbname = "on";           /* YAML 1.1 boolean if written plain */
+	t.role = "0755";           /* YAML 1.1 octal int if written plain */
+	t.password = "a: b #c";    /* would break a plain scalar */
+	rewrite_ok(&fx, &t, &res);
+	cr_assert_not_null(strstr(res.bytes.data,
+							  "      DB_HOST: postgres\n      DB_USER: \"0755\"\n"
+							  "      DB_PASSWORD: \"a: b #c\"\n      DB_NAME: \"on\"\n"),
+					   "%s", res.bytes.data);
+	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+}
+
+Test(rewrite_cases, existing_header_updated_in_place)
+{
+	RwFx fx;
+	RwServiceResult res;
+	const char *yaml =
+		"# database_name: olddb\n"
+		"# database: dedicated\n"
+		"services:\n"
+		"  app:\n"
+		"    image: example/app:1\n"
+		"    environment:\n"
+		"      DATABASE_URL: postgres://app:${APP_DB_PASSWORD}@app-db/app\n"
+		"  app-db:\n"
+		"    image: postgres:16\n";
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", yaml));
+
+	RwTarget t = rwfx_target(&fx);
+
+	rewrite_ok(&fx, &t, &res);
+	cr_assert(strncmp(res.bytes.data, "# database_name: app\n# database: postgres\nservices:\n",
+					  52) == 0, "%s", res.bytes.data);
+	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+}
+
+Test(rewrite_cases, refusals)
+{
+	/* another service links to the db */
+	expect_refused("links",
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x\n    links:\n      - db:database\n"
+		"  db:\n    image: postgres:16\n");
+	/* network_mode through the db */
+	expect_refused("netmode",
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x\n"
+		"  side:\n    image: b\n    network_mode: \"service:db\"\n"
+		"  db:\n    image: postgres:16\n");
+	/* an anchor the db defines is used elsewhere */
+	expect_refused("anchor",
+		"services:\n  db:\n    image: postgres:16\n    restart: &rp unless-stopped\n"
+		"  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x\n    restart: *rp\n");
+	/* the same, used by a service that is not an app */
+	expect_refused("anchor2",
+		"services:\n  db:\n    image: postgres:16\n    restart: &rp unless-stopped\n"
+		"  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x\n"
+		"  cache:\n    image: redis\n    restart: *rp\n");
+	/* flow-mapping depends_on (the condition would need a rewrite) */
+	expect_refused("flowmap",
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x\n"
+		"    depends_on: {db: {condition: service_healthy}, c: {condition: service_started}}\n"
+		"  c:\n    image: c\n  db:\n    image: postgres:16\n");
+	/* libpq query parameters would override the edited pieces */
+	expect_refused("query",
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x?user=other\n"
+		"  db:\n    image: postgres:16\n");
+	/* *_HOST without *_PORT while the shared port is not 5432: see below;
+	 * *_HOST without *_USER: pgfold cannot guess the app's variable name */
+	expect_refused("nouser",
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      DB_HOST: db\n      DB_PASSWORD: x\n      DB_NAME: x\n"
+		"  db:\n    image: postgres:16\n");
+	/* list-form plain value that cannot hold the literal password */
+	RwFx fx;
+	RwServiceResult res;
+
+	cr_assert(rwfx_setup_bytes(&fx, "plain",
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      - DB_HOST=db\n      - DB_USER=u\n      - DB_PASSWORD=literal\n      - DB_NAME=x\n"
+		"  db:\n    image: postgres:16\n"));
+
+	RwTarget t = rwfx_target(&fx);
+
+	t.password = "has #hash";
+	cr_assert_not(rewrite_service_file(&fx.svc, &t, &res));
+	t.password = RWFX_PASSWORD;
+	t.port = 6432;
+	cr_assert(rewrite_service_file(&fx.svc, &t, &res) == false, "no DB_PORT to change");
+	rwfx_teardown(&fx);
+}
+
+Test(rewrite_cases, no_app_connection_refused)
+{
+	expect_refused("lonely",
+		"services:\n  app:\n    image: a\n    environment:\n      X: y\n"
+		"    depends_on: [db]\n  db:\n    image: postgres:16\n");
+}
+
+Test(rewrite_cases, override_refuses_alias_in_db_block)
+{
+	RwFx fx;
+	StrBuf ov = STRBUF_INIT;
+	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL };
+
+	cr_assert(rwfx_setup_bytes(&fx, "app",
+		"x-restart: &rp unless-stopped\n"
+		"services:\n  app:\n    image: a\n    environment:\n"
+		"      DATABASE_URL: postgres://u:p@db/x\n"
+		"  db:\n    image: postgres:16\n    restart: *rp\n"));
+	cr_assert_geq(fx.svc.db_service, 0);
+	cr_assert_not(rewrite_rollback_override(&fx.svc, &prov, &ov));
+	cr_assert_eq(ov.len, 0);
+	rwfx_teardown(&fx);
+}
