@@ -83,6 +83,7 @@ app_service(App *app, const char *name, size_t *index)
 		{
 			if (index != NULL)
 				*index = i;
+			sb_free(&known);
 			return &app->stack.services[i];
 		}
 		sb_appendf(&known, "%s%s", i ? ", " : "", app->stack.services[i].name);
