@@ -52,6 +52,7 @@ extern const char *const cli_migrate_usage;
 
 /* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */
 struct MigrateOptions;
+int cli_run_migrate(const GlobalOptions *g, const char *command, int argc, char **argv);
 int cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 							  char **argv, struct MigrateOptions *opts,
 							  const char **service);

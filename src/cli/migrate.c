@@ -107,17 +107,20 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 	return EXIT_OK;
 }
 
+/* `migrate` and `plan` (which is `migrate --dry-run`) share everything. */
 int
-cli_migrate_main(const GlobalOptions *g, int argc, char **argv)
+cli_run_migrate(const GlobalOptions *g, const char *command, int argc, char **argv)
 {
 	MigrateOptions opts;
 	const char *name = NULL;
 	size_t index = 0;
 	App app;
-	int rc = cli_parse_migrate_options(g, "migrate", argc, argv, &opts, &name);
+	int rc = cli_parse_migrate_options(g, command, argc, argv, &opts, &name);
 
 	if (rc != EXIT_OK)
 		return rc < 0 ? EXIT_OK : rc;
+	if (strcmp(command, "plan") == 0)
+		opts.dry_run = true;
 	if (!app_open(&app, g) || app_service(&app, name, &index) == NULL)
 	{
 		app_close(&app);
@@ -126,4 +129,10 @@ cli_migrate_main(const GlobalOptions *g, int argc, char **argv)
 	rc = opts.dry_run ? migrate_plan(&app, index, &opts) : migrate_run(&app, index, &opts);
 	app_close(&app);
 	return rc;
+}
+
+int
+cli_migrate_main(const GlobalOptions *g, int argc, char **argv)
+{
+	return cli_run_migrate(g, "migrate", argc, argv);
 }

@@ -167,18 +167,29 @@ pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db)
 	return true;
 }
 
-bool
-pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db)
+/* The flags every restore uses: ownership and grants are the target's
+ * business, and the first error stops it (never "errors ignored"). */
+static size_t
+restore_flags(PgCommand *pc)
 {
 	size_t n = 0;
-	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
 
-	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL,
-		  "pg_restore into", db, where);
 	pc->argv[n++] = "pg_restore";
 	pc->argv[n++] = "--no-owner";
 	pc->argv[n++] = "--no-acl";
 	pc->argv[n++] = "--exit-on-error";
+	return n;
+}
+
+bool
+pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db)
+{
+	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
+	size_t n;
+
+	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL,
+		  "pg_restore into", db, where);
+	n = restore_flags(pc);
 	if (!add_shared_target(pc, cfg, &n) || !add_db(pc, &n, db))
 		return false;
 	pc->argv[n] = NULL;
@@ -189,13 +200,10 @@ bool
 pgcmd_restore_in_container(PgCommand *pc, const char *container, const char *user,
 						   const char *db)
 {
-	size_t n = 0;
+	size_t n;
 
 	start(pc, container, "pg_restore into", db, container);
-	pc->argv[n++] = "pg_restore";
-	pc->argv[n++] = "--no-owner";
-	pc->argv[n++] = "--no-acl";
-	pc->argv[n++] = "--exit-on-error";
+	n = restore_flags(pc);
 	pc->argv[n++] = "-U";
 	pc->argv[n++] = own(pc, user);
 	if (!add_db(pc, &n, db))
