@@ -168,7 +168,8 @@ void pg_rows_free(PgRows *rows);
  * gives psql no default). sql must be pgfold's own constant text: psql
  * would obey backslash meta-commands in it; every outside value goes
  * through vars, which psql never reads as commands.
- * out receives psql's raw stdout (NUL-terminated fields). A non-zero exit
+ * out (NULL = discard) receives psql's raw stdout (NUL-terminated
+ * fields). A non-zero exit
  * is logged with the container, database and psql's stderr. */
 bool pgx_query(DockerClient *docker, const char *container, const char *user,
 			   const char *db, const char *sql, const char *const *vars,
@@ -195,7 +196,7 @@ typedef struct PgxDatabase
 	char    *encoding;
 	char    *collate;
 	char    *ctype;
-	int64_t  size_bytes;
+	int64_t  size_bytes;   /* -1: the user may not connect to it */
 } PgxDatabase;
 
 typedef struct PgxRole

@@ -87,9 +87,12 @@ pgx_query(DockerClient *docker, const char *container, const char *user,
 	StrBuf err = STRBUF_INIT;
 	StrBuf c = STRBUF_INIT;
 	int n = 0;
+	StrBuf discard = STRBUF_INIT;
 	int exit_code = -1;
 	bool ok = false;
 
+	if (out == NULL)
+		out = &discard;         /* statements whose output nobody needs */
 	sb_reset(out);
 	argv[n++] = "psql";
 	argv[n++] = "-X";           /* no ~/.psqlrc */
@@ -155,6 +158,7 @@ out:
 	sb_free(&dbarg);
 	sb_free(&err);
 	sb_free(&c);
+	sb_free(&discard);
 	return ok;
 }
 
@@ -238,7 +242,9 @@ pgx_list_databases(DockerClient *docker, const char *container, const char *user
 
 	memset(out, 0, sizeof(*out));
 	if (!pgx_query_rows(docker, container, user, PG_MAINTENANCE_DB,
-						"SELECT datname, pg_get_userbyid(datdba), pg_database_size(oid), "
+						"SELECT datname, pg_get_userbyid(datdba), "
+						"CASE WHEN has_database_privilege(oid, 'CONNECT') "
+						"THEN pg_database_size(oid) ELSE -1 END, "
 						"pg_encoding_to_char(encoding), datcollate, datctype "
 						"FROM pg_database WHERE NOT datistemplate AND datallowconn "
 						"ORDER BY datname;\n", NULL, 6, &rows))
@@ -254,7 +260,7 @@ pgx_list_databases(DockerClient *docker, const char *container, const char *user
 		d->encoding = xstrdup(pg_rows_get(&rows, r, 3));
 		d->collate = xstrdup(pg_rows_get(&rows, r, 4));
 		d->ctype = xstrdup(pg_rows_get(&rows, r, 5));
-		if (!str_to_long(pg_rows_get(&rows, r, 2), 0, LONG_MAX, &size))
+		if (!str_to_long(pg_rows_get(&rows, r, 2), -1, LONG_MAX, &size))
 		{
 			log_error("database list from container %s: bad size for %s",
 					  pg_display(&c, container), d->name);

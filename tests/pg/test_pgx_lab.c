@@ -84,6 +84,17 @@ Test(pg_pgx_lab, source_questions)
 	cr_assert(roles.items[0].can_login);
 	pgx_role_list_free(&roles);
 
+	/* a non-superuser that may not connect to a database: size -1 */
+	cr_assert(pgx_query(docker, container, "src", "app",
+						"CREATE ROLE lister LOGIN; CREATE DATABASE private;\n"
+						"REVOKE CONNECT ON DATABASE private FROM PUBLIC;\n", NULL, NULL));
+	cr_assert(pgx_list_databases(docker, container, "lister", &dbs));
+	cr_assert(has_database(&dbs, "private", &size));
+	cr_assert_eq(size, -1);
+	cr_assert(has_database(&dbs, "app", &size));
+	cr_assert(size > 1000000);
+	pgx_database_list_free(&dbs);
+
 	cr_assert(pgx_list_extensions(docker, container, "src", "app", &exts));
 	cr_assert_eq(exts.count, 1);
 	cr_assert_str_eq(exts.items[0].name, "plpgsql");

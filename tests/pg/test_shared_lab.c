@@ -202,3 +202,21 @@ Test(pg_lab, drop_force_before_13)
 	pg_disconnect(inner);
 	pg_disconnect(conn);
 }
+
+/* The migration checks extensions against the shared side's catalogue. */
+Test(pg_lab, postgis_available_on_postgis_image)
+{
+	pgtest_shared_start(&shared, "pgfold-lab/postgis:15");
+
+	PGconn *conn = pgtest_shared_connect(&shared, NULL);
+	StrBuf v = STRBUF_INIT;
+	bool yes = false;
+
+	cr_assert(pg_extension_available(conn, "postgis", &yes, &v));
+	cr_assert(yes);
+	cr_assert(sb_str(&v)[0] >= '2' && sb_str(&v)[0] <= '9', "version %s", sb_str(&v));
+	cr_assert(pg_extension_version_available(conn, "postgis", sb_str(&v), &yes));
+	cr_assert(yes);
+	sb_free(&v);
+	pg_disconnect(conn);
+}
