@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,14 +49,45 @@ is_break(char ch)
 	return ch == '\n' || ch == '\r';
 }
 
+/* Line starts, so that geometry is O(log n) even on one 4 MiB line. */
+static void
+index_lines(CCtx *c)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < c->len; i++)
+		if (c->b[i] == '\n' || (c->b[i] == '\r' && (i + 1 >= c->len || c->b[i + 1] != '\n')))
+			n++;
+	c->lines = xcalloc(n, sizeof(uint32_t));
+	c->lines[c->nlines++] = 0;
+	for (size_t i = 0; i < c->len; i++)
+		if ((c->b[i] == '\n' || (c->b[i] == '\r' && (i + 1 >= c->len || c->b[i + 1] != '\n'))) &&
+			i + 1 < c->len)
+			c->lines[c->nlines++] = (uint32_t) (i + 1);
+}
+
+/* Index of the last line starting at or before pos. */
+static size_t
+line_index(const CCtx *c, size_t pos)
+{
+	size_t lo = 0, hi = c->nlines;
+
+	while (hi - lo > 1)
+	{
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->lines[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 size_t
 cc_line_start(const CCtx *c, size_t pos)
 {
-	if (pos > c->len)
-		pos = c->len;
-	while (pos > 0 && !is_break(c->b[pos - 1]))
-		pos--;
-	return pos;
+	return c->lines[line_index(c, pos > c->len ? c->len : pos)];
 }
 
 size_t
@@ -73,13 +105,12 @@ cc_prev_line_start(const CCtx *c, size_t ls)
 size_t
 cc_line_end(const CCtx *c, size_t pos)
 {
-	if (pos > c->len)
-		pos = c->len;
-	while (pos < c->len && !is_break(c->b[pos]))
-		pos++;
-	if (pos < c->len)
-		pos += (c->b[pos] == '\r' && pos + 1 < c->len && c->b[pos + 1] == '\n') ? 2 : 1;
-	return pos;
+	size_t i;
+
+	if (pos >= c->len)
+		return c->len;
+	i = line_index(c, pos);
+	return i + 1 < c->nlines ? c->lines[i + 1] : c->len;
 }
 
 size_t
@@ -143,22 +174,62 @@ cc_resolve(CCtx *c, const char *raw, char **error)
 	return NULL;
 }
 
+/* Order key indices by text, then by position, for the duplicate scan. */
+static int
+cmp_key_index(const void *a, const void *b, void *arg)
+{
+	const YNode *const *keys = arg;
+	size_t i = *(const size_t *) a, j = *(const size_t *) b;
+	int c = strcmp(keys[i]->value, keys[j]->value);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
 bool
 cc_check_keys(CCtx *c, const YNode *map, const char *what)
 {
-	for (size_t i = 0; i + 1 < map->count; i += 2)
+	size_t n = map->count / 2;
+	size_t dup = SIZE_MAX, first = 0;
+
+	for (size_t i = 0; i < n; i++)
 	{
-		const YNode *k = map->items[i];
+		const YNode *k = map->items[2 * i];
 
 		if (k->kind != YN_SCALAR)
 			return cc_error(c, k->line, k->col, "%s: keys must be strings", what);
-		/* Quadratic, but maps are small and the node count is bounded. */
-		for (size_t j = 0; j < i; j += 2)
-			if (map->items[j]->kind == YN_SCALAR && strcmp(map->items[j]->value, k->value) == 0)
-				return cc_error(c, k->line, k->col, "duplicate key \"%.64s\" in %s (first at line %zu)",
-								k->value, what, map->items[j]->line);
 	}
-	return true;
+	if (n <= 32)
+	{
+		for (size_t i = 0; i < n && dup == SIZE_MAX; i++)
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(map->items[2 * j]->value, map->items[2 * i]->value) == 0)
+				{
+					dup = i, first = j;
+					break;
+				}
+	}
+	else
+	{
+		/* Hostile files may hold 100k keys: sort instead of n^2. */
+		size_t *idx = xcalloc(n, sizeof(size_t));
+		const YNode **keys = xcalloc(n, sizeof(YNode *));
+
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i, keys[i] = map->items[2 * i];
+		qsort_r(idx, n, sizeof(size_t), cmp_key_index, keys);
+		for (size_t i = 1; i < n; i++)
+			if (strcmp(keys[idx[i]]->value, keys[idx[i - 1]]->value) == 0 && idx[i] < dup)
+				dup = idx[i], first = idx[i - 1];
+		free(keys);
+		free(idx);
+	}
+	if (dup == SIZE_MAX)
+		return true;
+
+	const YNode *k = map->items[2 * dup];
+
+	return cc_error(c, k->line, k->col, "duplicate key \"%.64s\" in %s (first at line %zu)",
+					k->value, what, map->items[2 * first]->line);
 }
 
 /* ---- header metadata: leading `# key: value` lines --------------------- */
@@ -465,29 +536,31 @@ compose_parse_opts(const char *path, const char *bytes, size_t len,
 	out->len = len;
 	c.b = out->bytes;
 	c.len = len;
+	index_lines(&c);
 
 	if (len >= 3 && memcmp(c.b, "\xEF\xBB\xBF", 3) == 0)
 		bom = 3;
-	if (!check_bytes(&c, bom))
-		return finish_error(out, opts);
-	parse_header(&c, bom);
-	if (!ytree_parse(c.b + bom, len - bom, bom, &tree, &yerr))
+
+	bool ok = check_bytes(&c, bom);
+
+	if (ok)
 	{
-		if (tab_in_indent(&c, bom, yerr.line))
+		parse_header(&c, bom);
+		ok = ytree_parse(c.b + bom, len - bom, bom, &tree, &yerr);
+		if (!ok && tab_in_indent(&c, bom, yerr.line))
 			cc_error(&c, yerr.line, yerr.col, "tab character in indentation "
 					 "(YAML indents with spaces only)");
-		else
+		else if (!ok)
 			cc_error(&c, yerr.line, yerr.col, "%s", yerr.msg);
-		return finish_error(out, opts);
 	}
-	out->has_anchors = tree.has_anchors;
-
-	bool ok = parse_root(&c, &tree);
-
-	ytree_free(&tree);
-	if (!ok)
-		return finish_error(out, opts);
-	return true;
+	if (ok)
+	{
+		out->has_anchors = tree.has_anchors;
+		ok = parse_root(&c, &tree);
+		ytree_free(&tree);
+	}
+	free(c.lines);
+	return ok ? true : finish_error(out, opts);
 }
 
 bool

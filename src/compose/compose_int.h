@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pgfold/compose.h"
 #include "ytree.h"
@@ -20,6 +21,8 @@ typedef struct CCtx
 	void         *lctx;
 	InterpDialect dialect;
 	size_t        env_file_bytes;  /* env_file bytes loaded so far (bounded) */
+	uint32_t     *lines;           /* start offset of every line (file < 4 GiB) */
+	size_t        nlines;
 } CCtx;
 
 #define COMPOSE_MAX_ENV_FILES       32                  /* per service */

@@ -168,8 +168,17 @@ set_props(Builder *b, YNode *n, const yaml_char_t *anchor, const yaml_char_t *ta
 {
 	if (anchor != NULL)
 	{
+		YTree *t = b->tree;
+
 		n->anchor = xstrdup((const char *) anchor);
-		b->tree->has_anchors = true;
+		t->has_anchors = true;
+		if (t->nanchors < YTREE_MAX_ANCHORS)
+		{
+			if (t->anchors == NULL)
+				t->anchors = xcalloc(YTREE_MAX_ANCHORS, sizeof(YNode *));
+			t->anchors[t->nanchors] = n;
+		}
+		t->nanchors++;          /* checked by the caller */
 	}
 	if (tag != NULL)
 		n->tag = xstrdup((const char *) tag);
@@ -204,13 +213,22 @@ attach(Builder *b, YNode *n)
 	return true;
 }
 
+/* The latest definition wins, as in YAML. */
 static YNode *
 find_anchor(const YTree *t, const char *name)
 {
-	for (size_t i = t->nall; i-- > 0;)
-		if (t->all[i]->anchor != NULL && strcmp(t->all[i]->anchor, name) == 0)
-			return t->all[i];
+	for (size_t i = t->nanchors < YTREE_MAX_ANCHORS ? t->nanchors : YTREE_MAX_ANCHORS; i-- > 0;)
+		if (strcmp(t->anchors[i]->anchor, name) == 0)
+			return t->anchors[i];
 	return NULL;
+}
+
+static bool
+check_anchor_count(Builder *b, const YNode *n)
+{
+	if (b->tree->nanchors > YTREE_MAX_ANCHORS)
+		return berror(b, n->line, n->col, "more than %d YAML anchors", YTREE_MAX_ANCHORS);
+	return true;
 }
 
 static YamlStyle
@@ -252,7 +270,7 @@ on_scalar(Builder *b, const yaml_event_t *ev)
 			n->end--;
 	if (n->end < n->start)
 		n->end = n->start;
-	return attach(b, n);
+	return check_anchor_count(b, n) && attach(b, n);
 }
 
 static bool
@@ -264,6 +282,8 @@ on_alias(Builder *b, const yaml_event_t *ev)
 		return false;
 	n->value = xstrdup((const char *) ev->data.alias.anchor);
 	n->end = om_byte(&b->om, ev->end_mark.index);
+	if (++b->tree->naliases > YTREE_MAX_ALIASES)
+		return berror(b, n->line, n->col, "more than %d YAML aliases", YTREE_MAX_ALIASES);
 	n->target = find_anchor(b->tree, n->value);
 	b->tree->has_aliases = true;
 	if (n->target == NULL)
@@ -292,7 +312,7 @@ on_start(Builder *b, const yaml_event_t *ev, YNodeKind kind)
 		set_props(b, n, ev->data.mapping_start.anchor, ev->data.mapping_start.tag);
 	}
 	n->end = n->start;
-	if (!attach(b, n))
+	if (!check_anchor_count(b, n) || !attach(b, n))
 		return false;
 	b->stack[b->depth++] = n;
 	return true;
@@ -407,6 +427,7 @@ ytree_free(YTree *tree)
 		free(n);
 	}
 	free(tree->all);
+	free(tree->anchors);
 	memset(tree, 0, sizeof(*tree));
 }
 

@@ -19,6 +19,8 @@
 
 #define YTREE_MAX_DEPTH  64
 #define YTREE_MAX_NODES  200000
+#define YTREE_MAX_ANCHORS 1000     /* compose files use a handful */
+#define YTREE_MAX_ALIASES 10000
 
 typedef enum YNodeKind
 {
@@ -52,6 +54,9 @@ typedef struct YTree
 	YNode **all;              /* every node, for freeing */
 	size_t  nall;
 	size_t  cap;
+	YNode **anchors;          /* nodes with an anchor, in order */
+	size_t  nanchors;
+	size_t  naliases;
 	bool    has_anchors;
 	bool    has_aliases;
 } YTree;

@@ -143,6 +143,60 @@ Test(compose_errors, size_and_depth_bounds)
 	sb_free(&wide);
 }
 
+Test(compose_errors, big_maps_are_checked_fast, .timeout = 20)
+{
+	StrBuf s = STRBUF_INIT;
+	ComposeFile f;
+
+	sb_appends(&s, "services:\n  a:\n    environment:\n");
+	for (int i = 0; i < 60000; i++)
+		sb_appendf(&s, "      K%d: v\n", i);
+	cr_assert(parse_text("big.yml", s.data, s.len, &f), "%s", f.error);
+	cr_assert_eq(f.services[0].env_count, 60000);
+	compose_free(&f);
+
+	/* duplicates: the earliest second occurrence is reported */
+	sb_appends(&s, "      K59999: again\n      K5: again\n");
+	expect_error(s.data, s.len, "60004:7: ", "duplicate key \"K59999\" in environment (first at line 60003)");
+	sb_free(&s);
+}
+
+Test(compose_errors, one_long_line_is_linear, .timeout = 20)
+{
+	StrBuf s = STRBUF_INIT;
+	ComposeFile f;
+
+	/* ~800 KiB on one line: geometry must not rescan the line per entry */
+	sb_appends(&s, "services: {");
+	for (int i = 0; i < 12000; i++)
+		sb_appendf(&s, "%ss%d: {image: x, environment: [A=1, B=2], depends_on: [s0]}",
+				   i ? ", " : "", i);
+	sb_appends(&s, "}");
+	cr_assert(parse_text("long.yml", s.data, s.len, &f), "%s", f.error);
+	cr_assert_eq(f.service_count, 12000);
+	cr_assert(f.services[11999].flow);
+	assert_span(&f, f.services[11999].env[1].cut, ", B=2");
+	compose_free(&f);
+	sb_free(&s);
+}
+
+Test(compose_errors, anchor_and_alias_counts_are_bounded, .timeout = 20)
+{
+	StrBuf s = STRBUF_INIT;
+
+	sb_appends(&s, "services: {a: {image: x}}\nx-list:\n");
+	for (int i = 0; i < 1100; i++)
+		sb_appendf(&s, "  - &a%d %d\n", i, i);
+	expect_error(s.data, s.len, NULL, "anchors");
+
+	sb_reset(&s);
+	sb_appends(&s, "x-a: &a 1\nservices: {a: {image: x}}\nx-list:\n");
+	for (int i = 0; i < 10001; i++)
+		sb_appends(&s, "  - *a\n");
+	expect_error(s.data, s.len, NULL, "aliases");
+	sb_free(&s);
+}
+
 Test(compose_errors, alias_bombs_are_not_expanded)
 {
 	StrBuf s = STRBUF_INIT;
