@@ -22,8 +22,18 @@
  *   service's `lead`. Removing [lead.start, block.end) removes a service,
  *   its heading comment and its commented-out lines, leaves valid YAML and
  *   never eats a neighbour's comment. Blank lines belong to nobody.
+ * - Header: the lines starting with '#' at column 0 from the top of the
+ *   file (after a BOM); a blank line ends it. `# key: value` lines (key
+ *   [A-Za-z][A-Za-z0-9_.-]*, then ':' and a blank) become MetaEntry; other
+ *   comment lines stay in meta_block. An absent header is an empty span at
+ *   the insertion point (0, or 3 after a BOM).
  * - env_block / depends_block: the `key:` line through the last item's
  *   line; comments after the last item are not included.
+ * - `cut` removes one entry: in block style the item lines; in flow style the
+ *   entry plus the comma and blanks up to the next entry (or from the
+ *   previous one for the last). Removing the only entry of a block list or
+ *   map leaves `environment:` / `depends_on:` null, which compose rejects:
+ *   remove env_block / depends_block instead.
  * - An empty value has an empty span where the value would go: `KEY:` (map
  *   form, null) right after the colon (insert " value"); `- KEY` (list
  *   form) right after the name (insert "=value").
@@ -43,7 +53,8 @@
  *   several documents, tabs in indentation, duplicate keys (top level,
  *   services, a service, environment/depends_on maps), a non-mapping root,
  *   `services` or service, non-scalar keys, missing env_file, nesting deeper
- *   than 64, more than 200000 nodes. No crash on any input (fuzz-tested).
+ *   than 64, more than 200000 nodes / 1000 anchors / 10000 aliases. No
+ *   crash and no super-linear time on any input (fuzz-tested).
  */
 #ifndef PGFOLD_COMPOSE_H
 #define PGFOLD_COMPOSE_H
@@ -94,7 +105,7 @@ typedef struct EnvItem
 	char      *resolved;   /* interpolated value, NULL if unset/failed */
 	bool       has_value;  /* list form `- K` has none */
 	YamlStyle  style;      /* how the scalar holding the value is quoted */
-	Span       item;       /* the whole item: line span in block style */
+	Span       item;       /* the whole item: line span in block style, the entry in flow */
 	Span       scalar;     /* the YAML scalar (incl. quotes); list form: "K=V" */
 	Span       value;      /* the value bytes inside the file (excl. quotes) */
 	Span       name_span;  /* the name bytes (excl. quotes) */
@@ -107,8 +118,8 @@ typedef struct EnvItem
 typedef struct DependsItem
 {
 	char *name;
-	Span  item;    /* block style: line span (map form: incl. nested lines); flow: the scalar */
-	bool  flow;    /* inside [a, b] */
+	Span  item;    /* block style: line span (map form: incl. nested lines); flow: the entry */
+	bool  flow;    /* inside [a, b] or {a: ..} */
 	Span  name_span;   /* the name bytes (excl. quotes) */
 	Span  cut;         /* delete these bytes to remove the entry (flow: incl. a comma) */
 	char *condition;   /* map form `condition:`, else NULL */
@@ -118,8 +129,10 @@ typedef struct ComposeService
 {
 	char          *key;            /* service key under services: */
 	Span           key_span;
-	Span           block;          /* line span: key line through its last line */
-	Span           lead;           /* comment lines directly above the key (may be empty) */
+	Span           block;          /* line span: key line through its last line, plus
+									* deeper-indented comment lines right after it */
+	Span           lead;           /* comment lines directly above the key (may be empty);
+									* lead.end == block.start */
 	size_t         indent;         /* column of the key */
 	bool           flow;           /* inside `services: {..}`: block/lead are exact bytes */
 	bool           uses_merge;     /* has a `<<:` merge key */

@@ -578,11 +578,15 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 	struct stat st;
 
 	if (fd < 0)
-		return snprintf(err, errlen, "%s: %s", path, strerror(errno)), false;
+	{
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return false;
+	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
+		snprintf(err, errlen, "%s: not a regular file", path);
 		close(fd);
-		return snprintf(err, errlen, "%s: not a regular file", path), false;
+		return false;
 	}
 
 	size_t cap = COMPOSE_MAX_BYTES + 1;
