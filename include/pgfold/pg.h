@@ -93,6 +93,11 @@ bool pg_query_scalar(PGconn *conn, const char *what, const char *sql,
 bool pg_quote_ident(PGconn *conn, const char *ident, StrBuf *out);
 bool pg_quote_literal(PGconn *conn, const char *value, StrBuf *out);
 
+/* Append s double-quoted for a log line (control bytes, quotes and
+ * backslashes escaped, capped at 200 bytes), so a hostile name can neither
+ * forge a log line nor flood it. Returns sb_str(out). */
+const char *pg_display(StrBuf *out, const char *s);
+
 /* Log a failed result once: "<what> failed in database "D": [SQLSTATE]
  * message (detail, hint)". Exposed for modules that drive libpq directly
  * (COPY, streaming). */

@@ -8,10 +8,7 @@
 
 #include "pgfold/str.h"
 
-/* Append s double-quoted for a log line: control bytes, quotes and
- * backslashes escaped, capped at 200 bytes, so a hostile name can neither
- * forge a log line nor flood it. Returns sb_str(out). */
-const char *pg_display(StrBuf *out, const char *s);
+/* pg_display() is public, in pg.h. */
 
 /* Copy a (possibly multi-line) message onto one line: runs of newlines and
  * tabs become "; " / " ", trailing blanks dropped, capped at max bytes. */
