@@ -13,7 +13,9 @@
 #include "pgfold/secrets.h"
 #include "pgfold/stream.h"
 
+#include <limits.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,18 +54,24 @@ static void
 add_check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+void
+preflight_addv(Preflight *pf, const char *name, CheckLevel level, const char *fmt, va_list ap)
+{
+	char detail[1024];
+
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	pf->checks = xrealloc(pf->checks, pf->count + 1, sizeof(Check));
+	pf->checks[pf->count++] = (Check) { xstrdup(name), level, xstrdup(detail) };
+}
+
 static void
 add_check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
 {
-	char detail[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	preflight_addv(pf, name, level, fmt, ap);
 	va_end(ap);
-
-	pf->checks = xrealloc(pf->checks, pf->count + 1, sizeof(Check));
-	pf->checks[pf->count++] = (Check) { xstrdup(name), level, xstrdup(detail) };
 }
 
 bool
@@ -310,6 +318,20 @@ check_role(Preflight *pf, App *app)
 		add_check(pf, "role", CHECK_OK, "role \"%s\" will be created", pf->names.role);
 		return;
 	}
+	/* A crash between CREATE ROLE and the rename of its password file
+	 * leaves "<role>.txt.pending": the secrets module recovers it. */
+	char path[PATH_MAX], pending[PATH_MAX + 16];
+	struct stat st;
+
+	if (secrets_password_path(app->cfg.root, pf->names.role, path, sizeof(path))
+		&& str_format(pending, sizeof(pending), "%s.pending", path)
+		&& stat(pending, &st) == 0)
+	{
+		pf->role_password_file = true;
+		add_check(pf, "role", CHECK_INFO, "role \"%s\" exists with a password left pending "
+				  "by an interrupted run: it will be checked and recovered", pf->names.role);
+		return;
+	}
 	if (secrets_read_password_file(app->cfg.root, pf->names.role, &password, &found) && found
 		&& secrets_password_matches(app->shared, pf->names.role, sb_str(&password), &matches)
 		&& matches)
@@ -368,8 +390,8 @@ check_disk(Preflight *pf, App *app)
 				  app->cfg.backups_dir, need);
 }
 
-static void
-settle_state(Preflight *pf)
+void
+preflight_settle(Preflight *pf)
 {
 	pf->state = STATE_READY;
 	for (size_t i = 0; i < pf->count; i++)
@@ -415,7 +437,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	check_service_file(pf, svc);
 	if (svc->problem != NULL || svc->db_service < 0)
 	{
-		settle_state(pf);
+		preflight_settle(pf);
 		return true;
 	}
 	if (!preflight_names(svc, opts, &pf->names))
@@ -452,7 +474,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	}
 	if (!opts->light && pf->source.known)
 		check_disk(pf, app);
-	settle_state(pf);
+	preflight_settle(pf);
 	return true;
 }
 
