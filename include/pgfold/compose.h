@@ -168,7 +168,8 @@ typedef struct ComposeService
 typedef struct ComposeFile
 {
 	char           *path;
-	char           *dir;           /* the file's directory: compose's project dir */
+	char           *dir;           /* compose's project dir (absolute when it exists):
+									* ComposeOptions.project_dir, else the file's dir */
 	char           *bytes;         /* original file content, NUL-terminated */
 	size_t          len;
 
@@ -190,6 +191,14 @@ typedef struct ComposeOptions
 {
 	InterpDialect dialect;  /* how ${...} is read; default INTERP_COMPOSE_V2 */
 	bool          quiet;    /* do not log errors (ComposeFile.error has them) */
+	/*
+	 * compose's project directory (--project-directory); NULL = the file's
+	 * own directory, compose's default. docker-compose 1.29 resolves relative
+	 * env_file and volume paths (and reads .env) there: with
+	 * `--project-directory ROOT -f services/x.yml`, `env_file: x.env` is
+	 * ROOT/x.env (checked). ComposeFile.dir is set to it.
+	 */
+	const char   *project_dir;
 } ComposeOptions;
 
 /*

@@ -476,13 +476,17 @@ tab_in_indent(const CCtx *c, size_t from, size_t line)
 	return false;
 }
 
+/* The project directory: the option, else the file's directory; absolute
+ * when it exists. */
 static char *
-file_dir(const char *path)
+project_dir(const char *path, const char *option)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir, real[PATH_MAX];
 
-	if (slash == NULL)
+	if (option != NULL && option[0] != '\0')
+		dir = xstrdup(option);
+	else if (slash == NULL)
 		dir = xstrdup(".");
 	else if (slash == path)
 		dir = xstrdup("/");
@@ -513,7 +517,7 @@ compose_parse_opts(const char *path, const char *bytes, size_t len,
 				   VarLookup lookup, void *ctx, const ComposeOptions *opts,
 				   ComposeFile *out)
 {
-	static const ComposeOptions defaults = { INTERP_COMPOSE_V2, false };
+	static const ComposeOptions defaults = { INTERP_COMPOSE_V2, false, NULL };
 	CCtx c = { .file = out, .lookup = lookup, .lctx = ctx };
 	YTree tree;
 	YError yerr;
@@ -523,7 +527,7 @@ compose_parse_opts(const char *path, const char *bytes, size_t len,
 		opts = &defaults;
 	memset(out, 0, sizeof(*out));
 	out->path = xstrdup(path ? path : "(compose)");
-	out->dir = file_dir(out->path);
+	out->dir = project_dir(out->path, opts->project_dir);
 	c.dialect = opts->dialect;
 	if (len > COMPOSE_MAX_BYTES)
 	{

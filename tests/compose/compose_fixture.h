@@ -92,7 +92,7 @@ static inline bool
 parse_text(const char *name, const char *text, size_t len, ComposeFile *f)
 {
 	char path[512];
-	ComposeOptions opts = { INTERP_COMPOSE_V2, true };
+	ComposeOptions opts = { .dialect = INTERP_COMPOSE_V2, .quiet = true };
 
 	fixture_path(path, sizeof(path), name);
 	return compose_parse_opts(path, text, len, fixture_lookup, NULL, &opts, f);

@@ -234,7 +234,7 @@ Test(compose_errors, missing_file)
 Test(compose_errors, one_logged_line_unless_quiet)
 {
 	ComposeFile f;
-	ComposeOptions q = { INTERP_COMPOSE_V2, true };
+	ComposeOptions q = { .dialect = INTERP_COMPOSE_V2, .quiet = true };
 
 	log_set_level(LOG_ERROR);
 	cr_redirect_stderr();

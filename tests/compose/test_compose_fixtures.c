@@ -389,7 +389,7 @@ Test(compose_fixtures, nested_default_dialects)
 	char *text = read_fixture("migrated.yml", &len);
 	char path[512];
 	ComposeFile f;
-	ComposeOptions v1 = { INTERP_COMPOSE_V1, true };
+	ComposeOptions v1 = { .dialect = INTERP_COMPOSE_V1, .quiet = true };
 
 	fixture_path(path, sizeof(path), "migrated.yml");
 	cr_assert(compose_parse(path, text, len, fixture_lookup, NULL, &f));
@@ -497,4 +497,31 @@ Test(compose_fixtures, error_text_survives_free)
 	cr_assert_null(f.bytes);
 	compose_free(&f);
 	cr_assert_neq(f.error[0], '\0');
+}
+
+Test(compose_fixtures, env_file_resolves_against_the_project_dir)
+{
+	char path[512], root[512], real[4096];
+	ComposeFile f;
+	ComposeOptions opts = { .quiet = true };
+
+	fixture_path(path, sizeof(path), "project/services/app.yml");
+	fixture_path(root, sizeof(root), "project");
+
+	/* compose's default: the file's own directory */
+	cr_assert(compose_load_opts(path, fixture_lookup, NULL, &opts, &f), "%s", f.error);
+	cr_assert_str_eq(compose_env_effective(&f.services[0], "WHERE"), "services-dir");
+	cr_assert_null(compose_env_effective(&f.services[0], "ROOT_ONLY"));
+	cr_assert(str_has_suffix(f.dir, "/project/services"), "%s", f.dir);
+	compose_free(&f);
+
+	/* as pgfold runs compose: --project-directory <root> */
+	opts.project_dir = root;
+	cr_assert(compose_load_opts(path, fixture_lookup, NULL, &opts, &f), "%s", f.error);
+	cr_assert_str_eq(compose_env_effective(&f.services[0], "WHERE"), "project-root");
+	cr_assert_str_eq(compose_env_effective(&f.services[0], "ROOT_ONLY"), "1");
+	cr_assert_not_null(realpath(root, real));
+	cr_assert_str_eq(f.dir, real);
+	cr_assert_str_eq(need_env(&f.services[0], "FROM_ENV")->resolved, "example.lan");
+	compose_free(&f);
 }

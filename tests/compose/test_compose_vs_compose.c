@@ -41,7 +41,8 @@ have_docker_compose(char *path, size_t size)
 
 /* Run docker-compose config; its stdout into out (NUL-terminated). */
 static bool
-compose_config(const char *bin, const char *file, char *out, size_t size, size_t *len)
+compose_config(const char *bin, const char *project, const char *file, char *out,
+			   size_t size, size_t *len)
 {
 	char tmpl[] = "/tmp/pgfold-dc-XXXXXX";
 	int fd = mkstemp(tmpl);
@@ -59,7 +60,11 @@ compose_config(const char *bin, const char *file, char *out, size_t size, size_t
 
 		dup2(fd, 1);
 		dup2(devnull, 2);
-		execl(bin, "docker-compose", "--no-ansi", "-f", file, "config", (char *) NULL);
+		if (project != NULL)
+			execl(bin, "docker-compose", "--no-ansi", "--project-directory", project,
+				  "-f", file, "config", (char *) NULL);
+		else
+			execl(bin, "docker-compose", "--no-ansi", "-f", file, "config", (char *) NULL);
 		_exit(127);             /* never return into the runner */
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -125,7 +130,7 @@ Test(compose_vs_compose, resolution_matches_docker_compose_config, .timeout = 18
 {
 	char bin[PATH_MAX];
 	static char out[1 << 20];
-	ComposeOptions v1 = { INTERP_COMPOSE_V1, true };
+	ComposeOptions v1 = { .dialect = INTERP_COMPOSE_V1, .quiet = true };
 	int compared = 0;
 
 	log_set_level(LOG_FATAL);
@@ -141,7 +146,7 @@ Test(compose_vs_compose, resolution_matches_docker_compose_config, .timeout = 18
 
 		fixture_path(rel, sizeof(rel), fixture_name(n));
 		cr_assert_not_null(realpath(rel, path));
-		cr_assert(compose_config(bin, path, out, sizeof(out), &len),
+		cr_assert(compose_config(bin, NULL, path, out, sizeof(out), &len),
 				  "docker-compose config failed on %s", path);
 		/* compose's output escapes $ as $$; no lookup needed to read it */
 		cr_assert(compose_parse_opts("compose-output.yml", out, len, NULL, NULL, &v1, &theirs),
@@ -162,4 +167,39 @@ Test(compose_vs_compose, resolution_matches_docker_compose_config, .timeout = 18
 		compose_free(&theirs);
 	}
 	cr_assert_gt(compared, 15);
+}
+
+/* pgfold runs `docker-compose --project-directory ROOT -f services/x.yml`:
+ * env_file then resolves against ROOT, and so must ComposeOptions.project_dir. */
+Test(compose_vs_compose, project_directory_matches, .timeout = 60)
+{
+	char bin[PATH_MAX], rel[512], path[PATH_MAX], root[PATH_MAX];
+	static char out[1 << 16];
+	size_t len;
+	ComposeFile mine, theirs;
+	ComposeOptions opts = { .dialect = INTERP_COMPOSE_V1, .quiet = true };
+
+	log_set_level(LOG_FATAL);
+	if (!have_docker_compose(bin, sizeof(bin)))
+		cr_skip_test("docker-compose is not installed");
+	set_stack_env();
+	fixture_path(rel, sizeof(rel), "project");
+	cr_assert_not_null(realpath(rel, root));
+	fixture_path(rel, sizeof(rel), "project/services/app.yml");
+	cr_assert_not_null(realpath(rel, path));
+
+	for (int with_root = 0; with_root < 2; with_root++)
+	{
+		cr_assert(compose_config(bin, with_root ? root : NULL, path, out, sizeof(out), &len));
+		cr_assert(compose_parse_opts("compose-output.yml", out, len, NULL, NULL, &opts, &theirs),
+				  "%s", theirs.error);
+		opts.project_dir = with_root ? root : NULL;
+		cr_assert(compose_load_opts(path, env_lookup, NULL, &opts, &mine), "%s", mine.error);
+		compare_service(&mine.services[0], need_service(&theirs, "app"), "project/services/app.yml");
+		cr_assert_str_eq(compose_env_effective(&mine.services[0], "WHERE"),
+						 with_root ? "project-root" : "services-dir");
+		opts.project_dir = NULL;
+		compose_free(&mine);
+		compose_free(&theirs);
+	}
 }
