@@ -48,6 +48,11 @@ int migrate_plan(App *app, size_t index, const MigrateOptions *opts);
 /* `migrate SERVICE`. Returns the exit code. */
 int migrate_run(App *app, size_t index, const MigrateOptions *opts);
 
+/* Tests: PGFOLD_FAULT_AFTER=<step> ends the process (_exit 99, no cleanup,
+ * as kill -9 would) right after step was journaled as done (run.c). Also
+ * used by rollback. */
+void run_fault_point(const char *step);
+
 /* ---- SQL (src/migrate/sql.c) ------------------------------------------- */
 
 /* The statements, for printing; the role's password shows as a placeholder. */
@@ -76,6 +81,11 @@ bool migration_verify(App *app, const char *container, const char *user,
 					  const char *src_db, const char *target_db, bool deep,
 					  struct VerifyReport *report, struct Inventory *src,
 					  struct Inventory *dst);
+/* One side's inventory (sorted): db in container (psql) / on the shared
+ * instance (libpq). Also used by rollback. */
+bool migration_container_inventory(App *app, const char *container, const char *user,
+								   const char *db, bool deep, struct Inventory *inv);
+bool migration_shared_inventory(App *app, const char *db, bool deep, struct Inventory *inv);
 
 /* ---- files (src/migrate/files.c) --------------------------------------- */
 

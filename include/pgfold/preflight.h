@@ -7,6 +7,7 @@
 #ifndef PGFOLD_PREFLIGHT_H
 #define PGFOLD_PREFLIGHT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -96,6 +97,12 @@ bool preflight_names(const StackService *svc, const PreflightOptions *opts,
 bool preflight_run(App *app, size_t index, const PreflightOptions *opts,
 				   Preflight *out);
 void preflight_free(Preflight *pf);
+
+/* For other commands' checks (rollback): add one (detail from fmt), and set
+ * state/reason from the worst level present (block, then warn). */
+void preflight_addv(Preflight *pf, const char *name, CheckLevel level, const char *fmt,
+					va_list ap) __attribute__((format(printf, 4, 0)));
+void preflight_settle(Preflight *pf);
 
 const char *preflight_state_name(ServiceState state);
 const char *preflight_level_name(CheckLevel level);

@@ -8,9 +8,9 @@
 #include "pgfold/pg.h"
 #include "pgfold/verify.h"
 
-static bool
-source_inventory(App *app, const char *container, const char *user, const char *db,
-				 bool deep, Inventory *inv)
+bool
+migration_container_inventory(App *app, const char *container, const char *user,
+							  const char *db, bool deep, Inventory *inv)
 {
 	PgRows rows = PGROWS_INIT;
 
@@ -25,8 +25,8 @@ source_inventory(App *app, const char *container, const char *user, const char *
 	return true;
 }
 
-static bool
-target_inventory(App *app, const char *db, bool deep, Inventory *inv)
+bool
+migration_shared_inventory(App *app, const char *db, bool deep, Inventory *inv)
 {
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
@@ -52,9 +52,9 @@ migration_verify(App *app, const char *container, const char *user, const char *
 				 const char *target_db, bool deep, VerifyReport *report,
 				 Inventory *src, Inventory *dst)
 {
-	if (!source_inventory(app, container, user, src_db, deep, src))
+	if (!migration_container_inventory(app, container, user, src_db, deep, src))
 		return false;
-	if (!target_inventory(app, target_db, deep, dst))
+	if (!migration_shared_inventory(app, target_db, deep, dst))
 		return false;
 	return verify_compare(src, dst, report);
 }
