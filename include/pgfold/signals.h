@@ -13,4 +13,9 @@ bool signals_interrupted(void);
 /* For tests and for code that simulates an interruption. */
 void signals_raise_interrupt(void);
 
+/* Forget an interruption once its exit status is recorded (exit_hint_set),
+ * so the undo that follows can run its own commands (which stop at the
+ * flag); a second Ctrl-C interrupts the undo itself. */
+void signals_clear(void);
+
 #endif

@@ -42,3 +42,9 @@ signals_raise_interrupt(void)
 {
 	interrupted = 1;
 }
+
+void
+signals_clear(void)
+{
+	interrupted = 0;
+}
