@@ -168,6 +168,11 @@ bool rewrite_rollback_override(const StackService *svc, const RwProvenance *prov
 bool rewrite_env_file_set(const char *env, size_t len, const char *key,
 						  const char *value, StrBuf *out);
 
+/* Remove every line defining key from .env bytes (rollback --drop-shared);
+ * other lines stay byte-identical. *removed says whether one was found. */
+bool rewrite_env_file_unset(const char *env, size_t len, const char *key,
+							StrBuf *out, bool *removed);
+
 /* `diff -u` of old and new (3 lines of context) with `--- a_label` /
  * `+++ b_label` headers; nothing appended when equal. old may be NULL for
  * a new file. */

@@ -130,3 +130,31 @@ rewrite_env_file_set(const char *env, size_t len, const char *key, const char *v
 	sb_free_secret(&assign);
 	return ok;
 }
+
+bool
+rewrite_env_file_unset(const char *env, size_t len, const char *key, StrBuf *out,
+					   bool *removed)
+{
+	size_t export_len;
+
+	*removed = false;
+	if (!key_valid(key))
+	{
+		log_error("'%s' is not a valid .env variable name", key ? key : "");
+		return false;
+	}
+	for (size_t pos = 0; env != NULL && pos < len;)
+	{
+		const char *nl = memchr(env + pos, '\n', len - pos);
+		size_t end = nl ? (size_t) (nl - env) : len;
+		size_t text_end = end > pos && env[end - 1] == '\r' ? end - 1 : end;
+		size_t next = nl ? end + 1 : len;
+
+		if (line_assigns(env, pos, text_end, key, &export_len))
+			*removed = true;
+		else if (!sb_append(out, env + pos, next - pos))
+			return false;
+		pos = next;
+	}
+	return true;
+}
