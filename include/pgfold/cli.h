@@ -43,12 +43,18 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 int cli_status_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_plan_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_migrate_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_rollback_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_help_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_version_main(const GlobalOptions *opts, int argc, char **argv);
 
 extern const char *const cli_status_usage;
 extern const char *const cli_plan_usage;
 extern const char *const cli_migrate_usage;
+extern const char *const cli_rollback_usage;
+
+/* The instance tools: src/cli/db.c, user.c, backups.c. */
+int cli_db_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char *const cli_db_usage;
 
 /* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */
 struct MigrateOptions;

@@ -1,0 +1,128 @@
+/*
+ * rollback.c — `pgfold rollback SERVICE`.
+ */
+#include "pgfold/app.h"
+#include "pgfold/cli.h"
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+#include "pgfold/rollback.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const cli_rollback_usage =
+	"usage: pgfold rollback SERVICE [--yes] [--dry-run] [--no-apply] [--deep] [--drop-shared]\n"
+	"                       [--latest-backup | --backup FILE | --original-data]\n"
+	"\n"
+	"Put a migrated SERVICE back on its dedicated postgres container, with the data it\n"
+	"wrote while it lived on the shared instance: stop its apps, dump the shared\n"
+	"database to backups/postgres-migrations/SERVICE_pre_rollback_RUN.dump, start the\n"
+	"dedicated container with compose (service file + override), restore into a\n"
+	"temporary database inside it, verify, swap it in for the pre-migration one,\n"
+	"write back the original services/SERVICE.yml, move the override to the backups\n"
+	"and recreate the apps.\n"
+	"\n"
+	"  --yes            do not ask (required without a TTY); also accepts replacing a\n"
+	"                   service file edited since the migration\n"
+	"  --dry-run        checks, steps and diffs only; changes nothing\n"
+	"  --no-apply       restore data and files, print the compose command for the apps\n"
+	"  --deep           also compare a content hash of every table\n"
+	"  --latest-backup  restore the newest dump of SERVICE instead (it says which)\n"
+	"  --backup FILE    restore FILE instead (its .sha256 sidecar must match)\n"
+	"  --original-data  keep the volume's pre-migration data: writes made since the\n"
+	"                   migration will NOT be there (they stay in the shared database\n"
+	"                   and in the pre-rollback dump)\n"
+	"  --drop-shared    once everything succeeded: drop the shared database and role,\n"
+	"                   remove its password file and the .env variable migrate added\n"
+	"\n"
+	"A crash or Ctrl-C at any point is safe: re-run the same command. Exit: 0 done or\n"
+	"not migrated, 2 usage/no TTY, 3 blocked by a check, 4 engine unreachable, 5 shared\n"
+	"instance unreachable, 6 verification mismatch, 7 locked, 130 interrupted.\n";
+
+static int
+set_data(RollbackOptions *opts, RollbackData data, bool *chosen)
+{
+	if (*chosen && opts->data != data)
+		return cli_usage_error("rollback", "choose one of --latest-backup, --backup FILE "
+							   "and --original-data");
+	*chosen = true;
+	opts->data = data;
+	return EXIT_OK;
+}
+
+/* -1 = help printed. */
+static int
+parse(const GlobalOptions *g, int argc, char **argv, RollbackOptions *opts,
+	  const char **service, char backup[PATH_MAX])
+{
+	static const struct option longopts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ "no-apply", no_argument, NULL, 'n' },
+		{ "deep", no_argument, NULL, 'd' },
+		{ "drop-shared", no_argument, NULL, 'D' },
+		{ "latest-backup", no_argument, NULL, 'L' },
+		{ "backup", required_argument, NULL, 'B' },
+		{ "original-data", no_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	bool chosen = false;
+	int c, rc = EXIT_OK;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->yes = g->yes;
+	opts->dry_run = g->dry_run;
+	optind = 1;
+	while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'y': opts->yes = true; break;
+			case 'n': opts->no_apply = true; break;
+			case 'd': opts->deep = true; break;
+			case 'D': opts->drop_shared = true; break;
+			case 'L': rc = set_data(opts, RB_DATA_LATEST, &chosen); break;
+			case 'O': rc = set_data(opts, RB_DATA_ORIGINAL, &chosen); break;
+			case 'B':
+				rc = set_data(opts, RB_DATA_FILE, &chosen);
+				if (rc == EXIT_OK && realpath(optarg, backup) == NULL)
+					rc = cli_usage_error("rollback", "--backup %s: no such file", optarg);
+				opts->backup_file = backup;
+				break;
+			case 'h': fputs(cli_rollback_usage, stdout); return -1;
+			default: return cli_usage_error("rollback", "unknown option");
+		}
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("rollback", argc - optind == 0 ? "name one service"
+							   : "one service at a time");
+	*service = argv[optind];
+	return EXIT_OK;
+}
+
+int
+cli_rollback_main(const GlobalOptions *g, int argc, char **argv)
+{
+	RollbackOptions opts;
+	char backup[PATH_MAX] = "";
+	const char *name = NULL;
+	size_t index = 0;
+	App app;
+	int rc = parse(g, argc, argv, &opts, &name, backup);
+
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if (!app_open(&app, g) || app_service(&app, name, &index) == NULL)
+	{
+		app_close(&app);
+		return exit_hint_get();
+	}
+	rc = opts.dry_run ? rollback_plan(&app, index, &opts) : rollback_run(&app, index, &opts);
+	app_close(&app);
+	return rc;
+}

@@ -1,0 +1,275 @@
+/*
+ * dedicated.c — the dedicated db container during a rollback: brought back
+ * with the operator's compose (service file + override, db service only),
+ * waited for with pg_isready, and the few statements the data swap needs,
+ * run by psql inside it (it has no network). Names travel as psql
+ * variables (:"name" / :'name'), never in the SQL text.
+ */
+#include "rb_internal.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+#include "pgfold/migrate.h"
+#include "pgfold/pg.h"
+#include "pgfold/signals.h"
+
+#include <string.h>
+#include <time.h>
+
+/* A stopped cluster with an intact volume starts in seconds; crash
+ * recovery of a big one may take a while, a broken one never answers. */
+#define READY_TIMEOUT_S 180
+#define STOP_TIMEOUT_S  30
+
+/* The new database takes the old one's encoding and locale (template0's
+ * when there is no old one: a volume initialised afresh). */
+static const char create_sql[] =
+	"SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS coll, datctype AS ctyp "
+	"FROM pg_database WHERE datname IN (:'db', 'template0') "
+	"ORDER BY datname = :'db' DESC LIMIT 1 \\gset\n"
+	"CREATE DATABASE :\"tmp\" OWNER :\"owner\" TEMPLATE template0 "
+	"ENCODING :'enc' LC_COLLATE :'coll' LC_CTYPE :'ctyp';\n";
+
+static const char drop_sql[] =
+	"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	"WHERE datname = :'db' AND pid <> pg_backend_pid();\n"
+	"DROP DATABASE IF EXISTS :\"db\";\n";
+
+static const char rename_sql[] =
+	"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	"WHERE datname = :'db' AND pid <> pg_backend_pid();\n"
+	"ALTER DATABASE :\"db\" RENAME TO :\"to\";\n";
+
+static const char exists_sql[] =
+	"SELECT count(*) FROM pg_database WHERE datname = :'db';\n";
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+char **
+rb_compose_argv(Rb *r, bool with_override, const char *const *extra)
+{
+	const char *files[] = { r->service_rel, with_override ? r->override_rel : NULL, NULL };
+
+	return compose_argv(r->app, r->svc, r->mig.project, files, extra);
+}
+
+/* "name=value" for pgx vars; false when it does not fit. */
+static bool
+var(char *buf, size_t size, const char *name, const char *value)
+{
+	if (!str_format(buf, size, "%s=%s", name, value))
+	{
+		log_error("name too long: %s", value);
+		return false;
+	}
+	return true;
+}
+
+static bool
+sql(Rb *r, const char *text, const char *db, const char *to)
+{
+	char v1[256], v2[256], v3[256];
+	const char *vars[] = { v1, v2, v3, NULL };
+	StrBuf out = STRBUF_INIT;
+	bool ok;
+
+	if (!var(v1, sizeof(v1), "db", db) || !var(v2, sizeof(v2), "to", to ? to : "")
+		|| !var(v3, sizeof(v3), "owner", r->mig.user))
+		return false;
+	ok = pgx_query(r->app->docker, r->container, r->mig.user, r->maint_db, text, vars, &out);
+	sb_free(&out);
+	return ok;
+}
+
+bool
+rb_db_exists(Rb *r, const char *db, bool *exists)
+{
+	char v1[256];
+	const char *vars[] = { v1, NULL };
+	PgRows rows = PGROWS_INIT;
+	bool ok;
+
+	if (!var(v1, sizeof(v1), "db", db))
+		return false;
+	ok = pgx_query_rows(r->app->docker, r->container, r->mig.user, r->maint_db, exists_sql,
+						vars, 1, &rows) && rows.nrows == 1;
+	*exists = ok && strcmp(pg_rows_get(&rows, 0, 0), "0") != 0;
+	pg_rows_free(&rows);
+	return ok;
+}
+
+bool
+rb_db_create_tmp(Rb *r)
+{
+	char v1[256], v2[256], v3[256];
+	const char *vars[] = { v1, v2, v3, NULL };
+	StrBuf out = STRBUF_INIT;
+	bool ok;
+
+	if (!rb_db_drop(r, r->tmp_db) || !var(v1, sizeof(v1), "db", r->mig.db)
+		|| !var(v2, sizeof(v2), "tmp", r->tmp_db) || !var(v3, sizeof(v3), "owner", r->mig.user))
+		return false;
+	ok = pgx_query(r->app->docker, r->container, r->mig.user, r->maint_db, create_sql, vars, &out);
+	sb_free(&out);
+	return ok;
+}
+
+bool
+rb_db_drop(Rb *r, const char *db)
+{
+	return sql(r, drop_sql, db, NULL);
+}
+
+bool
+rb_db_rename(Rb *r, const char *from, const char *to)
+{
+	if (!sql(r, rename_sql, from, to))
+		return false;
+	log_info("renamed \"%s\" to \"%s\" in %s", from, to, r->mig.container);
+	return true;
+}
+
+bool
+rb_db_inventory(Rb *r, const char *db, bool deep, Inventory *inv)
+{
+	return migration_container_inventory(r->app, r->container, r->mig.user, db, deep, inv);
+}
+
+/* The container compose started for the db service: by its compose labels
+ * (project + service), else by the name the migration recorded. */
+static bool
+find_container(Rb *r, bool *running)
+{
+	char lp[512], ls[512];
+	const char *labels[] = { lp, ls, NULL };
+	DockerFilter f = { .labels = labels, .all = true };
+	json_t *list = NULL, *c, *inspect = NULL;
+	size_t i;
+	bool found = false;
+
+	*running = false;
+	str_format(lp, sizeof(lp), "com.docker.compose.project=%s", r->mig.project);
+	str_format(ls, sizeof(ls), "com.docker.compose.service=%s", r->db_key);
+	if (docker_list_containers(r->app->docker, &f, &list))
+	{
+		json_array_foreach(list, i, c)
+		{
+			const char *id = json_string_value(json_object_get(c, "Id"));
+			const char *state = json_string_value(json_object_get(c, "State"));
+			bool up = state != NULL && strcmp(state, "running") == 0;
+
+			if (id != NULL && (!found || (up && !*running)))
+			{
+				str_copy(r->container, sizeof(r->container), id);
+				*running = up;
+				found = true;
+			}
+		}
+	}
+	json_decref(list);
+	if (found)
+		return true;
+	if (!docker_inspect_container(r->app->docker, r->mig.container, &inspect, &found) || !found)
+	{
+		json_decref(inspect);
+		return false;
+	}
+	str_copy(r->container, sizeof(r->container), r->mig.container);
+	*running = docker_inspect_running(inspect);
+	json_decref(inspect);
+	return true;
+}
+
+static bool
+ready_once(Rb *r)
+{
+	const char *cmd[] = { "pg_isready", "-q", "-U", r->mig.user, "-d", r->maint_db, NULL };
+	DockerExecSpec spec = { .cmd = cmd };
+	int code = -1;
+
+	return docker_exec_capture(r->app->docker, r->container, &spec, NULL, 0, 4096, NULL, NULL,
+							   &code) && code == 0;
+}
+
+/* pg_isready, then a real query: during a first initialisation the
+ * entrypoint's temporary server answers pg_isready on its socket too. */
+static bool
+wait_ready(Rb *r)
+{
+	time_t start = time(NULL);
+	int good = 0;
+
+	while (time(NULL) - start < READY_TIMEOUT_S)
+	{
+		bool running = false;
+
+		if (signals_interrupted())
+		{
+			exit_hint_set(EXIT_INTERRUPTED);
+			return false;
+		}
+		if (!find_container(r, &running) || !running)
+		{
+			log_error("%s stopped while starting; see `docker logs %s`", r->mig.container,
+					  r->mig.container);
+			return false;
+		}
+		good = ready_once(r) ? good + 1 : 0;
+		if (good >= 2 && pgx_ping(r->app->docker, r->container, r->mig.user, r->maint_db))
+			return true;
+		sleep_ms(500);
+	}
+	log_error("%s did not accept connections within %d s (pg_isready inside it); see "
+			  "`docker logs %s`", r->mig.container, READY_TIMEOUT_S, r->mig.container);
+	return false;
+}
+
+/*
+ * compose up -d --no-deps <db service> with the override (its block is the
+ * original one): the stopped container starts on its old volume. After the
+ * files step the override is gone and the service file is the original:
+ * then the file alone says the same.
+ */
+bool
+rb_db_up(Rb *r)
+{
+	bool running = false, with_override = !rb_step_done(r, RB_STEP_FILES);
+	const char *up[] = { "up", "-d", "--no-deps", r->db_key, NULL };
+	char **argv;
+	bool ok;
+
+	if (find_container(r, &running) && running)
+		log_info("%s is already running", r->mig.container);
+	else
+	{
+		argv = rb_compose_argv(r, with_override, up);
+		log_notice("starting %s (compose service %s)", r->mig.container, r->db_key);
+		ok = compose_run(argv, "compose up of the db service");
+		compose_argv_free(argv);
+		if (!ok)
+			return false;
+		r->started_db = true;
+		if (!find_container(r, &running))
+		{
+			log_error("compose started the db service %s but no container of project %s "
+					  "runs it", r->db_key, r->mig.project);
+			return false;
+		}
+	}
+	return wait_ready(r);
+}
+
+bool
+rb_db_stop(Rb *r)
+{
+	if (r->container[0] == '\0')
+		return true;
+	log_notice("stopping %s again (its volume is kept)", r->mig.container);
+	return docker_stop_container(r->app->docker, r->container, STOP_TIMEOUT_S);
+}

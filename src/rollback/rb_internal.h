@@ -1,0 +1,157 @@
+/*
+ * rb_internal.h — (internal to the rollback module) the state of one
+ * rollback, shared by context.c (what the migration left), checks.c
+ * (pre-flight), dedicated.c (the dedicated container), steps.c and
+ * finish.c (what each step does), run.c (order, resume, undo) and plan.c
+ * (--dry-run).
+ */
+#ifndef PGFOLD_ROLLBACK_RB_INTERNAL_H
+#define PGFOLD_ROLLBACK_RB_INTERNAL_H
+
+#include <limits.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "pgfold/fsutil.h"
+#include "pgfold/journal.h"
+#include "pgfold/preflight.h"
+#include "pgfold/rollback.h"
+#include "pgfold/stream.h"
+#include "pgfold/verify.h"
+
+/* Journal step names of the migration this module reads (the contract is
+ * src/migrate/run_internal.h; repeated here as the strings they are). */
+#define MIG_STEP_SAVE   "save-original"
+#define MIG_STEP_ROLE   "role"
+#define MIG_STEP_STREAM "stream"
+#define MIG_STEP_VERIFY "verify"
+#define MIG_STEP_FILES  "files"
+
+/* Names inside the dedicated cluster while the data is swapped. */
+#define RB_TMP_SUFFIX   "__pgfold_rollback"
+#define RB_ASIDE_SUFFIX "__pgfold_stale"
+
+/* What the migration's journal records say. */
+typedef struct RbMigration
+{
+	char       run[JOURNAL_NAME_MAX + 1];
+	char       shared_db[64];
+	char       role[64];
+	char       container[256];         /* dedicated container's name */
+	char       user[128];              /* its POSTGRES_USER */
+	char       db[128];                /* its POSTGRES_DB */
+	char       project[256];
+	char       original_copy[PATH_MAX];
+	char       original_sha[FS_SHA256_HEX_LEN + 1];
+	char       migrated_sha[FS_SHA256_HEX_LEN + 1];
+	char       override_path[PATH_MAX];
+	json_t    *env_keys;               /* borrowed from the journal */
+	char       dump[PATH_MAX];
+	char       dump_sha[FS_SHA256_HEX_LEN + 1];
+} RbMigration;
+
+/* Counts pgfold recorded about the source of a dump. */
+typedef struct RbCounts
+{
+	bool      known;
+	long long tables;
+	long long rows;
+} RbCounts;
+
+typedef struct Rb
+{
+	App                   *app;
+	size_t                 index;
+	StackService          *svc;
+	const RollbackOptions *opts;
+	Journal                journal;
+	Lock                   lock;
+	bool                   dry_run;
+	char                   run_id[JOURNAL_NAME_MAX + 1];
+	bool                   resuming;
+	double                 started;
+	char                   log_path[PATH_MAX];
+
+	RbMigration            mig;
+	StackService           orig;            /* the saved original, parsed */
+	bool                   orig_parsed;
+	StrBuf                 orig_bytes;
+	const char            *db_key;          /* the db service, in orig */
+	char                   service_rel[PATH_MAX];
+	char                   override_rel[PATH_MAX];
+
+	RollbackData           data;
+	char                   source[PATH_MAX];   /* dump restored ("" = this run's) */
+	char                   dump[PATH_MAX];     /* this run's pre-rollback dump */
+	char                   dump_sha[FS_SHA256_HEX_LEN + 1];
+	char                   override_saved[PATH_MAX];
+	char                   tmp_db[64];
+	char                   aside_db[64];
+	char                   maint_db[16];
+	char                   container[256];     /* running dedicated container (id) */
+	bool                   started_db;         /* by this run: stop it on undo */
+	json_t                *stopped;            /* app container ids we stopped */
+	bool                   keep_tmp;           /* verification mismatch */
+	bool                   swapped;
+	bool                   files_written;      /* by this run: undo restores */
+	bool                   past_files;         /* the stack points at the dedicated db */
+	StrBuf                 found_bytes;        /* service file as found (undo) */
+	StreamResult           backup_stream;
+	StreamResult           restore_stream;
+	VerifyReport           report;
+	Inventory              src_inv, dst_inv;
+	RbCounts               backup_counts;      /* shared database at backup time */
+} Rb;
+
+/* context.c */
+bool rb_find_migration(Rb *r, const Journal *j);
+bool rb_parse_original(Rb *r);
+bool rb_names(Rb *r);
+bool rb_pick_latest(Rb *r, char *out, size_t size);
+bool rb_run_file(const Rb *r, const char *middle, const char *ext, char *out, size_t size);
+bool rb_dump_counts(const Rb *r, const char *sha, RbCounts *out);
+bool rb_service_rel(const Rb *r, const char *path, char *out, size_t size);
+const char *rb_field(json_t *rec, const char *key);
+void rb_free(Rb *r);
+
+/* checks.c */
+void rb_checks(Rb *r, Preflight *pf);
+bool rb_service_state(Rb *r, StrBuf *current, bool *edited, bool *restored);
+
+/* dedicated.c */
+bool rb_db_up(Rb *r);
+bool rb_db_stop(Rb *r);
+bool rb_db_exists(Rb *r, const char *db, bool *exists);
+bool rb_db_create_tmp(Rb *r);
+bool rb_db_drop(Rb *r, const char *db);
+bool rb_db_rename(Rb *r, const char *from, const char *to);
+bool rb_db_inventory(Rb *r, const char *db, bool deep, Inventory *inv);
+char **rb_compose_argv(Rb *r, bool with_override, const char *const *extra);
+
+/* steps.c */
+bool rb_step_stop_apps(Rb *r);
+bool rb_step_backup(Rb *r);
+bool rb_step_start_db(Rb *r);
+bool rb_step_restore(Rb *r);
+bool rb_step_verify(Rb *r);
+bool rb_step_swap(Rb *r);
+void rb_restart_apps(Rb *r);
+void rb_undo_data(Rb *r);
+
+/* finish.c */
+bool rb_step_files(Rb *r);
+bool rb_step_apply(Rb *r);
+bool rb_step_drop_stale(Rb *r);
+bool rb_step_drop_shared(Rb *r);
+void rb_undo_files(Rb *r);
+bool rb_service_diff(Rb *r, const StrBuf *cur, StrBuf *out);
+void rb_print_edits(Rb *r, FILE *out);
+bool rb_env_without(Rb *r, StrBuf *old_env, StrBuf *new_env, bool *changed);
+
+/* run.c */
+int rb_begin(Rb *r);
+bool rb_step_done(Rb *r, const char *step);
+json_t *rb_done(Rb *r, const char *step);
+bool rb_record(Rb *r, const char *step, json_t *fields);
+
+#endif
