@@ -122,6 +122,9 @@ load_one(const Config *cfg, Stack *stack, const char *file)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.quiet = true;
+	/* pgfold runs compose with --project-directory <root>: env_file and
+	 * relative volumes resolve there, as compose then does */
+	opts.project_dir = cfg->root;
 	if (!compose_load_opts(s->path, config_var_lookup, (void *) cfg, &opts, &s->file))
 	{
 		StrBuf why = STRBUF_INIT;
