@@ -260,9 +260,15 @@ find_db_service(StackService *svc, bool *by_env)
 	}
 
 	const Candidates *pick = NULL;
+	/* A file pgfold migrated names the shared instance in its header: any
+	 * postgres-image service left in it without server settings is an app
+	 * or a tool run from that image, not a forgotten dedicated database. */
+	bool migrated = svc->meta_database != NULL && strcmp(svc->meta_database, "postgres") == 0;
 
 	if (strong.total > 0)
 		pick = &strong;
+	else if (migrated)
+		pick = NULL;
 	else if (nonclient.total > 0)
 		pick = &nonclient;
 	else if (family.total > 0)
