@@ -174,7 +174,20 @@ compute_projects(const Config *cfg, StackService *svc)
 	 * default when an operator runs `-f services/x.yml` alone */
 	if (cfg && dir_basename(cfg->root, base, sizeof(base)))
 		add_project_variants(svc, base);
-	if (dir_basename(svc->file.dir, base, sizeof(base)))
+
+	/* file.dir is the project directory compose was given; the file's own
+	 * directory is what compose defaults to without one */
+	char filedir[PATH_MAX];
+	const char *slash = svc->path ? strrchr(svc->path, '/') : NULL;
+
+	if (slash != NULL && (size_t) (slash - svc->path) < sizeof(filedir))
+	{
+		memcpy(filedir, svc->path, (size_t) (slash - svc->path));
+		filedir[slash - svc->path] = '\0';
+		if (dir_basename(filedir, base, sizeof(base)))
+			add_project_variants(svc, base);
+	}
+	else if (dir_basename(svc->file.dir, base, sizeof(base)))
 		add_project_variants(svc, base);
 }
 
