@@ -185,6 +185,11 @@ bool pgx_query_rows(DockerClient *docker, const char *container,
 					const char *user, const char *db, const char *sql,
 					const char *const *vars, size_t ncols, PgRows *out);
 
+/* Poll pg_isready inside the container (quietly) for up to timeout_s, then
+ * confirm with a real query; a clear error on timeout. */
+bool pgx_wait_ready(DockerClient *docker, const char *container, const char *user,
+					const char *db, int timeout_s);
+
 /* SELECT 1: the server accepts connections and queries. */
 bool pgx_ping(DockerClient *docker, const char *container, const char *user,
 			  const char *db);

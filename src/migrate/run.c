@@ -7,6 +7,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/pg.h"
 #include "pgfold/signals.h"
 
 #include <stdio.h>
@@ -271,16 +272,60 @@ summary(Run *r)
 	log_info("migration of %s complete in %.1f s", r->svc->name, secs);
 }
 
+/*
+ * --verify on a migrated service: compare the dedicated database (its
+ * container still exists, stopped) with the live one. It is started for the
+ * comparison and stopped again; rows written since the migration show up as
+ * differences, which is what an operator asking this wants to see.
+ */
 static int
-already_migrated(Run *r)
+verify_migrated(Run *r, const char *run)
 {
+	json_t *role = journal_step_done(&r->journal, run, STEP_ROLE);
+	const char *container = role ? json_string_value(json_object_get(role, "source_container")) : NULL;
+	const char *user = role ? json_string_value(json_object_get(role, "source_user")) : NULL;
+	const char *src_db = role ? json_string_value(json_object_get(role, "source_db")) : NULL;
+	const char *db = role ? json_string_value(json_object_get(role, "db")) : NULL;
+	json_t *inspect = NULL;
+	bool found = false, was_running, ok;
+
+	if (container == NULL || user == NULL || src_db == NULL || db == NULL)
+	{
+		log_error("the journal of %s does not name the dedicated container; cannot verify",
+				  r->svc->name);
+		return EXIT_FAIL;
+	}
+	if (!app_engine(r->app) || !docker_inspect_container(r->app->docker, container, &inspect, &found))
+		return exit_hint_get();
+	if (!found)
+	{
+		log_error("the dedicated container %s no longer exists: nothing to verify against", container);
+		return EXIT_FAIL;
+	}
+	was_running = docker_inspect_running(inspect);
+	json_decref(inspect);
+	if (!was_running && !docker_start_container(r->app->docker, container))
+		return exit_hint_get();
+	ok = pgx_wait_ready(r->app->docker, container, user, src_db, 60)
+		&& migration_verify(r->app, container, user, src_db, db, r->opts->deep, &r->report,
+						  &r->src_inv, &r->dst_inv);
+	if (!was_running)
+		docker_stop_container(r->app->docker, container, 30);
+	if (!ok)
+		return exit_hint_get();
+	verify_report_print(stdout, &r->report, container, db);
+	return r->report.diff_count == 0 ? EXIT_OK : EXIT_VERIFY;
+}
+
+static int
+already_migrated(Run *r, const char *run)
+{
+	if (r->opts->verify_only && run != NULL)
+		return verify_migrated(r, run);
 	printf("%s: already migrated (database \"%s\" on the shared instance)\n", r->svc->name,
 		   r->svc->meta_database_name ? r->svc->meta_database_name : "?");
 	if (r->opts->verify_only)
-		log_warn("--verify needs the dedicated container's data; use "
-				 "`pgfold db verify %s --against CONTAINER` after `pgfold rollback --dry-run %s`",
-				 r->svc->meta_database_name ? r->svc->meta_database_name : r->svc->name,
-				 r->svc->name);
+		log_warn("no migration of %s in the journal: nothing to verify against", r->svc->name);
 	return EXIT_OK;
 }
 
@@ -303,10 +348,14 @@ begin(Run *r)
 	fs_clean_tmp(r->app->cfg.overrides_dir);
 
 	run = resumable_run(&r->journal);
-	if (run == NULL && journal_is_migrated(&r->journal, NULL))
-		return already_migrated(r);
+	{
+		const char *done = NULL;
+
+		if (run == NULL && journal_is_migrated(&r->journal, &done))
+			return already_migrated(r, done);
+	}
 	if (run == NULL && r->svc->db_service < 0 && r->svc->meta_database != NULL)
-		return already_migrated(r);
+		return already_migrated(r, NULL);
 
 	r->resuming = run != NULL;
 	if (r->resuming)
