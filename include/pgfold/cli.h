@@ -52,6 +52,10 @@ extern const char *const cli_plan_usage;
 extern const char *const cli_migrate_usage;
 extern const char *const cli_rollback_usage;
 
+/* The instance tools: src/cli/db.c, user.c, backups.c. */
+int cli_db_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char *const cli_db_usage;
+
 /* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */
 struct MigrateOptions;
 int cli_run_migrate(const GlobalOptions *g, const char *command, int argc, char **argv);

@@ -45,6 +45,15 @@ bool pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db);
 bool pgcmd_restore_in_container(PgCommand *pc, const char *container,
 								const char *user, const char *db);
 
+/* psql on this host, connected over TCP to db on the shared instance
+ * (PG_HOST/PG_PORT, the password in the passfile): `db console`. */
+bool pgcmd_psql_local(PgCommand *pc, const Config *cfg, const char *db);
+
+/* pg_restore reading an archive on stdin and writing its SQL script to
+ * stdout, connected to no database: reads (and checks) every byte of the
+ * archive. In container, or locally when container is NULL. */
+bool pgcmd_archive_script(PgCommand *pc, const char *container);
+
 void pgcmd_free(PgCommand *pc);
 
 /* "dbname='...'" with \ and ' escaped: a name containing '=' must never be

@@ -49,6 +49,12 @@ typedef struct StreamSpec
 	int                  stall_seconds;   /* 0 = default (300) */
 	bool                 progress_tty;    /* draw a progress bar on stderr */
 	const char          *run_id;          /* names in-container pid files */
+	/* The consumer's stdout, when it is data (pg_restore -f -): handed to
+	 * this sink, its stderr kept apart. NULL: stdout is only kept, with
+	 * stderr, in consumer_stderr for error messages. False aborts (the
+	 * sink logs why). */
+	bool               (*consumer_output)(void *ctx, const char *buf, size_t len);
+	void                *consumer_output_ctx;
 } StreamSpec;
 
 #define STREAM_STDERR_KEEP (16 * 1024)    /* tail of each stderr kept */

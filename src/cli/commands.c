@@ -27,6 +27,8 @@ static const Command commands[] = {
 	  NULL, cli_migrate_main },
 	{ "rollback", "put a migrated service back on its dedicated container, with its data",
 	  NULL, cli_rollback_main },
+	{ "db", "databases of the shared instance: list, create, drop, backup, restore, ...",
+	  NULL, cli_db_main },
 	{ "help", "show help for a command", NULL, cli_help_main },
 	{ "version", "print the version", NULL, cli_version_main },
 };
@@ -44,6 +46,8 @@ command_usage(const Command *cmd)
 		return cli_migrate_usage;
 	if (strcmp(cmd->name, "rollback") == 0)
 		return cli_rollback_usage;
+	if (strcmp(cmd->name, "db") == 0)
+		return cli_db_usage;
 	if (strcmp(cmd->name, "help") == 0)
 		return help_usage;
 	return version_usage;

@@ -133,15 +133,14 @@ write_passfile(PgCommand *pc, const Config *cfg)
 	return true;
 }
 
+/* -U user -h host -p port -w, and the passfile: a client on this host. */
 static bool
-add_shared_target(PgCommand *pc, const Config *cfg, size_t *n)
+add_local_target(PgCommand *pc, const Config *cfg, size_t *n)
 {
 	char port[16];
 
 	pc->argv[(*n)++] = "-U";
 	pc->argv[(*n)++] = own(pc, cfg->pg_user);
-	if (cfg->shared_container[0] != '\0')
-		return true;
 	str_format(port, sizeof(port), "%d", cfg->pg_port);
 	pc->argv[(*n)++] = "-h";
 	pc->argv[(*n)++] = own(pc, cfg->pg_host);
@@ -149,6 +148,18 @@ add_shared_target(PgCommand *pc, const Config *cfg, size_t *n)
 	pc->argv[(*n)++] = own(pc, port);
 	pc->argv[(*n)++] = "-w";   /* never prompt: the passfile has it or it fails */
 	return write_passfile(pc, cfg);
+}
+
+static bool
+add_shared_target(PgCommand *pc, const Config *cfg, size_t *n)
+{
+	if (cfg->shared_container[0] != '\0')
+	{
+		pc->argv[(*n)++] = "-U";
+		pc->argv[(*n)++] = own(pc, cfg->pg_user);
+		return true;
+	}
+	return add_local_target(pc, cfg, n);
 }
 
 bool
@@ -209,6 +220,32 @@ pgcmd_restore_in_container(PgCommand *pc, const char *container, const char *use
 	if (!add_db(pc, &n, db))
 		return false;
 	pc->argv[n] = NULL;
+	return true;
+}
+
+bool
+pgcmd_psql_local(PgCommand *pc, const Config *cfg, const char *db)
+{
+	size_t n = 0;
+
+	start(pc, NULL, "psql on", db, "this host");
+	pc->argv[n++] = "psql";
+	if (!add_local_target(pc, cfg, &n) || !add_db(pc, &n, db))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
+bool
+pgcmd_archive_script(PgCommand *pc, const char *container)
+{
+	start(pc, container, "pg_restore", "", "");
+	str_format(pc->label, sizeof(pc->label), "pg_restore reading the archive %s %s",
+			   container ? "in" : "on", container ? container : "this host");
+	pc->argv[0] = "pg_restore";
+	pc->argv[1] = "-f";     /* pg_restore 12+ wants the script's destination named */
+	pc->argv[2] = "-";
+	pc->argv[3] = NULL;
 	return true;
 }
 

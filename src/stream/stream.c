@@ -129,8 +129,8 @@ start_endpoints(Pump *p)
 		bool ok = s->consumer->container != NULL
 			? endpoint_start_exec(&p->consumer, s->client, s->consumer, true,
 								  s->run_id, "restore", &p->result->consumer_stderr)
-			: endpoint_start_process(&p->consumer, s->consumer, true, false,
-									 &p->result->consumer_stderr);
+			: endpoint_start_process(&p->consumer, s->consumer, true,
+									 s->consumer_output != NULL, &p->result->consumer_stderr);
 
 		if (!ok)
 			return false;
@@ -171,8 +171,8 @@ producer_may_read(const Pump *p)
 static bool
 pump_once(Pump *p)
 {
-	struct pollfd fds[4];
-	int nfds = 0, pi = -1, ci = -1, wi = -1, ei = -1;
+	struct pollfd fds[5];
+	int nfds = 0, pi = -1, ci = -1, wi = -1, ei = -1, cei = -1;
 	bool immediate = producer_may_read(p) && endpoint_output_pending(&p->producer);
 
 	if (producer_may_read(p) && p->producer.kind != ENDPOINT_FILE)
@@ -184,6 +184,11 @@ pump_once(Pump *p)
 	{
 		ei = nfds;
 		fds[nfds++] = (struct pollfd) { endpoint_err_fd(&p->producer), POLLIN, 0 };
+	}
+	if (p->has_consumer && endpoint_err_fd(&p->consumer) >= 0)
+	{
+		cei = nfds;
+		fds[nfds++] = (struct pollfd) { endpoint_err_fd(&p->consumer), POLLIN, 0 };
 	}
 	if (p->has_consumer && !p->consumer.out_eof)
 	{
@@ -218,6 +223,8 @@ pump_once(Pump *p)
 
 	if (ei >= 0 && fds[ei].revents != 0)
 		endpoint_pump_stderr(&p->producer);
+	if (cei >= 0 && fds[cei].revents != 0)
+		endpoint_pump_stderr(&p->consumer);
 	if (immediate || (pi >= 0 && fds[pi].revents != 0))
 		if (!endpoint_pump(&p->producer, on_producer_data, p))
 			return false;
@@ -228,7 +235,7 @@ pump_once(Pump *p)
 		return false;
 	}
 	if (ci >= 0 && (fds[ci].revents & (POLLIN | POLLERR | POLLHUP)))
-		if (!endpoint_pump(&p->consumer, NULL, NULL))
+		if (!endpoint_pump(&p->consumer, p->spec->consumer_output, p->spec->consumer_output_ctx))
 			return false;
 
 	if (p->has_consumer && p->consumer.out_eof

@@ -1,0 +1,223 @@
+/*
+ * dbs.c — the databases of the shared instance: listing, lookups, which
+ * service uses which database, and the confirmation question every
+ * destructive command asks.
+ */
+#include "pgfold/instance.h"
+
+#include "pgfold/exitcodes.h"
+#include "pgfold/log.h"
+#include "pgfold/pg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool
+instance_confirm(bool yes, const char *question, const char *refusal)
+{
+	char answer[16];
+
+	if (yes)
+		return true;
+	if (!isatty(STDIN_FILENO))
+	{
+		log_error("%s: no terminal to ask on; re-run with --yes (or --dry-run to see what "
+				  "would happen)", refusal);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	if (fgets(answer, sizeof(answer), stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+	{
+		log_notice("%s: not confirmed", refusal);
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	return true;
+}
+
+const char *
+instance_show(StrBuf *out, const char *name)
+{
+	sb_reset(out);
+	return pg_display(out, name);
+}
+
+bool
+instance_db_is_system(const char *name)
+{
+	return strcmp(name, "postgres") == 0 || strcmp(name, "template0") == 0
+		|| strcmp(name, "template1") == 0;
+}
+
+/* ---- which service uses a database ---------------------------------------- */
+
+static const char *
+journal_db(App *app, const StackService *svc, StrBuf *out)
+{
+	Journal j = JOURNAL_INIT;
+	bool exists = false;
+	const char *run = NULL;
+	const char *db = NULL;
+
+	if (!journal_service_name_valid(svc->name)
+		|| !journal_load(app->cfg.backups_dir, svc->name, &j, &exists))
+		return NULL;
+	if (exists && journal_is_migrated(&j, &run))
+	{
+		json_t *rec = journal_step_done(&j, run, JOURNAL_STEP_COMPLETE);
+
+		if (rec == NULL || json_object_get(rec, "db") == NULL)
+			rec = journal_step_done(&j, run, "role");
+		db = rec ? json_string_value(json_object_get(rec, "db")) : NULL;
+		if (db != NULL)
+		{
+			sb_reset(out);
+			sb_appends(out, db);
+			db = sb_str(out);
+		}
+	}
+	journal_close(&j);
+	return db;
+}
+
+const char *
+instance_db_service(App *app, const char *db)
+{
+	StrBuf name = STRBUF_INIT;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < app->stack.count && found == NULL; i++)
+	{
+		const StackService *svc = &app->stack.services[i];
+		const char *jdb = journal_db(app, svc, &name);
+		bool migrated_file = svc->db_service < 0 && svc->meta_database != NULL
+			&& strcmp(svc->meta_database, "postgres") == 0;
+
+		if ((jdb != NULL && strcmp(jdb, db) == 0)
+			|| (jdb == NULL && migrated_file && svc->meta_database_name != NULL
+				&& strcmp(svc->meta_database_name, db) == 0))
+			found = svc->name;
+	}
+	sb_free(&name);
+	return found;
+}
+
+/* ---- listing -------------------------------------------------------------- */
+
+/* Size only where we may connect: pg_database_size needs CONNECT. */
+#define DB_COLUMNS \
+	"SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba), " \
+	"pg_catalog.pg_encoding_to_char(d.encoding), " \
+	"CASE WHEN d.datallowconn AND pg_catalog.has_database_privilege(d.oid, 'CONNECT') " \
+	"THEN pg_catalog.pg_database_size(d.oid) ELSE -1 END, d.datconnlimit, " \
+	"(SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.datid = d.oid " \
+	"AND a.pid <> pg_catalog.pg_backend_pid()), d.datallowconn " \
+	"FROM pg_catalog.pg_database d WHERE NOT d.datistemplate"
+
+static void
+fill_db(App *app, PGresult *res, int row, InstanceDb *db)
+{
+	long v = 0;
+
+	memset(db, 0, sizeof(*db));
+	db->name = xstrdup(PQgetvalue(res, row, 0));
+	db->owner = xstrdup(PQgetvalue(res, row, 1));
+	db->encoding = xstrdup(PQgetvalue(res, row, 2));
+	db->size_bytes = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	db->connection_limit = str_to_long(PQgetvalue(res, row, 4), -1, INT32_MAX, &v) ? (int) v : -1;
+	db->connections = str_to_long(PQgetvalue(res, row, 5), 0, LONG_MAX, &v) ? v : 0;
+	db->allow_connections = strcmp(PQgetvalue(res, row, 6), "t") == 0;
+	db->service = instance_db_service(app, db->name);
+}
+
+bool
+instance_db_list(App *app, InstanceDbList *out)
+{
+	PGresult *res = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!app_shared(app)
+		|| !pg_query(app->shared, "list the databases", DB_COLUMNS " ORDER BY d.datname", 0,
+					 NULL, &res))
+		return false;
+	out->count = (size_t) PQntuples(res);
+	out->items = xcalloc(out->count ? out->count : 1, sizeof(InstanceDb));
+	for (size_t i = 0; i < out->count; i++)
+		fill_db(app, res, (int) i, &out->items[i]);
+	PQclear(res);
+	return true;
+}
+
+void
+instance_db_free(InstanceDb *db)
+{
+	free(db->name);
+	free(db->owner);
+	free(db->encoding);
+	memset(db, 0, sizeof(*db));
+}
+
+void
+instance_db_list_free(InstanceDbList *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		instance_db_free(&list->items[i]);
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+bool
+instance_db_get(App *app, const char *name, InstanceDb *out, bool *found)
+{
+	const char *p[1] = { name };
+	PGresult *res = NULL;
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	if (!app_shared(app)
+		|| !pg_query(app->shared, "look up the database", DB_COLUMNS " AND d.datname = $1", 1,
+					 p, &res))
+		return false;
+	if (PQntuples(res) == 1)
+	{
+		fill_db(app, res, 0, out);
+		*found = true;
+	}
+	PQclear(res);
+	return true;
+}
+
+bool
+instance_db_require(App *app, const char *name, InstanceDb *out)
+{
+	StrBuf d = STRBUF_INIT;
+	bool found = false;
+
+	if (!instance_db_get(app, name, out, &found))
+		return false;
+	if (!found)
+	{
+		log_error("no database %s on the shared instance (see `pgfold db list`)",
+				  instance_show(&d, name));
+		sb_free(&d);
+		return false;
+	}
+	return true;
+}
+
+json_t *
+instance_db_json(const InstanceDb *db)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:b, s:s?}",
+					 "name", db->name, "owner", db->owner, "encoding", db->encoding,
+					 "size_bytes", (json_int_t) db->size_bytes,
+					 "connection_limit", db->connection_limit,
+					 "connections", (json_int_t) db->connections,
+					 "allow_connections", db->allow_connections,
+					 "service", db->service);
+}
