@@ -161,6 +161,20 @@ void instance_copy_result_free(InstanceCopyResult *res);
 bool instance_container_env(App *app, const char *container, char *user, size_t usize,
 							char *db, size_t dsize, bool *found);
 
+/* ---- service roles (roles.c) ------------------------------------------------ */
+
+/* Give role access to db, isolated as migrate does it (REVOKE ALL FROM
+ * PUBLIC, GRANT CONNECT, TEMPORARY). owner: the role becomes the owner of
+ * the database and of every object in it. Otherwise read/write grants:
+ * USAGE on every user schema, DML on every table, sequences and functions,
+ * and the same by default for what the owner creates later. */
+bool instance_grant_access(App *app, const char *db, const char *role, bool owner);
+
+/* What `user create` would do, without doing it: "create", "reuse",
+ * "rotate" or "refuse" (the role exists and its password file is missing
+ * or does not log in). */
+bool instance_role_preview(App *app, const char *role, bool rotate, const char **action);
+
 /* ---- console (console.c) --------------------------------------------------- */
 
 /* An interactive psql on db (NULL: postgres): the host's psql over TCP

@@ -60,6 +60,10 @@ bool migration_sql_describe(PGconn *conn, const MigrationNames *names,
 							const char *encoding, int connection_limit,
 							StrBuf *out);
 
+/* REVOKE ALL ON DATABASE db FROM PUBLIC, GRANT CONNECT, TEMPORARY to role:
+ * only role (and the owner, and superusers) may connect. */
+bool migration_isolate_database(PGconn *admin, const char *db, const char *role);
+
 /* Create the temporary database owned by the role, closed to PUBLIC. */
 bool migration_create_temp(PGconn *admin, const MigrationNames *names,
 						   const char *encoding);

@@ -29,6 +29,8 @@ static const Command commands[] = {
 	  NULL, cli_rollback_main },
 	{ "db", "databases of the shared instance: list, create, drop, backup, restore, ...",
 	  NULL, cli_db_main },
+	{ "user", "create (or rotate) an isolated service role, with access to a database",
+	  NULL, cli_user_main },
 	{ "help", "show help for a command", NULL, cli_help_main },
 	{ "version", "print the version", NULL, cli_version_main },
 };
@@ -48,6 +50,8 @@ command_usage(const Command *cmd)
 		return cli_rollback_usage;
 	if (strcmp(cmd->name, "db") == 0)
 		return cli_db_usage;
+	if (strcmp(cmd->name, "user") == 0)
+		return cli_user_usage;
 	if (strcmp(cmd->name, "help") == 0)
 		return help_usage;
 	return version_usage;

@@ -123,21 +123,26 @@ build_privileges(PGconn *conn, const char *db, const char *role, StrBuf *revoke,
 }
 
 bool
-migration_create_temp(PGconn *admin, const MigrationNames *names, const char *encoding)
+migration_isolate_database(PGconn *admin, const char *db, const char *role)
 {
 	StrBuf revoke = STRBUF_INIT, grant = STRBUF_INIT;
-	bool ok;
+	bool ok = build_privileges(admin, db, role, &revoke, &grant)
+		&& pg_exec(admin, "close the database to PUBLIC", sb_str(&revoke))
+		&& pg_exec(admin, "grant CONNECT to the service role", sb_str(&grant));
 
+	sb_free(&revoke);
+	sb_free(&grant);
+	return ok;
+}
+
+bool
+migration_create_temp(PGconn *admin, const MigrationNames *names, const char *encoding)
+{
 	if (!pg_drop_database(admin, names->tmp_db, true))
 		return false;
 	if (!pg_create_database(admin, names->tmp_db, names->role, encoding))
 		return false;
-	ok = build_privileges(admin, names->tmp_db, names->role, &revoke, &grant)
-		&& pg_exec(admin, "close the temporary database to PUBLIC", sb_str(&revoke))
-		&& pg_exec(admin, "grant CONNECT to the service role", sb_str(&grant));
-	sb_free(&revoke);
-	sb_free(&grant);
-	return ok;
+	return migration_isolate_database(admin, names->tmp_db, names->role);
 }
 
 bool
