@@ -55,8 +55,10 @@ extern const char *const cli_rollback_usage;
 /* The instance tools: src/cli/db.c, user.c, backups.c. */
 int cli_db_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_user_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_backups_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char *const cli_db_usage;
 extern const char *const cli_user_usage;
+extern const char *const cli_backups_usage;
 
 /* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */
 struct MigrateOptions;

@@ -31,6 +31,8 @@ static const Command commands[] = {
 	  NULL, cli_db_main },
 	{ "user", "create (or rotate) an isolated service role, with access to a database",
 	  NULL, cli_user_main },
+	{ "backups", "the dumps under backups/: list, verify, prune",
+	  NULL, cli_backups_main },
 	{ "help", "show help for a command", NULL, cli_help_main },
 	{ "version", "print the version", NULL, cli_version_main },
 };
@@ -52,6 +54,8 @@ command_usage(const Command *cmd)
 		return cli_db_usage;
 	if (strcmp(cmd->name, "user") == 0)
 		return cli_user_usage;
+	if (strcmp(cmd->name, "backups") == 0)
+		return cli_backups_usage;
 	if (strcmp(cmd->name, "help") == 0)
 		return help_usage;
 	return version_usage;

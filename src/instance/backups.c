@@ -408,7 +408,7 @@ backups_prune_select(const BackupList *list, time_t now, long long max_age, long
 		if (f->referenced)
 			keep[i] = "used by a live migration or an unfinished run (journal)";
 		else if (f->newest)
-			keep[i] = "newest dump of its service";
+			keep[i] = "newest dump of its service (or database)";
 		else if (keep_last > 0 && newer < keep_last)
 			keep[i] = "within --keep-last";
 		else if (max_age >= 0 && (long long) (now - f->when) < max_age)

@@ -1,0 +1,368 @@
+/*
+ * backups.c — `pgfold backups list|verify|prune`: the dumps under
+ * <root>/backups/ and <root>/backups/postgres-migrations/.
+ */
+#include "pgfold/app.h"
+#include "pgfold/cli.h"
+#include "pgfold/exitcodes.h"
+#include "pgfold/instance.h"
+#include "pgfold/journal.h"
+#include "pgfold/log.h"
+#include "pgfold/stream.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const cli_backups_usage =
+	"usage: pgfold backups list [SERVICE] [--no-checksum] [--json]\n"
+	"       pgfold backups verify FILE... | --all [--json]\n"
+	"       pgfold backups prune --older-than AGE [--keep-last N] [SERVICE]\n"
+	"                            [--yes] [--dry-run] [--json]\n"
+	"\n"
+	"The dumps under <root>/backups/ (db backup, db drop, db restore: kind manual)\n"
+	"and <root>/backups/postgres-migrations/ (migrate: kind migration; rollback:\n"
+	"kind pre-rollback), each with its SHA-256 sidecar FILE.sha256.\n"
+	"\n"
+	"  list    every dump, oldest first: service (from the journals, the file name,\n"
+	"          or the service using the database), kind, time, size and checksum\n"
+	"          status (ok, mismatch, missing, invalid; --no-checksum skips hashing:\n"
+	"          unchecked)\n"
+	"  verify  the sidecar check, then the whole archive read back by pg_restore (as\n"
+	"          `pg_restore --list` reads its table of contents, and every data block\n"
+	"          after it), counting each table's rows. pg_restore runs on this host\n"
+	"          when it is at least as new as the pg_dump that wrote the archive,\n"
+	"          else in the shared container or a running database container of the\n"
+	"          stack that is\n"
+	"  prune   removes dumps (and their sidecars) older than AGE (30d, 12h, 2w,\n"
+	"          90m, 45s) and/or beyond the N newest of their service; never the\n"
+	"          newest dump of a service, never one a journal still needs (the\n"
+	"          migration of a service that was not rolled back, or a run that has\n"
+	"          not finished). Without --yes it only shows what it would remove on a\n"
+	"          terminal, and refuses without one (exit 2)\n"
+	"\n"
+	"  --json  list: an array of {file, service, group, kind, time, size_bytes,\n"
+	"          checksum, referenced, newest}; verify: an array of {file, checksum,\n"
+	"          archive, ok, ...}; prune: {dry_run, files: [{file, ..., action,\n"
+	"          reason}]} (docs/COMMANDS.md)\n"
+	"\n"
+	"Exit: 0 done; 1 failure; 2 usage or confirmation needed; 6 a dump failed\n"
+	"verification; 7 another pgfold holds the stack lock.\n";
+
+typedef struct BkOpts
+{
+	bool        json, yes, dry_run, all, no_checksum;
+	const char *older_than;
+	long        keep_last;
+	int         argc;
+	char      **argv;
+} BkOpts;
+
+enum { OPT_JSON = 1, OPT_YES, OPT_DRY_RUN, OPT_ALL, OPT_OLDER, OPT_KEEP, OPT_NO_CHECKSUM };
+
+static int
+parse(const GlobalOptions *g, int argc, char **argv, BkOpts *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "yes", no_argument, NULL, OPT_YES },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "older-than", required_argument, NULL, OPT_OLDER },
+		{ "keep-last", required_argument, NULL, OPT_KEEP },
+		{ "no-checksum", no_argument, NULL, OPT_NO_CHECKSUM },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->json = g->json;
+	o->yes = g->yes;
+	o->dry_run = g->dry_run;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case OPT_JSON: o->json = true; break;
+			case OPT_YES: o->yes = true; break;
+			case OPT_DRY_RUN: o->dry_run = true; break;
+			case OPT_ALL: o->all = true; break;
+			case OPT_OLDER: o->older_than = optarg; break;
+			case OPT_NO_CHECKSUM: o->no_checksum = true; break;
+			case OPT_KEEP:
+				if (!str_to_long(optarg, 1, 100000, &o->keep_last))
+					return cli_usage_error("backups", "--keep-last takes a number of 1 or more, "
+										   "not \"%s\"", optarg);
+				break;
+			default:
+				return cli_usage_error("backups", "backups %s: unknown option", argv[0]);
+		}
+	}
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	return EXIT_OK;
+}
+
+static void
+print_json(json_t *doc)
+{
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+/* The path relative to the root, for the table. */
+static const char *
+rel(const App *app, const char *path)
+{
+	size_t n = strlen(app->cfg.root);
+
+	return strncmp(path, app->cfg.root, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+}
+
+static bool
+wanted(const BackupFile *f, const char *service)
+{
+	return service == NULL || (f->service && strcmp(f->service, service) == 0)
+		|| strcmp(f->group, service) == 0;
+}
+
+static void
+print_row(const App *app, const BackupFile *f, const char *last)
+{
+	char when[32], size[32];
+	struct tm tm;
+
+	gmtime_r(&f->when, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	stream_format_bytes(f->size, size, sizeof(size));
+	printf("%-58s %-16s %-12s %-19s %10s  %s\n", rel(app, f->path),
+		   f->service ? f->service : "-", backups_kind_name(f->kind), when, size, last);
+}
+
+static int
+bk_list(App *app, BkOpts *o)
+{
+	const char *service = o->argc > 0 ? o->argv[0] : NULL;
+	BackupList list;
+	json_t *all = json_array();
+
+	if (o->argc > 1)
+		return cli_usage_error("backups", "backups list takes at most one service");
+	if (!backups_scan(app, !o->no_checksum, &list))
+		return exit_hint_get();
+	if (!o->json)
+		printf("%-58s %-16s %-12s %-19s %10s  %s\n", "FILE", "SERVICE", "KIND", "TIME (UTC)",
+			   "SIZE", "CHECKSUM");
+	for (size_t i = 0; i < list.count; i++)
+	{
+		if (!wanted(&list.items[i], service))
+			continue;
+		if (o->json)
+			json_array_append_new(all, backups_file_json(&list.items[i]));
+		else
+			print_row(app, &list.items[i], backups_checksum_name(list.items[i].checksum));
+	}
+	if (o->json)
+		print_json(all);
+	else
+		json_decref(all);
+	backups_list_free(&list);
+	return EXIT_OK;
+}
+
+/* ---- verify ------------------------------------------------------------------- */
+
+static bool
+verify_one(App *app, const char *path, bool json, json_t *out)
+{
+	ChecksumState sum = backups_checksum(path, false);
+	ArchiveScan scan;
+	bool readable = archive_scan(app, path, &scan);
+	bool ok = sum == CHECKSUM_OK && readable;
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:b}", "file", path,
+							"checksum", backups_checksum_name(sum),
+							"archive", readable ? "ok" : "error", "ok", ok);
+
+	if (sum == CHECKSUM_MISSING)
+		log_error("%s has no checksum sidecar: it cannot be verified", path);
+	else if (sum == CHECKSUM_MISMATCH)
+		log_error("%s does not match its checksum sidecar: it was changed or damaged after it "
+				  "was written; do not restore from it", path);
+	if (scan.header.dump_major > 0)
+	{
+		char fmt[16];
+
+		str_format(fmt, sizeof(fmt), "%d.%d", scan.header.format_major, scan.header.format_minor);
+		json_object_set_new(doc, "format", json_string(fmt));
+		json_object_set_new(doc, "pg_dump_version", json_string(scan.header.dump_version));
+		json_object_set_new(doc, "server_version", json_string(scan.header.server_version));
+		json_object_set_new(doc, "database", json_string(scan.header.database));
+		json_object_set_new(doc, "created", json_string(scan.header.created));
+	}
+	if (readable)
+	{
+		json_object_set_new(doc, "tables", json_integer((json_int_t) scan.counts.count));
+		json_object_set_new(doc, "rows", json_integer((json_int_t) scan.counts.rows));
+		json_object_set_new(doc, "tool", json_string(scan.tool));
+	}
+	if (!json)
+		printf("%-8s %s: checksum %s, archive %s\n", ok ? "ok" : "FAILED", rel(app, path),
+			   backups_checksum_name(sum), readable ? "readable" : "unreadable");
+	if (!json && readable)
+		printf("         %zu tables, %lld rows, pg_dump %s of \"%s\" (%s)\n", scan.counts.count,
+			   scan.counts.rows, scan.header.dump_version, scan.header.database, scan.tool);
+	json_array_append_new(out, doc);
+	archive_scan_free(&scan);
+	return ok;
+}
+
+static int
+bk_verify(App *app, BkOpts *o)
+{
+	BackupList list = { 0 };
+	json_t *all = json_array();
+	size_t failed = 0, n = 0;
+
+	if ((o->argc == 0) == !o->all)
+	{
+		json_decref(all);
+		return cli_usage_error("backups", "backups verify takes FILE... or --all");
+	}
+	if (o->all && !backups_scan(app, false, &list))
+	{
+		json_decref(all);
+		return exit_hint_get();
+	}
+	for (size_t i = 0; i < (o->all ? list.count : (size_t) o->argc); i++, n++)
+		failed += !verify_one(app, o->all ? list.items[i].path : o->argv[i], o->json, all);
+	if (o->json)
+		print_json(all);
+	else
+	{
+		json_decref(all);
+		printf("%zu dump(s) checked, %zu failed\n", n, failed);
+	}
+	backups_list_free(&list);
+	return failed ? EXIT_VERIFY : EXIT_OK;
+}
+
+/* ---- prune -------------------------------------------------------------------- */
+
+static int
+remove_selected(App *app, const BackupList *list, const char **keep, const char *service,
+				bool remove, bool json)
+{
+	json_t *files = json_array();
+	size_t removed = 0;
+	int rc = EXIT_OK;
+
+	for (size_t i = 0; i < list->count; i++)
+	{
+		const BackupFile *f = &list->items[i];
+		const char *action = keep[i] ? "keep" : remove ? "removed" : "remove";
+
+		if (!wanted(f, service))
+			continue;
+		if (!keep[i] && remove && !backups_remove(f->path))
+		{
+			action = "failed";
+			rc = EXIT_FAIL;
+		}
+		removed += !keep[i] && strcmp(action, "removed") == 0;
+		if (json)
+		{
+			json_t *doc = backups_file_json(f);
+
+			json_object_set_new(doc, "action", json_string(action));
+			json_object_set_new(doc, "reason", keep[i] ? json_string(keep[i]) : json_null());
+			json_array_append_new(files, doc);
+		}
+		else
+			print_row(app, f, keep[i] ? keep[i] : action);
+	}
+	if (json)
+		print_json(json_pack("{s:b, s:o}", "dry_run", !remove, "files", files));
+	else
+	{
+		json_decref(files);
+		if (remove)
+			printf("%zu dump(s) removed\n", removed);
+	}
+	return rc;
+}
+
+static int
+bk_prune(App *app, BkOpts *o, Lock *lock)
+{
+	long long age = -1;
+	BackupList list;
+	bool remove;
+	int rc;
+
+	if (o->argc > 1)
+		return cli_usage_error("backups", "backups prune takes at most one service");
+	if (o->older_than == NULL && o->keep_last == 0)
+		return cli_usage_error("backups", "backups prune needs --older-than AGE and/or "
+							   "--keep-last N");
+	if (o->older_than && !backups_parse_age(o->older_than, &age))
+		return cli_usage_error("backups", "--older-than takes an age like 30d, 12h, 2w, 90m "
+							   "or 45s, not \"%s\"", o->older_than);
+	remove = o->yes && !o->dry_run;
+	if (!remove && !o->dry_run && !isatty(STDIN_FILENO))
+	{
+		log_error("not pruning: no terminal to ask on; re-run with --yes to remove, or "
+				  "--dry-run to see what would go");
+		return EXIT_USAGE;
+	}
+	if (remove && !lock_acquire(app->cfg.root, "backups prune", lock))
+		return exit_hint_get();
+	if (!backups_scan(app, false, &list))
+		return exit_hint_get();
+
+	const char **keep = xcalloc(list.count + 1, sizeof(char *));
+
+	backups_prune_select(&list, time(NULL), age, o->keep_last, keep);
+	if (!o->json && !remove)
+		printf("dry run: nothing is removed%s\n", o->dry_run ? "" : " (re-run with --yes)");
+	if (!o->json)
+		printf("%-58s %-16s %-12s %-19s %10s  %s\n", "FILE", "SERVICE", "KIND", "TIME (UTC)",
+			   "SIZE", "ACTION");
+	rc = remove_selected(app, &list, keep, o->argc ? o->argv[0] : NULL, remove, o->json);
+	free(keep);
+	backups_list_free(&list);
+	return rc;
+}
+
+int
+cli_backups_main(const GlobalOptions *g, int argc, char **argv)
+{
+	BkOpts o;
+	App app;
+	Lock lock = LOCK_INIT;
+	int rc;
+
+	if (argc < 2 || (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "verify") != 0
+					 && strcmp(argv[1], "prune") != 0))
+		return cli_usage_error("backups", "backups needs a subcommand: list, verify, prune");
+	rc = parse(g, argc - 1, argv + 1, &o);
+	if (rc != EXIT_OK)
+		return rc;
+	if (!app_open(&app, g))
+	{
+		app_close(&app);
+		return exit_hint_get();
+	}
+	if (strcmp(argv[1], "list") == 0)
+		rc = bk_list(&app, &o);
+	else if (strcmp(argv[1], "verify") == 0)
+		rc = bk_verify(&app, &o);
+	else
+		rc = bk_prune(&app, &o, &lock);
+	lock_release(&lock);
+	app_close(&app);
+	return rc;
+}
