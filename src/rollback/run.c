@@ -150,13 +150,14 @@ rb_begin(Rb *r)
 	int rc;
 
 	r->started = clock_now();
-	if (r->dry_run)
+	/* read-only first: nothing to roll back must leave no file behind */
+	if (!journal_load(r->app->cfg.backups_dir, r->svc->name, &r->journal, &exists))
+		return exit_hint_get();
+	if ((rc = find_run(r)) >= 0)
+		return rc;
+	if (!r->dry_run)
 	{
-		if (!journal_load(r->app->cfg.backups_dir, r->svc->name, &r->journal, &exists))
-			return exit_hint_get();
-	}
-	else
-	{
+		journal_close(&r->journal);
 		str_format(what, sizeof(what), "rollback %s", r->svc->name);
 		if (!lock_acquire(r->app->cfg.root, what, &r->lock))
 			return EXIT_LOCKED;
@@ -165,9 +166,11 @@ rb_begin(Rb *r)
 		fs_clean_tmp(r->app->cfg.root);
 		fs_clean_tmp(r->app->cfg.services_dir);
 		fs_clean_tmp(r->app->cfg.overrides_dir);
+		/* again, under the lock: another pgfold may have moved on meanwhile */
+		r->resuming = false;
+		if ((rc = find_run(r)) >= 0)
+			return rc;
 	}
-	if ((rc = find_run(r)) >= 0)
-		return rc;
 	if (!rb_find_migration(r, &r->journal) || !rb_parse_original(r) || !rb_names(r))
 		return exit_hint_get();
 	if (!r->resuming && r->data == RB_DATA_FILE)
