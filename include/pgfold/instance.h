@@ -72,10 +72,10 @@ bool instance_db_get(App *app, const char *name, InstanceDb *out, bool *found);
 bool instance_db_require(App *app, const char *name, InstanceDb *out);
 void instance_db_free(InstanceDb *db);
 
-/* The service of the stack whose database on the shared instance is db:
- * from its journal (a migrated service), else its `# database_name:`
- * metadata when the file says it lives on the shared instance. NULL when
- * none (borrowed from app->stack). */
+/* The service whose database on the shared instance is db: from the
+ * journals under backups/postgres-migrations (a live migration), else the
+ * `# database_name:` metadata of a migrated service file. NULL when none.
+ * Built once per App (the journals are read on the first call). */
 const char *instance_db_service(App *app, const char *db);
 
 /* postgres, template0, template1: never dropped or replaced by pgfold. */

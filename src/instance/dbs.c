@@ -9,6 +9,7 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,17 +57,42 @@ instance_db_is_system(const char *name)
 
 /* ---- which service uses a database ---------------------------------------- */
 
-static const char *
-journal_db(App *app, const StackService *svc, StrBuf *out)
+/* service → database pairs, built once per App: from every journal under
+ * backups/postgres-migrations (services may have left the stack since) and
+ * from the metadata of migrated service files. */
+typedef struct ServiceDbs
+{
+	const App *app;
+	char     **service;
+	char     **db;
+	size_t     count;
+} ServiceDbs;
+
+static ServiceDbs cache;
+
+static void
+map_add(const char *service, const char *db)
+{
+	for (size_t i = 0; i < cache.count; i++)
+		if (strcmp(cache.service[i], service) == 0)
+			return;
+	cache.service = xrealloc(cache.service, cache.count + 1, sizeof(char *));
+	cache.db = xrealloc(cache.db, cache.count + 1, sizeof(char *));
+	cache.service[cache.count] = xstrdup(service);
+	cache.db[cache.count++] = xstrdup(db);
+}
+
+/* The database of the live migration in service's journal, if any. */
+static void
+map_journal(App *app, const char *service)
 {
 	Journal j = JOURNAL_INIT;
 	bool exists = false;
-	const char *run = NULL;
-	const char *db = NULL;
+	const char *run = NULL, *db = NULL;
 
-	if (!journal_service_name_valid(svc->name)
-		|| !journal_load(app->cfg.backups_dir, svc->name, &j, &exists))
-		return NULL;
+	if (!journal_service_name_valid(service)
+		|| !journal_load(app->cfg.backups_dir, service, &j, &exists))
+		return;
 	if (exists && journal_is_migrated(&j, &run))
 	{
 		json_t *rec = journal_step_done(&j, run, JOURNAL_STEP_COMPLETE);
@@ -75,36 +101,50 @@ journal_db(App *app, const StackService *svc, StrBuf *out)
 			rec = journal_step_done(&j, run, "role");
 		db = rec ? json_string_value(json_object_get(rec, "db")) : NULL;
 		if (db != NULL)
-		{
-			sb_reset(out);
-			sb_appends(out, db);
-			db = sb_str(out);
-		}
+			map_add(service, db);
 	}
 	journal_close(&j);
-	return db;
+}
+
+static void
+map_build(App *app)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+
+	cache.app = app;
+	if (journal_dir_path(app->cfg.backups_dir, dir, sizeof(dir)) && (d = opendir(dir)) != NULL)
+	{
+		for (struct dirent *e; (e = readdir(d)) != NULL;)
+		{
+			size_t n = strlen(e->d_name), k = strlen(JOURNAL_SUFFIX);
+			char service[NAME_MAX + 1];
+
+			if (n > k && str_has_suffix(e->d_name, JOURNAL_SUFFIX)
+				&& str_format(service, sizeof(service), "%.*s", (int) (n - k), e->d_name))
+				map_journal(app, service);
+		}
+		closedir(d);
+	}
+	for (size_t i = 0; i < app->stack.count; i++)
+	{
+		const StackService *svc = &app->stack.services[i];
+
+		if (svc->db_service < 0 && svc->meta_database != NULL
+			&& strcmp(svc->meta_database, "postgres") == 0 && svc->meta_database_name != NULL)
+			map_add(svc->name, svc->meta_database_name);
+	}
 }
 
 const char *
 instance_db_service(App *app, const char *db)
 {
-	StrBuf name = STRBUF_INIT;
-	const char *found = NULL;
-
-	for (size_t i = 0; i < app->stack.count && found == NULL; i++)
-	{
-		const StackService *svc = &app->stack.services[i];
-		const char *jdb = journal_db(app, svc, &name);
-		bool migrated_file = svc->db_service < 0 && svc->meta_database != NULL
-			&& strcmp(svc->meta_database, "postgres") == 0;
-
-		if ((jdb != NULL && strcmp(jdb, db) == 0)
-			|| (jdb == NULL && migrated_file && svc->meta_database_name != NULL
-				&& strcmp(svc->meta_database_name, db) == 0))
-			found = svc->name;
-	}
-	sb_free(&name);
-	return found;
+	if (cache.app != app)
+		map_build(app);
+	for (size_t i = 0; i < cache.count; i++)
+		if (strcmp(cache.db[i], db) == 0)
+			return cache.service[i];
+	return NULL;
 }
 
 /* ---- listing -------------------------------------------------------------- */
