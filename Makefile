@@ -32,7 +32,7 @@ BIN      := $(BUILD)/pgfold
 TESTBIN  := $(BUILD)/pgfold-tests
 
 .PHONY: all deps lab lab-stop check unit integration asan install uninstall \
-        demo bench clean format-check
+        demo bench clean format-check db-status db-backup db-console
 
 all: $(BIN)
 
@@ -78,9 +78,29 @@ asan:
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pgfold
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 man/pgfold.1 $(DESTDIR)$(PREFIX)/share/man/man1/pgfold.1
+	install -m 0644 completions/pgfold.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pgfold
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pgfold
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/pgfold.1
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pgfold
+
+# Day-to-day shortcuts on the shared instance of the stack in $PGFOLD_ROOT
+# (or ROOT=...): make db-status, make db-backup DB=name, make db-console [DB=name].
+PGFOLD  ?= $(abspath $(BIN))
+ROOT_ARG = $(if $(ROOT),--root "$(ROOT)")
+
+db-status: $(BIN)
+	$(PGFOLD) $(ROOT_ARG) db list
+
+db-backup: $(BIN)
+	@test -n "$(DB)" || { echo "usage: make db-backup DB=name" >&2; exit 2; }
+	$(PGFOLD) $(ROOT_ARG) db backup "$(DB)"
+
+db-console: $(BIN)
+	$(PGFOLD) $(ROOT_ARG) db console $(if $(DB),"$(DB)")
 
 demo: lab $(BIN)
 	@scripts/demo.sh

@@ -92,36 +92,61 @@ slurp(const char *path, StrBuf *out)
 	close(fd);
 }
 
-int
-ifx_run(Ifx *x, ...)
+static int
+vrun(Ifx *x, const char *input, va_list ap)
 {
 	const char *bin = getenv("PGFOLD_TEST_BIN");
+	char path[PATH_MAX];
 	StrBuf cmd = STRBUF_INIT;
-	va_list ap;
 
 	sb_appendf(&cmd, "cd %s && ", x->dir);
+	if (input != NULL)
+	{
+		sb_appends(&cmd, "printf '%s' ");
+		lab_quote(&cmd, input);
+		sb_appends(&cmd, " | ");
+	}
 	lab_quote(&cmd, bin && *bin ? bin : "build/pgfold");
 	sb_appends(&cmd, " --root ");
 	lab_quote(&cmd, x->root);
 	sb_appends(&cmd, " --no-color");
-	va_start(ap, x);
 	for (const char *arg; (arg = va_arg(ap, const char *)) != NULL;)
 	{
 		sb_appendc(&cmd, ' ');
 		lab_quote(&cmd, arg);
 	}
-	va_end(ap);
-	sb_appendf(&cmd, " >%s/out 2>%s/err </dev/null", x->dir, x->dir);
+	sb_appendf(&cmd, " >%s/out 2>%s/err%s", x->dir, x->dir, input ? "" : " </dev/null");
 	x->status = lab_sh("%s", cmd.data);
 	sb_free(&cmd);
-
-	char path[PATH_MAX];
-
 	str_format(path, sizeof(path), "%s/out", x->dir);
 	slurp(path, &x->out);
 	str_format(path, sizeof(path), "%s/err", x->dir);
 	slurp(path, &x->err);
 	return x->status;
+}
+
+int
+ifx_run(Ifx *x, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, x);
+	rc = vrun(x, NULL, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+ifx_run_input(Ifx *x, const char *input, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, input);
+	rc = vrun(x, input, ap);
+	va_end(ap);
+	return rc;
 }
 
 void

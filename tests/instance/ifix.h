@@ -41,6 +41,8 @@ void ifx_destroy(Ifx *x);
 /* Run pgfold --root <root> --no-color ARGS... (NULL-terminated); returns
  * the exit status, output in x->out / x->err. */
 int ifx_run(Ifx *x, ...) __attribute__((sentinel));
+/* The same with input on its stdin (a pipe, not a terminal). */
+int ifx_run_input(Ifx *x, const char *input, ...) __attribute__((sentinel));
 /* The last run's stdout as JSON (asserts it parses; caller decrefs). */
 json_t *ifx_json(Ifx *x);
 /* Assert the last run exited with status, showing its output if not. */

@@ -116,6 +116,14 @@ Test(instance_db_lab, list_exists_create)
 	cr_assert(strstr(sb_str(&x.out), "\"x\\\"; DROP DATABASE y; --\"") != NULL,
 			  "hostile name not shown quoted:\n%s", sb_str(&x.out));
 
+	/* console: psql on the database, SQL from a pipe */
+	ifx_run_input(&x, "SELECT current_database() || ' ' || (40 + 2) AS answer;\n", "db",
+				  "console", HOSTILE, NULL);
+	ifx_expect(&x, EXIT_OK, "console");
+	cr_assert(strstr(sb_str(&x.out), "DROP DATABASE y; -- 42") != NULL, "%s", sb_str(&x.out));
+	ifx_run_input(&x, "SELECT 1;\n", "db", "console", "no_such_db", NULL);
+	ifx_expect(&x, EXIT_FAIL, "console on a missing database");
+
 	/* usage errors */
 	ifx_run(&x, "db", "frobnicate", NULL);
 	ifx_expect(&x, EXIT_USAGE, "unknown subcommand");

@@ -1,0 +1,140 @@
+# bash completion for pgfold(1): commands, subcommands, options, services
+# (<root>/services/*.yml) and databases of the shared instance (`pgfold db
+# list`). Installed by `make install` as
+# $(PREFIX)/share/bash-completion/completions/pgfold; or: source this file.
+
+_pgfold_root()
+{
+	local i
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+			--root) printf '%s\n' "${COMP_WORDS[i + 1]}"; return ;;
+			--root=*) printf '%s\n' "${COMP_WORDS[i]#--root=}"; return ;;
+		esac
+	done
+	printf '%s\n' "${PGFOLD_ROOT:-.}"
+}
+
+_pgfold_services()
+{
+	local root f
+	root=$(_pgfold_root)
+	for f in "$root"/services/*.yml "$root"/services/*.yaml; do
+		[[ -e $f ]] || continue
+		f=${f##*/}
+		printf '%s\n' "${f%.*}"
+	done
+}
+
+# The first column of `pgfold db list` (names with spaces or quotes are
+# shown quoted there and are left out here).
+_pgfold_databases()
+{
+	local root
+	root=$(_pgfold_root)
+	"${COMP_WORDS[0]}" --root "$root" --no-color db list 2>/dev/null |
+		awk 'NR > 1 && $1 !~ /^"/ { print $1 }'
+}
+
+_pgfold_containers()
+{
+	docker ps --format '{{.Names}}' 2>/dev/null
+}
+
+_pgfold()
+{
+	local cur prev cmd sub i
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
+	local commands="status plan migrate rollback db user backups help version"
+
+	# the command and subcommand: the first two words that are not options
+	cmd="" sub=""
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+			--root) ((i++)) ;;
+			-*) ;;
+			*) if [[ -z $cmd ]]; then cmd=${COMP_WORDS[i]}
+			   elif [[ -z $sub ]]; then sub=${COMP_WORDS[i]}; fi ;;
+		esac
+	done
+
+	case $prev in
+		--root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		--owner)
+			[[ $cmd == user ]] || { COMPREPLY=(); return; } ;;
+		--against) COMPREPLY=($(compgen -W "$(_pgfold_containers)" -- "$cur")); return ;;
+		--backup) COMPREPLY=($(compgen -f -X '!*.dump' -- "$cur")); return ;;
+		--older-than) COMPREPLY=($(compgen -W "7d 30d 90d" -- "$cur")); return ;;
+		--keep-last|--connection-limit|--db|--role) return ;;
+	esac
+
+	if [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W "$commands $globals" -- "$cur"))
+		return
+	fi
+
+	local opts=""
+	case $cmd in
+		status) opts="--json"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
+		plan) opts="--db --role --deep --no-apply --json" ;;
+		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --dry-run --verify --json" ;;
+		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
+		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+		db)
+			if [[ -z $sub ]]; then
+				COMPREPLY=($(compgen -W "list exists create drop backup restore stats verify console migrate-from" -- "$cur"))
+				return
+			fi
+			case $sub in
+				list) opts="--json" ;;
+				exists) opts="--json" ;;
+				create) opts="--owner --dry-run --json" ;;
+				drop) opts="--force --no-backup --yes --dry-run --json" ;;
+				backup) opts="--json" ;;
+				restore) opts="--owner --force --no-backup --yes --dry-run --json" ;;
+				stats) opts="--estimate --json" ;;
+				verify) opts="--against --deep --json" ;;
+				console) opts="" ;;
+				migrate-from) opts="--owner --deep --dry-run --json"
+					[[ $cur != -* ]] && opts="$opts $(_pgfold_containers)" ;;
+			esac
+			if [[ $cur != -* && $sub != list && $sub != migrate-from ]]; then
+				# NAME first, then FILE for backup/restore
+				local words=0
+				for ((i = 1; i < COMP_CWORD; i++)); do
+					[[ ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i - 1]} != --* ]] && ((words++))
+				done
+				if ((words >= 3)) && [[ $sub == backup || $sub == restore ]]; then
+					COMPREPLY=($(compgen -f -- "$cur"))
+					return
+				fi
+				opts="$opts $(_pgfold_databases)"
+			fi
+			;;
+		user)
+			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "create" -- "$cur")); return; fi
+			opts="--rotate --owner --connection-limit --dry-run --json"
+			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)"
+			;;
+		backups)
+			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list verify prune" -- "$cur")); return; fi
+			case $sub in
+				list) opts="--no-checksum --json" ;;
+				verify) opts="--all --json"
+					[[ $cur != -* ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
+				prune) opts="--older-than --keep-last --yes --dry-run --json" ;;
+			esac
+			[[ $cur != -* && $sub != verify ]] && opts="$opts $(_pgfold_services)"
+			;;
+	esac
+	case $cmd in
+		plan|migrate|rollback) [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
+	esac
+	COMPREPLY=($(compgen -W "$opts $globals" -- "$cur"))
+}
+
+complete -F _pgfold pgfold
