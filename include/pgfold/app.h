@@ -48,4 +48,15 @@ StackService *app_service(App *app, const char *name, size_t *index);
 /* The db container of service i (after app_engine), or NULL. */
 const ContainerInfo *app_db_container(const App *app, size_t index);
 
+/* Stop (docker stop, timeout_s) every running container matched to service
+ * index (after app_engine) except slot skip (-1: none); each one stopped
+ * is appended to ids (its id) and names. False (logged) at the first
+ * failure. Used by migrate and rollback to stop a service's apps. */
+bool app_stop_containers(App *app, size_t index, int skip, int timeout_s,
+						 json_t *ids, json_t *names);
+
+/* Start the containers whose ids are in the JSON array again, best effort
+ * (each failure is logged). */
+void app_start_containers(App *app, json_t *ids);
+
 #endif

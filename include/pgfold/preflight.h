@@ -7,7 +7,6 @@
 #ifndef PGFOLD_PREFLIGHT_H
 #define PGFOLD_PREFLIGHT_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -100,8 +99,8 @@ void preflight_free(Preflight *pf);
 
 /* For other commands' checks (rollback): add one (detail from fmt), and set
  * state/reason from the worst level present (block, then warn). */
-void preflight_addv(Preflight *pf, const char *name, CheckLevel level, const char *fmt,
-					va_list ap) __attribute__((format(printf, 4, 0)));
+void preflight_add(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void preflight_settle(Preflight *pf);
 
 const char *preflight_state_name(ServiceState state);

@@ -102,3 +102,38 @@ app_db_container(const App *app, size_t index)
 		return NULL;
 	return stack_containers_db(&app->containers, index);
 }
+
+bool
+app_stop_containers(App *app, size_t index, int skip, int timeout_s, json_t *ids, json_t *names)
+{
+	const ServiceContainers *sc = &app->containers.services[index];
+
+	for (size_t i = 0; i < sc->count; i++)
+	{
+		const ContainerInfo *ci = &sc->members[i];
+
+		if ((int) i == skip || ci->match == MATCH_NONE || strcmp(ci->state, "running") != 0)
+			continue;
+		log_notice("stopping %s", ci->name);
+		if (!docker_stop_container(app->docker, ci->id, timeout_s))
+			return false;
+		json_array_append_new(ids, json_string(ci->id));
+		json_array_append_new(names, json_string(ci->name));
+	}
+	return true;
+}
+
+void
+app_start_containers(App *app, json_t *ids)
+{
+	size_t i;
+	json_t *id;
+
+	json_array_foreach(ids, i, id)
+	{
+		const char *cid = json_string_value(id);
+
+		if (cid != NULL && docker_start_container(app->docker, cid))
+			log_notice("started %.12s again", cid);
+	}
+}

@@ -50,28 +50,20 @@ preflight_level_name(CheckLevel level)
 	return names[level];
 }
 
-static void
-add_check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* add_check is the public preflight_add (rollback adds its own checks). */
+#define add_check preflight_add
 
 void
-preflight_addv(Preflight *pf, const char *name, CheckLevel level, const char *fmt, va_list ap)
+preflight_add(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
 {
 	char detail[1024];
-
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	pf->checks = xrealloc(pf->checks, pf->count + 1, sizeof(Check));
-	pf->checks[pf->count++] = (Check) { xstrdup(name), level, xstrdup(detail) };
-}
-
-static void
-add_check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
-{
 	va_list ap;
 
 	va_start(ap, fmt);
-	preflight_addv(pf, name, level, fmt, ap);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	pf->checks = xrealloc(pf->checks, pf->count + 1, sizeof(Check));
+	pf->checks[pf->count++] = (Check) { xstrdup(name), level, xstrdup(detail) };
 }
 
 bool

@@ -84,25 +84,14 @@ step_stop_apps(Run *r)
 		return r->stopped != NULL;
 	}
 
-	const ServiceContainers *sc = &r->app->containers.services[r->index];
 	json_t *names = json_array();
 
 	r->stopped = json_array();
-	for (size_t i = 0; i < sc->count; i++)
+	if (!app_stop_containers(r->app, r->index, r->svc->db_service, STOP_TIMEOUT_S, r->stopped,
+							 names))
 	{
-		const ContainerInfo *ci = &sc->members[i];
-
-		if ((int) i == r->svc->db_service || ci->match == MATCH_NONE
-			|| strcmp(ci->state, "running") != 0)
-			continue;
-		log_notice("stopping %s", ci->name);
-		if (!docker_stop_container(r->app->docker, ci->id, STOP_TIMEOUT_S))
-		{
-			json_decref(names);
-			return false;
-		}
-		json_array_append_new(r->stopped, json_string(ci->id));
-		json_array_append_new(names, json_string(ci->name));
+		json_decref(names);
+		return false;
 	}
 
 	json_t *f = json_pack("{s:O, s:o}", "containers", r->stopped, "names", names);
@@ -115,16 +104,7 @@ step_stop_apps(Run *r)
 void
 steps_restart_apps(Run *r)
 {
-	size_t i;
-	json_t *id;
-
-	json_array_foreach(r->stopped, i, id)
-	{
-		const char *cid = json_string_value(id);
-
-		if (docker_start_container(r->app->docker, cid))
-			log_notice("started %.12s again", cid);
-	}
+	app_start_containers(r->app, r->stopped);
 }
 
 bool
