@@ -13,25 +13,11 @@
 #include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
-check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-check(Preflight *pf, const char *name, CheckLevel level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	preflight_addv(pf, name, level, fmt, ap);
-	va_end(ap);
-}
 
 /* The service file now: as migrate wrote it, already the original (an
  * interrupted rollback restored it), or edited by someone since. */
@@ -55,17 +41,17 @@ check_service_file(Rb *r, Preflight *pf)
 	bool edited = false, restored = false;
 
 	if (!rb_service_state(r, &cur, &edited, &restored))
-		check(pf, "service file", CHECK_BLOCK, "%s cannot be read (see above)", r->service_rel);
+		preflight_add(pf, "service file", CHECK_BLOCK, "%s cannot be read (see above)", r->service_rel);
 	else if (restored)
-		check(pf, "service file", CHECK_INFO, "%s is already the original", r->service_rel);
+		preflight_add(pf, "service file", CHECK_INFO, "%s is already the original", r->service_rel);
 	else if (edited)
-		check(pf, "service file", r->opts->yes ? CHECK_WARN : CHECK_BLOCK,
-			  "%s was edited since the migration: the rollback replaces it with the original "
-			  "(diff below)%s", r->service_rel,
-			  r->opts->yes ? "; --yes accepts that" : "; re-run with --yes to accept that");
+		preflight_add(pf, "service file", r->opts->yes ? CHECK_WARN : CHECK_BLOCK,
+					  "%s was edited since the migration: the rollback replaces it with the original "
+					  "(diff below)%s", r->service_rel,
+					  r->opts->yes ? "; --yes accepts that" : "; re-run with --yes to accept that");
 	else
-		check(pf, "service file", CHECK_OK, "%s is as migrate wrote it; the original (sha256 "
-			  "%.12s) is in %s", r->service_rel, r->mig.original_sha, r->mig.original_copy);
+		preflight_add(pf, "service file", CHECK_OK, "%s is as migrate wrote it; the original (sha256 "
+					  "%.12s) is in %s", r->service_rel, r->mig.original_sha, r->mig.original_copy);
 	sb_free(&cur);
 }
 
@@ -82,8 +68,8 @@ check_override(Rb *r, Preflight *pf)
 
 	if (stat(r->mig.override_path, &st) != 0)
 	{
-		check(pf, "override", CHECK_BLOCK, "%s is missing: nothing describes the db service "
-			  "%s any more; restore it from your backups", r->override_rel, r->db_key);
+		preflight_add(pf, "override", CHECK_BLOCK, "%s is missing: nothing describes the db service "
+					  "%s any more; restore it from your backups", r->override_rel, r->db_key);
 		return;
 	}
 	argv = rb_compose_argv(r, true, cfg);
@@ -94,9 +80,12 @@ check_override(Rb *r, Preflight *pf)
 	ok = compose_run(argv, "compose config");
 	log_set_level(level);
 	compose_argv_free(argv);
-	check(pf, "override", ok ? CHECK_OK : CHECK_BLOCK, ok
-		  ? "%s with %s passes `compose config`"
-		  : "%s with %s fails `compose config` (output above)", r->service_rel, r->override_rel);
+	if (ok)
+		preflight_add(pf, "override", CHECK_OK, "%s with %s passes `compose config`",
+					  r->service_rel, r->override_rel);
+	else
+		preflight_add(pf, "override", CHECK_BLOCK, "%s with %s fails `compose config` (its "
+					  "output is above, or in the log)", r->service_rel, r->override_rel);
 }
 
 static void
@@ -106,16 +95,16 @@ check_container(Rb *r, Preflight *pf)
 	bool found = false;
 
 	if (!docker_inspect_container(r->app->docker, r->mig.container, &inspect, &found))
-		check(pf, "dedicated db", CHECK_WARN, "cannot inspect %s (see above)", r->mig.container);
+		preflight_add(pf, "dedicated db", CHECK_WARN, "cannot inspect %s (see above)", r->mig.container);
 	else if (!found)
-		check(pf, "dedicated db", CHECK_WARN, "no container %s: compose will create it, and "
-			  "it finds the pre-migration data only if its volume still exists",
-			  r->mig.container);
+		preflight_add(pf, "dedicated db", CHECK_WARN, "no container %s: compose will create it, and "
+					  "it finds the pre-migration data only if its volume still exists",
+					  r->mig.container);
 	else if (docker_inspect_running(inspect))
-		check(pf, "dedicated db", CHECK_INFO, "%s is running already", r->mig.container);
+		preflight_add(pf, "dedicated db", CHECK_INFO, "%s is running already", r->mig.container);
 	else
-		check(pf, "dedicated db", CHECK_OK, "%s is stopped; compose starts it on its volume",
-			  r->mig.container);
+		preflight_add(pf, "dedicated db", CHECK_OK, "%s is stopped; compose starts it on its volume",
+					  r->mig.container);
 	json_decref(inspect);
 }
 
@@ -130,14 +119,14 @@ check_disk(Rb *r, Preflight *pf, int64_t size)
 	stream_format_bytes((uint64_t) size, need, sizeof(need));
 	stream_format_bytes(avail, have, sizeof(have));
 	if (avail < (uint64_t) size / 2)
-		check(pf, "disk space", CHECK_BLOCK, "%s free under %s for the pre-rollback dump of a "
-			  "%s database; free some space", have, r->app->cfg.backups_dir, need);
+		preflight_add(pf, "disk space", CHECK_BLOCK, "%s free under %s for the pre-rollback dump of a "
+					  "%s database; free some space", have, r->app->cfg.backups_dir, need);
 	else if (avail < (uint64_t) size)
-		check(pf, "disk space", CHECK_WARN, "%s free under %s, database is %s: the compressed "
-			  "dump probably fits", have, r->app->cfg.backups_dir, need);
+		preflight_add(pf, "disk space", CHECK_WARN, "%s free under %s, database is %s: the compressed "
+					  "dump probably fits", have, r->app->cfg.backups_dir, need);
 	else
-		check(pf, "disk space", CHECK_OK, "%s free under %s (database %s)", have,
-			  r->app->cfg.backups_dir, need);
+		preflight_add(pf, "disk space", CHECK_OK, "%s free under %s (database %s)", have,
+					  r->app->cfg.backups_dir, need);
 }
 
 static void
@@ -149,12 +138,12 @@ check_versions(Rb *r, Preflight *pf)
 		|| !pg_server_version_num(r->app->shared, &shared))
 		return;
 	if (shared / 10000 > r->orig.db_image_major)
-		check(pf, "versions", CHECK_WARN, "the shared instance runs PostgreSQL %d, %s has %d: "
-			  "an older pg_restore may not read the dump (it stops at the first error and "
-			  "nothing is replaced)", shared / 10000, r->mig.container, r->orig.db_image_major);
+		preflight_add(pf, "versions", CHECK_WARN, "the shared instance runs PostgreSQL %d, %s has %d: "
+					  "an older pg_restore may not read the dump (it stops at the first error and "
+					  "nothing is replaced)", shared / 10000, r->mig.container, r->orig.db_image_major);
 	else
-		check(pf, "versions", CHECK_OK, "PostgreSQL %d on the shared instance, %d in %s",
-			  shared / 10000, r->orig.db_image_major, r->mig.container);
+		preflight_add(pf, "versions", CHECK_OK, "PostgreSQL %d on the shared instance, %d in %s",
+					  shared / 10000, r->orig.db_image_major, r->mig.container);
 }
 
 static void
@@ -166,21 +155,21 @@ check_shared(Rb *r, Preflight *pf)
 
 	if (!app_shared(r->app))
 	{
-		check(pf, "shared instance", CHECK_BLOCK, "cannot connect to %s:%d (see above)",
-			  r->app->cfg.pg_host, r->app->cfg.pg_port);
+		preflight_add(pf, "shared instance", CHECK_BLOCK, "cannot connect to %s:%d (see above)",
+					  r->app->cfg.pg_host, r->app->cfg.pg_port);
 		return;
 	}
 	if (!pg_database_exists(r->app->shared, r->mig.shared_db, &exists) || !exists)
 	{
-		check(pf, "shared database", CHECK_BLOCK, "\"%s\" does not exist on the shared instance: "
-			  "the service's current data is not there; inspect before rolling back",
-			  r->mig.shared_db);
+		preflight_add(pf, "shared database", CHECK_BLOCK, "\"%s\" does not exist on the shared instance: "
+					  "the service's current data is not there; inspect before rolling back",
+					  r->mig.shared_db);
 		return;
 	}
 	pg_database_size(r->app->shared, r->mig.shared_db, &size);
 	stream_format_bytes((uint64_t) size, human, sizeof(human));
-	check(pf, "shared database", CHECK_OK, "\"%s\" (%s) will be dumped first to %s", r->mig.shared_db,
-		  human, r->dump);
+	preflight_add(pf, "shared database", CHECK_OK, "\"%s\" (%s) will be dumped first to %s",
+				  r->mig.shared_db, human, r->dump);
 	check_versions(r, pf);
 	check_disk(r, pf, size);
 }
@@ -193,15 +182,15 @@ check_dump(Preflight *pf, const char *what, const char *path)
 
 	if (stat(path, &st) != 0)
 	{
-		check(pf, "data", CHECK_BLOCK, "%s %s does not exist", what, path);
+		preflight_add(pf, "data", CHECK_BLOCK, "%s %s does not exist", what, path);
 		return;
 	}
 	stream_format_bytes((uint64_t) st.st_size, size, sizeof(size));
 	if (!fs_sha256_sidecar_verify(path))
-		check(pf, "data", CHECK_BLOCK, "%s %s does not match its checksum (see above): "
-			  "refusing to restore it", what, path);
+		preflight_add(pf, "data", CHECK_BLOCK, "%s %s does not match its checksum (see above): "
+					  "refusing to restore it", what, path);
 	else
-		check(pf, "data", CHECK_OK, "%s %s (%s, sha256 sidecar matches)", what, path, size);
+		preflight_add(pf, "data", CHECK_OK, "%s %s (%s, sha256 sidecar matches)", what, path, size);
 }
 
 static void
@@ -210,13 +199,13 @@ check_data(Rb *r, Preflight *pf)
 	switch (r->data)
 	{
 		case RB_DATA_CURRENT:
-			check(pf, "data", CHECK_OK, "the current data of \"%s\", through the pre-rollback "
-				  "dump", r->mig.shared_db);
+			preflight_add(pf, "data", CHECK_OK, "the current data of \"%s\", through the pre-rollback "
+						  "dump", r->mig.shared_db);
 			break;
 		case RB_DATA_LATEST:
 			if (r->source[0] == '\0')
-				check(pf, "data", CHECK_INFO, "no earlier dump of %s: the latest is this run's "
-					  "pre-rollback dump (the current data)", r->svc->name);
+				preflight_add(pf, "data", CHECK_INFO, "no earlier dump of %s: the latest is this run's "
+							  "pre-rollback dump (the current data)", r->svc->name);
 			else
 				check_dump(pf, "latest backup", r->source);
 			break;
@@ -224,10 +213,10 @@ check_data(Rb *r, Preflight *pf)
 			check_dump(pf, "backup", r->source);
 			break;
 		case RB_DATA_ORIGINAL:
-			check(pf, "data", CHECK_WARN, "--original-data: %s keeps its pre-migration data; "
-				  "writes made since the migration (%s) will NOT be there (they stay in \"%s\" "
-				  "and in the pre-rollback dump)", r->mig.container, r->mig.run,
-				  r->mig.shared_db);
+			preflight_add(pf, "data", CHECK_WARN, "--original-data: %s keeps its pre-migration data; "
+						  "writes made since the migration (%s) will NOT be there (they stay in \"%s\" "
+						  "and in the pre-rollback dump)", r->mig.container, r->mig.run,
+						  r->mig.shared_db);
 			break;
 	}
 }
@@ -235,14 +224,14 @@ check_data(Rb *r, Preflight *pf)
 void
 rb_checks(Rb *r, Preflight *pf)
 {
-	check(pf, "migration", CHECK_OK, "run %s moved \"%s\" from %s to \"%s\" (role \"%s\")",
-		  r->mig.run, r->mig.db, r->mig.container, r->mig.shared_db, r->mig.role);
+	preflight_add(pf, "migration", CHECK_OK, "run %s moved \"%s\" from %s to \"%s\" (role \"%s\")",
+				  r->mig.run, r->mig.db, r->mig.container, r->mig.shared_db, r->mig.role);
 	check_service_file(r, pf);
 	check_override(r, pf);
 	if (!app_engine(r->app))
 	{
 		pf->engine_reachable = false;
-		check(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");
+		preflight_add(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");
 	}
 	else
 	{
@@ -253,7 +242,7 @@ rb_checks(Rb *r, Preflight *pf)
 	pf->shared_reachable = r->app->shared != NULL;
 	check_data(r, pf);
 	if (r->opts->drop_shared)
-		check(pf, "drop shared", CHECK_INFO, "after everything succeeded: drop \"%s\", role "
-			  "\"%s\" and its password file", r->mig.shared_db, r->mig.role);
+		preflight_add(pf, "drop shared", CHECK_INFO, "after everything succeeded: drop \"%s\", role "
+					  "\"%s\" and its password file", r->mig.shared_db, r->mig.role);
 	preflight_settle(pf);
 }

@@ -70,7 +70,8 @@ describe(Rb *r, StrBuf *out)
 	app_names(r, &apps);
 	command(r, true, db_args, &up_db);
 	command(r, false, up_args, &up);
-	sb_appendf(out, "  %d. stop the app containers: %s\n", n++, apps.len ? sb_str(&apps) : "none running");
+	sb_appendf(out, "  %d. stop the app containers: %s\n", n++,
+			   apps.len ? sb_str(&apps) : "none running");
 	sb_appendf(out, "  %d. dump \"%s\" (pg_dump -Fc %s%s) to %s (+ .sha256)\n", n++,
 			   r->mig.shared_db, r->app->cfg.shared_container[0] ? "in container " : "locally",
 			   r->app->cfg.shared_container, r->dump);

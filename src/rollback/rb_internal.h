@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "pgfold/fsutil.h"
 #include "pgfold/journal.h"
@@ -69,7 +70,7 @@ typedef struct Rb
 	bool                   dry_run;
 	char                   run_id[JOURNAL_NAME_MAX + 1];
 	bool                   resuming;
-	double                 started;
+	time_t                 started;
 	char                   log_path[PATH_MAX];
 
 	RbMigration            mig;
@@ -135,7 +136,6 @@ bool rb_step_start_db(Rb *r);
 bool rb_step_restore(Rb *r);
 bool rb_step_verify(Rb *r);
 bool rb_step_swap(Rb *r);
-void rb_restart_apps(Rb *r);
 void rb_undo_data(Rb *r);
 
 /* finish.c */

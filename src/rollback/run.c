@@ -59,15 +59,6 @@ rb_record(Rb *r, const char *step, json_t *fields)
 	return true;
 }
 
-static double
-clock_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* Nothing to roll back: say why (and what would be) and change nothing. */
 static int
 not_migrated(Rb *r)
@@ -102,7 +93,8 @@ resume(Rb *r, const char *run, json_t *options)
 	RollbackData data = RB_DATA_CURRENT;
 
 	if (mrun == NULL || src == NULL || !data_parse(rb_field(options, "data"), &data)
-		|| !str_copy(r->mig.run, sizeof(r->mig.run), mrun) || !str_copy(r->source, sizeof(r->source), src))
+		|| !str_copy(r->mig.run, sizeof(r->mig.run), mrun)
+		|| !str_copy(r->source, sizeof(r->source), src))
 	{
 		log_error("the journal record of rollback run %s is incomplete; inspect %s", run,
 				  r->journal.path);
@@ -149,7 +141,7 @@ rb_begin(Rb *r)
 	bool exists = false;
 	int rc;
 
-	r->started = clock_now();
+	r->started = time(NULL);
 	/* read-only first: nothing to roll back must leave no file behind */
 	if (!journal_load(r->app->cfg.backups_dir, r->svc->name, &r->journal, &exists))
 		return exit_hint_get();
@@ -253,21 +245,21 @@ record_options(Rb *r)
 	return ok;
 }
 
+/* Each step in order, until one fails or Ctrl-C arrives between two. */
 static bool
 run_steps(Rb *r, const RbStep *list, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	bool stop = false;
+
+	while (i < n && !(stop = signals_interrupted()) && list[i](r))
+		i++;
+	if (stop)
 	{
-		if (signals_interrupted())
-		{
-			log_error("interrupted");
-			exit_hint_set(EXIT_INTERRUPTED);
-			return false;
-		}
-		if (!list[i](r))
-			return false;
+		log_error("interrupted before step %zu of %zu", i + 1, n);
+		exit_hint_set(EXIT_INTERRUPTED);
 	}
-	return true;
+	return i == n;
 }
 
 static void
@@ -287,7 +279,7 @@ undo(Rb *r)
 	if (r->stopped == NULL && rb_done(r, RB_STEP_STOP) != NULL)
 		r->stopped = json_incref(json_object_get(rb_done(r, RB_STEP_STOP), "containers"));
 	if (r->stopped != NULL && r->app->docker != NULL)
-		rb_restart_apps(r);
+		app_start_containers(r->app, r->stopped);
 
 	json_t *f = json_pack("{s:i}", "exit", exit_hint_get());
 
@@ -324,7 +316,7 @@ summary(Rb *r)
 	const char *what[] = { "the shared database's current data", "the latest backup",
 						   "the backup", "its pre-migration data (--original-data)" };
 
-	stream_format_duration(clock_now() - r->started, took, sizeof(took));
+	stream_format_duration(difftime(time(NULL), r->started), took, sizeof(took));
 	printf("rolled back %s: \"%s\" in %s holds %s\n", r->svc->name, r->mig.db, r->mig.container,
 		   what[r->data]);
 	if (r->data != RB_DATA_ORIGINAL)

@@ -30,7 +30,6 @@ rb_step_stop_apps(Rb *r)
 {
 	json_t *done = rb_done(r, RB_STEP_STOP);
 	json_t *names;
-	const ServiceContainers *sc;
 
 	if (done != NULL)
 	{
@@ -39,24 +38,13 @@ rb_step_stop_apps(Rb *r)
 	}
 	if (!app_engine(r->app))
 		return false;
-	sc = &r->app->containers.services[r->index];
 	names = json_array();
 	r->stopped = json_array();
 	/* the migrated file holds only the apps (and their helpers) */
-	for (size_t i = 0; i < sc->count; i++)
+	if (!app_stop_containers(r->app, r->index, -1, STOP_TIMEOUT_S, r->stopped, names))
 	{
-		const ContainerInfo *ci = &sc->members[i];
-
-		if (ci->match == MATCH_NONE || strcmp(ci->state, "running") != 0)
-			continue;
-		log_notice("stopping %s", ci->name);
-		if (!docker_stop_container(r->app->docker, ci->id, STOP_TIMEOUT_S))
-		{
-			json_decref(names);
-			return false;
-		}
-		json_array_append_new(r->stopped, json_string(ci->id));
-		json_array_append_new(names, json_string(ci->name));
+		json_decref(names);
+		return false;
 	}
 
 	json_t *f = json_pack("{s:O, s:o}", "containers", r->stopped, "names", names);
@@ -64,19 +52,6 @@ rb_step_stop_apps(Rb *r)
 
 	json_decref(f);
 	return ok;
-}
-
-void
-rb_restart_apps(Rb *r)
-{
-	size_t i;
-	json_t *id;
-
-	json_array_foreach(r->stopped, i, id)
-	{
-		if (docker_start_container(r->app->docker, json_string_value(id)))
-			log_notice("started %.12s again", json_string_value(id));
-	}
 }
 
 /* Tables and rows of an inventory, counted as verify_compare counts a
