@@ -35,6 +35,10 @@ const Command *cli_find_command(const char *name);
 const Command *cli_commands(int *count);
 void cli_print_usage(FILE *out);
 
+/* --json output: doc indented on stdout, then released. */
+struct json_t;
+void cli_print_json(struct json_t *doc);
+
 /* Prints "pgfold: error: ..." plus a hint to run `pgfold help NAME`. */
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -59,6 +63,13 @@ int cli_backups_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char *const cli_db_usage;
 extern const char *const cli_user_usage;
 extern const char *const cli_backups_usage;
+
+/* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
+ * subcommands in table (instance.h); its options are parsed (those it does
+ * not accept are usage errors), its arguments counted, then it runs. */
+struct InstanceSub;
+int cli_run_instance_command(const GlobalOptions *g, const char *command,
+							 const struct InstanceSub *table, size_t count, int argc, char **argv);
 
 /* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */
 struct MigrateOptions;

@@ -29,6 +29,43 @@
 #include "pgfold/journal.h"
 #include "pgfold/verify.h"
 
+/* ---- command lines of db and backups (parsed in src/cli/db.c) --------------- */
+
+/* Which options a subcommand takes, beyond --json, --yes and --dry-run. */
+enum
+{
+	IOPT_OWNER = 1 << 0, IOPT_FORCE = 1 << 1, IOPT_NO_BACKUP = 1 << 2,
+	IOPT_ESTIMATE = 1 << 3, IOPT_AGAINST = 1 << 4, IOPT_DEEP = 1 << 5, IOPT_ALL = 1 << 6,
+	IOPT_NO_CHECKSUM = 1 << 7, IOPT_OLDER_THAN = 1 << 8, IOPT_KEEP_LAST = 1 << 9
+};
+
+typedef struct InstanceOptions
+{
+	const char *owner;        /* --owner ROLE */
+	const char *against;      /* --against CONTAINER[:DB] */
+	const char *older_than;   /* --older-than AGE */
+	long        keep_last;    /* --keep-last N, 0 = unset */
+	bool        json, yes, dry_run, force, no_backup, estimate, deep, all, no_checksum;
+	int         argc;         /* positional arguments */
+	char      **argv;
+} InstanceOptions;
+
+/* The frame of every instance command: app_open, app_shared when shared,
+ * fn (which may take the stack lock in *lock), then the lock released and
+ * the app closed. Returns fn's exit status, or the failure's. */
+typedef int (*InstanceMain)(App *app, void *ctx, Lock *lock);
+int instance_main(const GlobalOptions *g, bool shared, InstanceMain fn, void *ctx);
+
+/* One subcommand of db or backups, for cli_run_instance_command (cli.h). */
+typedef struct InstanceSub
+{
+	const char *name;
+	int         min, max;     /* positional arguments; max < 0: any number */
+	unsigned    accept;       /* IOPT_* */
+	bool        shared;       /* connect to the shared instance first */
+	int       (*run)(App *app, InstanceOptions *o, Lock *lock);
+} InstanceSub;
+
 /* ---- asking (dbs.c) ------------------------------------------------------ */
 
 /* yes: true at once. No terminal on stdin: logs "<refusal>: no terminal to
@@ -365,6 +402,11 @@ const char *backups_kind_name(BackupKind kind);
 const char *backups_checksum_name(ChecksumState state);
 json_t *backups_file_json(const BackupFile *file);
 ChecksumState backups_checksum(const char *path, bool quiet);
+
+/* The services that have a journal under backups/postgres-migrations (a
+ * missing directory is an empty list); free with instance_names_free. */
+bool instance_journal_services(const char *backups_dir, char ***out, size_t *count);
+void instance_names_free(char **names, size_t count);
 
 /* "30d", "12h", "2w", "90m", "45s" → seconds; false on anything else. */
 bool backups_parse_age(const char *text, long long *seconds);

@@ -10,7 +10,6 @@
 #include "pgfold/log.h"
 #include "pgfold/stream.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,69 +50,6 @@ const char *const cli_backups_usage =
 	"Exit: 0 done; 1 failure; 2 usage or confirmation needed; 6 a dump failed\n"
 	"verification; 7 another pgfold holds the stack lock.\n";
 
-typedef struct BkOpts
-{
-	bool        json, yes, dry_run, all, no_checksum;
-	const char *older_than;
-	long        keep_last;
-	int         argc;
-	char      **argv;
-} BkOpts;
-
-enum { OPT_JSON = 1, OPT_YES, OPT_DRY_RUN, OPT_ALL, OPT_OLDER, OPT_KEEP, OPT_NO_CHECKSUM };
-
-static int
-parse(const GlobalOptions *g, int argc, char **argv, BkOpts *o)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "yes", no_argument, NULL, OPT_YES },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "older-than", required_argument, NULL, OPT_OLDER },
-		{ "keep-last", required_argument, NULL, OPT_KEEP },
-		{ "no-checksum", no_argument, NULL, OPT_NO_CHECKSUM },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->json = g->json;
-	o->yes = g->yes;
-	o->dry_run = g->dry_run;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case OPT_JSON: o->json = true; break;
-			case OPT_YES: o->yes = true; break;
-			case OPT_DRY_RUN: o->dry_run = true; break;
-			case OPT_ALL: o->all = true; break;
-			case OPT_OLDER: o->older_than = optarg; break;
-			case OPT_NO_CHECKSUM: o->no_checksum = true; break;
-			case OPT_KEEP:
-				if (!str_to_long(optarg, 1, 100000, &o->keep_last))
-					return cli_usage_error("backups", "--keep-last takes a number of 1 or more, "
-										   "not \"%s\"", optarg);
-				break;
-			default:
-				return cli_usage_error("backups", "backups %s: unknown option", argv[0]);
-		}
-	}
-	o->argc = argc - optind;
-	o->argv = argv + optind;
-	return EXIT_OK;
-}
-
-static void
-print_json(json_t *doc)
-{
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
-}
-
 /* The path relative to the root, for the table. */
 static const char *
 rel(const App *app, const char *path)
@@ -144,14 +80,12 @@ print_row(const App *app, const BackupFile *f, const char *last)
 }
 
 static int
-bk_list(App *app, BkOpts *o)
+bk_list(App *app, InstanceOptions *o, Lock *lock)
 {
 	const char *service = o->argc > 0 ? o->argv[0] : NULL;
 	BackupList list;
 	json_t *all = json_array();
 
-	if (o->argc > 1)
-		return cli_usage_error("backups", "backups list takes at most one service");
 	if (!backups_scan(app, !o->no_checksum, &list))
 		return exit_hint_get();
 	if (!o->json)
@@ -167,7 +101,7 @@ bk_list(App *app, BkOpts *o)
 			print_row(app, &list.items[i], backups_checksum_name(list.items[i].checksum));
 	}
 	if (o->json)
-		print_json(all);
+		cli_print_json(all);
 	else
 		json_decref(all);
 	backups_list_free(&list);
@@ -221,7 +155,7 @@ verify_one(App *app, const char *path, bool json, json_t *out)
 }
 
 static int
-bk_verify(App *app, BkOpts *o)
+bk_verify(App *app, InstanceOptions *o, Lock *lock)
 {
 	BackupList list = { 0 };
 	json_t *all = json_array();
@@ -240,7 +174,7 @@ bk_verify(App *app, BkOpts *o)
 	for (size_t i = 0; i < (o->all ? list.count : (size_t) o->argc); i++, n++)
 		failed += !verify_one(app, o->all ? list.items[i].path : o->argv[i], o->json, all);
 	if (o->json)
-		print_json(all);
+		cli_print_json(all);
 	else
 	{
 		json_decref(all);
@@ -285,7 +219,7 @@ remove_selected(App *app, const BackupList *list, const char **keep, const char 
 			print_row(app, f, keep[i] ? keep[i] : action);
 	}
 	if (json)
-		print_json(json_pack("{s:b, s:o}", "dry_run", !remove, "files", files));
+		cli_print_json(json_pack("{s:b, s:o}", "dry_run", !remove, "files", files));
 	else
 	{
 		json_decref(files);
@@ -296,15 +230,13 @@ remove_selected(App *app, const BackupList *list, const char **keep, const char 
 }
 
 static int
-bk_prune(App *app, BkOpts *o, Lock *lock)
+bk_prune(App *app, InstanceOptions *o, Lock *lock)
 {
 	long long age = -1;
 	BackupList list;
 	bool remove;
 	int rc;
 
-	if (o->argc > 1)
-		return cli_usage_error("backups", "backups prune takes at most one service");
 	if (o->older_than == NULL && o->keep_last == 0)
 		return cli_usage_error("backups", "backups prune needs --older-than AGE and/or "
 							   "--keep-last N");
@@ -337,32 +269,15 @@ bk_prune(App *app, BkOpts *o, Lock *lock)
 	return rc;
 }
 
+static const InstanceSub subs[] = {
+	{ "list", 0, 1, IOPT_NO_CHECKSUM, false, bk_list },
+	{ "verify", 0, -1, IOPT_ALL, false, bk_verify },
+	{ "prune", 0, 1, IOPT_OLDER_THAN | IOPT_KEEP_LAST, false, bk_prune },
+};
+
 int
 cli_backups_main(const GlobalOptions *g, int argc, char **argv)
 {
-	BkOpts o;
-	App app;
-	Lock lock = LOCK_INIT;
-	int rc;
-
-	if (argc < 2 || (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "verify") != 0
-					 && strcmp(argv[1], "prune") != 0))
-		return cli_usage_error("backups", "backups needs a subcommand: list, verify, prune");
-	rc = parse(g, argc - 1, argv + 1, &o);
-	if (rc != EXIT_OK)
-		return rc;
-	if (!app_open(&app, g))
-	{
-		app_close(&app);
-		return exit_hint_get();
-	}
-	if (strcmp(argv[1], "list") == 0)
-		rc = bk_list(&app, &o);
-	else if (strcmp(argv[1], "verify") == 0)
-		rc = bk_verify(&app, &o);
-	else
-		rc = bk_prune(&app, &o, &lock);
-	lock_release(&lock);
-	app_close(&app);
-	return rc;
+	return cli_run_instance_command(g, "backups", subs, sizeof(subs) / sizeof(subs[0]), argc,
+									argv);
 }

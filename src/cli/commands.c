@@ -6,6 +6,8 @@
 #include "pgfold/log.h"
 #include "pgfold/version.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +112,14 @@ cli_print_usage(FILE *out)
 		  "exit codes: 0 ok, 1 failure, 2 usage, 3 blocked by a pre-flight check,\n"
 		  "4 engine unreachable, 5 shared instance unreachable, 6 verification\n"
 		  "mismatch, 7 another pgfold holds the lock, 130 interrupted.\n", out);
+}
+
+void
+cli_print_json(json_t *doc)
+{
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
 }
 
 int

@@ -88,78 +88,76 @@ const char *const cli_db_usage =
 	"unreachable; 6 verification found problems (checksum, counts, amcheck, diff);\n"
 	"7 another pgfold holds the stack lock.\n";
 
-typedef struct DbOpts
-{
-	const GlobalOptions *g;
-	const char *owner;
-	const char *against;
-	bool        json, yes, dry_run, force, no_backup, estimate, deep;
-	int         argc;         /* positional arguments */
-	char      **argv;
-} DbOpts;
-
-enum { OPT_OWNER = 1, OPT_FORCE, OPT_NO_BACKUP, OPT_ESTIMATE, OPT_AGAINST, OPT_DEEP,
-	   OPT_JSON, OPT_YES, OPT_DRY_RUN };
-
-/* Options every subcommand accepts; each then checks its positional count. */
+/* Options of `COMMAND SUB` (accept: IOPT_*), argv[0] being SUB. */
 static int
-parse(const GlobalOptions *g, int argc, char **argv, int min, int max, DbOpts *o)
+parse_options(const GlobalOptions *g, const char *command, unsigned accept,
+						   int argc, char **argv, InstanceOptions *o)
 {
 	static const struct option longopts[] = {
-		{ "owner", required_argument, NULL, OPT_OWNER },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
-		{ "estimate", no_argument, NULL, OPT_ESTIMATE },
-		{ "against", required_argument, NULL, OPT_AGAINST },
-		{ "deep", no_argument, NULL, OPT_DEEP },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "yes", no_argument, NULL, OPT_YES },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "no-backup", no_argument, NULL, 'B' },
+		{ "estimate", no_argument, NULL, 'e' },
+		{ "against", required_argument, NULL, 'a' },
+		{ "deep", no_argument, NULL, 'd' },
+		{ "all", no_argument, NULL, 'A' },
+		{ "no-checksum", no_argument, NULL, 'C' },
+		{ "older-than", required_argument, NULL, 'O' },
+		{ "keep-last", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c;
+	static const char flags[] = "ofBeadACOk";
+	int c, index = 0;
 
 	memset(o, 0, sizeof(*o));
-	o->g = g;
 	o->json = g->json;
 	o->yes = g->yes;
 	o->dry_run = g->dry_run;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	opterr = 0;     /* our own messages name the subcommand */
+	while ((c = getopt_long(argc, argv, ":", longopts, &index)) != -1)
 	{
+		const char *bit = c > 0 ? strchr(flags, c) : NULL;
+
+		if (c == ':')
+			return cli_usage_error(command, "%s %s: %s needs a value", command, argv[0],
+								   argv[optind - 1]);
+		if (c == '?')
+			return cli_usage_error(command, "%s %s: unknown option %s", command, argv[0],
+								   argv[optind - 1]);
+		if (bit != NULL && !(accept & (1u << (bit - flags))))
+			return cli_usage_error(command, "%s %s: unknown option --%s", command, argv[0],
+								   longopts[index].name);
 		switch (c)
 		{
-			case OPT_OWNER: o->owner = optarg; break;
-			case OPT_FORCE: o->force = true; break;
-			case OPT_NO_BACKUP: o->no_backup = true; break;
-			case OPT_ESTIMATE: o->estimate = true; break;
-			case OPT_AGAINST: o->against = optarg; break;
-			case OPT_DEEP: o->deep = true; break;
-			case OPT_JSON: o->json = true; break;
-			case OPT_YES: o->yes = true; break;
-			case OPT_DRY_RUN: o->dry_run = true; break;
-			default:
-				return cli_usage_error("db", "db %s: unknown option", argv[0]);
+			case 'o': o->owner = optarg; break;
+			case 'f': o->force = true; break;
+			case 'B': o->no_backup = true; break;
+			case 'e': o->estimate = true; break;
+			case 'a': o->against = optarg; break;
+			case 'd': o->deep = true; break;
+			case 'A': o->all = true; break;
+			case 'C': o->no_checksum = true; break;
+			case 'O': o->older_than = optarg; break;
+			case 'j': o->json = true; break;
+			case 'y': o->yes = true; break;
+			case 'n': o->dry_run = true; break;
+			case 'k':
+				if (!str_to_long(optarg, 1, 100000, &o->keep_last))
+					return cli_usage_error(command, "--keep-last takes a number of 1 or more, "
+										   "not \"%s\"", optarg);
+				break;
 		}
 	}
 	o->argc = argc - optind;
 	o->argv = argv + optind;
-	if (o->argc < min || o->argc > max)
-		return cli_usage_error("db", "db %s takes %s", argv[0],
-							   min == max && min == 1 ? "one database name"
-							   : "other arguments (see the usage)");
 	for (int i = 0; i < o->argc; i++)
 		if (o->argv[i][0] == '\0')
-			return cli_usage_error("db", "db %s: empty name", argv[0]);
+			return cli_usage_error(command, "%s %s: empty argument", command, argv[0]);
 	return EXIT_OK;
-}
-
-static void
-print_json(json_t *doc)
-{
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(doc);
 }
 
 static int
@@ -180,7 +178,7 @@ dump_json(const InstanceDumpResult *d)
 /* ---- list / exists ----------------------------------------------------------- */
 
 static int
-db_list(App *app, DbOpts *o)
+db_list(App *app, InstanceOptions *o, Lock *lock)
 {
 	InstanceDbList list;
 	char size[32];
@@ -194,7 +192,7 @@ db_list(App *app, DbOpts *o)
 
 		for (size_t i = 0; i < list.count; i++)
 			json_array_append_new(all, instance_db_json(&list.items[i]));
-		print_json(all);
+		cli_print_json(all);
 	}
 	else
 	{
@@ -224,7 +222,7 @@ db_list(App *app, DbOpts *o)
 }
 
 static int
-db_exists(App *app, DbOpts *o)
+db_exists(App *app, InstanceOptions *o, Lock *lock)
 {
 	InstanceDb db;
 	bool found = false;
@@ -234,7 +232,7 @@ db_exists(App *app, DbOpts *o)
 	if (found)
 		instance_db_free(&db);
 	if (o->json)
-		print_json(json_pack("{s:s, s:b}", "database", o->argv[0], "exists", found));
+		cli_print_json(json_pack("{s:s, s:b}", "database", o->argv[0], "exists", found));
 	else
 		puts(found ? "yes" : "no");
 	return found ? EXIT_OK : EXIT_FAIL;
@@ -260,7 +258,7 @@ role_must_exist(App *app, const char *role)
 }
 
 static int
-db_create(App *app, DbOpts *o)
+db_create(App *app, InstanceOptions *o, Lock *lock)
 {
 	const char *name = o->argv[0];
 	const char *owner = o->owner ? o->owner : app->cfg.pg_user;
@@ -299,7 +297,7 @@ db_create(App *app, DbOpts *o)
 	else
 		action = "created";
 	if (o->json)
-		print_json(json_pack("{s:s, s:s, s:s, s:b, s:s?}", "database", name, "owner", owner,
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:b, s:s?}", "database", name, "owner", owner,
 							 "action", action, "dry_run", o->dry_run,
 							 "sql", sql.len ? sb_str(&sql) : NULL));
 	else
@@ -346,7 +344,7 @@ may_replace(const InstanceDb *db, bool force, const char *verb)
 }
 
 static int
-db_drop(App *app, DbOpts *o, Lock *lock)
+db_drop(App *app, InstanceOptions *o, Lock *lock)
 {
 	const char *name = o->argv[0];
 	InstanceDb db;
@@ -383,7 +381,7 @@ db_drop(App *app, DbOpts *o, Lock *lock)
 	else if (!o->json)
 		printf("dropped %s%s%s\n", sb_str(&d), backup.path[0] ? "; backup: " : "", backup.path);
 	if (rc == EXIT_OK && o->json)
-		print_json(json_pack("{s:s, s:s, s:b, s:o, s:I}", "database", name,
+		cli_print_json(json_pack("{s:s, s:s, s:b, s:o, s:I}", "database", name,
 							 "action", o->dry_run ? "would drop" : "dropped", "dry_run", o->dry_run,
 							 "backup", dump_json(&backup),
 							 "sessions", (json_int_t) db.connections));
@@ -396,7 +394,7 @@ db_drop(App *app, DbOpts *o, Lock *lock)
 /* ---- backup / restore ----------------------------------------------------------- */
 
 static int
-db_backup(App *app, DbOpts *o)
+db_backup(App *app, InstanceOptions *o, Lock *lock)
 {
 	const char *name = o->argv[0];
 	char path[PATH_MAX];
@@ -415,7 +413,7 @@ db_backup(App *app, DbOpts *o)
 	if (!instance_backup(app, name, path, &res))
 		return fail();
 	if (o->json)
-		print_json(json_pack("{s:s, s:o}", "database", name, "backup", dump_json(&res)));
+		cli_print_json(json_pack("{s:s, s:o}", "database", name, "backup", dump_json(&res)));
 	else
 	{
 		stream_format_bytes(res.bytes, size, sizeof(size));
@@ -425,7 +423,7 @@ db_backup(App *app, DbOpts *o)
 }
 
 static int
-db_restore(App *app, DbOpts *o, Lock *lock)
+db_restore(App *app, InstanceOptions *o, Lock *lock)
 {
 	InstanceRestore req = { .db = o->argv[0], .file = o->argv[1], .owner = o->owner,
 							.backup_first = !o->no_backup, .force = o->force };
@@ -453,7 +451,7 @@ db_restore(App *app, DbOpts *o, Lock *lock)
 				   found && !o->no_backup ? "back up the current database, " : "",
 				   found ? "swap it in for" : "rename it to", sb_str(&d));
 		else
-			print_json(json_pack("{s:s, s:s, s:b, s:b}", "database", req.db, "file", req.file,
+			cli_print_json(json_pack("{s:s, s:s, s:b, s:b}", "database", req.db, "file", req.file,
 								 "exists", found, "dry_run", true));
 		sb_free(&d);
 		sb_free(&q);
@@ -470,7 +468,7 @@ db_restore(App *app, DbOpts *o, Lock *lock)
 		return fail();
 	}
 	if (o->json)
-		print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:I, s:I, s:I}", "database", req.db,
+		cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:I, s:I, s:I}", "database", req.db,
 							 "file", req.file, "dry_run", false, "replaced", res.replaced,
 							 "backup", dump_json(&res.backup), "tables", (json_int_t) res.tables,
 							 "rows", (json_int_t) res.rows,
@@ -512,7 +510,7 @@ print_stats(const char *name, const DbStats *st)
 }
 
 static int
-db_stats(App *app, DbOpts *o)
+db_stats(App *app, InstanceOptions *o, Lock *lock)
 {
 	const char *name = o->argv[0];
 	InstanceDb db;
@@ -528,7 +526,7 @@ db_stats(App *app, DbOpts *o)
 	ok = instance_db_stats(conn, o->estimate, &st);
 	pg_disconnect(conn);
 	if (ok && o->json)
-		print_json(instance_db_stats_json(name, &st));
+		cli_print_json(instance_db_stats_json(name, &st));
 	else if (ok)
 		print_stats(name, &st);
 	instance_db_stats_free(&st);
@@ -538,7 +536,7 @@ db_stats(App *app, DbOpts *o)
 /* ---- verify --------------------------------------------------------------------- */
 
 static int
-verify_against(App *app, DbOpts *o, const char *name)
+verify_against(App *app, InstanceOptions *o, const char *name)
 {
 	char container[256], user[128], defdb[128];
 	const char *colon = strchr(o->against, ':'), *src;
@@ -557,7 +555,7 @@ verify_against(App *app, DbOpts *o, const char *name)
 	src = colon && colon[1] ? colon + 1 : defdb;
 	ok = migration_verify(app, container, user, src, name, o->deep, &report, &src_inv, &dst_inv);
 	if (ok && o->json)
-		print_json(json_pack("{s:s, s:s, s:{s:s, s:s}, s:b, s:b, s:I, s:I, s:I, s:o}",
+		cli_print_json(json_pack("{s:s, s:s, s:{s:s, s:s}, s:b, s:b, s:I, s:I, s:I, s:o}",
 							 "database", name, "mode", "against", "source", "container", container,
 							 "database", src, "deep", o->deep, "ok", report.diff_count == 0,
 							 "tables", (json_int_t) report.tables, "rows", (json_int_t) report.rows,
@@ -576,7 +574,7 @@ verify_against(App *app, DbOpts *o, const char *name)
 }
 
 static int
-verify_standalone(App *app, DbOpts *o, const char *name)
+verify_standalone(App *app, InstanceOptions *o, const char *name)
 {
 	PGconn *conn = NULL;
 	SanityReport rep;
@@ -593,7 +591,7 @@ verify_standalone(App *app, DbOpts *o, const char *name)
 		json_object_set_new(doc, "database", json_string(name));
 		json_object_set_new(doc, "mode", json_string("standalone"));
 		json_object_set_new(doc, "deep", json_boolean(o->deep));
-		print_json(doc);
+		cli_print_json(doc);
 	}
 	else if (ok)
 		for (size_t i = 0; i < rep.count; i++)
@@ -606,7 +604,7 @@ verify_standalone(App *app, DbOpts *o, const char *name)
 }
 
 static int
-db_verify(App *app, DbOpts *o)
+db_verify(App *app, InstanceOptions *o, Lock *lock)
 {
 	InstanceDb db;
 
@@ -619,7 +617,7 @@ db_verify(App *app, DbOpts *o)
 /* ---- migrate-from ----------------------------------------------------------------- */
 
 static int
-db_migrate_from(App *app, DbOpts *o, Lock *lock)
+db_migrate_from(App *app, InstanceOptions *o, Lock *lock)
 {
 	InstanceCopy req = { .container = o->argv[0], .src_db = o->argv[1], .dest_db = o->argv[2],
 						 .owner = o->owner, .deep = o->deep };
@@ -637,7 +635,7 @@ db_migrate_from(App *app, DbOpts *o, Lock *lock)
 				   instance_show(&s, req.src_db), req.container, app->cfg.backups_dir,
 				   o->deep ? " with content hashes" : "", instance_show(&d, req.dest_db));
 		else
-			print_json(json_pack("{s:s, s:s, s:s, s:b}", "container", req.container,
+			cli_print_json(json_pack("{s:s, s:s, s:s, s:b}", "container", req.container,
 								 "source_database", req.src_db, "database", req.dest_db,
 								 "dry_run", true));
 	}
@@ -645,7 +643,7 @@ db_migrate_from(App *app, DbOpts *o, Lock *lock)
 			 || !instance_copy_from(app, &req, &res))
 		rc = fail();
 	else if (o->json)
-		print_json(json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:b}",
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I, s:b}",
 							 "container", req.container, "source_database", req.src_db,
 							 "database", req.dest_db, "dry_run", false,
 							 "backup", dump_json(&res.dump), "tables", (json_int_t) res.report.tables,
@@ -664,61 +662,74 @@ db_migrate_from(App *app, DbOpts *o, Lock *lock)
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
-typedef struct Sub
+static int
+db_console(App *app, InstanceOptions *o, Lock *lock)
 {
-	const char *name;
-	int         min, max;
-	int       (*run)(App *app, DbOpts *o, Lock *lock);
-} Sub;
+	return instance_console(app, o->argc ? o->argv[0] : NULL);
+}
 
-static int sub_list(App *a, DbOpts *o, Lock *l) { (void) l; return db_list(a, o); }
-static int sub_exists(App *a, DbOpts *o, Lock *l) { (void) l; return db_exists(a, o); }
-static int sub_create(App *a, DbOpts *o, Lock *l) { (void) l; return db_create(a, o); }
-static int sub_backup(App *a, DbOpts *o, Lock *l) { (void) l; return db_backup(a, o); }
-static int sub_stats(App *a, DbOpts *o, Lock *l) { (void) l; return db_stats(a, o); }
-static int sub_verify(App *a, DbOpts *o, Lock *l) { (void) l; return db_verify(a, o); }
-static int sub_console(App *a, DbOpts *o, Lock *l) { (void) l; return instance_console(a, o->argc ? o->argv[0] : NULL); }
-
-static const Sub subs[] = {
-	{ "list", 0, 0, sub_list },
-	{ "exists", 1, 1, sub_exists },
-	{ "create", 1, 1, sub_create },
-	{ "drop", 1, 1, db_drop },
-	{ "backup", 1, 2, sub_backup },
-	{ "restore", 2, 2, db_restore },
-	{ "stats", 1, 1, sub_stats },
-	{ "verify", 1, 1, sub_verify },
-	{ "console", 0, 1, sub_console },
-	{ "migrate-from", 3, 3, db_migrate_from },
+static const InstanceSub subs[] = {
+	{ "list", 0, 0, 0, true, db_list },
+	{ "exists", 1, 1, 0, true, db_exists },
+	{ "create", 1, 1, IOPT_OWNER, true, db_create },
+	{ "drop", 1, 1, IOPT_FORCE | IOPT_NO_BACKUP, true, db_drop },
+	{ "backup", 1, 2, 0, true, db_backup },
+	{ "restore", 2, 2, IOPT_OWNER | IOPT_FORCE | IOPT_NO_BACKUP, true, db_restore },
+	{ "stats", 1, 1, IOPT_ESTIMATE, true, db_stats },
+	{ "verify", 1, 1, IOPT_AGAINST | IOPT_DEEP, true, db_verify },
+	{ "console", 0, 1, 0, true, db_console },
+	{ "migrate-from", 3, 3, IOPT_OWNER | IOPT_DEEP, true, db_migrate_from },
 };
+
+typedef struct SubCall
+{
+	const InstanceSub *sub;
+	InstanceOptions    o;
+} SubCall;
+
+static int
+run_sub(App *app, void *ctx, Lock *lock)
+{
+	SubCall *call = ctx;
+
+	return call->sub->run(app, &call->o, lock);
+}
+
+int
+cli_run_instance_command(const GlobalOptions *g, const char *command, const InstanceSub *table,
+						 size_t count, int argc, char **argv)
+{
+	SubCall call = { .sub = NULL };
+	StrBuf names = STRBUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < count; i++)
+	{
+		sb_appendf(&names, "%s%s", i ? ", " : "", table[i].name);
+		if (argc >= 2 && strcmp(argv[1], table[i].name) == 0)
+			call.sub = &table[i];
+	}
+	if (call.sub == NULL)
+	{
+		rc = cli_usage_error(command, "%s %s%s: the subcommands are %s", command,
+							 argc >= 2 ? "does not know " : "needs a subcommand",
+							 argc >= 2 ? argv[1] : "", sb_str(&names));
+		sb_free(&names);
+		return rc;
+	}
+	sb_free(&names);
+	rc = parse_options(g, command, call.sub->accept, argc - 1, argv + 1, &call.o);
+	if (rc != EXIT_OK)
+		return rc;
+	if (call.o.argc < call.sub->min || (call.sub->max >= 0 && call.o.argc > call.sub->max))
+		return cli_usage_error(command, "%s %s takes %s", command, call.sub->name,
+							   call.sub->min == 1 && call.sub->max == 1 ? "one name"
+							   : "other arguments (see the usage)");
+	return instance_main(g, call.sub->shared, run_sub, &call);
+}
 
 int
 cli_db_main(const GlobalOptions *g, int argc, char **argv)
 {
-	const Sub *sub = NULL;
-	DbOpts o;
-	App app;
-	Lock lock = LOCK_INIT;
-	int rc;
-
-	if (argc < 2)
-		return cli_usage_error("db", "db needs a subcommand: list, exists, create, drop, backup, "
-							   "restore, stats, verify, console, migrate-from");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[1], subs[i].name) == 0)
-			sub = &subs[i];
-	if (sub == NULL)
-		return cli_usage_error("db", "unknown subcommand \"db %s\"", argv[1]);
-	rc = parse(g, argc - 1, argv + 1, sub->min, sub->max, &o);
-	if (rc != EXIT_OK)
-		return rc;
-	if (!app_open(&app, g))
-	{
-		app_close(&app);
-		return exit_hint_get();
-	}
-	rc = app_shared(&app) ? sub->run(&app, &o, &lock) : exit_hint_get();
-	lock_release(&lock);
-	app_close(&app);
-	return rc;
+	return cli_run_instance_command(g, "db", subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

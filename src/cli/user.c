@@ -125,13 +125,9 @@ report(App *app, const UserOpts *o, const char *action)
 	secrets_password_path(app->cfg.root, o->role, path, sizeof(path));
 	if (o->json)
 	{
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:b}", "role", o->role,
-								"action", action, "password_file", path, "database", o->db,
-								"access", access, "dry_run", o->dry_run);
-
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(doc);
+		cli_print_json(json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:b}", "role", o->role,
+								 "action", action, "password_file", path, "database", o->db,
+								 "access", access, "dry_run", o->dry_run));
 		return;
 	}
 	printf("role %s: %s%s; password file %s\n", o->role, o->dry_run ? "would " : "", action, path);
@@ -173,23 +169,17 @@ create(App *app, const UserOpts *o, Lock *lock)
 	return EXIT_OK;
 }
 
+static int
+run_create(App *app, void *ctx, Lock *lock)
+{
+	return create(app, ctx, lock);
+}
+
 int
 cli_user_main(const GlobalOptions *g, int argc, char **argv)
 {
 	UserOpts o;
-	App app;
-	Lock lock = LOCK_INIT;
 	int rc = parse(g, argc, argv, &o);
 
-	if (rc != EXIT_OK)
-		return rc;
-	if (!app_open(&app, g))
-	{
-		app_close(&app);
-		return exit_hint_get();
-	}
-	rc = app_shared(&app) ? create(&app, &o, &lock) : exit_hint_get();
-	lock_release(&lock);
-	app_close(&app);
-	return rc;
+	return rc != EXIT_OK ? rc : instance_main(g, true, run_create, &o);
 }

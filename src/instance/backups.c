@@ -210,35 +210,77 @@ journal_refs(const Journal *j, const char *service, JournalRefs *refs)
 	free(runs);
 }
 
+/* opendir, where a missing directory is an empty one: *d = NULL, true. */
 static bool
-load_journals(const char *dir, JournalRefs *refs, const char *backups_dir)
+open_dir(const char *dir, DIR **d)
 {
-	DIR *d = opendir(dir);
+	*d = opendir(dir);
+	if (*d != NULL || errno == ENOENT)
+		return true;
+	log_error("cannot read %s: %s", dir, strerror(errno));
+	return false;
+}
 
-	if (d == NULL)
-	{
-		if (errno == ENOENT)
-			return true;
-		log_error("cannot read %s: %s", dir, strerror(errno));
+bool
+instance_journal_services(const char *backups_dir, char ***out, size_t *count)
+{
+	char dir[PATH_MAX];
+	size_t k = strlen(JOURNAL_SUFFIX);
+	DIR *d = NULL;
+
+	*out = NULL;
+	*count = 0;
+	if (!journal_dir_path(backups_dir, dir, sizeof(dir)) || !open_dir(dir, &d))
 		return false;
-	}
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
 	{
-		char service[NAME_MAX + 1];
-		Journal j = JOURNAL_INIT;
-		bool exists = false;
 		size_t n = strlen(e->d_name);
 
-		if (!str_has_suffix(e->d_name, JOURNAL_SUFFIX) || n <= strlen(JOURNAL_SUFFIX))
+		if (n <= k || !str_has_suffix(e->d_name, JOURNAL_SUFFIX))
 			continue;
-		str_format(service, sizeof(service), "%.*s", (int) (n - strlen(JOURNAL_SUFFIX)), e->d_name);
-		if (!journal_service_name_valid(service)
-			|| !journal_load(backups_dir, service, &j, &exists))
+
+		char *name = xstrndup(e->d_name, n - k);
+
+		if (!journal_service_name_valid(name))
+		{
+			free(name);
 			continue;
-		journal_refs(&j, service, refs);
+		}
+		*out = xrealloc(*out, *count + 1, sizeof(char *));
+		(*out)[(*count)++] = name;
+	}
+	if (d != NULL)
+		closedir(d);
+	return true;
+}
+
+void
+instance_names_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bool
+load_journals(const char *backups_dir, JournalRefs *refs)
+{
+	char **services = NULL;
+	size_t count = 0;
+
+	if (!instance_journal_services(backups_dir, &services, &count))
+		return false;
+	for (size_t i = 0; i < count; i++)
+	{
+		Journal j = JOURNAL_INIT;
+		bool exists = false;
+
+		if (!journal_load(backups_dir, services[i], &j, &exists))
+			continue;
+		journal_refs(&j, services[i], refs);
 		journal_close(&j);
 	}
-	closedir(d);
+	instance_names_free(services, count);
 	return true;
 }
 
@@ -297,16 +339,11 @@ static bool
 scan_dir(App *app, const char *dir, bool in_journal_dir, const JournalRefs *refs,
 		 bool verify, BackupList *out)
 {
-	DIR *d = opendir(dir);
+	DIR *d = NULL;
 
-	if (d == NULL)
-	{
-		if (errno == ENOENT)
-			return true;
-		log_error("cannot read %s: %s", dir, strerror(errno));
+	if (!open_dir(dir, &d))
 		return false;
-	}
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
 	{
 		struct stat st;
 		BackupFile f;
@@ -323,7 +360,8 @@ scan_dir(App *app, const char *dir, bool in_journal_dir, const JournalRefs *refs
 		out->items = xrealloc(out->items, out->count + 1, sizeof(BackupFile));
 		out->items[out->count++] = f;
 	}
-	closedir(d);
+	if (d != NULL)
+		closedir(d);
 	return true;
 }
 
@@ -347,7 +385,7 @@ backups_scan(App *app, bool verify_checksums, BackupList *out)
 	memset(out, 0, sizeof(*out));
 	if (!journal_dir_path(app->cfg.backups_dir, jdir, sizeof(jdir)))
 		return false;
-	ok = load_journals(jdir, &refs, app->cfg.backups_dir)
+	ok = load_journals(app->cfg.backups_dir, &refs)
 		&& scan_dir(app, app->cfg.backups_dir, false, &refs, verify_checksums, out)
 		&& scan_dir(app, jdir, true, &refs, verify_checksums, out);
 	refs_free(&refs);

@@ -9,12 +9,27 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+int
+instance_main(const GlobalOptions *g, bool shared, InstanceMain fn, void *ctx)
+{
+	Lock lock = LOCK_INIT;
+	App app;
+	int rc;
+
+	if (!app_open(&app, g) || (shared && !app_shared(&app)))
+		rc = exit_hint_get();
+	else
+		rc = fn(&app, ctx, &lock);
+	lock_release(&lock);
+	app_close(&app);
+	return rc;
+}
 
 bool
 instance_confirm(bool yes, const char *question, const char *refusal)
@@ -90,8 +105,7 @@ map_journal(App *app, const char *service)
 	bool exists = false;
 	const char *run = NULL, *db = NULL;
 
-	if (!journal_service_name_valid(service)
-		|| !journal_load(app->cfg.backups_dir, service, &j, &exists))
+	if (!journal_load(app->cfg.backups_dir, service, &j, &exists))
 		return;
 	if (exists && journal_is_migrated(&j, &run))
 	{
@@ -109,23 +123,14 @@ map_journal(App *app, const char *service)
 static void
 map_build(App *app)
 {
-	char dir[PATH_MAX];
-	DIR *d;
+	char **services = NULL;
+	size_t count = 0;
 
 	cache.app = app;
-	if (journal_dir_path(app->cfg.backups_dir, dir, sizeof(dir)) && (d = opendir(dir)) != NULL)
-	{
-		for (struct dirent *e; (e = readdir(d)) != NULL;)
-		{
-			size_t n = strlen(e->d_name), k = strlen(JOURNAL_SUFFIX);
-			char service[NAME_MAX + 1];
-
-			if (n > k && str_has_suffix(e->d_name, JOURNAL_SUFFIX)
-				&& str_format(service, sizeof(service), "%.*s", (int) (n - k), e->d_name))
-				map_journal(app, service);
-		}
-		closedir(d);
-	}
+	if (instance_journal_services(app->cfg.backups_dir, &services, &count))
+		for (size_t i = 0; i < count; i++)
+			map_journal(app, services[i]);
+	instance_names_free(services, count);
 	for (size_t i = 0; i < app->stack.count; i++)
 	{
 		const StackService *svc = &app->stack.services[i];

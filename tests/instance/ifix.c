@@ -126,18 +126,6 @@ vrun(Ifx *x, const char *input, va_list ap)
 }
 
 int
-ifx_run(Ifx *x, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, x);
-	rc = vrun(x, NULL, ap);
-	va_end(ap);
-	return rc;
-}
-
-int
 ifx_run_input(Ifx *x, const char *input, ...)
 {
 	va_list ap;
@@ -165,6 +153,35 @@ ifx_json(Ifx *x)
 	cr_assert_not_null(doc, "stdout is not JSON (%s):\n%s\n--- stderr:\n%s", e.text,
 					   sb_str(&x->out), sb_str(&x->err));
 	return doc;
+}
+
+json_t *
+ifx_find(json_t *array, const char *key, const char *value, bool suffix)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(array, i, e)
+	{
+		const char *v = json_string_value(json_object_get(e, key));
+
+		if (v && (suffix ? str_has_suffix(v, value) : strcmp(v, value) == 0))
+			return e;
+	}
+	cr_assert_fail("no element with %s \"%s\"", key, value);
+	return NULL;
+}
+
+void
+ifx_backup(Ifx *x, const char *db, char *file, size_t size)
+{
+	json_t *doc;
+
+	ifx_run(x, "db", "backup", db, "--json", NULL);
+	ifx_expect(x, 0, "db backup");
+	doc = ifx_json(x);
+	str_copy(file, size, json_string_value(json_object_get(json_object_get(doc, "backup"), "file")));
+	json_decref(doc);
 }
 
 PGconn *
@@ -271,6 +288,14 @@ ifx_seed(Ifx *x, const char *db, int big_rows)
 	str_format(sql, sizeof(sql), "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h "
 			   "FROM generate_series(1, %d) g; CREATE INDEX big_h ON big (h); ANALYZE;", big_rows);
 	ifx_exec(x, db, sql);
+}
+
+void
+ifx_seeded_db(Ifx *x, const char *db, int big_rows)
+{
+	ifx_run(x, "db", "create", db, NULL);
+	ifx_expect(x, 0, "db create");
+	ifx_seed(x, db, big_rows);
 }
 
 void

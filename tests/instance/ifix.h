@@ -34,19 +34,32 @@ typedef struct Ifx
 	StrBuf   out, err;
 } Ifx;
 
+/* One suite per test file: each test sets up its own stack in x, which the
+ * suite's .fini tears down however the test ended. */
+#define IFX_SUITE(suite) \
+	static Ifx x; \
+	static void suite##_fini(void) { ifx_destroy(&x); } \
+	TestSuite(suite, .fini = suite##_fini, .timeout = 300)
+
 /* lab_require(), the directories, the shared instance from image, .env. */
 void ifx_init(Ifx *x, const char *image);
 void ifx_destroy(Ifx *x);
 
-/* Run pgfold --root <root> --no-color ARGS... (NULL-terminated); returns
- * the exit status, output in x->out / x->err. */
-int ifx_run(Ifx *x, ...) __attribute__((sentinel));
-/* The same with input on its stdin (a pipe, not a terminal). */
+/* Run pgfold --root <root> --no-color ARGS... (NULL-terminated) with input
+ * on its stdin (a pipe; NULL: /dev/null); returns the exit status, output
+ * in x->out / x->err. */
 int ifx_run_input(Ifx *x, const char *input, ...) __attribute__((sentinel));
+#define ifx_run(x, ...) ifx_run_input(x, NULL, __VA_ARGS__)
 /* The last run's stdout as JSON (asserts it parses; caller decrefs). */
 json_t *ifx_json(Ifx *x);
 /* Assert the last run exited with status, showing its output if not. */
 void ifx_expect(Ifx *x, int status, const char *what);
+
+/* The element of a JSON array whose string member key equals value (ends
+ * with it, when suffix); asserts that there is one. */
+json_t *ifx_find(json_t *array, const char *key, const char *value, bool suffix);
+/* `db backup DB --json`, asserting success; the dump's path into file. */
+void ifx_backup(Ifx *x, const char *db, char *file, size_t size);
 
 /* SQL as admin on the shared instance, database db (taken literally). */
 PGconn *ifx_connect(Ifx *x, const char *db);
@@ -62,6 +75,8 @@ const char *ifx_dedicated(Ifx *x, int slot, const char *image, const char *user,
 /* psql -c sql in a container as user on db; asserts success. */
 void ifx_container_sql(const char *container, const char *user, const char *db, const char *sql);
 
+/* `db create db`, then ifx_seed. */
+void ifx_seeded_db(Ifx *x, const char *db, int big_rows);
 /* The tables the tests seed: awkward names, a schema with a quote, a big
  * table for --estimate (rows), an index for amcheck. */
 void ifx_seed(Ifx *x, const char *db, int big_rows);

@@ -13,15 +13,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/journal.h"
 
-static Ifx x;
-
-static void
-cleanup(void)
-{
-	ifx_destroy(&x);
-}
-
-TestSuite(instance_backups_lab, .fini = cleanup, .timeout = 300);
+IFX_SUITE(instance_backups_lab);
 
 #define MIG_OLD   "docmost_20250101T000000Z.dump"          /* aborted migration */
 #define MIG_LIVE  "docmost_20250201T000000Z.dump"          /* the live migration */
@@ -77,14 +69,7 @@ write_journal(void)
 static json_t *
 entry(json_t *list, const char *suffix)
 {
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(list, i, e)
-		if (str_has_suffix(json_string_value(json_object_get(e, "file")), suffix))
-			return e;
-	cr_assert_fail("no entry for %s", suffix);
-	return NULL;
+	return ifx_find(list, "file", suffix, true);
 }
 
 static const char *
@@ -99,21 +84,10 @@ Test(instance_backups_lab, list_verify_prune)
 	json_t *doc;
 
 	ifx_init(&x, "pgfold-lab/postgres:15");
-	ifx_run(&x, "db", "create", "docmost", NULL);
-	ifx_seed(&x, "docmost", 2000);
-	ifx_run(&x, "db", "backup", "docmost", "--json", NULL);
-	ifx_expect(&x, EXIT_OK, "backup 1");
-	doc = ifx_json(&x);
-	str_copy(manual1, sizeof(manual1),
-			 json_string_value(json_object_get(json_object_get(doc, "backup"), "file")));
-	json_decref(doc);
+	ifx_seeded_db(&x, "docmost", 2000);
+	ifx_backup(&x, "docmost", manual1, sizeof(manual1));
 	sleep(1);    /* a second stamp */
-	ifx_run(&x, "db", "backup", "docmost", "--json", NULL);
-	ifx_expect(&x, EXIT_OK, "backup 2");
-	doc = ifx_json(&x);
-	str_copy(manual2, sizeof(manual2),
-			 json_string_value(json_object_get(json_object_get(doc, "backup"), "file")));
-	json_decref(doc);
+	ifx_backup(&x, "docmost", manual2, sizeof(manual2));
 	place(manual1, MIG_OLD);
 	place(manual1, MIG_LIVE);
 	place(manual1, PRE_RB);
@@ -144,16 +118,8 @@ Test(instance_backups_lab, list_verify_prune)
 	/* db list names the service from the journal too */
 	ifx_run(&x, "db", "list", "--json", NULL);
 	doc = ifx_json(&x);
-	{
-		size_t i;
-		json_t *e;
-		const char *svc = NULL;
-
-		json_array_foreach(doc, i, e)
-			if (strcmp(json_string_value(json_object_get(e, "name")), "docmost") == 0)
-				svc = json_string_value(json_object_get(e, "service"));
-		cr_assert_str_eq(svc ? svc : "(null)", "docmost");
-	}
+	cr_assert_str_eq(json_string_value(json_object_get(ifx_find(doc, "name", "docmost", false),
+														"service")), "docmost");
 	json_decref(doc);
 	ifx_run(&x, "backups", "list", "nosuchservice", "--json", NULL);
 	doc = ifx_json(&x);

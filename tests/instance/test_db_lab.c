@@ -12,27 +12,7 @@
 
 #define HOSTILE "x\"; DROP DATABASE y; --"
 
-static Ifx x;
-
-static void
-cleanup(void)
-{
-	ifx_destroy(&x);
-}
-
-TestSuite(instance_db_lab, .fini = cleanup, .timeout = 300);
-
-static json_t *
-find_db(json_t *list, const char *name)
-{
-	size_t i;
-	json_t *db;
-
-	json_array_foreach(list, i, db)
-		if (strcmp(json_string_value(json_object_get(db, "name")), name) == 0)
-			return db;
-	return NULL;
-}
+IFX_SUITE(instance_db_lab);
 
 static void
 assert_list_shape(json_t *db)
@@ -102,13 +82,12 @@ Test(instance_db_lab, list_exists_create)
 	ifx_expect(&x, EXIT_OK, "list");
 	doc = ifx_json(&x);
 	cr_assert(json_is_array(doc));
-	cr_assert_null(find_db(doc, "template1"));
-	cr_assert_null(find_db(doc, "template0"));
-	cr_assert_not_null(db = find_db(doc, HOSTILE));
+	cr_assert(strstr(sb_str(&x.out), "\"template") == NULL, "templates listed");
+	db = ifx_find(doc, "name", HOSTILE, false);
 	assert_list_shape(db);
 	cr_assert_str_eq(json_string_value(json_object_get(db, "owner")), "someone");
 	cr_assert(json_is_null(json_object_get(db, "service")));
-	cr_assert_not_null(db = find_db(doc, "app_one"));
+	db = ifx_find(doc, "name", "app_one", false);
 	cr_assert_eq(json_integer_value(json_object_get(db, "connection_limit")), -1);
 	json_decref(doc);
 	ifx_run(&x, "db", "list", NULL);
@@ -209,8 +188,7 @@ Test(instance_db_lab, stats_tables_and_estimates)
 	bool seen[6] = { false };
 
 	ifx_init(&x, "pgfold-lab/postgres:15");
-	ifx_run(&x, "db", "create", "stats_db", NULL);
-	ifx_seed(&x, "stats_db", 150000);
+	ifx_seeded_db(&x, "stats_db", 150000);
 	ifx_run(&x, "db", "stats", "stats_db", "--json", NULL);
 	ifx_expect(&x, EXIT_OK, "stats");
 	doc = ifx_json(&x);

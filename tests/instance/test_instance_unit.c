@@ -68,31 +68,29 @@ header(Bytes *x, int vmin, int format, const char *dump_version)
 	put_str(x, dump_version);
 }
 
-Test(instance_unit, archive_header_1_14)
+/* 1.14 (pg_dump 12-15) writes the compression level as an int, 1.15+
+ * (pg_dump 16+) as one byte: both must parse. */
+Test(instance_unit, archive_header_versions)
 {
-	Bytes x;
-	ArchiveHeader h;
-	const char *why = NULL;
+	static const struct { int vmin; const char *version; int major; } cases[] = {
+		{ 14, "15.4 (Debian 15.4-1)", 15 }, { 15, "16.1", 16 }, { 16, "17.2", 17 },
+	};
 
-	header(&x, 14, 1, "15.4 (Debian 15.4-1)");
-	cr_assert(archive_header_parse(x.b, x.n, &h, &why), "%s", why);
-	cr_assert_eq(h.format_minor, 14);
-	cr_assert_eq(h.dump_major, 15);
-	cr_assert_str_eq(h.database, "x\"; DROP DATABASE y; --");
-	cr_assert_str_eq(h.server_version, "15.4");
-	cr_assert_str_eq(h.created, "2026-11-21 03:04:05");
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		Bytes x;
+		ArchiveHeader h;
+		const char *why = NULL;
 
-Test(instance_unit, archive_header_1_16_one_byte_compression)
-{
-	Bytes x;
-	ArchiveHeader h;
-	const char *why = NULL;
-
-	header(&x, 16, 1, "17.2");
-	cr_assert(archive_header_parse(x.b, x.n, &h, &why), "%s", why);
-	cr_assert_eq(h.dump_major, 17);
-	cr_assert_eq(h.format_minor, 16);
+		header(&x, cases[i].vmin, 1, cases[i].version);
+		cr_assert(archive_header_parse(x.b, x.n, &h, &why), "1.%d: %s", cases[i].vmin, why);
+		cr_assert_eq(h.format_minor, cases[i].vmin);
+		cr_assert_eq(h.dump_major, cases[i].major);
+		cr_assert_str_eq(h.dump_version, cases[i].version);
+		cr_assert_str_eq(h.database, "x\"; DROP DATABASE y; --");
+		cr_assert_str_eq(h.server_version, "15.4");
+		cr_assert_str_eq(h.created, "2026-11-21 03:04:05");
+	}
 }
 
 Test(instance_unit, archive_header_refusals)

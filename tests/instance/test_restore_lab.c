@@ -13,15 +13,7 @@
 #include "lab.h"
 #include "pgfold/exitcodes.h"
 
-static Ifx x;
-
-static void
-cleanup(void)
-{
-	ifx_destroy(&x);
-}
-
-TestSuite(instance_restore_lab, .fini = cleanup, .timeout = 300);
+IFX_SUITE(instance_restore_lab);
 
 static void
 expect_value(const char *db, const char *sql, const char *want)
@@ -126,8 +118,7 @@ Test(instance_restore_lab, refusals_change_nothing)
 	json_t *doc;
 
 	ifx_init(&x, "pgfold-lab/postgres:15");
-	ifx_run(&x, "db", "create", "keep", NULL);
-	ifx_seed(&x, "keep", 20000);
+	ifx_seeded_db(&x, "keep", 20000);
 	str_format(dump, sizeof(dump), "%s/keep.dump", x.dir);
 	ifx_run(&x, "db", "backup", "keep", dump, NULL);
 	ifx_expect(&x, EXIT_OK, "backup");

@@ -13,15 +13,7 @@
 #include "pgfold/pg.h"
 #include "pgfold/secrets.h"
 
-static Ifx x;
-
-static void
-cleanup(void)
-{
-	ifx_destroy(&x);
-}
-
-TestSuite(instance_user_lab, .fini = cleanup, .timeout = 300);
+IFX_SUITE(instance_user_lab);
 
 static char *
 password_of(const char *role)
@@ -61,8 +53,7 @@ Test(instance_user_lab, create_reuse_refuse_rotate)
 	char *pw1, *pw2, *pw3;
 
 	ifx_init(&x, "pgfold-lab/postgres:15");
-	ifx_run(&x, "db", "create", "appdb", NULL);
-	ifx_seed(&x, "appdb", 100);
+	ifx_seeded_db(&x, "appdb", 100);
 
 	/* dry run first: nothing exists afterwards */
 	ifx_run(&x, "user", "create", "app_rw", "appdb", "--dry-run", "--json", NULL);
@@ -154,8 +145,7 @@ Test(instance_user_lab, owner_and_bad_input)
 	char *pw, *v;
 
 	ifx_init(&x, "pgfold-lab/postgres:15");
-	ifx_run(&x, "db", "create", "owned db", NULL);
-	ifx_seed(&x, "owned db", 10);
+	ifx_seeded_db(&x, "owned db", 10);
 	ifx_run(&x, "user", "create", "svc-owner.1", "owned db", "--owner", "--connection-limit", "3",
 			NULL);
 	ifx_expect(&x, EXIT_OK, "user create --owner");
