@@ -1,0 +1,298 @@
+/*
+ * test_secrets.c — the service role's generated password goes exactly
+ * where it belongs (etc/.db_passwords, .env, the app's environment) and
+ * nowhere else during a whole migration: no process's command line, no
+ * environment but the app's, not the run's log or journal, not pgfold's
+ * output, not the shared server's statement log (log_statement=all), not
+ * the files under backups/, overrides/ or services/.
+ *
+ * The watcher scans every /proc/<pid>/cmdline and environ of the host
+ * (container processes included) many times per second while pgfold runs.
+ * Environments of the placeholder app processes (`sleep infinity` and its
+ * docker-init) legitimately hold the password and are kept apart: seeing
+ * it there proves the watcher reaches container processes.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "migrate/mig.h"
+
+static MigStack stack;
+
+static void
+teardown(void)
+{
+	mig_stack_destroy(&stack);
+}
+
+TestSuite(migrate_secrets, .fini = teardown, .timeout = 600);
+
+/* ---- /proc watcher -------------------------------------------------------- */
+
+typedef struct Seen
+{
+	unsigned long hash;
+	char         *blob;        /* "C <cmdline>", "E <environ>" or "A <app environ>" */
+} Seen;
+
+typedef struct Watch
+{
+	pthread_t       thread;
+	pthread_mutex_t lock;
+	volatile int    stop;
+	Seen           *seen;
+	size_t          count, cap;
+	long            scans;
+} Watch;
+
+static unsigned long
+fnv(const char *s, size_t len)
+{
+	unsigned long h = 1469598103934665603UL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) s[i]) * 1099511628211UL;
+	return h;
+}
+
+static void
+remember(Watch *w, char kind, const char *data, size_t len)
+{
+	char *blob = malloc(len + 3);
+
+	cr_assert_not_null(blob);
+	blob[0] = kind;
+	blob[1] = ' ';
+	for (size_t i = 0; i < len; i++)
+		blob[2 + i] = data[i] == '\0' ? ' ' : data[i];
+	blob[len + 2] = '\0';
+
+	unsigned long h = fnv(blob, len + 2);
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->count; i++)
+		if (w->seen[i].hash == h && strcmp(w->seen[i].blob, blob) == 0)
+		{
+			pthread_mutex_unlock(&w->lock);
+			free(blob);
+			return;
+		}
+	if (w->count == w->cap)
+	{
+		w->cap = w->cap ? w->cap * 2 : 1024;
+		w->seen = xrealloc(w->seen, w->cap, sizeof(Seen));
+	}
+	w->seen[w->count++] = (Seen) { h, blob };
+	pthread_mutex_unlock(&w->lock);
+}
+
+static size_t
+read_proc(const char *pid, const char *file, char *buf, size_t size)
+{
+	char path[300];
+	size_t len = 0;
+	ssize_t n;
+
+	str_format(path, sizeof(path), "/proc/%s/%s", pid, file);
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while (len < size && (n = read(fd, buf + len, size - len)) > 0)
+		len += (size_t) n;
+	close(fd);
+	return len;
+}
+
+static void
+scan(Watch *w)
+{
+	static __thread char cmd[65536], env[262144];
+	DIR *d = opendir("/proc");
+
+	if (d == NULL)
+		return;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+	{
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+
+		size_t clen = read_proc(e->d_name, "cmdline", cmd, sizeof(cmd) - 1);
+		size_t elen = read_proc(e->d_name, "environ", env, sizeof(env) - 1);
+
+		cmd[clen] = '\0';
+		if (clen > 0)
+			remember(w, 'C', cmd, clen);
+		if (elen == 0)
+			continue;
+
+		/* cmdline with NULs: "sleep\0infinity" or docker-init's
+		 * "/sbin/docker-init\0--\0sleep\0infinity" */
+		bool app = false;
+
+		for (size_t i = 0; i + 5 < clen; i++)
+			if (memcmp(cmd + i, "sleep", 5) == 0 && (i == 0 || cmd[i - 1] == '\0')
+				&& strcmp(cmd + i, "sleep") == 0 && i + 6 < clen
+				&& strcmp(cmd + i + 6, "infinity") == 0)
+				app = true;
+		remember(w, app ? 'A' : 'E', env, elen);
+	}
+	closedir(d);
+	w->scans++;
+}
+
+static void *
+watch_main(void *arg)
+{
+	Watch *w = arg;
+
+	while (!w->stop)
+	{
+		scan(w);
+
+		struct timespec ts = { 0, 20 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* Blobs of kind containing needle; the first one into *first. */
+static size_t
+found(Watch *w, char kind, const char *needle, const char **first)
+{
+	size_t n = 0;
+
+	*first = NULL;
+	for (size_t i = 0; i < w->count; i++)
+		if (w->seen[i].blob[0] == kind && strstr(w->seen[i].blob, needle) != NULL)
+		{
+			if (n++ == 0)
+				*first = w->seen[i].blob;
+		}
+	return n;
+}
+
+static void
+watch_free(Watch *w)
+{
+	for (size_t i = 0; i < w->count; i++)
+		free(w->seen[i].blob);
+	free(w->seen);
+	pthread_mutex_destroy(&w->lock);
+}
+
+/* ---- the test --------------------------------------------------------------- */
+
+static void
+assert_not_in(const char *what, const StrBuf *text, const char *pw)
+{
+	cr_assert_null(memmem(text->data ? text->data : "", text->len, pw, strlen(pw)),
+				   "the service password appears in %s", what);
+}
+
+/* Every regular file under root/rel must not contain pw. */
+static void
+assert_not_in_tree(const char *rel, const char *pw)
+{
+	StrBuf list = STRBUF_INIT, bytes = STRBUF_INIT;
+
+	lab_sh_capture(&list, "cd %s && find %s -type f", stack.root, rel);
+	for (char *line = list.data, *nl; line != NULL && *line; line = nl ? nl + 1 : NULL)
+	{
+		char path[PATH_MAX];
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		mig_path(&stack, path, sizeof(path), "%s", line);
+		mig_read(path, &bytes, true);
+		cr_assert_null(memmem(bytes.data ? bytes.data : "", bytes.len, pw, strlen(pw)),
+					   "the service password appears in %s", path);
+	}
+	sb_free(&list);
+	sb_free(&bytes);
+}
+
+Test(migrate_secrets, generated_password_stays_in_its_places)
+{
+	Watch w;
+	MigRun r;
+	StrBuf logs = STRBUF_INIT, bytes = STRBUF_INIT;
+	char svc[96], path[PATH_MAX];
+	const char *hit;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+
+	char *fp = mig_seed_service(&stack, &mig_docmost, NULL);
+
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
+
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	cr_assert_eq(pthread_create(&w.thread, NULL, watch_main, &w), 0);
+	mig_pgfold(&stack, &r, NULL, "-v", "migrate", svc, "--yes", NULL);
+	w.stop = 1;
+	pthread_join(w.thread, NULL);
+	scan(&w);   /* the apps as they run now */
+	mig_expect_exit(&r, 0, "migrate");
+	mig_assert_migrated(&stack, &mig_docmost, fp);
+
+	char *pw = mig_role_password(&stack, "docmost");
+
+	fprintf(stderr, "migrate_secrets: %ld scans, %zu distinct command lines/environments\n",
+			w.scans, w.count);
+	cr_assert_gt(w.scans, 5, "the watcher scanned only %ld times", w.scans);
+	cr_assert_eq(found(&w, 'C', pw, &hit), 0, "the password is in a command line: %s", hit);
+	cr_assert_eq(found(&w, 'E', pw, &hit), 0, "the password is in an environment: %.400s", hit);
+	/* sanity: the watcher does see container processes' environments */
+	cr_assert_gt(found(&w, 'A', pw, &hit), 0, "the watcher never saw the app's environment");
+	cr_expect_gt(found(&w, 'C', "pg_dump -Fc", &hit) + found(&w, 'C', "pg_restore", &hit), 0,
+				 "(info) the watcher saw no pg_dump/pg_restore command line");
+
+	/* pgfold's output, its log, its journal */
+	assert_not_in("pgfold's stdout", &r.out, pw);
+	assert_not_in("pgfold's stderr", &r.err, pw);
+	mig_glob_one(&stack, "backups/postgres-migrations/*.log", path, sizeof(path));
+	mig_read(path, &bytes, false);
+	cr_assert_gt(bytes.len, 0, "the run's log %s is empty", path);
+	assert_not_in("the run's log", &bytes, pw);
+	assert_not_in_tree("backups", pw);
+	assert_not_in_tree("overrides", pw);
+	assert_not_in_tree("services", pw);
+
+	/* the server saw verifiers only */
+	lab_sh_capture(&logs, "docker logs %s 2>&1", stack.shared);
+	cr_assert_not_null(strstr(sb_str(&logs), "statement: "), "log_statement=all not in effect?");
+	assert_not_in("the shared server's log", &logs, pw);
+
+	/* where it does belong */
+	mig_path(&stack, path, sizeof(path), ".env");
+	cr_assert(mig_file_contains(path, pw), ".env does not carry the password for compose");
+
+	char *mode = NULL;
+	StrBuf m = STRBUF_INIT;
+
+	lab_sh_capture(&m, "stat -c %%a %s %s/etc/.db_passwords/docmost.txt", path, stack.root);
+	mode = sb_steal(&m);
+	cr_expect_str_eq(mode, "600\n600\n", ".env and the password file must be mode 0600: %s", mode);
+
+	free(mode);
+	free(pw);
+	free(fp);
+	watch_free(&w);
+	mig_run_free(&r);
+	sb_free(&logs);
+	sb_free(&bytes);
+}
