@@ -177,20 +177,16 @@ rb_service_rel(const Rb *r, const char *path, char *out, size_t size)
 	return true;
 }
 
-/* "YYYYmmddTHHMMSSZ" (migrate's run ids), optionally "-xxxxxx" (rollback's:
- * journal_new_run_id). */
+/* "YYYYmmddTHHMMSSZ": the run ids of migrate and rollback. */
 static bool
 stamp_valid(const char *s, size_t len)
 {
-	if ((len != JOURNAL_STAMP_LEN && len != JOURNAL_STAMP_LEN + 7) || s[8] != 'T' || s[15] != 'Z')
+	if (len != JOURNAL_STAMP_LEN || s[8] != 'T' || s[15] != 'Z')
 		return false;
-	for (size_t i = 0; i < JOURNAL_STAMP_LEN; i++)
+	for (size_t i = 0; i < len; i++)
 		if (i != 8 && i != 15 && (s[i] < '0' || s[i] > '9'))
 			return false;
-	if (len == JOURNAL_STAMP_LEN)
-		return true;
-	return s[JOURNAL_STAMP_LEN] == '-'
-		&& strspn(s + JOURNAL_STAMP_LEN + 1, "0123456789abcdef") >= 6;
+	return true;
 }
 
 /* The stamp of a dump of this service: <svc>_<stamp>.dump (migrate) or

@@ -160,13 +160,14 @@ find_container(Rb *r, bool *running)
 	{
 		json_array_foreach(list, i, c)
 		{
-			const char *id = json_string_value(json_object_get(c, "Id"));
+			/* by name: messages and exec labels say what the operator knows */
+			const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 			const char *state = json_string_value(json_object_get(c, "State"));
 			bool up = state != NULL && strcmp(state, "running") == 0;
 
-			if (id != NULL && (!found || (up && !*running)))
+			if (name != NULL && (!found || (up && !*running)))
 			{
-				str_copy(r->container, sizeof(r->container), id);
+				str_copy(r->container, sizeof(r->container), name[0] == '/' ? name + 1 : name);
 				*running = up;
 				found = true;
 			}
@@ -211,6 +212,8 @@ wait_ready(Rb *r)
 
 		if (signals_interrupted())
 		{
+			log_error("interrupted while waiting for %s to accept connections",
+					  r->mig.container);
 			exit_hint_set(EXIT_INTERRUPTED);
 			return false;
 		}

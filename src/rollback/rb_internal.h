@@ -89,7 +89,7 @@ typedef struct Rb
 	char                   tmp_db[64];
 	char                   aside_db[64];
 	char                   maint_db[16];
-	char                   container[256];     /* running dedicated container (id) */
+	char                   container[256];     /* running dedicated container (name) */
 	bool                   started_db;         /* by this run: stop it on undo */
 	json_t                *stopped;            /* app container ids we stopped */
 	bool                   keep_tmp;           /* verification mismatch */

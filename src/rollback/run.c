@@ -114,6 +114,29 @@ resume(Rb *r, const char *run, json_t *options)
 	return -1;
 }
 
+/* The run id is the UTC stamp, as migrate's: it names the run's files
+ * (<service>_pre_rollback_<stamp>.dump), which the backups tools parse. A
+ * run that ended within the same second (refused or aborted) keeps its id:
+ * wait for the next one. */
+static bool
+new_run_id(Rb *r)
+{
+	for (int tries = 0; tries < 3; tries++)
+	{
+		bool used = false;
+
+		if (!journal_stamp(time(NULL), r->run_id))
+			return false;
+		for (size_t i = 0; i < journal_count(&r->journal) && !used; i++)
+			used = strcmp(rb_field(journal_record(&r->journal, i), "run"), r->run_id) == 0;
+		if (!used)
+			return true;
+		sleep(1);
+	}
+	log_error("no free run id in %s", r->journal.path);
+	return false;
+}
+
 static int
 find_run(Rb *r)
 {
@@ -127,9 +150,7 @@ find_run(Rb *r)
 		return not_migrated(r);
 	str_copy(r->mig.run, sizeof(r->mig.run), mrun);
 	r->data = r->opts->data;
-	if (!journal_new_run_id(time(NULL), r->run_id, sizeof(r->run_id)))
-		return EXIT_FAIL;
-	return -1;
+	return new_run_id(r) ? -1 : EXIT_FAIL;
 }
 
 /* Open (or for --dry-run just read) the journal, find the run, load what
@@ -269,8 +290,13 @@ undo(Rb *r)
 		signals_clear();
 	if (r->past_files)
 	{
-		log_error("%s now points at %s again; the rest of the rollback can be finished by "
-				  "re-running `pgfold rollback %s`", r->service_rel, r->mig.container, r->svc->name);
+		/* the stack points at the dedicated database: nothing to undo */
+		if (rb_step_done(r, RB_STEP_APPLY))
+			log_notice("%s runs on %s again; re-run `pgfold rollback %s` to finish the clean-up",
+					   r->svc->name, r->mig.container, r->svc->name);
+		else
+			log_notice("the apps of %s stay stopped until `pgfold rollback %s` has finished",
+					   r->svc->name, r->svc->name);
 		return;
 	}
 	log_notice("undoing: %s keeps pointing at the shared instance", r->service_rel);

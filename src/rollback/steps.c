@@ -220,8 +220,8 @@ rb_step_restore(Rb *r)
 static bool
 mismatch(Rb *r, const char *db, const char *against)
 {
-	log_error("verification failed: \"%s\" in %s does not hold what %s holds; nothing was "
-			  "replaced", db, r->mig.container, against);
+	log_error("verification failed: \"%s\" in %s does not match %s; nothing was replaced", db,
+			  r->mig.container, against);
 	exit_hint_set(EXIT_VERIFY);
 	r->keep_tmp = r->data != RB_DATA_ORIGINAL;
 	return false;
@@ -258,15 +258,14 @@ verify_recorded(Rb *r, const char *db, const RbCounts *want, const char *what)
 	r->report.items = r->src_inv.count;
 	if (!want->known)
 	{
-		log_warn("pgfold has no record of what %s held: checked only that it restored "
-				 "completely (%lld tables, %lld rows)", what, got.tables, got.rows);
+		log_warn("pgfold has no record of %s: checked only that it restored completely "
+				 "(%lld tables, %lld rows)", what, got.tables, got.rows);
 		return true;
 	}
 	if (got.tables == want->tables && got.rows == want->rows)
 		return true;
-	log_error("\"%s\" in %s: %lld tables, %lld rows; when %s was made its source had %lld "
-			  "tables, %lld rows", db, r->mig.container, got.tables, got.rows, what,
-			  want->tables, want->rows);
+	log_error("\"%s\" in %s has %lld tables, %lld rows; pgfold counted %lld tables, %lld rows "
+			  "in %s", db, r->mig.container, got.tables, got.rows, want->tables, want->rows, what);
 	return mismatch(r, db, what);
 }
 
@@ -287,7 +286,7 @@ rb_step_verify(Rb *r)
 		want.tables = v ? json_integer_value(json_object_get(v, "tables")) : 0;
 		want.rows = v ? json_integer_value(json_object_get(v, "rows")) : 0;
 		against = "recorded at migration";
-		ok = verify_recorded(r, r->mig.db, &want, "the migration's source");
+		ok = verify_recorded(r, r->mig.db, &want, "it when it was migrated");
 	}
 	else if (r->source[0] == '\0')
 	{
@@ -302,8 +301,11 @@ rb_step_verify(Rb *r)
 		const char *sha = rb_field(rb_done(r, RB_STEP_RESTORE), "sha256");
 
 		against = "recorded counts";
+		char what[PATH_MAX + 48];
+
+		str_format(what, sizeof(what), "the source of %s when it was made", r->source);
 		ok = rb_dump_counts(r, sha != NULL ? sha : "", &want)
-			&& verify_recorded(r, r->tmp_db, &want, r->source);
+			&& verify_recorded(r, r->tmp_db, &want, what);
 	}
 	if (!ok)
 		return false;
