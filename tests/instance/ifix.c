@@ -39,11 +39,25 @@ ifx_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+static void
+write_env(Ifx *x, const char *container)
+{
+	char env[PATH_MAX];
+	FILE *f;
+
+	ifx_path(x, ".env", env, sizeof(env));
+	f = fopen(env, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "PG_USER=admin\nPG_PASS=%s\nPG_HOST=127.0.0.1\nPG_PORT=%d\n"
+			"PGFOLD_SHARED_CONTAINER=%s\n", x->shared.admin_pw, x->shared.port, container);
+	fclose(f);
+	chmod(env, 0600);
+}
+
 void
 ifx_init(Ifx *x, const char *image)
 {
-	char tmpl[] = "/tmp/pgfold-inst-XXXXXX", env[PATH_MAX];
-	FILE *f;
+	char tmpl[] = "/tmp/pgfold-inst-XXXXXX";
 
 	memset(x, 0, sizeof(*x));
 	pgtest_shared_start(&x->shared, image);
@@ -51,13 +65,13 @@ ifx_init(Ifx *x, const char *image)
 	str_copy(x->dir, sizeof(x->dir), tmpl);
 	str_format(x->root, sizeof(x->root), "%s/root", x->dir);
 	cr_assert_eq(lab_sh("mkdir -p %s/services %s/backups", x->root, x->root), 0);
-	ifx_path(x, ".env", env, sizeof(env));
-	f = fopen(env, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "PG_USER=admin\nPG_PASS=%s\nPG_HOST=127.0.0.1\nPG_PORT=%d\n"
-			"PGFOLD_SHARED_CONTAINER=%s\n", x->shared.admin_pw, x->shared.port, x->shared.name);
-	fclose(f);
-	chmod(env, 0600);
+	write_env(x, x->shared.name);
+}
+
+void
+ifx_local_clients(Ifx *x)
+{
+	write_env(x, "");
 }
 
 void

@@ -44,6 +44,9 @@ typedef struct Ifx
 /* lab_require(), the directories, the shared instance from image, .env. */
 void ifx_init(Ifx *x, const char *image);
 void ifx_destroy(Ifx *x);
+/* Rewrite .env with PGFOLD_SHARED_CONTAINER empty: the shared instance is
+ * then reached by local clients over TCP (pg_dump, pg_restore, psql). */
+void ifx_local_clients(Ifx *x);
 
 /* Run pgfold --root <root> --no-color ARGS... (NULL-terminated) with input
  * on its stdin (a pipe; NULL: /dev/null); returns the exit status, output

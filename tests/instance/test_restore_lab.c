@@ -198,3 +198,22 @@ Test(instance_restore_lab, dump_newer_than_the_shared_server)
 	cr_assert(strstr(sb_str(&x.err), "pg_dump 17") != NULL, "%s", sb_str(&x.err));
 	cr_assert_not(ifx_db_exists(&x, "from17"));
 }
+
+/* PGFOLD_SHARED_CONTAINER empty: this host's pg_dump / pg_restore reach the
+ * shared instance over TCP (the password in pgcmd's passfile). */
+Test(instance_restore_lab, local_clients)
+{
+	char dump[4096];
+
+	cr_assert_eq(lab_sh("command -v pg_dump >/dev/null && command -v pg_restore >/dev/null"), 0,
+				 "this test needs pg_dump and pg_restore on the host");
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_seeded_db(&x, "here", 1000);
+	ifx_local_clients(&x);
+	str_format(dump, sizeof(dump), "%s/here.dump", x.dir);
+	ifx_run(&x, "db", "backup", "here", dump, NULL);
+	ifx_expect(&x, EXIT_OK, "local backup");
+	ifx_run(&x, "db", "restore", "here again", dump, "--yes", NULL);
+	ifx_expect(&x, EXIT_OK, "local restore");
+	expect_value("here again", fingerprint, "1500 1000 3 2");
+}
