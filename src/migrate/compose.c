@@ -104,10 +104,19 @@ compose_argv(App *app, const StackService *svc, const char *project,
 	argv[k++] = xstrdup(app->cfg.root);
 	argv[k++] = xstrdup("-p");
 	argv[k++] = xstrdup(project);
+	/* compose resolves -f against its own working directory, not the
+	 * project directory: absolute paths work from wherever pgfold (or an
+	 * operator pasting the printed command) runs */
 	for (size_t i = 0; i < nf; i++)
 	{
+		StrBuf f = STRBUF_INIT;
+
+		if (files[i][0] == '/')
+			sb_appends(&f, files[i]);
+		else
+			sb_appendf(&f, "%s/%s", app->cfg.root, files[i]);
 		argv[k++] = xstrdup("-f");
-		argv[k++] = xstrdup(files[i]);
+		argv[k++] = sb_steal(&f);
 	}
 	for (size_t i = 0; i < ne; i++)
 		argv[k++] = xstrdup(extra[i]);
