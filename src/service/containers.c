@@ -258,6 +258,7 @@ match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *inf
 	json_t *c, *best = NULL;
 	ContainerMatch best_m = MATCH_NONE;
 	int best_rank = -1;
+	size_t ours = 0;
 
 	name_candidates(svc, j, &cands, &n);
 	json_array_foreach(list, i, c)
@@ -270,6 +271,8 @@ match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *inf
 		if (m == MATCH_NONE)
 			continue;
 		info->matches++;
+		if (from_this_stack(svc, c))
+			ours++;
 
 		int r = rank(svc, c, m);
 
@@ -282,7 +285,9 @@ match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *inf
 	}
 	strlist_free(&cands, &n);
 
-	size_t matches = info->matches;
+	/* Copies started from another checkout of the same file are not this
+	 * stack's: only this stack's own copies make a match ambiguous. */
+	size_t matches = ours > 0 ? ours : info->matches;
 
 	if (best)
 		fill_info(info, best, best_m);
