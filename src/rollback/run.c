@@ -307,14 +307,18 @@ undo(Rb *r)
 	if (r->stopped != NULL && r->app->docker != NULL)
 		app_start_containers(r->app, r->stopped);
 
-	json_t *f = json_pack("{s:i}", "exit", exit_hint_get());
+	/* the last step done says how far it got; a re-run starts a new run */
+	size_t n = journal_count(&r->journal);
+	json_t *last = n > 0 ? journal_record(&r->journal, n - 1) : NULL;
+	const char *after = last != NULL && strcmp(rb_field(last, "run"), r->run_id) == 0
+		? rb_field(last, "step") : "";
+	json_t *f = json_pack("{s:i, s:s}", "exit", exit_hint_get(), "after", after);
 
 	journal_append(&r->journal, JOURNAL_ROLLBACK, r->run_id, RB_STEP_ABORT, JOURNAL_FAILED, f);
 	json_decref(f);
-	if (rb_step_done(r, RB_STEP_BACKUP))
-		log_notice("nothing was rolled back; the pre-rollback dump is kept in %s", r->dump);
-	else
-		log_notice("nothing was rolled back");
+	log_notice("nothing was rolled back%s%s", rb_step_done(r, RB_STEP_BACKUP)
+			   ? "; the pre-rollback dump is kept in " : "",
+			   rb_step_done(r, RB_STEP_BACKUP) ? r->dump : "");
 }
 
 static void
