@@ -210,7 +210,8 @@ typedef struct StackContainers
  * default-name candidate). The best match wins: labels+name, labels, name;
  * then one whose working_dir label is this stack (root or services dir);
  * then a running container over a stopped one. ContainerInfo.matches counts
- * every container that matched (> 1: stale or foreign copies exist). Pure:
+ * the containers that matched and were started from this stack (or all of
+ * them when none was): > 1 means stale copies of this stack exist. Pure:
  * never calls the engine.
  */
 bool stack_match_containers(const Stack *stack, json_t *list, StackContainers *out);
