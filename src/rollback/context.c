@@ -99,6 +99,7 @@ rb_parse_original(Rb *r)
 		return false;
 	}
 	memset(&co, 0, sizeof(co));
+	co.project_dir = r->app->cfg.root;     /* as stack_load: compose runs there */
 	memset(&r->orig, 0, sizeof(r->orig));
 	service_analysis_clear(&r->orig);
 	r->orig.name = r->svc->name;      /* borrowed: rb_free leaves them */

@@ -53,12 +53,13 @@ Test(rollback_data, current_data)
 	free(dbs);
 }
 
-/* --original-data: the volume's pre-migration data, without the writes. */
+/* --original-data: the volume's pre-migration data, without the writes
+ * (netbox: two apps, env_file, depends_on with conditions). */
 Test(rollback_data, original_data)
 {
 	MigRun r;
 
-	rbt_migrated(&stack, &mig_docmost);
+	rbt_migrated(&stack, &mig_netbox);
 	RBT_ROLLBACK(&stack, &r, 0, NULL, "--original-data", "--yes", NULL);
 	cr_assert(strstr(sb_str(&r.err), "will NOT be there") != NULL, "no warning:\n%s",
 			  sb_str(&r.err));
