@@ -259,6 +259,7 @@ counts_from(json_t *rec, RbCounts *out)
 	out->known = true;
 	out->tables = json_integer_value(t);
 	out->rows = json_integer_value(n);
+	out->server_version = (int) json_integer_value(json_object_get(rec, "server_version"));
 	return true;
 }
 

@@ -120,6 +120,34 @@ rb_db_create_tmp(Rb *r)
 	return ok;
 }
 
+/*
+ * pg_dump 15 and later write the public schema as an ordinary schema
+ * (CREATE SCHEMA public), which an older server already has in a new
+ * database: pg_restore --exit-on-error would stop there. The temporary
+ * database is empty, so its public schema goes and the dump brings it.
+ */
+bool
+rb_db_fit_for(Rb *r, int source_version)
+{
+	int target = 0;
+	StrBuf out = STRBUF_INIT;
+	bool ok;
+
+	if (source_version < 150000)
+		return true;
+	if (!pgx_server_version_num(r->app->docker, r->container, r->mig.user, &target))
+		return false;
+	if (target >= 150000)
+		return true;
+	log_info("the dump comes from PostgreSQL %d, %s runs %d: \"%s\" starts without a public "
+			 "schema (the dump creates it)", source_version / 10000, r->mig.container,
+			 target / 10000, r->tmp_db);
+	ok = pgx_query(r->app->docker, r->container, r->mig.user, r->tmp_db,
+				   "DROP SCHEMA public;\n", NULL, &out);
+	sb_free(&out);
+	return ok;
+}
+
 bool
 rb_db_drop(Rb *r, const char *db)
 {

@@ -57,6 +57,7 @@ typedef struct RbCounts
 	bool      known;
 	long long tables;
 	long long rows;
+	int       server_version;   /* of the dump's source; 0 = unknown */
 } RbCounts;
 
 typedef struct Rb
@@ -124,6 +125,7 @@ bool rb_db_up(Rb *r);
 bool rb_db_stop(Rb *r);
 bool rb_db_exists(Rb *r, const char *db, bool *exists);
 bool rb_db_create_tmp(Rb *r);
+bool rb_db_fit_for(Rb *r, int source_version);
 bool rb_db_drop(Rb *r, const char *db);
 bool rb_db_rename(Rb *r, const char *from, const char *to);
 bool rb_db_inventory(Rb *r, const char *db, bool deep, Inventory *inv);

@@ -86,6 +86,8 @@ rb_step_backup(Rb *r)
 		r->backup_counts.known = json_is_integer(json_object_get(done, "rows"));
 		r->backup_counts.tables = json_integer_value(json_object_get(done, "tables"));
 		r->backup_counts.rows = json_integer_value(json_object_get(done, "rows"));
+		r->backup_counts.server_version =
+			(int) json_integer_value(json_object_get(done, "server_version"));
 		return true;
 	}
 	if (done != NULL)
@@ -110,17 +112,19 @@ rb_step_backup(Rb *r)
 
 	log_notice("dumping \"%s\" from the shared instance to %s", r->mig.shared_db, r->dump);
 	if (stream_run(&spec, &r->backup_stream)
-		&& migration_shared_inventory(r->app, r->mig.shared_db, false, &inv))
+		&& migration_shared_inventory(r->app, r->mig.shared_db, false, &inv)
+		&& pg_server_version_num(r->app->shared, &r->backup_counts.server_version))
 	{
 		count(&inv, &r->backup_counts);
 		str_copy(r->dump_sha, sizeof(r->dump_sha), r->backup_stream.sha256);
 
-		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "dump", r->dump,
+		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I, s:i}", "dump", r->dump,
 							  "sha256", r->dump_sha, "db", r->mig.shared_db,
 							  "bytes", (json_int_t) r->backup_stream.bytes,
 							  "seconds", r->backup_stream.seconds,
 							  "tables", (json_int_t) r->backup_counts.tables,
-							  "rows", (json_int_t) r->backup_counts.rows);
+							  "rows", (json_int_t) r->backup_counts.rows,
+							  "server_version", r->backup_counts.server_version);
 
 		ok = rb_record(r, RB_STEP_BACKUP, f);
 		json_decref(f);
@@ -186,8 +190,13 @@ rb_step_restore(Rb *r)
 		exit_hint_set(EXIT_BLOCKED);
 		return false;
 	}
+	/* the server that made the dump: this run's, or as the journal says */
+	RbCounts made = r->backup_counts;
+
+	if (r->source[0] != '\0' && !rb_dump_counts(r, sha, &made))
+		return false;
 	memset(&restore, 0, sizeof(restore));
-	if (!rb_db_create_tmp(r)
+	if (!rb_db_create_tmp(r) || !rb_db_fit_for(r, made.server_version)
 		|| !pgcmd_restore_in_container(&restore, r->container, r->mig.user, r->tmp_db))
 	{
 		pgcmd_free(&restore);

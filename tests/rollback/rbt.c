@@ -17,7 +17,7 @@ static const char app_writes[] =
 	"SELECT setval('counter_seq', 5000);";
 
 void
-rbt_migrated(RbtStack *t, const MigShape *sh)
+rbt_migrated_on(RbtStack *t, const MigShape *sh, const char *db_image)
 {
 	char pwfile[PATH_MAX];
 	StrBuf out = STRBUF_INIT;
@@ -27,7 +27,7 @@ rbt_migrated(RbtStack *t, const MigShape *sh)
 	t->sh = sh;
 	mig_stack_init(&t->s);
 	mig_shared_start(&t->s, MIG_PG15);
-	t->fp_seed = mig_seed_service(&t->s, sh, NULL);
+	t->fp_seed = mig_seed_service(&t->s, sh, db_image);
 	str_copy(t->svc, sizeof(t->svc), mig_svc(&t->s, sh));
 
 	mig_pgfold(&t->s, &r, NULL, "migrate", t->svc, "--yes", NULL);

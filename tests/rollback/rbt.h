@@ -18,9 +18,11 @@ typedef struct RbtStack
 	char           *fp_written;    /* shared database after the app's writes */
 } RbtStack;
 
-/* Stack with a shared postgres 15, sh seeded, `migrate --yes`, then rows
- * inserted and the sequence moved by the service role over TCP. */
-void rbt_migrated(RbtStack *t, const MigShape *sh);
+/* Stack with a shared postgres 15, sh seeded on db_image (NULL: postgres
+ * 15), `migrate --yes`, then rows inserted and the sequence moved by the
+ * service role over TCP. */
+void rbt_migrated_on(RbtStack *t, const MigShape *sh, const char *db_image);
+#define rbt_migrated(t, sh) rbt_migrated_on((t), (sh), NULL)
 /* Everything removed (the suite's .fini). */
 void rbt_destroy(RbtStack *t);
 

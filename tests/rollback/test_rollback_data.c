@@ -53,6 +53,21 @@ Test(rollback_data, current_data)
 	free(dbs);
 }
 
+/* The dedicated db runs PostgreSQL 13, the shared instance 15: a dump from
+ * pg_dump 15 creates the public schema, which a new database on 13 already
+ * has; the rollback must restore it all the same. */
+Test(rollback_data, older_dedicated_server)
+{
+	MigRun r;
+
+	rbt_migrated_on(&stack, &mig_joplin, "pgfold-lab/postgres:13");
+	RBT_ROLLBACK(&stack, &r, 0, NULL, "--yes", NULL);
+	cr_assert(strstr(sb_str(&r.err), "versions") != NULL, "no version warning:\n%s",
+			  sb_str(&r.err));
+	mig_run_free(&r);
+	rbt_assert_rolled_back(&stack, stack.fp_written);
+}
+
 /* --original-data: the volume's pre-migration data, without the writes
  * (netbox: two apps, env_file, depends_on with conditions). */
 Test(rollback_data, original_data)
