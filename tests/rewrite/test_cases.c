@@ -77,8 +77,8 @@ Test(rewrite_cases, override_from_edited_file_refused)
 								 "postgres://app:${APP_DB_PASSWORD}@app-db/app\n"
 								 "    depends_on:\n      - app-db\n"));
 	cr_assert_not_null(strstr(ov.data, "# or run: pgfold rollback app\n"));
-	cr_assert_not_null(strstr(ov.data, "#   docker-compose -f services/app.yml -f "
-								 "overrides/app-dedicated-postgres.yml up -d\n"));
+	cr_assert_not_null(strstr(ov.data, "#   docker-compose --project-directory . -f "
+								 "services/app.yml -f overrides/app-dedicated-postgres.yml up -d\n"));
 	cr_assert_not_null(strstr(ov.data, "  source_sha256: "));
 	sb_free(&ov);
 	rwfx_free_svc(&edited);

@@ -103,3 +103,31 @@ Test(rewrite_envfile, refuses_what_it_cannot_write)
 	cr_assert_eq(out.len, 0);
 	sb_free(&out);
 }
+
+Test(rewrite_envfile, unset_removes_only_that_key)
+{
+	const char *env = "# keep\r\nA=1\r\nexport KEY='x'\r\nKEYX=2\r\nKEY=again\r\n# KEY=comment\r\nZ=9";
+	StrBuf out = STRBUF_INIT;
+	bool removed = false;
+
+	cr_assert(rewrite_env_file_unset(env, strlen(env), "KEY", &out, &removed));
+	cr_assert(removed);
+	cr_assert_str_eq(sb_str(&out), "# keep\r\nA=1\r\nKEYX=2\r\n# KEY=comment\r\nZ=9");
+	sb_reset(&out);
+	cr_assert(rewrite_env_file_unset("A=1\n", 4, "KEY", &out, &removed));
+	cr_assert_not(removed);
+	cr_assert_str_eq(sb_str(&out), "A=1\n");
+	sb_free(&out);
+
+	/* set then unset gives the original back */
+	char *set_bytes;
+	StrBuf s = STRBUF_INIT;
+
+	cr_assert(rewrite_env_file_set("A=1\n", 4, "PGFOLD_X_DB_PASSWORD", "pw", &s));
+	set_bytes = sb_steal(&s);
+	cr_assert(rewrite_env_file_unset(set_bytes, strlen(set_bytes), "PGFOLD_X_DB_PASSWORD", &out,
+									 &removed));
+	cr_assert_str_eq(sb_str(&out), "A=1\n");
+	free(set_bytes);
+	sb_free(&out);
+}
