@@ -118,7 +118,7 @@ assert_files(RbtStack *t)
 	cr_assert_eq(mig_glob_count(&t->s, pattern), 1, "the override was not moved to the backups");
 	str_format(pattern, sizeof(pattern), "backups/postgres-migrations/%s_pre_rollback_*.dump.sha256",
 			   t->svc);
-	cr_assert_eq(mig_glob_count(&t->s, pattern), 1, "no pre-rollback dump with its sidecar");
+	cr_assert_geq(mig_glob_count(&t->s, pattern), 1, "no pre-rollback dump with its sidecar");
 }
 
 /* Apps run again, connected to the dedicated db by its container name or

@@ -67,6 +67,50 @@ Test(rollback_safety, interrupted_then_rerun_converges)
 	rbt_assert_rolled_back(&stack, stack.fp_written);
 }
 
+/* Ctrl-C (SIGINT) right after compose started the dedicated container:
+ * the rollback undoes itself (container stopped again, apps started, file
+ * untouched, abort journaled), exits 130, and a re-run does the job. The
+ * signal comes from a compose wrapper, so it lands at the same point
+ * every time. */
+Test(rollback_safety, ctrl_c_is_undone)
+{
+	char wrapper[PATH_MAX], env_compose[PATH_MAX + 32], path[PATH_MAX];
+	StrBuf before = STRBUF_INIT, after = STRBUF_INIT;
+	MigRun r;
+	char *state;
+
+	rbt_migrated(&stack, &mig_docmost);
+	str_format(wrapper, sizeof(wrapper), "%s/compose-then-ctrl-c", stack.s.dir);
+	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'docker-compose \"$@\" || exit $?' "
+						"'case \"$*\" in *--no-deps*) kill -INT $PPID ;; esac' > %s && chmod +x %s",
+						wrapper, wrapper), 0);
+	str_format(env_compose, sizeof(env_compose), "PGFOLD_COMPOSE=%s", wrapper);
+	mig_path(&stack.s, path, sizeof(path), "services/%s.yml", stack.svc);
+	mig_read(path, &before, false);
+
+	const char *env[] = { env_compose, NULL };
+
+	RBT_ROLLBACK(&stack, &r, 130, env, "--yes", NULL);
+	cr_assert(strstr(sb_str(&r.err), "interrupted") != NULL, "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	mig_read(path, &after, false);
+	cr_assert(before.len == after.len && memcmp(before.data, after.data, before.len) == 0,
+			  "the service file changed");
+	state = state_of(mig_docmost.db_container);
+	cr_assert_str_eq(state, "exited", "the dedicated container was left running");
+	free(state);
+	state = state_of(mig_docmost.apps[0]);
+	cr_assert_str_eq(state, "running", "the app was not started again");
+	free(state);
+	cr_assert_eq(mig_journal_count(&stack.s, stack.svc, "abort", "failed"), 1);
+
+	RBT_ROLLBACK(&stack, &r, 0, NULL, "--yes", NULL);
+	mig_run_free(&r);
+	rbt_assert_rolled_back(&stack, stack.fp_written);
+	sb_free(&before);
+	sb_free(&after);
+}
+
 /* A backup whose checksum does not match is refused before anything
  * changes, by --backup and by --latest-backup; an edited service file is
  * refused without --yes, with the diff. */
