@@ -152,15 +152,8 @@ rollback_plan(App *app, size_t index, const RollbackOptions *opts)
 	Rb r;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
 	memset(&pf, 0, sizeof(pf));
-	r.app = app;
-	r.index = index;
-	r.svc = &app->stack.services[index];
-	r.opts = opts;
-	r.dry_run = true;
-	r.lock = (Lock) LOCK_INIT;
-	r.journal = (Journal) JOURNAL_INIT;
+	rb_init(&r, app, index, opts, true);
 	if ((rc = rb_begin(&r)) >= 0)
 		goto out;
 	rb_run_file(&r, "rollback_", ".log", r.log_path, sizeof(r.log_path));

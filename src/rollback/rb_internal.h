@@ -151,6 +151,7 @@ void rb_print_edits(Rb *r, FILE *out);
 bool rb_env_without(Rb *r, StrBuf *old_env, StrBuf *new_env, bool *changed);
 
 /* run.c */
+void rb_init(Rb *r, App *app, size_t index, const RollbackOptions *opts, bool dry_run);
 int rb_begin(Rb *r);
 bool rb_step_done(Rb *r, const char *step);
 json_t *rb_done(Rb *r, const char *step);

@@ -153,6 +153,19 @@ find_run(Rb *r)
 	return new_run_id(r) ? -1 : EXIT_FAIL;
 }
 
+void
+rb_init(Rb *r, App *app, size_t index, const RollbackOptions *opts, bool dry_run)
+{
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->index = index;
+	r->svc = &app->stack.services[index];
+	r->opts = opts;
+	r->dry_run = dry_run;
+	r->lock = (Lock) LOCK_INIT;
+	r->journal = (Journal) JOURNAL_INIT;
+}
+
 /* Open (or for --dry-run just read) the journal, find the run, load what
  * the migration left. -1 = go on, else the exit code. */
 int
@@ -388,14 +401,7 @@ rollback_run(App *app, size_t index, const RollbackOptions *opts)
 	Rb r;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
-	r.app = app;
-	r.index = index;
-	r.svc = &app->stack.services[index];
-	r.opts = opts;
-	r.lock = (Lock) LOCK_INIT;
-	r.journal = (Journal) JOURNAL_INIT;
-
+	rb_init(&r, app, index, opts, false);
 	if ((rc = rb_begin(&r)) >= 0)
 		goto out;
 	if (!open_log(&r))
