@@ -115,6 +115,10 @@ typedef struct RwServiceResult
 	size_t    env_count;
 	Span     *edited;         /* original spans replaced/deleted/inserted at, sorted */
 	size_t    edited_count;
+	/* Things left alone that still name the db service or its container
+	 * (a healthcheck, a command, another variable): also logged as warnings */
+	char    **warnings;
+	size_t    warning_count;
 } RwServiceResult;
 
 /*

@@ -154,3 +154,76 @@ rw_guard_references(const char *path, const ComposeFile *f, size_t db)
 	}
 	return true;
 }
+
+static bool
+inside_edit(const RwEdits *edits, size_t pos)
+{
+	for (size_t i = 0; i < edits->count; i++)
+		if (pos >= edits->items[i].start && pos < edits->items[i].end)
+			return true;
+	return false;
+}
+
+static size_t
+line_number(const char *src, size_t pos)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < pos; i++)
+		n += src[i] == '\n';
+	return n;
+}
+
+/* Mentions of name as a whole token in non-comment text of service s,
+ * outside the edits; one warning per line. */
+static void
+scan_mentions(const char *path, const ComposeFile *f, const ComposeService *s,
+			  const RwEdits *edits, const char *name, char ***out, size_t *count)
+{
+	size_t n = strlen(name);
+
+	for (size_t pos = s->block.start; n > 0 && pos < s->block.end;)
+	{
+		const char *nl = memchr(f->bytes + pos, '\n', s->block.end - pos);
+		size_t end = nl ? (size_t) (nl - f->bytes) : s->block.end;
+
+		for (size_t i = pos; i + n <= end; i++)
+		{
+			if (f->bytes[i] == '#' && (i == pos || f->bytes[i - 1] == ' ' || f->bytes[i - 1] == '\t'))
+				break;   /* the rest of the line is a comment */
+			if (memcmp(f->bytes + i, name, n) != 0 || inside_edit(edits, i) ||
+				(i > pos && name_char(f->bytes[i - 1])) ||
+				(i + n < end && name_char(f->bytes[i + n])))
+				continue;
+
+			StrBuf w = STRBUF_INIT;
+
+			sb_appendf(&w, "%s:%zu: service %s still mentions %s; pgfold left it as it is: "
+					   "check that it does not need the removed database service",
+					   path, line_number(f->bytes, i), s->key, name);
+			log_warn("%s", sb_str(&w));
+			*out = xrealloc(*out, *count + 1, sizeof(char *));
+			(*out)[(*count)++] = sb_steal(&w);
+			break;
+		}
+		pos = nl ? end + 1 : s->block.end;
+	}
+}
+
+void
+rw_warn_mentions(const char *path, const StackService *svc, const RwEdits *edits,
+				 char ***out, size_t *count)
+{
+	const ComposeFile *f = &svc->file;
+	const ComposeService *db = &f->services[svc->db_service];
+	const char *names[2] = { db->key, svc->db_container };
+
+	for (size_t i = 0; i < f->service_count; i++)
+	{
+		if (i == (size_t) svc->db_service)
+			continue;
+		for (int k = 0; k < 2; k++)
+			if (names[k] != NULL && (k == 0 || strcmp(names[0], names[1]) != 0))
+				scan_mentions(path, f, &f->services[i], edits, names[k], out, count);
+	}
+}

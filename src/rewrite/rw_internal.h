@@ -68,6 +68,11 @@ bool rw_guard_anchors(const char *path, const char *src, size_t len, Span block,
 					  const char *db_key);
 bool rw_guard_references(const char *path, const ComposeFile *f, size_t db);
 
+/* Warn (logged, appended to out) about mentions of the db service key or
+ * container name left in other services outside the edits. */
+void rw_warn_mentions(const char *path, const StackService *svc, const RwEdits *edits,
+					  char ***out, size_t *count);
+
 /* Load bytes as one YAML document (logged error on failure). */
 bool rw_yaml_load(const char *path, const char *bytes, size_t len, yaml_document_t *doc);
 /* Value node of key in a mapping node (last definition wins), or NULL. */

@@ -317,7 +317,10 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	ok = ok && rw_check_output(c.path, sb_str(&out->bytes), out->bytes.len,
 							   c.f->services[svc->db_service].key, checks, c.npending);
 	if (ok)
+	{
 		fill_result(&c, out);
+		rw_warn_mentions(c.path, svc, &c.edits, &out->warnings, &out->warning_count);
+	}
 	else
 		rewrite_service_result_free(out);
 
@@ -348,5 +351,8 @@ rewrite_service_result_free(RwServiceResult *res)
 	}
 	free(res->env);
 	free(res->edited);
+	for (size_t i = 0; i < res->warning_count; i++)
+		free(res->warnings[i]);
+	free(res->warnings);
 	memset(res, 0, sizeof(*res));
 }

@@ -310,3 +310,35 @@ Test(rewrite_cases, override_refuses_alias_in_db_block)
 	cr_assert_eq(ov.len, 0);
 	rwfx_teardown(&fx);
 }
+
+Test(rewrite_cases, leftover_mentions_are_warned_not_edited)
+{
+	RwFx fx;
+	RwServiceResult res;
+	const char *yaml =
+		"services:\n"
+		"  app:\n"
+		"    image: example/app:1\n"
+		"    environment:\n"
+		"      DATABASE_URL: postgres://app:${APP_DB_PASSWORD}@app-db/app\n"
+		"      PGDUMP_TARGET: app_postgres   # the container name\n"
+		"    command: [\"wait-for\", \"app-db:5432\", \"--\", \"run\"]  # app-db in a comment\n"
+		"    depends_on: [app-db]\n"
+		"  app-db:\n"
+		"    image: postgres:16\n"
+		"    container_name: app_postgres\n";
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", yaml));
+
+	RwTarget t = rwfx_target(&fx);
+
+	rewrite_ok(&fx, &t, &res);
+	cr_assert_eq(res.warning_count, 2);
+	cr_assert_not_null(strstr(res.warnings[0], ":7: service app still mentions app-db"),
+					   "%s", res.warnings[0]);
+	cr_assert_not_null(strstr(res.warnings[1], ":6: service app still mentions app_postgres"),
+					   "%s", res.warnings[1]);
+	cr_assert_not_null(strstr(res.bytes.data, "\"app-db:5432\""));
+	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+}

@@ -128,6 +128,9 @@ run_fixture(const char *name, const Expect *ex)
 		cr_assert_null(strstr(res.bytes.data, ex->must_not[i]), "%s: '%s' still in\n%s",
 					   name, ex->must_not[i], res.bytes.data);
 
+	cr_assert_eq(res.warning_count, 0, "%s: %s", name,
+				 res.warning_count ? res.warnings[0] : "");
+
 	/* the .env variable, when the file referenced its password */
 	if (ex->password_var)
 	{
