@@ -597,6 +597,18 @@ mig_glob_count(const MigStack *s, const char *pattern)
 }
 
 void
+mig_glob_last(const MigStack *s, const char *pattern, char *out, size_t size)
+{
+	char path[PATH_MAX];
+	glob_t g;
+
+	mig_path(s, path, sizeof(path), "%s", pattern);
+	cr_assert(glob(path, 0, NULL, &g) == 0 && g.gl_pathc > 0, "no %s", path);
+	str_copy(out, size, g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+}
+
+void
 mig_glob_one(const MigStack *s, const char *pattern, char *out, size_t size)
 {
 	char path[PATH_MAX];

@@ -138,6 +138,8 @@ char *mig_role_password(const MigStack *s, const char *role);
 /* The one path matching the glob under root (asserts exactly one). */
 void mig_glob_one(const MigStack *s, const char *pattern, char *out, size_t size);
 size_t mig_glob_count(const MigStack *s, const char *pattern);
+/* The last (in glob's sorted order) path matching; asserts there is one. */
+void mig_glob_last(const MigStack *s, const char *pattern, char *out, size_t size);
 
 /* ---- checks (mig_check.c) -------------------------------------------------- */
 
