@@ -149,3 +149,4 @@ Test(rewrite_compose, commented) { run("commented"); }
 Test(rewrite_compose, literal) { run("literal"); }
 Test(rewrite_compose, crlf) { run("crlf"); }
 Test(rewrite_compose, indirect) { run("indirect"); }
+Test(rewrite_compose, flowenv) { run("flowenv"); }

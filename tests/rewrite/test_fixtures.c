@@ -343,3 +343,21 @@ Test(rewrite_fixtures, indirect_whole_url_from_env)
 
 	run_fixture("indirect", &ex);
 }
+
+Test(rewrite_fixtures, flow_style_environments)
+{
+	Expect ex = {
+		.depends_left = 0,
+		.password_var = "PGFOLD_FLOWENV_DB_PASSWORD",
+		.must_contain = {
+			"    environment: [DB_HOST=postgres, DB_PORT=5432, DB_USER=flowenv, "
+			"\"DB_PASSWORD=${PGFOLD_FLOWENV_DB_PASSWORD:?missing in .env}\", DB_NAME=flowenv, "
+			"MODE=api]\n",
+			"    environment: {MODE: worker, DATABASE_URL: \"postgres://flowenv:"
+			"${PGFOLD_FLOWENV_DB_PASSWORD:?missing in .env}@postgres:5432/flowenv\"}\n",
+		},
+		.must_not = { "app-db", "depends_on" },
+	};
+
+	run_fixture("flowenv", &ex);
+}
