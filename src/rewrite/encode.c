@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 bool
 rw_pct_encode(const char *s, StrBuf *out)

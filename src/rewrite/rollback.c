@@ -49,17 +49,20 @@ conn_vars(const StackService *svc, size_t a, int *out, size_t max)
 	for (size_t i = 0; i < svc->conn_count; i++)
 	{
 		const ConnRef *r = &svc->conns[i];
-		int idx[5] = { r->var, r->host, r->port, r->user, r->password };
-		int cnt = r->kind == CONN_PARTS ? 5 : 1;
+		/* URL / NocoDB: the one variable; parts: each piece's variable */
+		int idx[5] = { r->var, -1, -1, -1, -1 };
 
 		if (r->app != a)
 			continue;
 		if (r->kind == CONN_PARTS)
 		{
-			idx[0] = r->dbname;
-			cnt = 5;
+			idx[0] = r->host;
+			idx[1] = r->port;
+			idx[2] = r->user;
+			idx[3] = r->password;
+			idx[4] = r->dbname;
 		}
-		for (int k = 0; k < cnt; k++)
+		for (int k = 0; k < 5; k++)
 		{
 			bool seen = idx[k] < 0;
 
@@ -116,15 +119,18 @@ emit_app(const StackService *svc, size_t a, StrBuf *out, size_t *restored)
 	const ComposeFile *f = &svc->file;
 	const ComposeService *s = &f->services[a];
 	const char *dbkey = f->services[svc->db_service].key;
-	int vars[64];
-	size_t nv = conn_vars(svc, a, vars, 64);
+	int *vars = xcalloc(svc->conn_count * 5 + 1, sizeof(int));
+	size_t nv = conn_vars(svc, a, vars, svc->conn_count * 5);
 	size_t nd = 0;
 	bool ok = true;
 
 	for (size_t k = 0; k < s->depends_count; k++)
 		nd += s->depends[k].name && strcmp(s->depends[k].name, dbkey) == 0;
 	if (nv == 0 && nd == 0)
+	{
+		free(vars);
 		return true;
+	}
 	ok = emit_key(f, s, out);
 	if (ok && nv > 0)
 		ok = sb_appends(out, "    environment:\n");
@@ -154,6 +160,7 @@ emit_app(const StackService *svc, size_t a, StrBuf *out, size_t *restored)
 				  "the rollback override (flow style?); write them in block style and retry",
 				  svc->path ? svc->path : f->path, s->key);
 	*restored += nv + nd;
+	free(vars);
 	return ok;
 }
 
