@@ -342,3 +342,54 @@ Test(rewrite_cases, leftover_mentions_are_warned_not_edited)
 	rewrite_service_result_free(&res);
 	rwfx_teardown(&fx);
 }
+
+/* Random printable literal passwords: each is either refused or written so
+ * that pgfold's own parser reads exactly that password back (through YAML
+ * quoting, compose's $$ and, in URLs, percent-encoding). */
+Test(rewrite_cases, random_literal_passwords_read_back_or_are_refused)
+{
+	static const char *const fixtures[] = { "commented", "literal", "crlf", "joplin" };
+	unsigned seed = 4242;
+	size_t written = 0, refused = 0;
+
+	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++)
+	{
+		RwFx fx;
+
+		rwfx_setup(&fx, fixtures[f]);
+		for (int round = 0; round < 40; round++)
+		{
+			char pw[24];
+			size_t n = 1 + (size_t) (rand_r(&seed) % (sizeof(pw) - 1));
+			RwServiceResult res;
+			StackService ns;
+
+			for (size_t i = 0; i < n; i++)
+				pw[i] = (char) (' ' + rand_r(&seed) % 95);
+			pw[n] = '\0';
+
+			RwTarget t = rwfx_target(&fx);
+
+			t.password = pw;
+			t.password_style = RW_PASSWORD_LITERAL;
+			if (!rewrite_service_file(&fx.svc, &t, &res))
+			{
+				refused++;
+				continue;
+			}
+			written++;
+			cr_assert(rwfx_reparse(&fx, res.bytes.data, res.bytes.len, &ns));
+			for (size_t k = 0; k < ns.conn_count; k++)
+				cr_assert(ns.conns[k].values.password &&
+						  strcmp(ns.conns[k].values.password, pw) == 0,
+						  "%s: password [%s] read back as [%s]\n%s", fixtures[f], pw,
+						  ns.conns[k].values.password ? ns.conns[k].values.password : "(null)",
+						  res.bytes.data);
+			rwfx_free_svc(&ns);
+			rewrite_service_result_free(&res);
+		}
+		rwfx_teardown(&fx);
+	}
+	cr_log_info("random passwords: %zu written, %zu refused", written, refused);
+	cr_assert_gt(written, refused, "most passwords should be writable");
+}
