@@ -72,6 +72,14 @@ on_producer_data(void *ctx, const char *buf, size_t len)
 {
 	Pump *p = ctx;
 
+	if (p->has_consumer && p->consumer.out_eof && len > 0)
+	{
+		log_error("%s ended before the archive was complete (%llu bytes taken, more "
+				  "followed):\n%s", p->consumer.label, (unsigned long long) p->bytes_out,
+				  p->result->consumer_stderr.len ? sb_str(&p->result->consumer_stderr)
+				  : "(no output)");
+		return false;
+	}
 	if (p->has_backup && !fs_out_write(&p->backup, buf, len))
 		return false;
 	p->bytes_in += len;
@@ -195,7 +203,7 @@ pump_once(Pump *p)
 		ci = nfds;
 		fds[nfds++] = (struct pollfd) { endpoint_read_fd(&p->consumer), POLLIN, 0 };
 	}
-	if (p->has_consumer && p->ring.used > 0 && !p->consumer.in_closed)
+	if (p->has_consumer && p->ring.used > 0 && !p->consumer.in_closed && !p->consumer.out_eof)
 	{
 		int fd = endpoint_write_fd(&p->consumer);
 
@@ -238,8 +246,10 @@ pump_once(Pump *p)
 		if (!endpoint_pump(&p->consumer, p->spec->consumer_output, p->spec->consumer_output_ctx))
 			return false;
 
-	if (p->has_consumer && p->consumer.out_eof
-		&& (!p->producer.out_eof || p->ring.used > 0))
+	/* pg_restore knows from the archive itself where it ends, so it may
+	 * exit before pg_dump's stream reports EOF. It ended too early only if
+	 * it left bytes unread (here) or more arrive later (on_producer_data). */
+	if (p->has_consumer && p->consumer.out_eof && p->ring.used > 0)
 	{
 		log_error("%s ended before the archive was complete (%llu of %llu bytes taken):\n%s",
 				  p->consumer.label, (unsigned long long) p->bytes_out,
@@ -248,7 +258,8 @@ pump_once(Pump *p)
 				  : "(no output)");
 		return false;
 	}
-	if (p->has_consumer && p->producer.out_eof && p->ring.used == 0 && !p->consumer.in_closed)
+	if (p->has_consumer && p->producer.out_eof && p->ring.used == 0 && !p->consumer.in_closed
+		&& !p->consumer.out_eof)
 		if (!endpoint_close_input(&p->consumer))
 			return false;
 	return true;
@@ -301,11 +312,19 @@ finish_endpoints(Pump *p)
 static void
 abort_pump(Pump *p)
 {
+	/* Stopping the processes in their containers takes an exec of its
+	 * own, which an interrupt flag still set would cut short: clear it for
+	 * the cleanup, raise it again for the caller. */
+	bool interrupted = signals_interrupted();
+
+	signals_clear();
 	if (p->has_consumer)
 		endpoint_kill(&p->consumer);
 	endpoint_kill(&p->producer);
 	if (p->has_backup)
 		fs_out_abort(&p->backup);
+	if (interrupted)
+		signals_raise_interrupt();
 }
 
 static bool

@@ -200,3 +200,35 @@ Test(stream, stderr_error_detection)
 	cr_assert_not(stream_stderr_has_error("pg_restore: warning: errors ignored? no\n"));
 	cr_assert_not(stream_stderr_has_error(""));
 }
+
+/* pg_restore knows where a custom archive ends and may exit before the
+ * producer's stream closes: that is success, not "ended too early". */
+Test(stream, consumer_may_finish_before_producer_eof)
+{
+	const char *pargv[] = { "sh", "-c", "head -c 100000 /dev/zero; sleep 1", NULL };
+	const char *cargv[] = { "sh", "-c", "head -c 100000 >/dev/null", NULL };
+	StreamCommand prod = { .argv = pargv, .label = "pg_dump" };
+	StreamCommand cons = { .argv = cargv, .label = "pg_restore" };
+	StreamResult r;
+
+	StreamSpec spec = { .producer = &prod, .consumer = &cons, .run_id = "t9" };
+
+	cr_assert(stream_run(&spec, &r));
+	cr_assert_eq(r.bytes, 100000);
+	stream_result_free(&r);
+}
+
+/* ... but data after the consumer is gone means it missed some. */
+Test(stream, data_after_consumer_exit_is_fatal)
+{
+	const char *pargv[] = { "sh", "-c", "head -c 100000 /dev/zero; sleep 1; head -c 10 /dev/zero", NULL };
+	const char *cargv[] = { "sh", "-c", "head -c 100000 >/dev/null", NULL };
+	StreamCommand prod = { .argv = pargv, .label = "pg_dump" };
+	StreamCommand cons = { .argv = cargv, .label = "pg_restore" };
+	StreamResult r;
+
+	StreamSpec spec = { .producer = &prod, .consumer = &cons, .run_id = "t10" };
+
+	cr_assert_not(stream_run(&spec, &r));
+	stream_result_free(&r);
+}
