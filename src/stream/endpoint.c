@@ -167,16 +167,17 @@ exec_child(const StreamCommand *cmd, int in_read, int out_write, int err_write)
 	dup2(out_write, STDOUT_FILENO);
 	dup2(err_write >= 0 ? err_write : out_write, STDERR_FILENO);
 
-	/* The mask and ignored signals survive exec: a child started from a
-	 * thread that blocks SIGTERM could not be stopped. Start it clean. */
+	/* Default dispositions first, then an empty mask (the parent forked
+	 * with everything blocked, and a mask survives exec): a signal that
+	 * arrived meanwhile is delivered now, with its default action. */
 	sigset_t none;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(cmd->argv[0], (char *const *) cmd->argv, (char *const *) envp);
 	dprintf(STDERR_FILENO, "error: cannot run %s: %s\n", cmd->argv[0], strerror(errno));
 	_exit(127);
@@ -205,8 +206,18 @@ endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 		return false;
 	}
 
+	/* Signals stay blocked across fork until the child has reset its
+	 * handlers: a SIGTERM sent to a child that has not exec'd yet would
+	 * otherwise run our handler there and be lost. */
+	sigset_t all, saved;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
+
 	pid_t pid = fork();
 
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 	if (pid < 0)
 	{
 		log_error("%s: cannot fork: %s", ep->label, strerror(errno));
