@@ -42,6 +42,9 @@ bool str_format(char *dst, size_t dstsize, const char *fmt, ...)
 /* Whole-string integer parse within [min, max]; no atoi. */
 bool str_to_long(const char *s, long min, long max, long *out);
 
+/* Value of one hex digit, -1 when c is not one. */
+int str_hexval(char c);
+
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 

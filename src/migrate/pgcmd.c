@@ -66,6 +66,19 @@ add_db(PgCommand *pc, size_t *n, const char *db)
 	return true;
 }
 
+/* "-U user -d db" and the terminator: a client inside a container
+ * connects over the local socket as user. */
+static bool
+finish_in_container(PgCommand *pc, size_t n, const char *user, const char *db)
+{
+	pc->argv[n++] = "-U";
+	pc->argv[n++] = own(pc, user);
+	if (!add_db(pc, &n, db))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
 bool
 pgcmd_dump_in_container(PgCommand *pc, const char *container, const char *user,
 						const char *db)
@@ -75,12 +88,7 @@ pgcmd_dump_in_container(PgCommand *pc, const char *container, const char *user,
 	start(pc, container, "pg_dump of", db, container);
 	pc->argv[n++] = "pg_dump";
 	pc->argv[n++] = "-Fc";
-	pc->argv[n++] = "-U";
-	pc->argv[n++] = own(pc, user);
-	if (!add_db(pc, &n, db))
-		return false;
-	pc->argv[n] = NULL;
-	return true;
+	return finish_in_container(pc, n, user, db);
 }
 
 /* A local client reaches the shared instance over TCP with the admin
@@ -215,12 +223,7 @@ pgcmd_restore_in_container(PgCommand *pc, const char *container, const char *use
 
 	start(pc, container, "pg_restore into", db, container);
 	n = restore_flags(pc);
-	pc->argv[n++] = "-U";
-	pc->argv[n++] = own(pc, user);
-	if (!add_db(pc, &n, db))
-		return false;
-	pc->argv[n] = NULL;
-	return true;
+	return finish_in_container(pc, n, user, db);
 }
 
 bool

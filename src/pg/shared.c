@@ -87,30 +87,30 @@ pg_server_version_num(PGconn *conn, int *out)
 	return true;
 }
 
-bool
-pg_database_exists(PGconn *conn, const char *dbname, bool *exists)
+/* Does `name` exist in the catalog the query looks at? */
+static bool
+name_exists(PGconn *conn, const char *what, const char *name, const char *sql, bool *exists)
 {
 	StrBuf w = STRBUF_INIT;
-	const char *p[1] = { dbname };
-	bool ok = query_bool(conn, what_of(&w, "look up database", dbname),
-						 "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-						 1, p, exists);
+	const char *p[1] = { name };
+	bool ok = query_bool(conn, what_of(&w, what, name), sql, 1, p, exists);
 
 	sb_free(&w);
 	return ok;
 }
 
 bool
+pg_database_exists(PGconn *conn, const char *dbname, bool *exists)
+{
+	return name_exists(conn, "look up database", dbname,
+					   "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", exists);
+}
+
+bool
 pg_role_exists(PGconn *conn, const char *role, bool *exists)
 {
-	StrBuf w = STRBUF_INIT;
-	const char *p[1] = { role };
-	bool ok = query_bool(conn, what_of(&w, "look up role", role),
-						 "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
-						 1, p, exists);
-
-	sb_free(&w);
-	return ok;
+	return name_exists(conn, "look up role", role,
+					   "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", exists);
 }
 
 bool

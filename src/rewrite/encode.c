@@ -124,15 +124,6 @@ rw_encode_in_scalar(YamlStyle style, bool whole_map_value, const char *raw, StrB
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char) tolower((unsigned char) c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static bool
 decode_double(const char *b, size_t n, StrBuf *out)
 {
@@ -158,8 +149,8 @@ decode_double(const char *b, size_t n, StrBuf *out)
 			case ' ': ok = sb_appendc(out, ' '); break;
 			case 'x':
 			{
-				int hi = i + 2 < n ? hexval(b[i + 1]) : -1;
-				int lo = i + 2 < n ? hexval(b[i + 2]) : -1;
+				int hi = i + 2 < n ? str_hexval(b[i + 1]) : -1;
+				int lo = i + 2 < n ? str_hexval(b[i + 2]) : -1;
 
 				if (hi < 0 || lo < 0 || hi * 16 + lo >= 0x80)
 					return false;

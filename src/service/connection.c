@@ -242,17 +242,6 @@ svc_is_client(const ComposeService *s)
 
 /* ---- values ---------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char) tolower((unsigned char) c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* %XX decoded; a malformed escape is kept as written. */
 static char *
 percent_decode(const char *s, size_t n)
@@ -264,8 +253,8 @@ percent_decode(const char *s, size_t n)
 	{
 		int hi, lo;
 
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-			(lo = hexval(s[i + 2])) >= 0)
+		if (s[i] == '%' && i + 2 < n && (hi = str_hexval(s[i + 1])) >= 0 &&
+			(lo = str_hexval(s[i + 2])) >= 0)
 		{
 			out[o++] = (char) (hi * 16 + lo);
 			i += 2;
