@@ -628,6 +628,19 @@ mig_happy_path(MigStack *s, const MigShape *sh, const char *db_image)
 	mig_pgfold(s, &r, NULL, "migrate", mig_svc(s, sh), "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
 	cr_assert_not_null(strstr(sb_str(&r.out), "migrated "), "no summary:\n%s", sb_str(&r.out));
+
+	/* the promised log exists, is named in the summary and has the run */
+	char pattern[PATH_MAX], logpath[PATH_MAX];
+	StrBuf log = STRBUF_INIT;
+
+	str_format(pattern, sizeof(pattern), "backups/postgres-migrations/%s_*.log", mig_svc(s, sh));
+	mig_glob_one(s, pattern, logpath, sizeof(logpath));
+	mig_read(logpath, &log, false);
+	cr_expect_not_null(strstr(sb_str(&r.out), logpath), "the summary does not name the log %s",
+					   logpath);
+	cr_expect_not_null(strstr(sb_str(&log), "complete"), "the log does not record the end:\n%s",
+					   sb_str(&log));
+	sb_free(&log);
 	mig_run_free(&r);
 	mig_assert_migrated(s, sh, fp);
 

@@ -279,3 +279,42 @@ Test(migrate_failure, verification_catches_a_damaged_copy, .fini = teardown_big)
 	free(dbs);
 	free(fp);
 }
+
+/* The end of a restore can move no byte for minutes (the index builds of a
+ * big table on a slow disk, after all the data went in): the stream must
+ * wait for pg_restore to finish, not call it stalled. Here one index costs
+ * 3000 x 0.11 s, only when built in the temporary database. Takes ~6
+ * minutes, so it runs only with PGFOLD_TEST_SLOW=1. */
+#define SLOW_INDEX_SQL \
+	"CREATE FUNCTION app.slow_key(i integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $f$\n" \
+	"BEGIN\n" \
+	"  IF pg_catalog.current_database() LIKE '%pgfold_incoming' THEN\n" \
+	"    PERFORM pg_catalog.pg_sleep(0.11);\n" \
+	"  END IF;\n" \
+	"  RETURN i;\n" \
+	"END $f$;\n" \
+	"CREATE TABLE app.slow (id integer);\n" \
+	"INSERT INTO app.slow SELECT generate_series(1, 3000);\n" \
+	"CREATE INDEX slow_idx ON app.slow (app.slow_key(id));\n"
+
+Test(migrate_failure, quiet_restore_tail_is_not_a_stall, .fini = teardown_big, .timeout = 1200)
+{
+	MigRun r;
+
+	if (getenv("PGFOLD_TEST_SLOW") == NULL)
+		cr_skip_test("takes ~6 minutes; set PGFOLD_TEST_SLOW=1");
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(mig_seed_service(&stack, &mig_docmost, NULL));
+	str_copy(big.svc, sizeof(big.svc), mig_svc(&stack, &mig_docmost));
+	str_copy(big.dbc, sizeof(big.dbc), mig_name(&stack, mig_docmost.db_container));
+	free(mig_sql_value(big.dbc, "docmost", "docmost", SLOW_INDEX_SQL));
+
+	char *fp = mig_fingerprint(big.dbc, "docmost", "docmost");
+
+	mig_pgfold(&stack, &r, NULL, "migrate", big.svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate with a 330 s index build at the end of the restore");
+	mig_run_free(&r);
+	mig_assert_migrated(&stack, &mig_docmost, fp);
+	free(fp);
+}
