@@ -134,15 +134,28 @@ instance_backup(App *app, const char *db, const char *path, InstanceDumpResult *
 	return ok;
 }
 
-/* The default backup of db, before something replaces or drops it. */
+/* The safety backup of db before something replaces it:
+ * backups/<db>_pre_restore_<stamp>.dump. A `db backup` a moment before
+ * may hold the plain name of the same second, and backups are never
+ * overwritten, so the kind is in the name and a taken stamp moves on. */
 static bool
 backup_before(App *app, const char *db, InstanceDumpResult *out)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], name[128];
+	struct stat st;
+	time_t when = time(NULL);
 
-	return instance_backup_default_path(&app->cfg, db, time(NULL), path, sizeof(path))
-		&& fs_mkdir_p(app->cfg.backups_dir, 0750)
-		&& instance_backup(app, db, path, out);
+	if (!str_format(name, sizeof(name), "%s_pre_restore", db))
+	{
+		log_error("database name too long for a backup name: %s", db);
+		return false;
+	}
+	do
+	{
+		if (!instance_backup_default_path(&app->cfg, name, when++, path, sizeof(path)))
+			return false;
+	} while (lstat(path, &st) == 0);
+	return fs_mkdir_p(app->cfg.backups_dir, 0750) && instance_backup(app, db, path, out);
 }
 
 /* ---- loading a temporary database ---------------------------------------- */
