@@ -186,22 +186,56 @@ mig_stack_init(MigStack *s)
 	s->shared[0] = '\0';
 }
 
+/* Point PG_PORT in <root>/.env at port. */
+static void
+set_env_port(MigStack *s, int old_port, int port)
+{
+	char path[PATH_MAX], from[32], to[32];
+	StrBuf env = STRBUF_INIT;
+
+	mig_path(s, path, sizeof(path), ".env");
+	mig_read(path, &env, false);
+	str_format(from, sizeof(from), "\nPG_PORT=%d\n", old_port);
+	str_format(to, sizeof(to), "\nPG_PORT=%d\n", port);
+	replace_all(&env, from, to);
+	write_file(path, env.data, env.len, 0600);
+	sb_free(&env);
+}
+
 void
 mig_shared_start(MigStack *s, const char *image)
 {
-	StrBuf cmd = STRBUF_INIT;
-
 	str_format(s->shared, sizeof(s->shared), "%s-shared", s->id);
-	/* The admin password is a test fixture: in this docker run's argv it
-	 * is the test's business, not pgfold's. */
-	sb_appendf(&cmd, "docker run -d --label " LAB_LABEL " --name %s --network host "
-			   "-e PGPORT=%d -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=%s %s "
-			   "postgres -c listen_addresses=127.0.0.1 -c log_statement=all >/dev/null",
-			   s->shared, s->port, s->admin_pw, image);
-	cr_assert_eq(lab_sh("%s", cmd.data), 0, "docker run %s failed; is the lab up (make lab)?",
-				 image);
-	sb_free(&cmd);
-	cr_assert(lab_wait_ready(s->shared, 120), "shared container %s not ready", s->shared);
+	/* a free port can be taken by someone else before the server binds
+	 * it (tests run in parallel): then the server exits, try another */
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		StrBuf cmd = STRBUF_INIT;
+
+		/* The admin password is a test fixture: in this docker run's argv
+		 * it is the test's business, not pgfold's. */
+		sb_appendf(&cmd, "docker run -d --label " LAB_LABEL " --name %s --network host "
+				   "-e PGPORT=%d -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=%s %s "
+				   "postgres -c listen_addresses=127.0.0.1 -c log_statement=all >/dev/null",
+				   s->shared, s->port, s->admin_pw, image);
+		cr_assert_eq(lab_sh("%s", cmd.data), 0, "docker run %s failed; is the lab up (make lab)?",
+					 image);
+		sb_free(&cmd);
+		if (lab_wait_ready(s->shared, 120))
+			break;
+
+		char *state = mig_inspect(s->shared, "{{.State.Status}}");
+		bool exited = strcmp(state, "exited") == 0;
+
+		free(state);
+		cr_assert(exited && attempt < 2, "shared container %s not ready", s->shared);
+		lab_remove(s->shared);
+
+		int port = pgtest_free_port();
+
+		set_env_port(s, s->port, port);
+		s->port = port;
+	}
 	for (int i = 0; i < 300; i++)
 	{
 		if (lab_sh("docker exec %s pg_isready -q -h 127.0.0.1 -p %d >/dev/null 2>&1",

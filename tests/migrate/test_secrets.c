@@ -253,6 +253,11 @@ Test(migrate_secrets, generated_password_stays_in_its_places)
 	char *fp = mig_seed_service(&stack, &mig_docmost, NULL);
 
 	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
+	/* ~20 MB more, so the stream lasts long enough for the watcher to
+	 * see pg_dump and pg_restore at work */
+	free(mig_sql_value(mig_name(&stack, mig_docmost.db_container), "docmost", "docmost",
+					   "CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g * 3)::text) "
+					   "AS pad FROM generate_series(1, 200000) g"));
 
 	memset(&w, 0, sizeof(w));
 	pthread_mutex_init(&w.lock, NULL);
@@ -274,7 +279,7 @@ Test(migrate_secrets, generated_password_stays_in_its_places)
 	/* sanity: the watcher does see container processes' environments */
 	cr_assert_gt(found(&w, 'A', pw, &hit), 0, "the watcher never saw the app's environment");
 	cr_expect_gt(found(&w, 'C', "pg_dump -Fc", &hit) + found(&w, 'C', "pg_restore", &hit), 0,
-				 "(info) the watcher saw no pg_dump/pg_restore command line");
+				 "the watcher saw no pg_dump/pg_restore command line");
 
 	/* pgfold's output, its log, its journal */
 	assert_not_in("pgfold's stdout", &r.out, pw);
