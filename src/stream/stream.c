@@ -25,6 +25,7 @@
 #define RING_SIZE          (4u * DOCKER_EXEC_PUMP_MAX)   /* 1 MiB: pipes hold 64 KiB */
 #define DEFAULT_STALL_S    300
 #define POLL_INTERVAL_MS   250
+#define LOG_WAIT_EVERY_S   60
 
 typedef struct Ring
 {
@@ -153,11 +154,27 @@ start_endpoints(Pump *p)
 								  &p->result->producer_stderr);
 }
 
+/*
+ * The guard watches bytes that should be moving. Once the whole archive is
+ * delivered and the consumer's input closed, it is building indexes and
+ * checking constraints, which on a large database takes as long as it
+ * takes: that wait is reported, never cut short.
+ */
 static bool
 check_stall(Pump *p, double now)
 {
 	int stall = p->spec->stall_seconds > 0 ? p->spec->stall_seconds : DEFAULT_STALL_S;
 
+	if (p->has_consumer && p->consumer.in_closed && p->producer.out_eof)
+	{
+		if (now - p->last_progress >= LOG_WAIT_EVERY_S)
+		{
+			log_info("all %llu bytes delivered; waiting for %s to finish (indexes, constraints)",
+					 (unsigned long long) p->bytes_in, p->consumer.label);
+			p->last_progress = now;
+		}
+		return true;
+	}
 	if (now - p->last_progress < stall)
 		return true;
 	log_error("stream stalled: no byte moved for %d s between %s and %s "

@@ -232,3 +232,20 @@ Test(stream, data_after_consumer_exit_is_fatal)
 	cr_assert_not(stream_run(&spec, &r));
 	stream_result_free(&r);
 }
+
+/* After the last byte a restore may build indexes for a long time with no
+ * byte moving: that is not a stall. */
+Test(stream, no_stall_while_the_consumer_finishes)
+{
+	const char *pargv[] = { "sh", "-c", "head -c 1000 /dev/zero", NULL };
+	const char *cargv[] = { "sh", "-c", "cat >/dev/null; sleep 3", NULL };
+	StreamCommand prod = { .argv = pargv, .label = "pg_dump" };
+	StreamCommand cons = { .argv = cargv, .label = "pg_restore" };
+	StreamResult r;
+
+	StreamSpec spec = { .producer = &prod, .consumer = &cons, .stall_seconds = 1, .run_id = "t11" };
+
+	cr_assert(stream_run(&spec, &r));
+	cr_assert_geq(r.seconds, 2.5);
+	stream_result_free(&r);
+}
