@@ -1,7 +1,8 @@
 /*
  * test_safety.c — the operator's guard rails, each leaving the stack
  * exactly as it was: no confirmation without a terminal, one pgfold per
- * stack (exit 7 naming the holder), an unknown service, a stopped database
+ * stack (exit 7 naming the holder), an unknown service, a role or database
+ * of the same name already on the shared instance, a stopped database
  * container; and another stack on the same engine with the same file name
  * must not get in the way.
  */
@@ -146,7 +147,50 @@ Test(migrate_safety, refusals_change_nothing)
 	lock_release(&lock);
 	mig_assert_unchanged(&stack, svc, &snap, all);
 
-	/* 4. the dedicated database is stopped: blocked, with the reason */
+	/* 4. a role of that name exists on the shared instance, not ours (no
+	 * password file): blocked, and its password is left alone */
+	char other_pw[PATH_MAX];
+	StrBuf out = STRBUF_INIT;
+	FILE *f;
+
+	free(mig_shared_value(&stack, "postgres",
+						  "CREATE ROLE docmost LOGIN PASSWORD 'someone-elses-password'"));
+	free(snap.roles);
+	snap.roles = xstrdup("docmost");
+	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
+	mig_expect_exit(&r, 3, "plan with a foreign role of the same name");
+	expect_says(&r, "role \"docmost\" exists", "plan with a foreign role of the same name");
+	mig_run_free(&r);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 3, "migrate with a foreign role of the same name");
+	expect_says(&r, "--role", "migrate with a foreign role of the same name");
+	mig_run_free(&r);
+	mig_assert_unchanged(&stack, svc, &snap, all);
+	str_format(other_pw, sizeof(other_pw), "%s/other.txt", stack.dir);
+	cr_assert_not_null(f = fopen(other_pw, "w"));
+	fputs("someone-elses-password\n", f);
+	fclose(f);
+	cr_assert(mig_sql_as(&out, &stack, "docmost", other_pw, "postgres", "SELECT 1"),
+			  "the foreign role's password was changed: %s", sb_str(&out));
+	free(mig_shared_value(&stack, "postgres", "DROP ROLE docmost"));
+	free(snap.roles);
+	snap.roles = xstrdup("");
+	sb_free(&out);
+
+	/* 5. the target database exists already: blocked */
+	free(mig_shared_value(&stack, "postgres", "CREATE DATABASE docmost"));
+	free(snap.databases);
+	snap.databases = xstrdup("docmost");
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 3, "migrate with the target database taken");
+	expect_says(&r, "already exists", "migrate with the target database taken");
+	mig_run_free(&r);
+	mig_assert_unchanged(&stack, svc, &snap, all);
+	free(mig_shared_value(&stack, "postgres", "DROP DATABASE docmost"));
+	free(snap.databases);
+	snap.databases = xstrdup("");
+
+	/* 6. the dedicated database is stopped: blocked, with the reason */
 	cr_assert_eq(lab_sh("docker stop -t 5 %s >/dev/null", db), 0);
 	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
 	mig_expect_exit(&r, 3, "plan with the db container stopped");
