@@ -593,9 +593,13 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 		return false;
 	}
 
-	size_t cap = COMPOSE_MAX_BYTES + 1;
+	/* Sized to the file, not to the limit: a 4 MiB calloc per file would
+	 * cost every command 4 MiB of zeroed heap. One byte more than the file
+	 * (or the limit) shows growth past it; one more holds the NUL. */
+	size_t size = (uint64_t) st.st_size > COMPOSE_MAX_BYTES ? COMPOSE_MAX_BYTES : (size_t) st.st_size;
+	size_t cap = size + 1;
 
-	*buf = xcalloc(cap, 1);
+	*buf = xcalloc(cap + 1, 1);
 	*len = 0;
 	while (*len < cap)
 	{
@@ -616,6 +620,13 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 		*len += (size_t) r;
 	}
 	close(fd);
+	if (*len == cap && size < COMPOSE_MAX_BYTES)
+	{
+		snprintf(err, errlen, "%s: the file changed while it was read; try again", path);
+		free(*buf);
+		*buf = NULL;
+		return false;
+	}
 	return true;
 }
 
