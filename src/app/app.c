@@ -123,6 +123,24 @@ app_stop_containers(App *app, size_t index, int skip, int timeout_s, json_t *ids
 	return true;
 }
 
+/* The container's name from the one container list, for messages. */
+static const char *
+container_name(const App *app, const char *id)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(app->container_list, i, c)
+	{
+		const char *cid = json_string_value(json_object_get(c, "Id"));
+		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+
+		if (cid != NULL && name != NULL && strcmp(cid, id) == 0)
+			return name[0] == '/' ? name + 1 : name;
+	}
+	return NULL;
+}
+
 void
 app_start_containers(App *app, json_t *ids)
 {
@@ -132,8 +150,13 @@ app_start_containers(App *app, json_t *ids)
 	json_array_foreach(ids, i, id)
 	{
 		const char *cid = json_string_value(id);
+		const char *name = cid ? container_name(app, cid) : NULL;
 
-		if (cid != NULL && docker_start_container(app->docker, cid))
+		if (cid == NULL || !docker_start_container(app->docker, cid))
+			continue;
+		if (name != NULL)
+			log_notice("started %s again", name);
+		else
 			log_notice("started %.12s again", cid);
 	}
 }

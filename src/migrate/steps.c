@@ -180,7 +180,7 @@ step_stream(Run *r)
 	memset(&restore, 0, sizeof(restore));
 	if (!run_file(r, ".dump", r->dump_path, sizeof(r->dump_path))
 		|| !migration_create_temp(r->app->shared, &r->names, r->pf.source.encoding)
-		|| !pgcmd_dump_in_container(&dump, r->db_container, r->svc->db_user, r->svc->db_name)
+		|| !pgcmd_dump_in_container(&dump, r->db_container_name, r->svc->db_user, r->svc->db_name)
 		|| !pgcmd_restore_shared(&restore, &r->app->cfg, r->names.tmp_db))
 		goto out;
 
