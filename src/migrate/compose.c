@@ -13,6 +13,7 @@
 #include "pgfold/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,30 +23,34 @@
 
 #define MAX_COMPOSE_WORDS 8
 
+/*
+ * Is the compose v2 plugin installed? The docker CLI looks for it in these
+ * directories; checking them spares a fork of the CLI (tens of MiB, and
+ * time) just to ask.
+ */
 static bool
-plugin_answers(void)
+plugin_installed(void)
 {
-	pid_t pid = fork();
-	int status = 0;
+	static const char *const dirs[] = {
+		"/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+		"/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins",
+	};
+	char path[PATH_MAX];
+	const char *home = getenv("HOME");
+	const char *config = getenv("DOCKER_CONFIG");
 
-	if (pid < 0)
-		return false;
-	if (pid == 0)
-	{
-		int devnull = open("/dev/null", O_RDWR);
-
-		if (devnull >= 0)
-		{
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-			dup2(devnull, STDERR_FILENO);
-		}
-		execlp("docker", "docker", "compose", "version", (char *) NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (config != NULL && config[0] != '\0'
+		&& str_format(path, sizeof(path), "%s/cli-plugins/docker-compose", config)
+		&& access(path, X_OK) == 0)
+		return true;
+	if (home != NULL && home[0] != '\0'
+		&& str_format(path, sizeof(path), "%s/.docker/cli-plugins/docker-compose", home)
+		&& access(path, X_OK) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (str_format(path, sizeof(path), "%s/docker-compose", dirs[i]) && access(path, X_OK) == 0)
+			return true;
+	return false;
 }
 
 static size_t
@@ -66,7 +71,7 @@ compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
 		return n;
 	}
 	if (detected < 0)
-		detected = plugin_answers() ? 1 : 0;
+		detected = plugin_installed() ? 1 : 0;
 	if (detected)
 	{
 		words[n++] = xstrdup("docker");
