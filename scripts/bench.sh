@@ -103,17 +103,21 @@ pipeline() { # pipeline NAME TARGETDB -> seconds
   rm -f "$WORK/pipeline.dump"
 }
 
-# One migrate --no-apply of stack NAME; prints "wall stream rss_kib cpu_s".
+# One migrate --no-apply of stack NAME; prints "wall stream rss_kib cpu_s", the
+# stream's wall and pgfold's own CPU during it coming from the journal (the
+# stream step records them), peak RSS from GNU time.
 migrate_once() {
   local d=$WORK/$1 t0 t1
   t0=$(now)
   /usr/bin/time -f '%M %U %S' -o "$WORK/time.out" \
     "$PGFOLD" --root "$d" -q migrate "$1" --yes --no-apply --db "bench_$1" --role "bench_$1" >/dev/null
   t1=$(now)
-  local stream; stream=$(grep '"step": *"stream"' "$d/backups/postgres-migrations/$1.journal" \
-    | tail -1 | sed 's/.*"seconds": *\([0-9.]*\).*/\1/')
-  read -r rss usr sys < "$WORK/time.out"
-  echo "$(elapsed "$t0" "$t1") $stream $rss $(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')"
+  local rec stream cpu
+  rec=$(grep '"step": *"stream"' "$d/backups/postgres-migrations/$1.journal" | tail -1)
+  stream=$(sed 's/.*"seconds": *\([0-9.]*\).*/\1/' <<<"$rec")
+  cpu=$(sed 's/.*"cpu_seconds": *\([0-9.e-]*\).*/\1/' <<<"$rec")
+  read -r rss _ _ < "$WORK/time.out"
+  echo "$(elapsed "$t0" "$t1") $stream $rss $cpu"
 }
 
 # Undo a --no-apply migration so the next round starts from the same state.
@@ -133,7 +137,7 @@ for r in $(seq "$ROUNDS"); do
   read -r wall stream rss c <<<"$(migrate_once big)"
   m_times+=("$wall"); s_times+=("$stream"); rss_big+=("$rss"); cpu+=("$(awk -v c="$c" -v s="$stream" 'BEGIN { printf "%.1f", 100 * c / s }')")
   reset_stack big
-  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, peak RSS ${rss} KiB, CPU ${c}s"
+  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, peak RSS ${rss} KiB, CPU while streaming ${c}s"
 done
 read -r _ _ rss_small _ <<<"$(migrate_once small)"
 

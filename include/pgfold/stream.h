@@ -63,6 +63,7 @@ typedef struct StreamResult
 {
 	uint64_t bytes;                       /* archive bytes moved */
 	double   seconds;
+	double   cpu_seconds;                 /* pgfold's own user+system time in stream_run */
 	char     sha256[FS_SHA256_HEX_LEN + 1];  /* of the bytes moved ("" if no backup) */
 	int      producer_exit;               /* -1 when not applicable */
 	int      consumer_exit;

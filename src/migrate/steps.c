@@ -199,8 +199,9 @@ step_stream(Run *r)
 	if (!stream_run(&spec, &r->stream))
 		goto out;
 
-	json_t *f = json_pack("{s:s, s:s, s:I, s:f}", "dump", r->dump_path, "sha256", r->stream.sha256,
-						  "bytes", (json_int_t) r->stream.bytes, "seconds", r->stream.seconds);
+	json_t *f = json_pack("{s:s, s:s, s:I, s:f, s:f}", "dump", r->dump_path,
+						  "sha256", r->stream.sha256, "bytes", (json_int_t) r->stream.bytes,
+						  "seconds", r->stream.seconds, "cpu_seconds", r->stream.cpu_seconds);
 
 	ok = run_record(r, STEP_STREAM, JOURNAL_DONE, f);
 	json_decref(f);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define RING_SIZE          (4u * DOCKER_EXEC_PUMP_MAX)   /* 1 MiB: pipes hold 64 KiB */
@@ -50,6 +51,16 @@ typedef struct Pump
 	Progress          progress;
 	StreamResult     *result;
 } Pump;
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6
+		+ (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
+}
 
 static double
 now_seconds(void)
@@ -372,6 +383,7 @@ bool
 stream_run(const StreamSpec *spec, StreamResult *result)
 {
 	Pump p;
+	double cpu0 = cpu_seconds();
 
 	memset(&p, 0, sizeof(p));
 	memset(result, 0, sizeof(*result));
@@ -399,6 +411,7 @@ stream_run(const StreamSpec *spec, StreamResult *result)
 
 	result->bytes = p.bytes_in;
 	result->seconds = now_seconds() - p.started;
+	result->cpu_seconds = cpu_seconds() - cpu0;
 	progress_finish(&p.progress, p.bytes_out, result->seconds);
 	free(p.ring.buf);
 	return true;
