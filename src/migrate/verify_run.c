@@ -25,6 +25,15 @@ migration_container_inventory(App *app, const char *container, const char *user,
 	return true;
 }
 
+static void
+add_result_rows(Inventory *inv, const PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++)
+		inventory_add(inv, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+					  PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
+	inventory_sort(inv);
+}
+
 bool
 migration_shared_inventory(App *app, const char *db, bool deep, Inventory *inv)
 {
@@ -38,23 +47,61 @@ migration_shared_inventory(App *app, const char *db, bool deep, Inventory *inv)
 		pg_disconnect(conn);
 		return false;
 	}
-	for (int r = 0; r < PQntuples(res); r++)
-		inventory_add(inv, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
-					  PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
+	add_result_rows(inv, res);
 	PQclear(res);
 	pg_disconnect(conn);
-	inventory_sort(inv);
 	return true;
 }
 
+/* The one result of a query sent with PQsendQuery, checked. */
+static bool
+collect_inventory(PGconn *conn, Inventory *inv)
+{
+	PGresult *res, *last = NULL;
+	bool ok = true;
+
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			pg_log_result_error(conn, "take the inventory", res);
+			ok = false;
+		}
+		PQclear(last);
+		last = res;
+	}
+	if (ok && last != NULL)
+		add_result_rows(inv, last);
+	PQclear(last);
+	return ok && last != NULL;
+}
+
+/*
+ * Both inventories at once: the shared side's query is sent without
+ * waiting (the server counts rows there) while the source's runs in its
+ * container; on a large database this halves the verification's time.
+ */
 bool
 migration_verify(App *app, const char *container, const char *user, const char *src_db,
 				 const char *target_db, bool deep, VerifyReport *report,
 				 Inventory *src, Inventory *dst)
 {
-	if (!migration_container_inventory(app, container, user, src_db, deep, src))
+	PGconn *conn = NULL;
+	bool ok;
+
+	if (!pg_connect_shared(&app->cfg, target_db, &conn))
 		return false;
-	if (!migration_shared_inventory(app, target_db, deep, dst))
+	if (!PQsendQuery(conn, verify_inventory_sql(deep)))
+	{
+		log_error("cannot send the inventory query to \"%s\": %s", target_db,
+				  PQerrorMessage(conn));
+		pg_disconnect(conn);
 		return false;
-	return verify_compare(src, dst, report);
+	}
+	ok = migration_container_inventory(app, container, user, src_db, deep, src);
+	if (!ok)
+		PQrequestCancel(conn);
+	ok = collect_inventory(conn, dst) && ok;
+	pg_disconnect(conn);
+	return ok && verify_compare(src, dst, report);
 }
