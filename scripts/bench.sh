@@ -20,8 +20,12 @@ SHARED=pgfold-$ID-shared
 ADMIN_PASS=bench-admin-pw
 
 cleanup() {
+  # the migrated file no longer names the db service: remove orphans too,
+  # and every container of ours by name in case compose cannot
   for p in big small; do
-    docker-compose --project-directory "$WORK/$p" -p "$ID$p" -f "$WORK/$p/services/$p.yml" down -v >/dev/null 2>&1 || true
+    docker-compose --project-directory "$WORK/$p" -p "$ID$p" -f "$WORK/$p/services/$p.yml" \
+      down -v --remove-orphans >/dev/null 2>&1 || true
+    docker rm -f -v "$ID-$p-db" "$ID-$p-app" >/dev/null 2>&1 || true
   done
   docker rm -f -v "$SHARED" >/dev/null 2>&1 || true
   rm -rf "$WORK"
