@@ -11,6 +11,7 @@
 #include "pgfold/signals.h"
 
 #include <curl/curl.h>
+#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,7 @@ main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	signals_install();
+	opterr = 0;     /* commands name a bad option themselves, once */
 
 	/* The command sees its own name as argv[0]. */
 	int rc = cmd->main(&opts, nrest - 1, rest + 1);

@@ -43,6 +43,9 @@ void cli_print_json(struct json_t *doc);
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* After getopt returned '?': names the offending word (exit 2). */
+int cli_bad_option(const char *command, char **argv);
+
 /* The commands, each in src/cli/<name>.c. */
 int cli_status_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_plan_main(const GlobalOptions *opts, int argc, char **argv);

@@ -96,7 +96,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 				fputs(strcmp(command, "plan") == 0 ? cli_plan_usage : cli_migrate_usage, stdout);
 				return -1;
 			default:
-				return cli_usage_error(command, "unknown option");
+				return cli_bad_option(command, argv);
 		}
 	}
 	opts->connection_limit = (int) limit;

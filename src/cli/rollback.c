@@ -93,7 +93,7 @@ parse(const GlobalOptions *g, int argc, char **argv, RollbackOptions *opts,
 				opts->backup_file = backup;
 				break;
 			case 'h': fputs(cli_rollback_usage, stdout); return -1;
-			default: return cli_usage_error("rollback", "unknown option");
+			default: return cli_bad_option("rollback", argv);
 		}
 	}
 	if (rc != EXIT_OK)

@@ -93,7 +93,7 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 			return EXIT_OK;
 		}
 		else
-			return cli_usage_error("status", "unknown option");
+			return cli_bad_option("status", argv);
 	}
 	argc -= optind;
 	argv += optind;

@@ -99,7 +99,7 @@ parse(const GlobalOptions *g, int argc, char **argv, UserOpts *o)
 										   "(no limit) to 10000, not \"%s\"", optarg);
 				break;
 			default:
-				return cli_usage_error("user", "unknown option");
+				return cli_bad_option("user", argv);
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
