@@ -73,6 +73,7 @@ asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE" \
 	        LDFLAGS="-fsanitize=address,undefined" build-asan/pgfold build-asan/pgfold-tests
 	PGFOLD_TEST_BIN=$(abspath build-asan/pgfold) ASAN_OPTIONS=detect_leaks=1 \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/pgfold-tests $(CRITERION_FLAGS)
 
 install: $(BIN)
