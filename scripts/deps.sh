@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential pkg-config
+  build-essential pkg-config curl ca-certificates
   libpq-dev libyaml-dev libcurl4-openssl-dev libsodium-dev libjansson-dev
   libcriterion-dev
   postgresql-client
