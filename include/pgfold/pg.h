@@ -185,8 +185,9 @@ bool pgx_query_rows(DockerClient *docker, const char *container,
 					const char *user, const char *db, const char *sql,
 					const char *const *vars, size_t ncols, PgRows *out);
 
-/* Poll pg_isready inside the container (quietly) for up to timeout_s, then
- * confirm with a real query; a clear error on timeout. */
+/* Poll pg_isready inside the container (quietly) for up to timeout_s until
+ * it answers twice in a row, then confirm with a real query; a stopped
+ * container, Ctrl-C or the timeout end the wait with one clear error. */
 bool pgx_wait_ready(DockerClient *docker, const char *container, const char *user,
 					const char *db, int timeout_s);
 

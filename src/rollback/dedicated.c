@@ -11,10 +11,8 @@
 #include "pgfold/log.h"
 #include "pgfold/migrate.h"
 #include "pgfold/pg.h"
-#include "pgfold/signals.h"
 
 #include <string.h>
-#include <time.h>
 
 /* A stopped cluster with an intact volume starts in seconds; crash
  * recovery of a big one may take a while, a broken one never answers. */
@@ -42,14 +40,6 @@ static const char rename_sql[] =
 
 static const char exists_sql[] =
 	"SELECT count(*) FROM pg_database WHERE datname = :'db';\n";
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 char **
 rb_compose_argv(Rb *r, bool with_override, const char *const *extra)
@@ -215,52 +205,6 @@ find_container(Rb *r, bool *running)
 	return true;
 }
 
-static bool
-ready_once(Rb *r)
-{
-	const char *cmd[] = { "pg_isready", "-q", "-U", r->mig.user, "-d", r->maint_db, NULL };
-	DockerExecSpec spec = { .cmd = cmd };
-	int code = -1;
-
-	return docker_exec_capture(r->app->docker, r->container, &spec, NULL, 0, 4096, NULL, NULL,
-							   &code) && code == 0;
-}
-
-/* pg_isready, then a real query: during a first initialisation the
- * entrypoint's temporary server answers pg_isready on its socket too. */
-static bool
-wait_ready(Rb *r)
-{
-	time_t start = time(NULL);
-	int good = 0;
-
-	while (time(NULL) - start < READY_TIMEOUT_S)
-	{
-		bool running = false;
-
-		if (signals_interrupted())
-		{
-			log_error("interrupted while waiting for %s to accept connections",
-					  r->mig.container);
-			exit_hint_set(EXIT_INTERRUPTED);
-			return false;
-		}
-		if (!find_container(r, &running) || !running)
-		{
-			log_error("%s stopped while starting; see `docker logs %s`", r->mig.container,
-					  r->mig.container);
-			return false;
-		}
-		good = ready_once(r) ? good + 1 : 0;
-		if (good >= 2 && pgx_ping(r->app->docker, r->container, r->mig.user, r->maint_db))
-			return true;
-		sleep_ms(500);
-	}
-	log_error("%s did not accept connections within %d s (pg_isready inside it); see "
-			  "`docker logs %s`", r->mig.container, READY_TIMEOUT_S, r->mig.container);
-	return false;
-}
-
 /*
  * compose up -d --no-deps <db service> with the override (its block is the
  * original one): the stopped container starts on its old volume. After the
@@ -293,7 +237,8 @@ rb_db_up(Rb *r)
 			return false;
 		}
 	}
-	return wait_ready(r);
+	return pgx_wait_ready(r->app->docker, r->container, r->mig.user, r->maint_db,
+						  READY_TIMEOUT_S);
 }
 
 bool
