@@ -70,6 +70,10 @@ bool secrets_read_password_file(const char *root, const char *role,
  * pg_authid. *matches = false when the server rejects the password (or the
  * role cannot log in); false return (logged) when the check itself could
  * not be made (server unreachable, ...). */
+/* Did a crash leave <role>.txt.pending (between CREATE ROLE and the rename
+ * into place)? secrets_create_or_reuse_role recovers it. */
+bool secrets_password_pending(const char *root, const char *role);
+
 bool secrets_password_matches(PGconn *conn, const char *role,
 							  const char *password, bool *matches);
 

@@ -13,9 +13,7 @@
 #include "pgfold/secrets.h"
 #include "pgfold/stream.h"
 
-#include <limits.h>
 #include <stdarg.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,12 +310,7 @@ check_role(Preflight *pf, App *app)
 	}
 	/* A crash between CREATE ROLE and the rename of its password file
 	 * leaves "<role>.txt.pending": the secrets module recovers it. */
-	char path[PATH_MAX], pending[PATH_MAX + 16];
-	struct stat st;
-
-	if (secrets_password_path(app->cfg.root, pf->names.role, path, sizeof(path))
-		&& str_format(pending, sizeof(pending), "%s.pending", path)
-		&& stat(pending, &st) == 0)
+	if (secrets_password_pending(app->cfg.root, pf->names.role))
 	{
 		pf->role_password_file = true;
 		add_check(pf, "role", CHECK_INFO, "role \"%s\" exists with a password left pending "

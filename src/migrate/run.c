@@ -362,16 +362,9 @@ begin(Run *r)
 		str_copy(r->run_id, sizeof(r->run_id), run);
 	else
 		journal_stamp(time(NULL), r->run_id);
-	if (!journal_run_file_path(r->app->cfg.backups_dir, r->svc->name, time(NULL), ".log",
-							   r->log_path, sizeof(r->log_path)))
-		return EXIT_FAIL;
 	/* one log per run: a resumed run appends to the one it started */
-	{
-		char dir[PATH_MAX];
-
-		journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir));
-		str_format(r->log_path, sizeof(r->log_path), "%s/%s_%s.log", dir, r->svc->name, r->run_id);
-	}
+	if (!run_file(r, ".log", r->log_path, sizeof(r->log_path)))
+		return EXIT_FAIL;
 	if (!log_open_file(r->log_path))
 		return EXIT_FAIL;
 	log_info("pgfold migrate %s: run %s%s", r->svc->name, r->run_id,

@@ -75,6 +75,9 @@ void steps_undo_files(Run *r);
 void steps_drop_temp(Run *r);
 void steps_drop_created_role(Run *r);
 
+/* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
+bool run_file(Run *r, const char *ext, char *out, size_t size);
+
 /* run.c */
 bool run_step_done(Run *r, const char *step);
 bool run_record(Run *r, const char *step, JournalStatus status, json_t *fields);

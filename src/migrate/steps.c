@@ -26,7 +26,7 @@ field(json_t *rec, const char *key)
 	return rec ? json_string_value(json_object_get(rec, key)) : NULL;
 }
 
-static bool
+bool
 run_file(Run *r, const char *ext, char *out, size_t size)
 {
 	char dir[PATH_MAX];

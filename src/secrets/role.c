@@ -10,6 +10,9 @@
  */
 #include "pgfold/secrets.h"
 
+#include <limits.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -245,4 +248,15 @@ secrets_create_or_reuse_role(PGconn *conn, const SecretsRoleRequest *req,
 				 secrets_role_action_name(*action), path);
 	secrets_dir_close(&c.dir);
 	return ok;
+}
+
+bool
+secrets_password_pending(const char *root, const char *role)
+{
+	char path[PATH_MAX], pending[PATH_MAX + 16];
+	struct stat st;
+
+	return secrets_password_path(root, role, path, sizeof(path))
+		&& str_format(pending, sizeof(pending), "%s.pending", path)
+		&& stat(pending, &st) == 0;
 }
