@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# How long does `pgfold status` take on a stack of N services (default 50),
+# each with a running dedicated postgres 15 container and an app? Needs
+# `make lab`. Removes everything it creates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PGFOLD=$PWD/build/pgfold
+N=${PGFOLD_BENCH_SERVICES:-50}
+PORT=${PGFOLD_BENCH_PORT:-55999}
+ROOT=$(mktemp -d /tmp/pgfold-status-XXXXXX)
+ID=st$$
+
+cleanup() {
+  for i in $(seq -w 1 "$N"); do
+    docker-compose --project-directory "$ROOT" -p "$ID$i" -f "$ROOT/services/svc$i.yml" down -v >/dev/null 2>&1 &
+  done
+  wait
+  docker rm -f -v "$ID-shared" >/dev/null 2>&1 || true
+  rm -rf "$ROOT"
+}
+trap cleanup EXIT
+
+mkdir -p "$ROOT/services"
+printf 'PG_HOST=127.0.0.1\nPG_PORT=%s\nPG_USER=admin\nPG_PASS=x\nPGFOLD_SHARED_CONTAINER=%s\n' \
+  "$PORT" "$ID-shared" > "$ROOT/.env"
+docker run -d --name "$ID-shared" --network host --label pgfold.test=1 -e PGPORT="$PORT" \
+  -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=x pgfold-lab/postgres:15 \
+  postgres -c listen_addresses=127.0.0.1 >/dev/null
+for i in $(seq -w 1 "$N"); do
+  cat > "$ROOT/services/svc$i.yml" <<YML
+services:
+  app:
+    image: pgfold-lab/postgres:15
+    container_name: $ID-app-$i
+    command: ["sleep", "infinity"]
+    init: true
+    network_mode: none
+    environment:
+      DATABASE_URL: postgres://u$i:p@$ID-db-$i:5432/db$i
+  db:
+    image: pgfold-lab/postgres:15
+    container_name: $ID-db-$i
+    network_mode: none
+    environment:
+      POSTGRES_USER: u$i
+      POSTGRES_PASSWORD: p
+      POSTGRES_DB: db$i
+YML
+done
+for i in $(seq -w 1 "$N"); do
+  docker-compose --project-directory "$ROOT" -p "$ID$i" -f "$ROOT/services/svc$i.yml" up -d >/dev/null 2>&1 &
+done
+wait
+for i in $(seq -w 1 "$N"); do
+  for _ in $(seq 120); do docker exec "$ID-db-$i" pg_isready -q -U "u$i" -d "db$i" 2>/dev/null && break; sleep 1; done
+done
+for k in 1 2 3; do
+  /usr/bin/time -f "status on $N services: %e s wall, %M KiB peak RSS" "$PGFOLD" --root "$ROOT" status >"$ROOT/out.txt"
+done
+awk 'NR > 1 { print $2 }' "$ROOT/out.txt" | sort | uniq -c
