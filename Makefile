@@ -7,10 +7,22 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
 PKGS     := libpq yaml-0.1 libcurl libsodium jansson
+TEST_PKGS := criterion
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+# pkg-config is read when make parses this file. Targets that install what
+# they need (check, unit, demo, bench, asan) therefore run `deps` first and
+# then re-enter make, so the build's make parses after the packages exist.
+# A plain `make` that lacks a module stops with one line naming it (pkg-check).
+pkg_missing = $(strip $(foreach m,$(1),$(if $(shell pkg-config --exists $(m) 2>/dev/null && echo y),,$(m))))
+PKG_MISSING  := $(call pkg_missing,$(PKGS))
+TEST_MISSING := $(call pkg_missing,$(TEST_PKGS))
+# Debian package of each pkg-config module (scripts/deps.sh installs them all).
+deb_of = $(strip $(patsubst libpq,libpq-dev,$(patsubst yaml-0.1,libyaml-dev,$(patsubst libcurl,libcurl4-openssl-dev,\
+         $(patsubst libsodium,libsodium-dev,$(patsubst jansson,libjansson-dev,$(patsubst criterion,libcriterion-dev,$(1))))))))
+
+PKG_CFLAGS := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS   := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
+CRIT_LIBS  := $(if $(TEST_MISSING),,$(shell pkg-config --libs criterion))
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
@@ -32,7 +44,8 @@ BIN      := $(BUILD)/pgfold
 TESTBIN  := $(BUILD)/pgfold-tests
 
 .PHONY: all deps lab lab-stop check unit integration asan install uninstall \
-        demo bench clean format-check db-status db-backup db-console
+        demo bench clean format-check db-status db-backup db-console \
+        pkg-check test-pkg-check build-tests fresh-check
 
 all: $(BIN)
 
@@ -41,6 +54,21 @@ $(BIN): $(OBJ_LIB) $(OBJ_MAIN)
 
 $(TESTBIN): $(OBJ_LIB) $(TEST_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
+
+# Every object waits for the module check: a missing library is one line, not
+# a compiler error naming the wrong header.
+$(OBJ_LIB) $(OBJ_MAIN): | pkg-check
+$(TEST_OBJ): | test-pkg-check
+
+pkg-check:
+	@$(if $(PKG_MISSING),printf 'pgfold: missing pkg-config modules: %s; install them with `make deps` (or: apt-get install %s)\n' \
+	  "$(PKG_MISSING)" "$(call deb_of,$(PKG_MISSING))" >&2; exit 1,:)
+
+test-pkg-check: pkg-check
+	@$(if $(TEST_MISSING),printf 'pgfold: missing pkg-config modules for the tests: %s; install them with `make deps` (or: apt-get install %s)\n' \
+	  "$(TEST_MISSING)" "$(call deb_of,$(TEST_MISSING))" >&2; exit 1,:)
+
+build-tests: $(BIN) $(TESTBIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,14 +90,16 @@ lab-stop:
 # share one engine, so they use unique names and can run in parallel.
 CRITERION_FLAGS ?= --jobs 2
 
-unit: deps $(BIN) $(TESTBIN)
+unit: deps
+	@$(MAKE) --no-print-directory build-tests
 	PGFOLD_TEST_BIN=$(abspath $(BIN)) PGFOLD_TEST_UNIT_ONLY=1 $(TESTBIN) $(CRITERION_FLAGS)
 
-check: lab $(BIN) $(TESTBIN)
+check: lab
+	@$(MAKE) --no-print-directory build-tests
 	PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS)
 
 # Sanitizer build in its own tree; the same tests must pass under it.
-asan:
+asan: lab
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE" \
 	        LDFLAGS="-fsanitize=address,undefined" build-asan/pgfold build-asan/pgfold-tests
 	PGFOLD_TEST_BIN=$(abspath build-asan/pgfold) ASAN_OPTIONS=detect_leaks=1 \
@@ -103,11 +133,18 @@ db-backup: $(BIN)
 db-console: $(BIN)
 	$(PGFOLD) $(ROOT_ARG) db console $(if $(DB),"$(DB)")
 
-demo: lab $(BIN)
+demo: lab
+	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/demo.sh
 
-bench: lab $(BIN)
+bench: lab
+	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/bench.sh
+
+# The README's build path in a throwaway Debian 12 container that has none of
+# the build packages (scripts/fresh-check.sh); catches parse-time flag defects.
+fresh-check: lab
+	@scripts/fresh-check.sh
 
 clean:
 	rm -rf build build-asan
