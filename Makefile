@@ -14,10 +14,11 @@ TEST_PKGS := criterion
 # then re-enter make, so the build's make parses after the packages exist.
 # A plain `make` that lacks a module stops with one line naming it (pkg-check).
 pkg_missing = $(strip $(foreach m,$(1),$(if $(shell pkg-config --exists $(m) 2>/dev/null && echo y),,$(m))))
+HAVE_PKGCONFIG := $(shell command -v pkg-config 2>/dev/null)
 PKG_MISSING  := $(call pkg_missing,$(PKGS))
 TEST_MISSING := $(call pkg_missing,$(TEST_PKGS))
 # Debian package of each pkg-config module (scripts/deps.sh installs them all).
-deb_of = $(strip $(patsubst libpq,libpq-dev,$(patsubst yaml-0.1,libyaml-dev,$(patsubst libcurl,libcurl4-openssl-dev,\
+deb_of = $(strip $(if $(HAVE_PKGCONFIG),,pkg-config) $(patsubst libpq,libpq-dev,$(patsubst yaml-0.1,libyaml-dev,$(patsubst libcurl,libcurl4-openssl-dev,\
          $(patsubst libsodium,libsodium-dev,$(patsubst jansson,libjansson-dev,$(patsubst criterion,libcriterion-dev,$(1))))))))
 
 PKG_CFLAGS := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
