@@ -51,6 +51,16 @@
  */
 bool fs_write_atomic(const char *path, const void *bytes, size_t len, mode_t mode);
 
+/*
+ * fs_write_atomic with the mode and owner of `like`, an existing file (path
+ * itself when a file is rewritten in place; the service file for its
+ * rollback override): an operator's 0600 or 0640 stays so. When the bytes
+ * hold a secret in clear (a literal password), group and others lose every
+ * bit (at most 0600), whatever `like` allowed.
+ */
+bool fs_write_like(const char *path, const char *like, const void *bytes, size_t len,
+				   bool secret);
+
 /* Copy src to dst atomically (as above), streamed with a fixed buffer;
  * dst gets src's permission bits. */
 bool fs_copy_file_atomic(const char *src, const char *dst);
@@ -96,6 +106,48 @@ bool fs_is_tmp_name(const char *name, pid_t *pid);
 /* Remove temporary files in dir left by processes that no longer exist;
  * returns how many were removed (warns about each), -1 on error. */
 int fs_clean_tmp(const char *dir);
+
+/* ---- files others must not reach (safe.c) -------------------------------- */
+
+/*
+ * Open path for appending (the journal, run logs), never through a symlink
+ * planted at path (O_NOFOLLOW) and never anything but a regular file (a
+ * FIFO there fails at once instead of hanging). A new file gets exactly
+ * `mode`, whatever the umask, and its directory entry is fsync'ed. Returns
+ * the close-on-exec fd, or -1 logged with `what` ("journal", "log file").
+ */
+int fs_open_append(const char *path, mode_t mode, const char *what);
+
+/*
+ * A file handed to a child by name (the admin's passfile), in a shared
+ * directory such as /tmp: a fresh mkdtemp directory (0700, random name)
+ * under base holds it, created O_EXCL|O_NOFOLLOW with mode 0600, so no
+ * link planted at a predictable name can redirect it. fs_private_remove
+ * removes file and directory; it is safe on FS_PRIVATE_INIT and twice.
+ * A failed write leaves nothing behind.
+ */
+typedef struct FsPrivateFile
+{
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+} FsPrivateFile;
+
+#define FS_PRIVATE_INIT { "", "" }
+
+bool fs_private_write(FsPrivateFile *pf, const char *base, const char *name,
+					  const void *bytes, size_t len);
+void fs_private_remove(FsPrivateFile *pf);
+
+/*
+ * May pgfold replace path, a file of the stack rooted at root (an absolute
+ * realpath)? When path, or a directory on its way, is a symlink, its
+ * resolved target must lie inside root and be owned by root's owner: a
+ * link elsewhere would have pgfold write, as root, where the stack's owner
+ * could not. A missing path is judged by its directory. True when fine;
+ * else false with one line naming the link and its target in why. Logs
+ * nothing: pre-flight checks report it.
+ */
+bool fs_link_check(const char *root, const char *path, char *why, size_t whysize);
 
 /* ---- SHA-256 ------------------------------------------------------------ */
 

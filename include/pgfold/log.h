@@ -26,7 +26,12 @@ LogLevel log_get_level(void);
 void log_set_color(bool enabled);
 bool log_color_enabled(void);
 
-/* Also append every message (all levels from INFO) with a timestamp. */
+/* Run logs: created with exactly this mode, like the journal. */
+#define LOG_FILE_MODE 0640
+
+/* Also append every message (all levels from INFO) with a timestamp. The
+ * file is created LOG_FILE_MODE; a symlink or anything but a regular file
+ * at path is refused (fs_open_append). */
 bool log_open_file(const char *path);
 void log_close_file(void);
 

@@ -5,7 +5,9 @@
  * In a container they run over the local socket as the given user (the
  * official image trusts local connections). A local pg_restore gets the
  * admin password through a 0600 passfile named by PGPASSFILE: never argv,
- * never a PGPASSWORD variable.
+ * never a PGPASSWORD variable. The passfile lives in a fresh 0700
+ * directory (fs_private_write) and is gone after pgcmd_free; a builder that
+ * fails leaves nothing to free.
  */
 #ifndef PGFOLD_PGCMD_H
 #define PGFOLD_PGCMD_H
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 
 #include "pgfold/config.h"
+#include "pgfold/fsutil.h"
 #include "pgfold/stream.h"
 
 #define PGCMD_MAX_ARGS 24
@@ -25,7 +28,7 @@ typedef struct PgCommand
 	const char   *env[4];
 	char         *owned[PGCMD_MAX_ARGS];   /* strings we allocated */
 	size_t        owned_count;
-	char          passfile[PATH_MAX];      /* removed by pgcmd_free */
+	FsPrivateFile passfile;                /* removed by pgcmd_free */
 	char          label[256];
 } PgCommand;
 

@@ -119,6 +119,12 @@ typedef struct RwServiceResult
 	 * (a healthcheck, a command, another variable): also logged as warnings */
 	char    **warnings;
 	size_t    warning_count;
+	/* A password goes into the new file in clear (not as ${VAR}); the
+	 * original held one (a connection's, or the db service's
+	 * POSTGRES_PASSWORD), which the rollback override copies. Such a file
+	 * must be written readable by its owner only (fs_write_like). */
+	bool      literal_password;
+	bool      original_literal_password;
 } RwServiceResult;
 
 /*

@@ -43,6 +43,11 @@ typedef struct StreamSpec
 	DockerClient        *client;          /* needed when a container is involved */
 	const StreamCommand *producer;        /* NULL: read input_file instead */
 	const char          *input_file;
+	/* The digest the bytes read must have (a dump's sidecar, checked
+	 * earlier): compared once the producer ends, before the consumer's
+	 * input is closed, so a file swapped after its check is never
+	 * restored whole. NULL: no check. */
+	const char          *expect_sha256;
 	const char          *backup_path;     /* tee target, NULL = none */
 	const StreamCommand *consumer;        /* NULL: backup only */
 	uint64_t             expected_bytes;  /* progress estimate, 0 = unknown */
@@ -64,7 +69,7 @@ typedef struct StreamResult
 	uint64_t bytes;                       /* archive bytes moved */
 	double   seconds;
 	double   cpu_seconds;                 /* pgfold's own user+system time in stream_run */
-	char     sha256[FS_SHA256_HEX_LEN + 1];  /* of the bytes moved ("" if no backup) */
+	char     sha256[FS_SHA256_HEX_LEN + 1];  /* of the bytes moved */
 	int      producer_exit;               /* -1 when not applicable */
 	int      consumer_exit;
 	StrBuf   producer_stderr;             /* last STREAM_STDERR_KEEP bytes */

@@ -5,6 +5,7 @@
  * UTC timestamp and the level so a run can be reconstructed afterwards.
  */
 #include "pgfold/log.h"
+#include "pgfold/fsutil.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,10 +53,18 @@ bool
 log_open_file(const char *path)
 {
 	log_close_file();
-	log_file = fopen(path, "ae");
+
+	/* The journal's open: 0640 whatever the umask, never through a link
+	 * planted at the path (a run log names containers and databases). */
+	int fd = fs_open_append(path, LOG_FILE_MODE, "log file");
+
+	if (fd < 0)
+		return false;
+	log_file = fdopen(fd, "a");
 	if (log_file == NULL)
 	{
 		log_error("cannot open log file \"%s\": %m", path);
+		close(fd);
 		return false;
 	}
 	setvbuf(log_file, NULL, _IOLBF, 0);

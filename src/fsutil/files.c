@@ -154,23 +154,30 @@ resolve_target(const char *path, char *out, size_t outsize)
 	return true;
 }
 
-/* Keep an existing file's owner when root replaces it. */
+/* Keep an existing file's owner when root replaces it: the target's own,
+ * or `like`'s when given (a new file that must belong to the same user). */
 static void
-keep_owner(int fd, const char *target)
+keep_owner(int fd, const char *target, const struct stat *like)
 {
 	struct stat st;
 
-	if (geteuid() != 0 || stat(target, &st) != 0)
+	if (geteuid() != 0)
 		return;
-	if (st.st_uid == 0 && st.st_gid == 0)
+	if (like == NULL)
+	{
+		if (stat(target, &st) != 0)
+			return;
+		like = &st;
+	}
+	if (like->st_uid == 0 && like->st_gid == 0)
 		return;
-	if (fchown(fd, st.st_uid, st.st_gid) != 0)
+	if (fchown(fd, like->st_uid, like->st_gid) != 0)
 		log_warn("cannot keep the owner of \"%s\" (%d:%d): %m", target,
-				 (int) st.st_uid, (int) st.st_gid);
+				 (int) like->st_uid, (int) like->st_gid);
 }
 
 static bool
-tmp_create(const char *path, mode_t mode, TmpFile *t)
+tmp_create(const char *path, mode_t mode, const struct stat *owner, TmpFile *t)
 {
 	char base[NAME_MAX + 1];
 
@@ -199,7 +206,7 @@ tmp_create(const char *path, mode_t mode, TmpFile *t)
 		log_error("cannot create \"%s\" to replace \"%s\": %m", t->path, t->target);
 		return false;
 	}
-	keep_owner(t->fd, t->target);
+	keep_owner(t->fd, t->target, owner);
 	/* The umask may only have narrowed it; make it exactly what was asked. */
 	if (fchmod(t->fd, mode) != 0)
 	{
@@ -248,12 +255,13 @@ tmp_commit(TmpFile *t)
 	return fs_fsync_dir(t->dir);
 }
 
-bool
-fs_write_atomic(const char *path, const void *bytes, size_t len, mode_t mode)
+static bool
+write_atomic(const char *path, const void *bytes, size_t len, mode_t mode,
+			 const struct stat *owner)
 {
 	TmpFile t;
 
-	if (!tmp_create(path, mode, &t))
+	if (!tmp_create(path, mode, owner, &t))
 		return false;
 	if (!fs_write_full(t.fd, bytes, len, t.path))
 	{
@@ -261,6 +269,32 @@ fs_write_atomic(const char *path, const void *bytes, size_t len, mode_t mode)
 		return false;
 	}
 	return tmp_commit(&t);
+}
+
+bool
+fs_write_atomic(const char *path, const void *bytes, size_t len, mode_t mode)
+{
+	return write_atomic(path, bytes, len, mode, NULL);
+}
+
+bool
+fs_write_like(const char *path, const char *like, const void *bytes, size_t len, bool secret)
+{
+	struct stat st;
+
+	if (stat(like, &st) != 0)
+	{
+		log_error("cannot read the mode and owner of \"%s\": %m", like);
+		return false;
+	}
+
+	mode_t mode = st.st_mode & 0777;
+
+	/* A password in clear: readable by the file's owner only, never
+	 * wider than the original was. */
+	if (secret)
+		mode &= 0600;
+	return write_atomic(path, bytes, len, mode, &st);
 }
 
 bool
@@ -283,7 +317,7 @@ fs_copy_file_atomic(const char *src, const char *dst)
 
 	TmpFile t;
 	char *buf = NULL;
-	bool ok = tmp_create(dst, st.st_mode & 0777, &t);
+	bool ok = tmp_create(dst, st.st_mode & 0777, NULL, &t);
 
 	if (ok)
 		buf = xcalloc(1, FS_IO_BUFSIZE);

@@ -244,23 +244,8 @@ read_records(Journal *j, bool *exists, size_t *keep, size_t *size)
 static bool
 open_for_append(Journal *j)
 {
-	j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-				 JOURNAL_FILE_MODE);
-	if (j->fd >= 0)
-	{
-		/* New file: exact mode, and the directory entry made durable. */
-		if (fchmod(j->fd, JOURNAL_FILE_MODE) != 0)
-			log_warn("cannot set mode %04o on \"%s\": %m", JOURNAL_FILE_MODE, j->path);
-		return fs_fsync_dir(j->dir);
-	}
-	if (errno == EEXIST)
-		j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	if (j->fd < 0)
-	{
-		log_error("cannot open journal \"%s\": %m", j->path);
-		return false;
-	}
-	return true;
+	j->fd = fs_open_append(j->path, JOURNAL_FILE_MODE, "journal");
+	return j->fd >= 0;
 }
 
 bool

@@ -10,9 +10,7 @@
 #include "pgfold/log.h"
 #include "pgfold/str.h"
 
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 bool
 journal_stamp(time_t when, char out[JOURNAL_STAMP_LEN + 1])
@@ -60,20 +58,8 @@ journal_open_run_log(const char *backups_dir, const char *service, time_t when,
 
 	if (!journal_run_file_path(backups_dir, service, when, "log", path, sizeof(path)) ||
 		!journal_dir_path(backups_dir, dir, sizeof(dir)) ||
-		!fs_mkdir_p(dir, JOURNAL_DIR_MODE))
-		return false;
-
-	/* Created here with our mode: log_open_file would leave it to the umask. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-				  JOURNAL_FILE_MODE);
-
-	if (fd < 0)
-	{
-		log_error("cannot create log file \"%s\": %m", path);
-		return false;
-	}
-	close(fd);
-	if (!log_open_file(path))
+		!fs_mkdir_p(dir, JOURNAL_DIR_MODE) ||
+		!log_open_file(path))
 		return false;
 	if (path_out != NULL && !str_copy(path_out, outsize, path))
 	{

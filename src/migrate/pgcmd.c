@@ -6,10 +6,8 @@
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 bool
@@ -118,23 +116,17 @@ write_passfile(PgCommand *pc, const Config *cfg)
 
 	const char *dir = getenv("XDG_RUNTIME_DIR");
 
-	if (!str_format(pc->passfile, sizeof(pc->passfile), "%s/pgfold-pgpass-%ld",
-					dir && dir[0] ? dir : "/tmp", (long) getpid()))
-	{
-		sb_free_secret(&line);
-		return false;
-	}
-	ok = fs_write_atomic(pc->passfile, line.data, line.len, 0600);
+	/* Under sudo there is usually no XDG_RUNTIME_DIR: /tmp, where anyone
+	 * may plant links, so never at a name known in advance. */
+	ok = fs_private_write(&pc->passfile, dir && dir[0] == '/' ? dir : "/tmp", "pgpass",
+						  line.data, line.len);
 	sb_free_secret(&line);
 	if (!ok)
-	{
-		pc->passfile[0] = '\0';
 		return false;
-	}
 
 	char env[PATH_MAX + 16];
 
-	str_format(env, sizeof(env), "PGPASSFILE=%s", pc->passfile);
+	str_format(env, sizeof(env), "PGPASSFILE=%s", pc->passfile.path);
 	pc->env[0] = own(pc, env);
 	pc->env[1] = NULL;
 	pc->cmd.env = pc->env;
@@ -170,6 +162,16 @@ add_shared_target(PgCommand *pc, const Config *cfg, size_t *n)
 	return add_local_target(pc, cfg, n);
 }
 
+/* A builder that fails after the passfile was written removes it: callers
+ * may return without pgcmd_free. */
+static bool
+built(PgCommand *pc, bool ok)
+{
+	if (!ok)
+		pgcmd_free(pc);
+	return ok;
+}
+
 bool
 pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db)
 {
@@ -180,7 +182,7 @@ pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db)
 		  "pg_dump of", db, where);
 	pc->argv[n++] = "pg_dump";
 	pc->argv[n++] = "-Fc";
-	if (!add_shared_target(pc, cfg, &n) || !add_db(pc, &n, db))
+	if (!built(pc, add_shared_target(pc, cfg, &n) && add_db(pc, &n, db)))
 		return false;
 	pc->argv[n] = NULL;
 	return true;
@@ -209,7 +211,7 @@ pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db)
 	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL,
 		  "pg_restore into", db, where);
 	n = restore_flags(pc);
-	if (!add_shared_target(pc, cfg, &n) || !add_db(pc, &n, db))
+	if (!built(pc, add_shared_target(pc, cfg, &n) && add_db(pc, &n, db)))
 		return false;
 	pc->argv[n] = NULL;
 	return true;
@@ -233,7 +235,7 @@ pgcmd_psql_local(PgCommand *pc, const Config *cfg, const char *db)
 
 	start(pc, NULL, "psql on", db, "this host");
 	pc->argv[n++] = "psql";
-	if (!add_local_target(pc, cfg, &n) || !add_db(pc, &n, db))
+	if (!built(pc, add_local_target(pc, cfg, &n) && add_db(pc, &n, db)))
 		return false;
 	pc->argv[n] = NULL;
 	return true;
@@ -255,8 +257,7 @@ pgcmd_archive_script(PgCommand *pc, const char *container)
 void
 pgcmd_free(PgCommand *pc)
 {
-	if (pc->passfile[0] != '\0' && unlink(pc->passfile) != 0 && errno != ENOENT)
-		log_warn("could not remove %s: %s", pc->passfile, strerror(errno));
+	fs_private_remove(&pc->passfile);
 	for (size_t i = 0; i < pc->owned_count; i++)
 		free(pc->owned[i]);
 	memset(pc, 0, sizeof(*pc));

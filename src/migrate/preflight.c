@@ -10,6 +10,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/rewrite.h"
 #include "pgfold/secrets.h"
 #include "pgfold/stream.h"
 
@@ -195,6 +196,25 @@ check_service_file(Preflight *pf, const StackService *svc)
 		add_check(pf, "app connections", CHECK_BLOCK,
 				  "no app service connects to \"%s\": nothing would be switched over",
 				  svc->file.services[svc->db_service].key);
+}
+
+/* The files migrate replaces (the service file, .env, the override): none
+ * may lead out of the stack, or to another user's file, through a link. */
+static void
+check_links(Preflight *pf, const App *app, const StackService *svc)
+{
+	char name[NAME_MAX + 1], override[PATH_MAX], why[1024];
+	const char *paths[] = { svc->path, app->cfg.env_path, override };
+
+	if (!rewrite_override_name(svc->name, name, sizeof(name))
+		|| !str_format(override, sizeof(override), "%s/%s", app->cfg.overrides_dir, name))
+	{
+		add_check(pf, "stack files", CHECK_BLOCK, "%s: no usable override name", svc->name);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (!fs_link_check(app->cfg.root, paths[i], why, sizeof(why)))
+			add_check(pf, "stack files", CHECK_BLOCK, "%s", why);
 }
 
 static const ContainerInfo *
@@ -420,6 +440,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		return true;
 	}
 	check_service_file(pf, svc);
+	check_links(pf, app, svc);
 	if (svc->problem != NULL || svc->db_service < 0)
 	{
 		preflight_settle(pf);

@@ -117,7 +117,7 @@ restore_original_if_changed(Run *r)
 		return true;
 
 	bool ok = fs_read_file(copy, 16 * 1024 * 1024, &orig)
-		&& fs_write_atomic(r->svc->path, orig.data, orig.len, 0644);
+		&& fs_write_like(r->svc->path, r->svc->path, orig.data, orig.len, false);
 
 	sb_free(&orig);
 	if (!ok)

@@ -294,9 +294,11 @@ step_files(Run *r)
 	 * shared database, and the override or .env entry alone are inert. */
 	r->files_written = true;
 	if (!fs_mkdir_p(r->app->cfg.overrides_dir, 0755)
-		|| !fs_write_atomic(mf->override_path, mf->override_bytes.data, mf->override_bytes.len, 0644)
+		|| !fs_write_like(mf->override_path, r->svc->path, mf->override_bytes.data,
+						  mf->override_bytes.len, mf->service.original_literal_password)
 		|| !write_env(r)
-		|| !fs_write_atomic(r->svc->path, mf->service.bytes.data, mf->service.bytes.len, 0644))
+		|| !fs_write_like(r->svc->path, r->svc->path, mf->service.bytes.data,
+						  mf->service.bytes.len, mf->service.literal_password))
 		return false;
 
 	json_t *keys = json_array();
@@ -321,7 +323,7 @@ steps_undo_files(Run *r)
 	if (!r->files_written)
 		return;
 	if (fs_read_file(r->original_copy, 16 * 1024 * 1024, &orig)
-		&& fs_write_atomic(r->svc->path, orig.data, orig.len, 0644))
+		&& fs_write_like(r->svc->path, r->svc->path, orig.data, orig.len, false))
 		log_notice("restored %s from %s", r->svc->path, r->original_copy);
 	sb_free(&orig);
 	if (r->files_built)

@@ -127,6 +127,12 @@ is_reference(const char *s, size_t n)
 	return false;
 }
 
+bool
+rw_is_literal(const char *raw, size_t n)
+{
+	return raw != NULL && n > 0 && !is_reference(raw, n);
+}
+
 static bool
 use_literal(RwCtx *c, const char *orig, size_t n, bool present)
 {
@@ -138,7 +144,7 @@ use_literal(RwCtx *c, const char *orig, size_t n, bool present)
 			return false;
 		case RW_PASSWORD_MIRROR:
 		default:
-			return present && n > 0 && !is_reference(orig, n);
+			return present && rw_is_literal(orig, n);
 	}
 }
 
@@ -432,6 +438,9 @@ rw_edit_conn(RwCtx *c, const ConnRef *r)
 	Pieces p;
 	bool ok = build_pieces(c, &p, url, literal);
 
+	/* decides the mode the new file and the override are written with */
+	c->literal_new = c->literal_new || literal;
+	c->literal_old = c->literal_old || (present && rw_is_literal(orig, olen));
 	if (!literal)
 		c->var_used = true;
 	if (ok && url && r->indirect)

@@ -108,6 +108,8 @@ typedef struct RwCtx
 	RwEdits             edits;
 	char                var[160];    /* the password variable */
 	bool                var_used;
+	bool                literal_new; /* a password written in clear */
+	bool                literal_old; /* the original had one in clear */
 	Pending            *pending;
 	size_t              npending;
 } RwCtx;
@@ -117,6 +119,9 @@ void rw_pieces_free(Pieces *p);
 bool rw_target_valid(const RwCtx *c);
 /* Edits pointing one connection at the target; false logged. */
 bool rw_edit_conn(RwCtx *c, const ConnRef *r);
+/* Is a raw value (as written in the file) a password in clear: present,
+ * and interpolating nothing ($X / ${X}; $$ is a literal $)? */
+bool rw_is_literal(const char *raw, size_t n);
 
 /* Self-check of a rewritten file: parses as YAML, the db service key is
  * gone, no depends_on names it, and each checked env var (app, name) has

@@ -275,6 +275,13 @@ fill_result(RwCtx *c, RwServiceResult *out)
 			out->edited[j] = out->edited[j - 1];
 			out->edited[j - 1] = t;
 		}
+	const ComposeService *db = &c->f->services[c->svc->db_service];
+	const char *dbpw = c->svc->db_env_password >= 0
+		? db->env[c->svc->db_env_password].raw : NULL;
+
+	out->literal_password = c->literal_new;
+	out->original_literal_password = c->literal_old
+		|| (dbpw != NULL && rw_is_literal(dbpw, strlen(dbpw)));
 	if (c->var_used)
 	{
 		out->env = xcalloc(1, sizeof(RwEnvVar));

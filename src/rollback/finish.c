@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* rename, or copy + unlink across filesystems; both directories fsync'ed. */
@@ -87,7 +86,6 @@ rb_step_files(Rb *r)
 {
 	StrBuf cur = STRBUF_INIT;
 	bool edited = false, restored = false, ok;
-	struct stat st;
 
 	if (rb_step_done(r, RB_STEP_FILES))
 	{
@@ -107,9 +105,8 @@ rb_step_files(Rb *r)
 		sb_reset(&r->found_bytes);
 		sb_append(&r->found_bytes, cur.data, cur.len);
 		r->files_written = true;
-		ok = stat(r->svc->path, &st) == 0
-			&& fs_write_atomic(r->svc->path, r->orig_bytes.data, r->orig_bytes.len,
-							   st.st_mode & 07777);
+		ok = fs_write_like(r->svc->path, r->svc->path, r->orig_bytes.data, r->orig_bytes.len,
+						   false);
 		if (!ok)
 		{
 			sb_free(&cur);
@@ -141,8 +138,8 @@ rb_step_files(Rb *r)
 void
 rb_undo_files(Rb *r)
 {
-	if (r->files_written && fs_write_atomic(r->svc->path, r->found_bytes.data,
-											r->found_bytes.len, 0644))
+	if (r->files_written && fs_write_like(r->svc->path, r->svc->path, r->found_bytes.data,
+										  r->found_bytes.len, false))
 		log_notice("put %s back as migrate wrote it", r->service_rel);
 	if (access(r->mig.override_path, F_OK) != 0 && access(r->override_saved, F_OK) == 0
 		&& move_file(r->override_saved, r->mig.override_path))

@@ -206,6 +206,7 @@ rb_step_restore(Rb *r)
 	StreamSpec spec = {
 		.client = r->app->docker,
 		.input_file = src,
+		.expect_sha256 = sha,   /* the bytes streamed, not only the file checked above */
 		.consumer = &restore.cmd,
 		.expected_bytes = stat(src, &st) == 0 ? (uint64_t) st.st_size : 0,
 		.progress_tty = progress_tty(),

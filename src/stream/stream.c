@@ -43,6 +43,8 @@ typedef struct Pump
 	bool              has_consumer;
 	FsOutFile         backup;
 	bool              has_backup;
+	FsSha256          sha;             /* of the bytes moved, when no backup hashes them */
+	bool              hashed;          /* the producer ended and its digest was taken */
 	Ring              ring;
 	uint64_t          bytes_in;
 	uint64_t          bytes_out;
@@ -94,6 +96,8 @@ on_producer_data(void *ctx, const char *buf, size_t len)
 	}
 	if (p->has_backup && !fs_out_write(&p->backup, buf, len))
 		return false;
+	if (!p->has_backup)
+		fs_sha256_update(&p->sha, buf, len);
 	p->bytes_in += len;
 	p->last_progress = now_seconds();
 	if (!p->has_consumer)
@@ -115,6 +119,27 @@ on_producer_data(void *ctx, const char *buf, size_t len)
 	memcpy(p->ring.buf, buf + first, len - first);
 	p->ring.used += len;
 	return true;
+}
+
+/* Once the producer has ended: the digest of everything it gave (the
+ * backup's running hash when there is one), checked against what the spec
+ * expects. A mismatch stops the stream before the consumer sees the end
+ * of its input. */
+static bool
+take_digest(Pump *p)
+{
+	const char *want = p->spec->expect_sha256;
+	FsSha256 copy = p->has_backup ? p->backup.sha : p->sha;
+
+	p->hashed = true;
+	fs_sha256_final(&copy, p->result->sha256);
+	if (want == NULL || strcasecmp(want, p->result->sha256) == 0)
+		return true;
+	log_error("%s changed after its checksum was checked: the %llu bytes read have sha256 %s, "
+			  "its sidecar says %s; nothing was restored from it", p->producer.label,
+			  (unsigned long long) p->bytes_in, p->result->sha256, want);
+	exit_hint_set(EXIT_BLOCKED);
+	return false;
 }
 
 static bool
@@ -286,6 +311,8 @@ pump_once(Pump *p)
 				  : "(no output)");
 		return false;
 	}
+	if (p->producer.out_eof && !p->hashed && !take_digest(p))
+		return false;
 	if (p->has_consumer && p->producer.out_eof && p->ring.used == 0 && !p->consumer.in_closed
 		&& !p->consumer.out_eof)
 		if (!endpoint_close_input(&p->consumer))
@@ -391,6 +418,7 @@ stream_run(const StreamSpec *spec, StreamResult *result)
 	p.spec = spec;
 	p.result = result;
 	p.backup = (FsOutFile) FS_OUT_INIT;
+	fs_sha256_init(&p.sha);
 	p.started = p.last_progress = now_seconds();
 	progress_init(&p.progress, spec->progress_tty, spec->expected_bytes);
 

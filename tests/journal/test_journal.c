@@ -540,3 +540,48 @@ Test(journal, open_cleans_dead_temp_files_and_copies_fields)
 					 "a.dump");
 	journal_close(&j);
 }
+
+/* The run log migrate and rollback open through log_open_file: 0640
+ * whatever the umask, never through a link planted at its path. */
+Test(journal, run_log_created_0640_with_umask_0)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	fst_join(path, dir, "svc_20261121T101500Z.log");
+	umask(0);
+	cr_assert(log_open_file(path));
+	umask(022);
+	log_info("run started");
+	log_close_file();
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, JOURNAL_FILE_MODE, "mode %04o", st.st_mode & 07777);
+
+	char *text = fst_slurp(path, NULL);
+
+	cr_assert_not_null(strstr(text, "run started"), "%s", text);
+	free(text);
+}
+
+Test(journal, run_log_planted_symlink_is_refused)
+{
+	char path[PATH_MAX], victim[PATH_MAX];
+	struct stat st;
+
+	fst_join(victim, dir, "shadow");
+	fst_put(victim, "root:x:0:0\n", 11);
+	fst_join(path, dir, "svc_20261121T101500Z.log");
+	cr_assert_eq(symlink(victim, path), 0);
+
+	cr_assert_not(log_open_file(path));
+	log_info("must not reach the victim");
+	log_close_file();
+
+	char *text = fst_slurp(victim, NULL);
+
+	cr_assert_str_eq(text, "root:x:0:0\n", "the link's target was written: %s", text);
+	free(text);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode));
+}

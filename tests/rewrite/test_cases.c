@@ -393,3 +393,51 @@ Test(rewrite_cases, random_literal_passwords_read_back_or_are_refused)
 	cr_log_info("random passwords: %zu written, %zu refused", written, refused);
 	cr_assert_gt(written, refused, "most passwords should be writable");
 }
+
+/* The flags that decide which files must be private, and that they match
+ * the bytes: literal = the new password in clear in the new file. */
+static void
+expect_flags(RwFx *fx, RwPasswordStyle style, bool literal, bool original)
+{
+	RwTarget t = rwfx_target(fx);
+	RwServiceResult res;
+
+	t.password_style = style;
+	rewrite_ok(fx, &t, &res);
+	cr_assert_eq(strstr(res.bytes.data, RWFX_PASSWORD) != NULL, literal, "%s", res.bytes.data);
+	cr_assert_eq(res.literal_password, literal, "%s", res.bytes.data);
+	cr_assert_eq(res.original_literal_password, original, "%s", fx->svc.file.bytes);
+	rewrite_service_result_free(&res);
+}
+
+/* Which files must be private: a password written in clear in the new
+ * file, or one in clear in the original (which the override copies). */
+Test(rewrite_cases, literal_password_flags)
+{
+	RwFx fx;
+
+	rwfx_setup(&fx, "literal");
+	expect_flags(&fx, RW_PASSWORD_MIRROR, true, true);
+	/* a reference now, but the override still copies the old literal */
+	expect_flags(&fx, RW_PASSWORD_REFERENCE, false, true);
+	rwfx_teardown(&fx);
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", base_file));
+	expect_flags(&fx, RW_PASSWORD_MIRROR, false, false);
+	expect_flags(&fx, RW_PASSWORD_LITERAL, true, false);
+	rwfx_teardown(&fx);
+
+	/* the app refers to a variable, the db service has it in clear */
+	const char *ref = "POSTGRES_PASSWORD: ${APP_DB_PASSWORD}";
+	const char *at = strstr(base_file, ref);
+	StrBuf db_literal = STRBUF_INIT;
+
+	cr_assert_not_null(at);
+	sb_append(&db_literal, base_file, (size_t) (at - base_file));
+	sb_appends(&db_literal, "POSTGRES_PASSWORD: 'in-clear'");
+	sb_appends(&db_literal, at + strlen(ref));
+	cr_assert(rwfx_setup_bytes(&fx, "app", sb_str(&db_literal)));
+	expect_flags(&fx, RW_PASSWORD_MIRROR, false, true);
+	rwfx_teardown(&fx);
+	sb_free(&db_literal);
+}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/signals.h"
 #include "pgfold/stream.h"
@@ -247,5 +248,47 @@ Test(stream, no_stall_while_the_consumer_finishes)
 
 	cr_assert(stream_run(&spec, &r));
 	cr_assert_geq(r.seconds, 2.5);
+	stream_result_free(&r);
+}
+
+/* A dump file checked against its sidecar, then swapped before it is
+ * streamed (rollback restores that way): the digest of the bytes actually
+ * read is compared before the consumer sees the end of its input, so it is
+ * stopped without ever finishing. */
+Test(stream, bytes_streamed_must_match_the_expected_digest)
+{
+	char src[128], mark[128], script[320], checked[FS_SHA256_HEX_LEN + 1];
+	char swapped[FS_SHA256_HEX_LEN + 1];
+	const char *cargv[] = { "sh", "-c", script, NULL };
+	StreamCommand cons = { .argv = cargv, .label = "pg_restore" };
+	StreamResult r;
+	FILE *f;
+
+	str_format(src, sizeof(src), "%s/rb.dump", dir);
+	str_format(mark, sizeof(mark), "%s/end-of-input", dir);
+	str_format(script, sizeof(script), "cat >/dev/null && touch %s", mark);
+	fs_sha256_bytes("the dump that was checked", 25, checked);
+	f = fopen(src, "w");
+	fputs("another archive, swapped in", f);
+	fclose(f);
+	fs_sha256_bytes("another archive, swapped in", 27, swapped);
+
+	StreamSpec spec = { .input_file = src, .expect_sha256 = checked, .consumer = &cons,
+						.run_id = "t12" };
+
+	exit_hint_reset();
+	cr_assert_not(stream_run(&spec, &r), "a swapped file was streamed to the end");
+	cr_assert_str_eq(r.sha256, swapped, "the digest is not of the bytes read");
+	cr_assert_not(path_exists(mark), "the consumer saw the end of its input");
+	cr_assert_eq(exit_hint_get(), EXIT_BLOCKED);
+	stream_result_free(&r);
+
+	/* the file as checked goes through */
+	f = fopen(src, "w");
+	fputs("the dump that was checked", f);
+	fclose(f);
+	cr_assert(stream_run(&spec, &r));
+	cr_assert_str_eq(r.sha256, checked);
+	cr_assert(path_exists(mark));
 	stream_result_free(&r);
 }
