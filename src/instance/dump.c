@@ -567,6 +567,23 @@ source_encoding(App *app, const char *container, const char *user, const char *d
 	return found;
 }
 
+/* What migrate's "dump contents" check refuses, refused here too, before
+ * anything is created (exit 3). */
+static bool
+source_restorable(App *app, const char *container, const char *user, const char *db)
+{
+	DumpHazards h;
+	StrBuf in = STRBUF_INIT, d = STRBUF_INIT;
+	bool ok = preflight_source_hazards(app->docker, container, user, db, &h);
+
+	sb_appendf(&in, "database %s in container %s", instance_show(&d, db), container);
+	ok = ok && preflight_hazards_none(&h, sb_str(&in), "Nothing was copied.");
+	preflight_hazards_free(&h);
+	sb_free(&in);
+	sb_free(&d);
+	return ok;
+}
+
 bool
 instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 {
@@ -581,6 +598,7 @@ instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 		|| !instance_container_env(app, req->container, user, sizeof(user), defdb,
 								   sizeof(defdb), &found)
 		|| !source_encoding(app, req->container, user, req->src_db, enc, sizeof(enc))
+		|| !source_restorable(app, req->container, user, req->src_db)
 		|| !pg_database_exists(app->shared, req->dest_db, &exists))
 		return false;
 	if (exists)
