@@ -172,15 +172,19 @@ typedef struct Load
 } Load;
 
 /* Fresh temporary database, pg_restore into it (streamed), ownership
- * handed to owner. */
+ * handed to owner (migration_hand_over: refused when the restore brought
+ * code that would run as the admin, or made a non-superuser owner one). */
 static bool
 load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 {
 	PgCommand restore;
 	StreamResult res;
 	char id[32];
-	bool ok;
+	bool hand_over = l->owner != NULL && strcmp(l->owner, app->cfg.pg_user) != 0;
+	bool owner_super = false, ok;
 
+	if (hand_over && !pg_role_is_superuser(app->shared, l->owner, &owner_super))
+		return false;
 	if (!need_engine(app) || !pg_drop_database(app->shared, l->tmp, true)
 		|| !pg_create_database(app->shared, l->tmp, l->owner, l->encoding)
 		|| !pgcmd_restore_shared(&restore, &app->cfg, l->tmp))
@@ -208,14 +212,8 @@ load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 	}
 	stream_result_free(&res);
 	pgcmd_free(&restore);
-	if (ok && l->owner != NULL && strcmp(l->owner, app->cfg.pg_user) != 0)
-	{
-		PGconn *conn = NULL;
-
-		ok = pg_connect_shared(&app->cfg, l->tmp, &conn)
-			&& migration_transfer_ownership(conn, l->owner);
-		pg_disconnect(conn);
-	}
+	if (ok && hand_over)
+		ok = migration_hand_over(app, l->tmp, l->owner, !owner_super);
 	return ok;
 }
 
