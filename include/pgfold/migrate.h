@@ -68,8 +68,13 @@ bool migration_isolate_database(PGconn *admin, const char *db, const char *role)
 bool migration_create_temp(PGconn *admin, const MigrationNames *names,
 						   const char *encoding);
 
-/* Hand every non-extension object of the (connected) database to role. */
-bool migration_transfer_ownership(PGconn *db, const char *role);
+/* Hand every non-extension object of database db (just restored, or
+ * `user create --owner`) to role, as the admin but running none of the
+ * database's code: refused (exit 3, nothing handed over) when db holds
+ * anything preflight_restored_hazards lists, or a login event trigger, or
+ * — with check_role, when role was no superuser before the restore — when
+ * role is now a superuser. */
+bool migration_hand_over(App *app, const char *db, const char *role, bool check_role);
 
 /* The ownership statement's text (for plan). */
 const char *migration_ownership_sql(void);

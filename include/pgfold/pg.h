@@ -110,6 +110,8 @@ bool pg_server_version_num(PGconn *conn, int *out);
 
 bool pg_database_exists(PGconn *conn, const char *dbname, bool *exists);
 bool pg_role_exists(PGconn *conn, const char *role, bool *exists);
+/* *super is false when there is no such role. */
+bool pg_role_is_superuser(PGconn *conn, const char *role, bool *super);
 
 /* pg_available_extensions: *available, and its default version into
  * default_version (may be NULL). */

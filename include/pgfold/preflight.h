@@ -36,6 +36,41 @@ typedef enum ServiceState
 	STATE_BLOCKED
 } ServiceState;
 
+/*
+ * What a database holds that pgfold must not restore as the shared
+ * instance's admin (hazards.c): event triggers, functions in C or an
+ * untrusted language, functions the restore itself would call, and
+ * subscriptions. One line per finding, each naming the object and what to
+ * do; extension members are not findings.
+ *
+ * Checked twice: on the dedicated database before anything changes (plan,
+ * migrate and db migrate-from refuse with exit 3), and on the restored
+ * copy before the admin hands it over (migration_hand_over). The first is
+ * the early refusal that names what to fix; only the second sees what was
+ * actually restored (a superuser of the source can add objects after the
+ * first check, or hide them from it).
+ */
+typedef struct DumpHazards
+{
+	char   **lines;
+	size_t   count;
+} DumpHazards;
+
+/* How many one error message lists (plan shows every one). */
+#define DUMP_HAZARDS_SHOWN 5
+
+/* One row of the hazards query (kind, name, detail) as a line. */
+void preflight_hazard_add(DumpHazards *h, const char *kind, const char *name,
+						  const char *detail);
+/* Ask db in container (psql as user) / the database conn is connected to. */
+bool preflight_source_hazards(DockerClient *docker, const char *container,
+							  const char *user, const char *db, DumpHazards *out);
+bool preflight_restored_hazards(PGconn *conn, DumpHazards *out);
+/* True when h is empty; else one error "<in> holds ...: <lines>; then
+ * re-run. <then>", exit hint 3, false. */
+bool preflight_hazards_none(const DumpHazards *h, const char *in, const char *then);
+void preflight_hazards_free(DumpHazards *h);
+
 /* What the dedicated cluster holds, from one psql call. */
 typedef struct SourceFacts
 {
@@ -51,6 +86,7 @@ typedef struct SourceFacts
 	char   **extension_versions;
 	size_t   extension_count;
 	long     postgres_db_tables; /* user tables in the "postgres" db (when not ours) */
+	DumpHazards hazards;         /* in our database */
 } SourceFacts;
 
 /* The names a migration uses on the shared instance. */

@@ -172,15 +172,19 @@ typedef struct Load
 } Load;
 
 /* Fresh temporary database, pg_restore into it (streamed), ownership
- * handed to owner. */
+ * handed to owner (migration_hand_over: refused when the restore brought
+ * code that would run as the admin, or made a non-superuser owner one). */
 static bool
 load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 {
 	PgCommand restore;
 	StreamResult res;
 	char id[32];
-	bool ok;
+	bool hand_over = l->owner != NULL && strcmp(l->owner, app->cfg.pg_user) != 0;
+	bool owner_super = false, ok;
 
+	if (hand_over && !pg_role_is_superuser(app->shared, l->owner, &owner_super))
+		return false;
 	if (!need_engine(app) || !pg_drop_database(app->shared, l->tmp, true)
 		|| !pg_create_database(app->shared, l->tmp, l->owner, l->encoding)
 		|| !pgcmd_restore_shared(&restore, &app->cfg, l->tmp))
@@ -208,14 +212,8 @@ load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 	}
 	stream_result_free(&res);
 	pgcmd_free(&restore);
-	if (ok && l->owner != NULL && strcmp(l->owner, app->cfg.pg_user) != 0)
-	{
-		PGconn *conn = NULL;
-
-		ok = pg_connect_shared(&app->cfg, l->tmp, &conn)
-			&& migration_transfer_ownership(conn, l->owner);
-		pg_disconnect(conn);
-	}
+	if (ok && hand_over)
+		ok = migration_hand_over(app, l->tmp, l->owner, !owner_super);
 	return ok;
 }
 
@@ -567,6 +565,23 @@ source_encoding(App *app, const char *container, const char *user, const char *d
 	return found;
 }
 
+/* What migrate's "dump contents" check refuses, refused here too, before
+ * anything is created (exit 3). */
+static bool
+source_restorable(App *app, const char *container, const char *user, const char *db)
+{
+	DumpHazards h;
+	StrBuf in = STRBUF_INIT, d = STRBUF_INIT;
+	bool ok = preflight_source_hazards(app->docker, container, user, db, &h);
+
+	sb_appendf(&in, "database %s in container %s", instance_show(&d, db), container);
+	ok = ok && preflight_hazards_none(&h, sb_str(&in), "Nothing was copied.");
+	preflight_hazards_free(&h);
+	sb_free(&in);
+	sb_free(&d);
+	return ok;
+}
+
 bool
 instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 {
@@ -581,6 +596,7 @@ instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 		|| !instance_container_env(app, req->container, user, sizeof(user), defdb,
 								   sizeof(defdb), &found)
 		|| !source_encoding(app, req->container, user, req->src_db, enc, sizeof(enc))
+		|| !source_restorable(app, req->container, user, req->src_db)
 		|| !pg_database_exists(app->shared, req->dest_db, &exists))
 		return false;
 	if (exists)

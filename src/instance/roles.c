@@ -89,8 +89,10 @@ instance_grant_access(App *app, const char *db, const char *role, bool owner)
 			&& pg_quote_ident(app->shared, role, &sql)
 			&& pg_exec(app->shared, "hand the database to the role", sb_str(&sql));
 	}
-	ok = ok && pg_connect_shared(&app->cfg, db, &conn)
-		&& (owner ? migration_transfer_ownership(conn, role) : grant_objects(conn, role));
+	if (ok && owner)
+		ok = migration_hand_over(app, db, role, false);
+	else if (ok)
+		ok = pg_connect_shared(&app->cfg, db, &conn) && grant_objects(conn, role);
 	pg_disconnect(conn);
 	sb_free(&sql);
 	return ok;

@@ -67,8 +67,8 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 			   svc->db_name, size, container, JOURNAL_SUBDIR, svc->name, stamp, pf->names.tmp_db,
 			   app->cfg.shared_container[0] ? "in container " : "locally",
 			   app->cfg.shared_container);
-	sb_appendf(out, "  %d. hand every object of \"%s\" to \"%s\"\n", n++, pf->names.tmp_db,
-			   pf->names.role);
+	sb_appendf(out, "  %d. check \"%s\" again for what \"dump contents\" refuses, then hand "
+			   "every object of it to \"%s\"\n", n++, pf->names.tmp_db, pf->names.role);
 	sb_appendf(out, "  %d. verify against %s: object counts, exact rows per table, sequences%s\n",
 			   n++, container, opts->deep ? ", content hash per table" : "");
 	sb_appendf(out, "  %d. write %s, %s and .env (diffs below)\n", n++, files->service_rel,

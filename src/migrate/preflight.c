@@ -14,11 +14,14 @@
 #include "pgfold/secrets.h"
 #include "pgfold/stream.h"
 
+#include "hazards.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Everything about the dedicated cluster that decides a migration. */
+/* Everything about the dedicated cluster that decides a migration,
+ * including what its dump must not bring (hazards.h). */
 static const char source_facts_sql[] =
 	"SELECT 'version', current_setting('server_version_num'), '', '' "
 	"UNION ALL SELECT 'db', d.datname, pg_catalog.pg_database_size(d.oid)::text, '' "
@@ -26,7 +29,8 @@ static const char source_facts_sql[] =
 	"UNION ALL SELECT 'self', pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype "
 	"  FROM pg_catalog.pg_database d WHERE d.datname = current_database() "
 	"UNION ALL SELECT 'ext', e.extname, e.extversion, '' FROM pg_catalog.pg_extension e "
-	"  WHERE e.extname <> 'plpgsql'\n";
+	"  WHERE e.extname <> 'plpgsql'\n"
+	"UNION ALL (" HAZARDS_SQL ")\n";
 
 static const char user_tables_sql[] =
 	"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
@@ -147,6 +151,8 @@ read_source_row(const StackService *svc, SourceFacts *sf, const char *kind,
 		sf->extension_count--;
 		strv_push(&sf->extensions, &sf->extension_count, a);
 	}
+	else if (strcmp(kind, "hazard") == 0)
+		preflight_hazard_add(&sf->hazards, a, b, c);
 }
 
 static bool
@@ -276,6 +282,20 @@ check_source(Preflight *pf, const StackService *svc)
 		add_check(pf, "other databases", CHECK_WARN,
 				  "the \"postgres\" database of the dedicated cluster has %ld table(s); "
 				  "they will not be moved", sf->postgres_db_tables);
+}
+
+/* Named in plan, one check per object, so the operator sees what to drop. */
+static void
+check_dump(Preflight *pf, const StackService *svc)
+{
+	const DumpHazards *h = &pf->source.hazards;
+
+	if (h->count == 0)
+		add_check(pf, "dump contents", CHECK_OK, "nothing in \"%s\" runs code as the shared "
+				  "instance's admin (no event trigger, no C or untrusted-language function, "
+				  "no function the restore calls)", svc->db_name);
+	for (size_t i = 0; i < h->count; i++)
+		add_check(pf, "dump contents", CHECK_BLOCK, "%s", h->lines[i]);
 }
 
 static void
@@ -458,7 +478,10 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	if (pf->db_container != NULL)
 	{
 		if (gather_source(app, svc, pf->db_container, opts->light, &pf->source))
+		{
 			check_source(pf, svc);
+			check_dump(pf, svc);
+		}
 		else
 			add_check(pf, "source database", CHECK_WARN, "%s does not answer queries (see above)",
 					  pf->db_container->name);
@@ -496,6 +519,7 @@ preflight_free(Preflight *pf)
 	strv_free(pf->source.other_dbs, pf->source.other_db_count);
 	strv_free(pf->source.extensions, pf->source.extension_count);
 	strv_free(pf->source.extension_versions, pf->source.extension_count);
+	preflight_hazards_free(&pf->source.hazards);
 	free(pf->source.encoding);
 	free(pf->source.collate);
 	free(pf->source.ctype);

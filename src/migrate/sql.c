@@ -6,9 +6,13 @@
  * extension's owner may run, and untrusted extensions need a superuser
  * anyway. So ownership is handed to the service's role afterwards, object
  * by object, leaving extension members with the extension's owner.
+ *
+ * Running as the admin is why the dump's contents are checked (hazards.c)
+ * before the restore and again before the hand-over (migration_hand_over).
  */
 #include "pgfold/migrate.h"
 
+#include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 
@@ -90,17 +94,112 @@ migration_ownership_sql(void)
 	return ownership_sql;
 }
 
+/* First statement of the hand-over session: nothing the database defines
+ * (an operator, a function) can stand in for a built-in the DO block or
+ * the hazards query uses; pg_temp last, so no temporary table shadows a
+ * catalog. Then the target, as a bound parameter. */
+static const char pin_session_sql[] =
+	"SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), "
+	"pg_catalog.set_config('pgfold.owner', $1, false)";
+
+/* A login event trigger (PostgreSQL 17) would fire as soon as the admin
+ * connects: pg_database says whether there is one, from outside. */
+static bool
+no_login_trigger(PGconn *admin, const char *db, const char *role)
+{
+	const char *p[1] = { db };
+	StrBuf v = STRBUF_INIT, d = STRBUF_INIT, r = STRBUF_INIT;
+	int version = 0;
+	bool ok = pg_server_version_num(admin, &version);
+
+	if (ok && version >= 170000)
+		ok = pg_query_scalar(admin, "look for login event triggers",
+							 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database "
+							 "WHERE datname = $1 AND dathasloginevt)", 1, p, &v, NULL);
+	if (ok && strcmp(sb_str(&v), "t") == 0)
+	{
+		log_error("the restored database %s has a login event trigger, which would run as the "
+				  "shared instance's admin as soon as it connects: drop it in the dedicated "
+				  "database, then re-run. Nothing was handed over to %s.", pg_display(&d, db),
+				  pg_display(&r, role));
+		exit_hint_set(EXIT_BLOCKED);
+		ok = false;
+	}
+	sb_free(&v);
+	sb_free(&d);
+	sb_free(&r);
+	return ok;
+}
+
+/* The role became a superuser while the dump was restored: the dump ran
+ * code as the admin (added after the pre-flight check, or hidden from it). */
+static bool
+role_unprivileged(PGconn *admin, const char *db, const char *role)
+{
+	StrBuf r = STRBUF_INIT, d = STRBUF_INIT;
+	bool super = false;
+
+	if (!pg_role_is_superuser(admin, role, &super))
+		return false;
+	if (super)
+	{
+		log_error("role %s is a superuser of the shared instance after the restore of %s: "
+				  "the dump ran code as the admin. Nothing was handed over; treat the shared "
+				  "instance as compromised (see pg_roles and its server log)",
+				  pg_display(&r, role), pg_display(&d, db));
+		exit_hint_set(EXIT_BLOCKED);
+	}
+	sb_free(&r);
+	sb_free(&d);
+	return !super;
+}
+
+/* The restored database holds nothing preflight_hazards lists. */
+static bool
+restored_clean(PGconn *conn, const char *db, const char *role)
+{
+	DumpHazards h;
+	StrBuf in = STRBUF_INIT, then = STRBUF_INIT, d = STRBUF_INIT;
+	bool ok = preflight_restored_hazards(conn, &h);
+
+	sb_appendf(&in, "the restored database %s", pg_display(&d, db));
+	sb_reset(&d);
+	sb_appendf(&then, "Nothing was handed over to %s.", pg_display(&d, role));
+	ok = ok && preflight_hazards_none(&h, sb_str(&in), sb_str(&then));
+	preflight_hazards_free(&h);
+	sb_free(&in);
+	sb_free(&then);
+	sb_free(&d);
+	return ok;
+}
+
+/*
+ * Ownership can only be handed over by the admin: ALTER ... OWNER needs
+ * the current owner (the admin, after a --no-owner restore) or a
+ * superuser, so SET ROLE to the service role owns nothing to give; and
+ * REASSIGN OWNED BY admin would also hand the role every database and
+ * tablespace the admin owns. So the admin works in the database without
+ * running any of its code: no login trigger to fire on connect, a pinned
+ * search_path, and no event trigger (the only code ALTER ... OWNER runs)
+ * nor anything else the hazards query lists — a C function handed to the
+ * role would be the role's to call.
+ */
 bool
-migration_transfer_ownership(PGconn *db, const char *role)
+migration_hand_over(App *app, const char *db, const char *role, bool check_role)
 {
 	const char *params[] = { role };
+	PGconn *conn = NULL;
 	PGresult *res = NULL;
+	bool ok = (!check_role || role_unprivileged(app->shared, db, role))
+		&& no_login_trigger(app->shared, db, role)
+		&& pg_connect_shared(&app->cfg, db, &conn)
+		&& pg_query(conn, "pin the hand-over session", pin_session_sql, 1, params, &res)
+		&& restored_clean(conn, db, role)
+		&& pg_exec(conn, "hand every object to the service role", ownership_sql);
 
-	if (!pg_query(db, "set the ownership target", "SELECT set_config('pgfold.owner', $1, false)",
-				  1, params, &res))
-		return false;
 	PQclear(res);
-	return pg_exec(db, "hand every object to the service role", ownership_sql);
+	pg_disconnect(conn);
+	return ok;
 }
 
 /* Close a database to everyone but its owner: REVOKE from PUBLIC removes
@@ -169,8 +268,9 @@ migration_sql_describe(PGconn *conn, const MigrationNames *names, const char *en
 		ok = build_privileges(conn, names->tmp_db, names->role, out, out);
 		sb_appendf(out, "-- pg_restore --no-owner --no-acl --exit-on-error -d %s  (streamed)\n",
 				   sb_str(&tmp));
-		sb_appendf(out, "-- in %s:\nSELECT set_config('pgfold.owner', %s, false);\n%s;\n",
-				   sb_str(&tmp), sb_str(&lrole), ownership_sql);
+		sb_appendf(out, "-- in %s, unless it holds what the \"dump contents\" check refuses:\n"
+				   "%s;  -- $1 = %s\n%s;\n", sb_str(&tmp), pin_session_sql, sb_str(&lrole),
+				   ownership_sql);
 		sb_appendf(out, "ALTER DATABASE %s RENAME TO %s;  -- after verification\n",
 				   sb_str(&tmp), sb_str(&db));
 	}

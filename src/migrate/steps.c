@@ -223,19 +223,15 @@ steps_drop_temp(Run *r)
 		pg_drop_database(r->app->shared, r->names.tmp_db, true);
 }
 
+/* A service role is never a superuser: one now means the restore made it
+ * one (migration_hand_over refuses, and undo drops a role this run made). */
 bool
 step_ownership(Run *r)
 {
-	PGconn *conn = NULL;
-	bool ok;
-
 	if (journal_step_done(&r->journal, r->run_id, STEP_OWNERSHIP) != NULL)
 		return true;
-	if (!pg_connect_shared(&r->app->cfg, r->names.tmp_db, &conn))
-		return false;
-	ok = migration_transfer_ownership(conn, r->names.role);
-	pg_disconnect(conn);
-	return ok && run_record(r, STEP_OWNERSHIP, JOURNAL_DONE, NULL);
+	return migration_hand_over(r->app, r->names.tmp_db, r->names.role, true)
+		&& run_record(r, STEP_OWNERSHIP, JOURNAL_DONE, NULL);
 }
 
 bool

@@ -114,6 +114,14 @@ pg_role_exists(PGconn *conn, const char *role, bool *exists)
 }
 
 bool
+pg_role_is_superuser(PGconn *conn, const char *role, bool *super)
+{
+	return name_exists(conn, "look up role", role,
+					   "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1 "
+					   "AND rolsuper)", super);
+}
+
+bool
 pg_extension_available(PGconn *conn, const char *name, bool *available,
 					   StrBuf *default_version)
 {

@@ -1,7 +1,8 @@
 /*
  * test_restore_lab.c — `pgfold db backup` and `db restore` on a real shared
  * instance: the swap, what it keeps, and the refusals (truncated dump,
- * sidecar mismatch, missing file, sessions, a dump too new).
+ * sidecar mismatch, missing file, sessions, a dump too new, an event
+ * trigger that the hand-over to the owner would fire as the admin).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -216,4 +217,37 @@ Test(instance_restore_lab, local_clients)
 	ifx_run(&x, "db", "restore", "here again", dump, "--yes", NULL);
 	ifx_expect(&x, EXIT_OK, "local restore");
 	expect_value("here again", fingerprint, "1500 1000 3 2");
+}
+
+/* A dump with an event trigger (here: made on the shared instance, as an
+ * operator's own backup could carry one) is restored as the admin; handing
+ * its objects to the owner would fire the trigger as the admin. The
+ * restore is refused at the hand-over (exit 3), the database keeps its
+ * data, and the owner stays an ordinary role. */
+Test(instance_restore_lab, event_trigger_is_not_handed_over)
+{
+	char dump[4096];
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_exec(&x, NULL, "CREATE ROLE evt_owner");
+	ifx_run(&x, "db", "create", "evt", "--owner", "evt_owner", NULL);
+	ifx_expect(&x, EXIT_OK, "create");
+	ifx_exec(&x, "evt", "CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); "
+			 "CREATE FUNCTION pgfold_evil() RETURNS event_trigger LANGUAGE plpgsql AS "
+			 "$$BEGIN EXECUTE 'ALTER ROLE evt_owner SUPERUSER'; END$$; "
+			 "CREATE EVENT TRIGGER pgfold_evil ON ddl_command_start "
+			 "EXECUTE FUNCTION pgfold_evil()");
+	ifx_backup(&x, "evt", dump, sizeof(dump));
+	ifx_exec(&x, "evt", "INSERT INTO t VALUES (3)");
+
+	ifx_run(&x, "db", "restore", "evt", dump, "--yes", "--no-backup", NULL);
+	expect_value(NULL, "SELECT rolsuper FROM pg_roles WHERE rolname = 'evt_owner'", "f");
+	ifx_expect(&x, EXIT_BLOCKED, "restore of a dump with an event trigger");
+	cr_assert(strstr(sb_str(&x.err), "holds what pgfold will not restore as the shared "
+					 "instance's admin: event trigger \"pgfold_evil\" (on "
+					 "\"ddl_command_start\")") != NULL, "%s", sb_str(&x.err));
+	cr_assert(strstr(sb_str(&x.err), "Nothing was handed over to \"evt_owner\".") != NULL,
+			  "%s", sb_str(&x.err));
+	expect_value("evt", "SELECT string_agg(a::text, ',' ORDER BY a) FROM t", "1,2,3");
+	expect_no_temp();
 }
