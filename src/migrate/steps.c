@@ -161,6 +161,22 @@ temp_exists(Run *r, bool *exists)
 	return pg_database_exists(r->app->shared, r->names.tmp_db, exists);
 }
 
+/* Pre-flight looked at the source while its apps still ran; now that they
+ * are stopped nothing else writes to it, so the dump holds what this look
+ * sees (a resumed run is checked again here as well). */
+static bool
+source_still_restorable(Run *r)
+{
+	DumpHazards h;
+	bool ok = preflight_source_hazards(r->app->docker, r->db_container_name, r->svc->db_user,
+									   r->svc->db_name, &h)
+		&& preflight_hazards_none(&h, r->db_container_name,
+								  "Nothing was restored; the apps start again on it.");
+
+	preflight_hazards_free(&h);
+	return ok;
+}
+
 bool
 step_stream(Run *r)
 {
@@ -178,7 +194,8 @@ step_stream(Run *r)
 
 	memset(&dump, 0, sizeof(dump));
 	memset(&restore, 0, sizeof(restore));
-	if (!run_file(r, ".dump", r->dump_path, sizeof(r->dump_path))
+	if (!source_still_restorable(r)
+		|| !run_file(r, ".dump", r->dump_path, sizeof(r->dump_path))
 		|| !migration_create_temp(r->app->shared, &r->names, r->pf.source.encoding)
 		|| !pgcmd_dump_in_container(&dump, r->db_container_name, r->svc->db_user, r->svc->db_name)
 		|| !pgcmd_restore_shared(&restore, &r->app->cfg, r->names.tmp_db))

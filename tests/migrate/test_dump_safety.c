@@ -216,3 +216,40 @@ Test(migrate_dump_safety, restored_copy_is_checked_before_the_hand_over)
 					  "trigger, which would run as the shared instance's admin", &snap);
 	mig_snapshot_free(&snap);
 }
+
+/* Planted while a crashed run left the apps stopped: the re-run looks at
+ * the source again (its pre-flight; the stream step looks once more, for
+ * the moment between a run's pre-flight and its stopping the apps), and
+ * nothing is restored. */
+Test(migrate_dump_safety, source_is_checked_again_after_a_crash)
+{
+	const char *fault[] = { "PGFOLD_FAULT_AFTER=stop-apps", NULL };
+	Names n;
+	MigSnapshot snap;
+	MigRun r;
+
+	seeded_docmost(&stack, MIG_PG15, &n);
+	mig_snapshot(&stack, n.svc, &snap);
+	mig_pgfold(&stack, &r, fault, "migrate", n.svc, "--yes", NULL);
+	mig_expect_exit(&r, 99, "migrate stopped after stop-apps");
+	mig_run_free(&r);
+	dedicated_sql(&n, PLANT_EVENT_TRIGGER("ddl_command_start"));
+
+	mig_pgfold(&stack, &r, NULL, "migrate", n.svc, "--yes", NULL);
+	assert_only_admin_is_superuser(&stack);
+	mig_expect_exit(&r, 3, "the resumed migrate with a trigger planted after pre-flight");
+	expect_says(&r, "cannot be migrated: event trigger \"pgfold_evil\" (on \"ddl_command_start\") "
+				"would run as the shared instance's admin", "the resumed migrate");
+	expect_says(&r, "nothing was switched over", "the resumed migrate");
+	mig_run_free(&r);
+
+	char *dbs = mig_shared_databases(&stack);
+
+	cr_assert_str_eq(dbs, "", "something was restored: %s", dbs);
+	free(dbs);
+
+	const char *all[] = { n.app, n.redis, n.db, NULL };
+
+	mig_assert_unchanged(&stack, n.svc, &snap, all);
+	mig_snapshot_free(&snap);
+}
