@@ -4,6 +4,7 @@
 #include "endpoint.h"
 
 #include "pgfold/log.h"
+#include "pgfold/proc.h"
 #include "pgfold/str.h"
 
 #include <errno.h>
@@ -13,8 +14,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /*
  * In a container we cannot signal a process from outside, and the engine
@@ -142,47 +141,6 @@ close_fd(int *fd)
 	}
 }
 
-/* Child side of fork: wire the pipes and exec; never returns. */
-static void
-exec_child(const StreamCommand *cmd, int in_read, int out_write, int err_write)
-{
-	const char *envp[512];
-	size_t n = 0, extra = count_strings(cmd->env);
-
-	for (char **e = environ; *e != NULL && n + extra < 510; e++)
-		envp[n++] = *e;
-	for (size_t i = 0; i < extra; i++)
-		envp[n++] = cmd->env[i];
-	envp[n] = NULL;
-
-	if (in_read >= 0)
-		dup2(in_read, STDIN_FILENO);
-	else
-	{
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-	}
-	dup2(out_write, STDOUT_FILENO);
-	dup2(err_write >= 0 ? err_write : out_write, STDERR_FILENO);
-
-	/* Default dispositions first, then an empty mask (the parent forked
-	 * with everything blocked, and a mask survives exec): a signal that
-	 * arrived meanwhile is delivered now, with its default action. */
-	sigset_t none;
-
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execvpe(cmd->argv[0], (char *const *) cmd->argv, (char *const *) envp);
-	dprintf(STDERR_FILENO, "error: cannot run %s: %s\n", cmd->argv[0], strerror(errno));
-	_exit(127);
-}
-
 bool
 endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 					   bool is_producer, StrBuf *stderr_tail)
@@ -206,21 +164,15 @@ endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 		return false;
 	}
 
-	/* Signals stay blocked across fork until the child has reset its
-	 * handlers: a SIGTERM sent to a child that has not exec'd yet would
-	 * otherwise run our handler there and be lost. */
-	sigset_t all, saved;
+	ProcSpec child = {
+		.argv = cmd->argv, .env = cmd->env,
+		.stdin_fd = with_stdin ? in[0] : PROC_DEVNULL,
+		.stdout_fd = out[1], .stderr_fd = is_producer ? err[1] : out[1],
+	};
+	pid_t pid;
 
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &saved);
-
-	pid_t pid = fork();
-
-	if (pid != 0)
-		sigprocmask(SIG_SETMASK, &saved, NULL);
-	if (pid < 0)
+	if (!proc_spawn(&child, &pid))
 	{
-		log_error("%s: cannot fork: %s", ep->label, strerror(errno));
 		close_fd(&in[0]);
 		close_fd(&in[1]);
 		close_fd(&out[0]);
@@ -229,9 +181,6 @@ endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 		close_fd(&err[1]);
 		return false;
 	}
-	if (pid == 0)
-		exec_child(cmd, in[0], out[1], err[1]);
-
 	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&err[1]);
@@ -449,26 +398,14 @@ terminate_child(Endpoint *ep)
 static bool
 wait_child(Endpoint *ep, int *exit_code)
 {
-	int status = 0;
-
 	if (ep->pid < 0)
 	{
 		*exit_code = 128 + SIGTERM;
 		return true;
 	}
-
-	while (waitpid(ep->pid, &status, 0) < 0)
-	{
-		if (errno != EINTR)
-		{
-			log_error("%s: waitpid failed: %s", ep->label, strerror(errno));
-			return false;
-		}
-	}
+	*exit_code = proc_wait(ep->pid);
 	ep->pid = -1;
-	*exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-		: 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return true;
+	return *exit_code >= 0;
 }
 
 bool
