@@ -15,6 +15,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* At the start of main: no core dump may carry a password (RLIMIT_CORE 0,
+ * not dumpable: /proc/<pid>/ of pgfold becomes root's), and fds 0-2 are
+ * open (on /dev/null if they were closed) so no file or pipe opened later
+ * takes a standard stream's number. Children inherit RLIMIT_CORE 0. */
+void proc_harden(void);
+
 #define PROC_DEVNULL (-1)   /* the stream is /dev/null in the child */
 
 typedef struct ProcSpec

@@ -30,6 +30,10 @@ void sb_reset(StrBuf *sb);          /* keep the allocation, empty it */
 void sb_free(StrBuf *sb);           /* release; safe on STRBUF_INIT */
 void sb_free_secret(StrBuf *sb);    /* zero, then release */
 const char *sb_str(const StrBuf *sb);   /* "" when empty */
+/* Growth moves the bytes to a new block and zeroes the old one: a buffer
+ * that held a secret leaves no copy behind. Tests only: hook sees each old
+ * block, as it is, just before it is freed. */
+void sb_set_release_hook(void (*hook)(const char *block, size_t size));
 char *sb_steal(StrBuf *sb);         /* caller owns the returned string */
 
 /* Copy src into dst[dstsize]; false (dst still terminated) on truncation. */

@@ -112,3 +112,18 @@ Test(proc, exec_failure_is_reported_by_the_parent)
 	cr_assert_stderr_eq_str("pgfold: error: cannot run /nonexistent/pgfold-test-prog: "
 							"No such file or directory\n");
 }
+
+/* After proc_harden no child may dump core (RLIMIT_CORE 0 is inherited). */
+Test(proc, harden_disables_core_dumps_for_children)
+{
+	const char *argv[] = { "grep", "^Max core file size", "/proc/self/limits", NULL };
+	StrBuf out = STRBUF_INIT;
+	char soft[32], hard[32];
+
+	proc_harden();
+	cr_assert_eq(run_capture(argv, NULL, &out), 0);
+	cr_assert_eq(sscanf(sb_str(&out), "Max core file size %31s %31s", soft, hard), 2);
+	cr_assert_str_eq(soft, "0");
+	cr_assert_str_eq(hard, "0");
+	sb_free(&out);
+}
