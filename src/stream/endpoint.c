@@ -18,14 +18,33 @@
 /*
  * In a container we cannot signal a process from outside, and the engine
  * does not stop an exec'd process when our connection goes away. So the
- * command runs under a tiny shell that records the child's pid in a file a
- * second exec can use to kill it. Stdin is handed to the child through fd 3
- * because a shell gives background jobs /dev/null as their stdin.
+ * command runs under a tiny shell that records the child's pid where a
+ * second exec, the kill script, finds it: a file in a fresh `mktemp -d`
+ * directory /tmp/pgfold-<run>-<role>.XXXXXX (0700, never a path where a
+ * symlink could wait for us). Both scripts act on such a directory only
+ * when it is the exec user's and not a link, the pid a plain number > 1
+ * ("-1" would signal every process) and that process still runs the
+ * program started ($PGFOLD_COMM: after a container restart the pid may be
+ * anyone's). The wrapper first stops what directories of its own run and
+ * role record: the leftovers of an interrupted run that now resumes.
+ * Stdin is handed to the child through fd 3 because a shell gives
+ * background jobs /dev/null as their stdin.
  */
-static const char exec_wrapper[] =
+#define REAP_SCRIPT \
+	"reap() { [ -d \"$1\" ] && [ ! -L \"$1\" ] && [ -O \"$1\" ] || return 0; " \
+	"p=$(cat \"$1/pid\" 2>/dev/null); case \"$p\" in " \
+	"'') ;; 0*|1|*[!0-9]*) echo \"$1/pid holds '$p', not a pid: nothing signalled\" >&2;; " \
+	"*) [ \"$(cat \"/proc/$p/comm\" 2>/dev/null)\" = \"$PGFOLD_COMM\" ] && kill -TERM \"$p\";; " \
+	"esac; rm -f \"$1/pid\"; rmdir \"$1\" 2>/dev/null; return 0; }; " \
+	"for d in /tmp/pgfold-\"$PGFOLD_TAG\".*; do reap \"$d\"; done; "
+
+static const char exec_wrapper[] = REAP_SCRIPT
+	"d=$(mktemp -d \"/tmp/pgfold-$PGFOLD_TAG.XXXXXX\") || exit 125; "
 	"exec 3<&0; \"$@\" <&3 3<&- & pid=$!; exec 3<&-; "
-	"echo \"$pid\" > \"$PGFOLD_PIDFILE\"; wait \"$pid\"; rc=$?; "
-	"rm -f \"$PGFOLD_PIDFILE\"; exit \"$rc\"";
+	"echo \"$pid\" > \"$d/pid\"; wait \"$pid\"; rc=$?; "
+	"rm -f \"$d/pid\"; rmdir \"$d\" 2>/dev/null; exit \"$rc\"";
+
+static const char kill_script[] = REAP_SCRIPT "exit 0";
 
 #define WRAPPER_ARGS 4      /* sh -c SCRIPT pgfold */
 #define MAX_ARGS     64
@@ -63,14 +82,54 @@ count_strings(const char *const *v)
 	return n;
 }
 
+/* What both scripts are told: which directories are this exec's and what
+ * its program is called. */
+typedef struct ExecEnv
+{
+	char tag[sizeof(((Endpoint *) 0)->tag) + 16];
+	char comm[sizeof(((Endpoint *) 0)->comm) + 16];
+} ExecEnv;
+
+static void
+exec_env(const Endpoint *ep, ExecEnv *e)
+{
+	str_format(e->tag, sizeof(e->tag), "PGFOLD_TAG=%s", ep->tag);
+	str_format(e->comm, sizeof(e->comm), "PGFOLD_COMM=%s", ep->comm);
+}
+
+/* The in-container names of an exec: its tag "<run>-<role>" (a path
+ * component, so plain characters only), the comm its program will show
+ * (the kernel keeps 15 bytes of the file name) and its user. */
+static bool
+exec_names(Endpoint *ep, const StreamCommand *cmd, const char *run_id, const char *role)
+{
+	const char *base = strrchr(cmd->argv[0], '/');
+
+	if (!str_format(ep->tag, sizeof(ep->tag), "%s-%s", run_id ? run_id : "run", role)
+		|| ep->tag[strspn(ep->tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						  "0123456789_.-")] != '\0')
+	{
+		log_error("%s: run id in \"%s\" too long or not plain characters", ep->label,
+				  ep->tag);
+		return false;
+	}
+	str_format(ep->comm, sizeof(ep->comm), "%.15s", base ? base + 1 : cmd->argv[0]);
+	if (cmd->user != NULL && !str_copy(ep->user, sizeof(ep->user), cmd->user))
+	{
+		log_error("%s: exec user name too long", ep->label);
+		return false;
+	}
+	return true;
+}
+
 bool
 endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd,
 					bool with_stdin, const char *run_id, const char *role,
 					StrBuf *stderr_tail)
 {
 	const char *argv[MAX_ARGS + WRAPPER_ARGS + 1];
-	const char *env[MAX_ENV + 2];
-	char pidenv[160];
+	const char *env[MAX_ENV + 3];
+	ExecEnv names;
 	size_t nargs = count_strings(cmd->argv), nenv = count_strings(cmd->env);
 
 	memset(ep, 0, sizeof(*ep));
@@ -87,13 +146,9 @@ endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd
 		log_error("%s: too many arguments or environment entries", ep->label);
 		return false;
 	}
-	if (!str_format(ep->pidfile, sizeof(ep->pidfile), "/tmp/pgfold-%s-%s.pid",
-					run_id ? run_id : "run", role))
-	{
-		log_error("%s: run id too long for a pid file name", ep->label);
+	if (!exec_names(ep, cmd, run_id, role))
 		return false;
-	}
-	str_format(pidenv, sizeof(pidenv), "PGFOLD_PIDFILE=%s", ep->pidfile);
+	exec_env(ep, &names);
 
 	argv[0] = "sh";
 	argv[1] = "-c";
@@ -105,8 +160,9 @@ endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd
 
 	for (size_t i = 0; i < nenv; i++)
 		env[i] = cmd->env[i];
-	env[nenv] = pidenv;
-	env[nenv + 1] = NULL;
+	env[nenv] = names.tag;
+	env[nenv + 1] = names.comm;
+	env[nenv + 2] = NULL;
 
 	DockerExecSpec spec = {
 		.cmd = argv, .env = env, .user = cmd->user, .workdir = NULL,
@@ -441,22 +497,25 @@ endpoint_finish(Endpoint *ep, int *exit_code)
 static void
 kill_in_container(Endpoint *ep)
 {
-	static const char kill_script[] =
-		"if [ -s \"$PGFOLD_PIDFILE\" ]; then kill -TERM \"$(cat \"$PGFOLD_PIDFILE\")\" 2>/dev/null; "
-		"rm -f \"$PGFOLD_PIDFILE\"; fi";
-	char pidenv[160];
+	ExecEnv names;
 	const char *argv[] = { "sh", "-c", kill_script, NULL };
-	const char *env[] = { pidenv, NULL };
+	const char *env[] = { names.tag, names.comm, NULL };
 	StrBuf out = STRBUF_INIT, err = STRBUF_INIT;
 	int rc = 0;
 
-	str_format(pidenv, sizeof(pidenv), "PGFOLD_PIDFILE=%s", ep->pidfile);
+	exec_env(ep, &names);
 
-	DockerExecSpec spec = { .cmd = argv, .env = env };
+	DockerExecSpec spec = { .cmd = argv, .env = env, .user = ep->user[0] ? ep->user : NULL };
 
 	if (docker_exec_capture(ep->client, ep->container, &spec, NULL, 0, 4096,
 							&out, &err, &rc))
+	{
+		while (err.len > 0 && err.data[err.len - 1] == '\n')
+			err.data[--err.len] = '\0';
+		if (err.len > 0)
+			log_warn("%s in container %s: %s", ep->label, ep->container, sb_str(&err));
 		log_info("stopped %s", ep->label);
+	}
 	else
 		log_warn("could not stop %s in container %s; check it with `docker top %s`",
 				 ep->label, ep->container, ep->container);
