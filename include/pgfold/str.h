@@ -49,6 +49,9 @@ bool str_to_long(const char *s, long min, long max, long *out);
 /* Value of one hex digit, -1 when c is not one. */
 int str_hexval(char c);
 
+/* Entries of a NULL-terminated string vector (argv, env); 0 for NULL. */
+size_t str_vec_len(const char *const *v);
+
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 

@@ -31,16 +31,6 @@ proc_harden(void)
 			open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
 }
 
-static size_t
-count_strings(const char *const *v)
-{
-	size_t n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
 /* Is entry ("K=V") a setting of a name that one of extra sets too? */
 static bool
 overridden(const char *entry, const char *const *extra)
@@ -59,8 +49,8 @@ overridden(const char *entry, const char *const *extra)
 static char **
 child_env(const char *const *extra)
 {
-	size_t n = count_strings((const char *const *) environ), k = 0;
-	size_t nextra = count_strings(extra);
+	size_t n = str_vec_len((const char *const *) environ), k = 0;
+	size_t nextra = str_vec_len(extra);
 	char **envp = xcalloc(n + nextra + 1, sizeof(char *));
 
 	for (size_t i = 0; i < n; i++)

@@ -173,6 +173,16 @@ sb_free_secret(StrBuf *sb)
 	sb_free(sb);
 }
 
+size_t
+str_vec_len(const char *const *v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
 const char *
 sb_str(const StrBuf *sb)
 {

@@ -82,23 +82,13 @@ compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
 	return n;
 }
 
-static size_t
-strv_len(const char *const *v)
-{
-	size_t n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
 char **
 compose_argv(App *app, const StackService *svc, const char *project,
 			 const char *const *files, const char *const *extra)
 {
 	char *words[MAX_COMPOSE_WORDS];
 	size_t nw = compose_words(app, words);
-	size_t nf = strv_len(files), ne = strv_len(extra);
+	size_t nf = str_vec_len(files), ne = str_vec_len(extra);
 	char **argv = xcalloc(nw + 4 + 2 * nf + ne + 1, sizeof(char *));
 	size_t k = 0;
 

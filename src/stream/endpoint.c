@@ -72,16 +72,6 @@ endpoint_keep_tail(StrBuf *tail, const char *buf, size_t len)
 	}
 }
 
-static size_t
-count_strings(const char *const *v)
-{
-	size_t n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
 /* What both scripts are told: which directories are this exec's and what
  * its program is called. */
 typedef struct ExecEnv
@@ -130,7 +120,7 @@ endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd
 	const char *argv[MAX_ARGS + WRAPPER_ARGS + 1];
 	const char *env[MAX_ENV + 3];
 	ExecEnv names;
-	size_t nargs = count_strings(cmd->argv), nenv = count_strings(cmd->env);
+	size_t nargs = str_vec_len(cmd->argv), nenv = str_vec_len(cmd->env);
 
 	memset(ep, 0, sizeof(*ep));
 	ep->kind = ENDPOINT_EXEC;
