@@ -8,6 +8,7 @@
 #include "pgfold/cli.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
+#include "pgfold/proc.h"
 #include "pgfold/signals.h"
 
 #include <curl/curl.h>
@@ -60,9 +61,12 @@ main(int argc, char **argv)
 {
 	GlobalOptions opts = { 0 };
 	bool no_color = false, show_help = false, show_version = false;
-	char **rest = calloc((size_t) argc + 1, sizeof(char *));
+	char **rest;
 	int nrest = 0;
 
+	/* before anything holds a password: no core dump may carry one */
+	proc_harden();
+	rest = calloc((size_t) argc + 1, sizeof(char *));
 	if (rest == NULL)
 		return EXIT_FAIL;
 

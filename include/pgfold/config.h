@@ -14,7 +14,10 @@
  * PGFOLD_SHARED_CONTAINER: set-but-empty means the shared instance is not a
  * container, while unset (or a bare `PGFOLD_SHARED_CONTAINER` line) means
  * "postgres". PG_PORT / PGFOLD_SHARED_PORT must be 1-65535 (else EXIT_USAGE).
- * PG_PASS unset or empty leaves pg_pass NULL (no default password).
+ * PG_PASS unset or empty leaves pg_pass NULL (no default password). Once
+ * read, PG_PASS is removed from the process environment so that no child
+ * inherits it; config_lookup("PG_PASS") then sees <root>/.env only, as
+ * the compose pgfold runs does.
  */
 #ifndef PGFOLD_CONFIG_H
 #define PGFOLD_CONFIG_H

@@ -30,6 +30,10 @@ void sb_reset(StrBuf *sb);          /* keep the allocation, empty it */
 void sb_free(StrBuf *sb);           /* release; safe on STRBUF_INIT */
 void sb_free_secret(StrBuf *sb);    /* zero, then release */
 const char *sb_str(const StrBuf *sb);   /* "" when empty */
+/* Growth moves the bytes to a new block and zeroes the old one: a buffer
+ * that held a secret leaves no copy behind. Tests only: hook sees each old
+ * block, as it is, just before it is freed. */
+void sb_set_release_hook(void (*hook)(const char *block, size_t size));
 char *sb_steal(StrBuf *sb);         /* caller owns the returned string */
 
 /* Copy src into dst[dstsize]; false (dst still terminated) on truncation. */
@@ -44,6 +48,9 @@ bool str_to_long(const char *s, long min, long max, long *out);
 
 /* Value of one hex digit, -1 when c is not one. */
 int str_hexval(char c);
+
+/* Entries of a NULL-terminated string vector (argv, env); 0 for NULL. */
+size_t str_vec_len(const char *const *v);
 
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);

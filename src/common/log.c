@@ -95,18 +95,73 @@ write_file_line(LogLevel level, const char *msg)
 			level_names[level], msg);
 }
 
+/* Length of the valid UTF-8 sequence at s, 0 when it is not one or when it
+ * encodes a C1 control (U+0080-U+009F: U+009B is CSI to many terminals). */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+		: s[0] >= 0xe0 && s[0] <= 0xef ? 3
+		: s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)     /* also stops at the terminating NUL */
+			return 0;
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;
+	return n;
+}
+
+/*
+ * Messages carry bytes from outside (pg_restore's stderr, the engine's
+ * error text, database values): every control byte but newline and tab,
+ * C1 controls and bytes that are not UTF-8 become "\xNN", so nothing in a
+ * message can drive the operator's terminal. Each byte takes at most 4.
+ */
+static void
+escape_controls(const char *in, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *) in;
+	size_t o = 0;
+
+	while (*s != '\0' && o + 5 <= size)
+	{
+		size_t n = *s < 0x80 ? 1 : utf8_len(s);
+		bool plain = *s < 0x80 ? (*s >= 0x20 && *s != 0x7f) || *s == '\n' || *s == '\t'
+			: n > 0;
+
+		if (!plain)
+		{
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*s >> 4];
+			out[o++] = hex[*s & 0xf];
+			s++;
+			continue;
+		}
+		if (o + n >= size)
+			break;
+		memcpy(out + o, s, n);
+		o += n;
+		s += n;
+	}
+	out[o] = '\0';
+}
+
 void
 log_msg(LogLevel level, const char *fmt, ...)
 {
-	char msg[2048];
+	char raw[2048], msg[4 * sizeof(raw)];
 	va_list ap;
 
 	if (level < LOG_TRACE || level > LOG_FATAL)
 		level = LOG_ERROR;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_controls(raw, msg, sizeof(msg));
 
 	if (log_file != NULL && level >= LOG_INFO)
 		write_file_line(level, msg);

@@ -59,6 +59,8 @@ xstrdup(const char *s)
 	return xstrndup(s, strlen(s));
 }
 
+static void (*release_hook)(const char *block, size_t size);
+
 static bool
 sb_reserve(StrBuf *sb, size_t extra)
 {
@@ -75,9 +77,28 @@ sb_reserve(StrBuf *sb, size_t extra)
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 
-	sb->data = xrealloc(sb->data, cap, 1);
+	/* Not realloc: the old block may hold a password, .env text or the
+	 * passfile line, and realloc would hand it back to the allocator as it
+	 * is. Growth doubles, so the wiping costs about one more copy. */
+	char *grown = xrealloc(NULL, cap, 1);
+
+	if (sb->data != NULL)
+	{
+		memcpy(grown, sb->data, sb->len + 1);
+		sodium_memzero(sb->data, sb->cap);
+		if (release_hook != NULL)
+			release_hook(sb->data, sb->cap);
+		free(sb->data);
+	}
+	sb->data = grown;
 	sb->cap = cap;
 	return true;
+}
+
+void
+sb_set_release_hook(void (*hook)(const char *block, size_t size))
+{
+	release_hook = hook;
 }
 
 bool
@@ -150,6 +171,16 @@ sb_free_secret(StrBuf *sb)
 	if (sb->data)
 		sodium_memzero(sb->data, sb->cap);
 	sb_free(sb);
+}
+
+size_t
+str_vec_len(const char *const *v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
 }
 
 const char *

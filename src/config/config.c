@@ -220,6 +220,8 @@ config_load(const char *root_option, Config *cfg)
 	/* Never echoed anywhere; an empty password counts as none. */
 	if (pass != NULL && pass[0] != '\0')
 		cfg->pg_pass = xstrdup(pass);
+	/* every child (compose, psql, pg_restore) inherits our environment */
+	unsetenv("PG_PASS");
 	return true;
 
 fail:

@@ -16,6 +16,7 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 #include "pgfold/pgcmd.h"
+#include "pgfold/proc.h"
 #include "pgfold/stream.h"
 
 #include <errno.h>
@@ -381,17 +382,34 @@ version_major(const char *text)
 	return p ? (int) strtol(p + 13, NULL, 10) : -1;
 }
 
+/* The host's pg_restore major, -1 when there is none (not an error: the
+ * shared container may have one). */
 static int
 local_restore_major(void)
 {
+	const char *argv[] = { "pg_restore", "--version", NULL };
 	char buf[256] = "";
-	FILE *f = popen("pg_restore --version 2>/dev/null", "r");
+	int fds[2];
+	pid_t pid;
 
-	if (f == NULL)
+	if (!proc_on_path("pg_restore") || pipe2(fds, O_CLOEXEC) != 0)
 		return -1;
-	if (fgets(buf, sizeof(buf), f) == NULL)
-		buf[0] = '\0';
-	pclose(f);
+
+	ProcSpec child = { .argv = argv, .stdin_fd = PROC_DEVNULL, .stdout_fd = fds[1],
+					   .stderr_fd = PROC_DEVNULL };
+	bool started = proc_spawn(&child, &pid);
+	size_t len = 0;
+	ssize_t n;
+
+	close(fds[1]);
+	while (started && len < sizeof(buf) - 1
+		   && ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t) n : 0;
+	buf[len] = '\0';
+	close(fds[0]);
+	if (!started)
+		return -1;
+	proc_wait(pid);
 	return version_major(buf);
 }
 

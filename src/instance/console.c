@@ -14,31 +14,11 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 #include "pgfold/pgcmd.h"
+#include "pgfold/proc.h"
 
-#include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static bool
-on_path(const char *program)
-{
-	const char *path = getenv("PATH");
-	char dir[PATH_MAX], full[PATH_MAX];
-
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;)
-	{
-		size_t n = strcspn(p, ":");
-
-		if (n > 0 && str_format(dir, sizeof(dir), "%.*s", (int) n, p)
-			&& str_format(full, sizeof(full), "%s/%s", dir, program) && access(full, X_OK) == 0)
-			return true;
-		p += n + (p[n] == ':');
-	}
-	return false;
-}
 
 /* Run argv with the terminal; our own Ctrl-C handling stays out of the
  * way (psql cancels its query on SIGINT and carries on). */
@@ -46,36 +26,21 @@ static int
 run_interactive(const char *const *argv, const char *const *env)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
-	int status = 0;
+	ProcSpec child = {
+		.argv = argv, .env = env,
+		.stdin_fd = STDIN_FILENO, .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO,
+	};
 	pid_t pid;
+	int rc = EXIT_FAIL;
 
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
-	pid = fork();
-	if (pid == 0)
-	{
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		for (; env != NULL && *env != NULL; env++)
-			putenv((char *) *env);
-		execvp(argv[0], (char *const *) argv);
-		_exit(127);
-	}
-	if (pid < 0)
-		log_error("cannot start %s: %s", argv[0], strerror(errno));
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (proc_spawn(&child, &pid))
+		rc = proc_wait(pid);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
-	if (pid < 0)
-		return EXIT_FAIL;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return rc < 0 ? EXIT_FAIL : rc;
 }
 
 int
@@ -90,7 +55,7 @@ instance_console(App *app, const char *db)
 	if (!instance_db_require(app, db, &info))
 		return exit_hint_get();
 	instance_db_free(&info);
-	if (on_path("psql"))
+	if (proc_on_path("psql"))
 	{
 		if (!pgcmd_psql_local(&pc, &app->cfg, db))
 			return exit_hint_get();
@@ -98,7 +63,7 @@ instance_console(App *app, const char *db)
 		pgcmd_free(&pc);
 		return rc;
 	}
-	if (app->cfg.shared_container[0] == '\0' || !on_path("docker"))
+	if (app->cfg.shared_container[0] == '\0' || !proc_on_path("docker"))
 	{
 		log_error("no psql on this host%s; install postgresql-client",
 				  app->cfg.shared_container[0] ? " and no docker CLI to exec one in the shared "

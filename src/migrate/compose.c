@@ -11,6 +11,7 @@
 #include "pgfold/migrate.h"
 
 #include "pgfold/log.h"
+#include "pgfold/proc.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_COMPOSE_WORDS 8
@@ -82,23 +82,13 @@ compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
 	return n;
 }
 
-static size_t
-strv_len(const char *const *v)
-{
-	size_t n = 0;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
 char **
 compose_argv(App *app, const StackService *svc, const char *project,
 			 const char *const *files, const char *const *extra)
 {
 	char *words[MAX_COMPOSE_WORDS];
 	size_t nw = compose_words(app, words);
-	size_t nf = strv_len(files), ne = strv_len(extra);
+	size_t nf = str_vec_len(files), ne = str_vec_len(extra);
 	char **argv = xcalloc(nw + 4 + 2 * nf + ne + 1, sizeof(char *));
 	size_t k = 0;
 
@@ -215,34 +205,29 @@ compose_run(char *const *argv, const char *what)
 		return false;
 	}
 
-	pid_t pid = fork();
+	ProcSpec child = {
+		.argv = (const char *const *) argv, .stdin_fd = PROC_DEVNULL,
+		.stdout_fd = fds[1], .stderr_fd = fds[1],
+	};
+	pid_t pid;
+	bool started = proc_spawn(&child, &pid);
 
-	if (pid == 0)
-	{
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
 	close(fds[1]);
-	if (pid > 0)
+	if (started)
 		log_output(fds[0], what);
 	close(fds[0]);
+	if (!started)
+	{
+		sb_free(&cmdline);
+		return false;
+	}
 
-	int status = 0;
-
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	bool ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	int code = proc_wait(pid);
+	bool ok = code == 0;
 
 	if (!ok)
 		log_error("%s failed (exit %d): %s; its output is in the log above",
-				  what, WIFEXITED(status) ? WEXITSTATUS(status) : -1, sb_str(&cmdline));
+				  what, code, sb_str(&cmdline));
 	sb_free(&cmdline);
 	return ok;
 }

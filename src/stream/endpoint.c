@@ -4,6 +4,7 @@
 #include "endpoint.h"
 
 #include "pgfold/log.h"
+#include "pgfold/proc.h"
 #include "pgfold/str.h"
 
 #include <errno.h>
@@ -14,19 +15,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /*
  * In a container we cannot signal a process from outside, and the engine
  * does not stop an exec'd process when our connection goes away. So the
- * command runs under a tiny shell that records the child's pid in a file a
- * second exec can use to kill it. Stdin is handed to the child through fd 3
- * because a shell gives background jobs /dev/null as their stdin.
+ * command runs under a tiny shell that records the child's pid where a
+ * second exec, the kill script, finds it: a file in a fresh `mktemp -d`
+ * directory /tmp/pgfold-<run>-<role>.XXXXXX (0700, never a path where a
+ * symlink could wait for us). Both scripts act on such a directory only
+ * when it is the exec user's and not a link, the pid a plain number > 1
+ * ("-1" would signal every process) and that process still runs the
+ * program started ($PGFOLD_COMM: after a container restart the pid may be
+ * anyone's). The wrapper first stops what directories of its own run and
+ * role record: the leftovers of an interrupted run that now resumes.
+ * Stdin is handed to the child through fd 3 because a shell gives
+ * background jobs /dev/null as their stdin.
  */
-static const char exec_wrapper[] =
+#define REAP_SCRIPT \
+	"reap() { [ -d \"$1\" ] && [ ! -L \"$1\" ] && [ -O \"$1\" ] || return 0; " \
+	"p=$(cat \"$1/pid\" 2>/dev/null); case \"$p\" in " \
+	"'') ;; 0*|1|*[!0-9]*) echo \"$1/pid holds '$p', not a pid: nothing signalled\" >&2;; " \
+	"*) [ \"$(cat \"/proc/$p/comm\" 2>/dev/null)\" = \"$PGFOLD_COMM\" ] && kill -TERM \"$p\";; " \
+	"esac; rm -f \"$1/pid\"; rmdir \"$1\" 2>/dev/null; return 0; }; " \
+	"for d in /tmp/pgfold-\"$PGFOLD_TAG\".*; do reap \"$d\"; done; "
+
+static const char exec_wrapper[] = REAP_SCRIPT
+	"d=$(mktemp -d \"/tmp/pgfold-$PGFOLD_TAG.XXXXXX\") || exit 125; "
 	"exec 3<&0; \"$@\" <&3 3<&- & pid=$!; exec 3<&-; "
-	"echo \"$pid\" > \"$PGFOLD_PIDFILE\"; wait \"$pid\"; rc=$?; "
-	"rm -f \"$PGFOLD_PIDFILE\"; exit \"$rc\"";
+	"echo \"$pid\" > \"$d/pid\"; wait \"$pid\"; rc=$?; "
+	"rm -f \"$d/pid\"; rmdir \"$d\" 2>/dev/null; exit \"$rc\"";
+
+static const char kill_script[] = REAP_SCRIPT "exit 0";
 
 #define WRAPPER_ARGS 4      /* sh -c SCRIPT pgfold */
 #define MAX_ARGS     64
@@ -54,14 +72,44 @@ endpoint_keep_tail(StrBuf *tail, const char *buf, size_t len)
 	}
 }
 
-static size_t
-count_strings(const char *const *v)
+/* What both scripts are told: which directories are this exec's and what
+ * its program is called. */
+typedef struct ExecEnv
 {
-	size_t n = 0;
+	char tag[sizeof(((Endpoint *) 0)->tag) + 16];
+	char comm[sizeof(((Endpoint *) 0)->comm) + 16];
+} ExecEnv;
 
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
+static void
+exec_env(const Endpoint *ep, ExecEnv *e)
+{
+	str_format(e->tag, sizeof(e->tag), "PGFOLD_TAG=%s", ep->tag);
+	str_format(e->comm, sizeof(e->comm), "PGFOLD_COMM=%s", ep->comm);
+}
+
+/* The in-container names of an exec: its tag "<run>-<role>" (a path
+ * component, so plain characters only), the comm its program will show
+ * (the kernel keeps 15 bytes of the file name) and its user. */
+static bool
+exec_names(Endpoint *ep, const StreamCommand *cmd, const char *run_id, const char *role)
+{
+	const char *base = strrchr(cmd->argv[0], '/');
+
+	if (!str_format(ep->tag, sizeof(ep->tag), "%s-%s", run_id ? run_id : "run", role)
+		|| ep->tag[strspn(ep->tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						  "0123456789_.-")] != '\0')
+	{
+		log_error("%s: run id in \"%s\" too long or not plain characters", ep->label,
+				  ep->tag);
+		return false;
+	}
+	str_format(ep->comm, sizeof(ep->comm), "%.15s", base ? base + 1 : cmd->argv[0]);
+	if (cmd->user != NULL && !str_copy(ep->user, sizeof(ep->user), cmd->user))
+	{
+		log_error("%s: exec user name too long", ep->label);
+		return false;
+	}
+	return true;
 }
 
 bool
@@ -70,9 +118,9 @@ endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd
 					StrBuf *stderr_tail)
 {
 	const char *argv[MAX_ARGS + WRAPPER_ARGS + 1];
-	const char *env[MAX_ENV + 2];
-	char pidenv[160];
-	size_t nargs = count_strings(cmd->argv), nenv = count_strings(cmd->env);
+	const char *env[MAX_ENV + 3];
+	ExecEnv names;
+	size_t nargs = str_vec_len(cmd->argv), nenv = str_vec_len(cmd->env);
 
 	memset(ep, 0, sizeof(*ep));
 	ep->kind = ENDPOINT_EXEC;
@@ -88,13 +136,9 @@ endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd
 		log_error("%s: too many arguments or environment entries", ep->label);
 		return false;
 	}
-	if (!str_format(ep->pidfile, sizeof(ep->pidfile), "/tmp/pgfold-%s-%s.pid",
-					run_id ? run_id : "run", role))
-	{
-		log_error("%s: run id too long for a pid file name", ep->label);
+	if (!exec_names(ep, cmd, run_id, role))
 		return false;
-	}
-	str_format(pidenv, sizeof(pidenv), "PGFOLD_PIDFILE=%s", ep->pidfile);
+	exec_env(ep, &names);
 
 	argv[0] = "sh";
 	argv[1] = "-c";
@@ -106,8 +150,9 @@ endpoint_start_exec(Endpoint *ep, DockerClient *client, const StreamCommand *cmd
 
 	for (size_t i = 0; i < nenv; i++)
 		env[i] = cmd->env[i];
-	env[nenv] = pidenv;
-	env[nenv + 1] = NULL;
+	env[nenv] = names.tag;
+	env[nenv + 1] = names.comm;
+	env[nenv + 2] = NULL;
 
 	DockerExecSpec spec = {
 		.cmd = argv, .env = env, .user = cmd->user, .workdir = NULL,
@@ -142,47 +187,6 @@ close_fd(int *fd)
 	}
 }
 
-/* Child side of fork: wire the pipes and exec; never returns. */
-static void
-exec_child(const StreamCommand *cmd, int in_read, int out_write, int err_write)
-{
-	const char *envp[512];
-	size_t n = 0, extra = count_strings(cmd->env);
-
-	for (char **e = environ; *e != NULL && n + extra < 510; e++)
-		envp[n++] = *e;
-	for (size_t i = 0; i < extra; i++)
-		envp[n++] = cmd->env[i];
-	envp[n] = NULL;
-
-	if (in_read >= 0)
-		dup2(in_read, STDIN_FILENO);
-	else
-	{
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-	}
-	dup2(out_write, STDOUT_FILENO);
-	dup2(err_write >= 0 ? err_write : out_write, STDERR_FILENO);
-
-	/* Default dispositions first, then an empty mask (the parent forked
-	 * with everything blocked, and a mask survives exec): a signal that
-	 * arrived meanwhile is delivered now, with its default action. */
-	sigset_t none;
-
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execvpe(cmd->argv[0], (char *const *) cmd->argv, (char *const *) envp);
-	dprintf(STDERR_FILENO, "error: cannot run %s: %s\n", cmd->argv[0], strerror(errno));
-	_exit(127);
-}
-
 bool
 endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 					   bool is_producer, StrBuf *stderr_tail)
@@ -206,21 +210,15 @@ endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 		return false;
 	}
 
-	/* Signals stay blocked across fork until the child has reset its
-	 * handlers: a SIGTERM sent to a child that has not exec'd yet would
-	 * otherwise run our handler there and be lost. */
-	sigset_t all, saved;
+	ProcSpec child = {
+		.argv = cmd->argv, .env = cmd->env,
+		.stdin_fd = with_stdin ? in[0] : PROC_DEVNULL,
+		.stdout_fd = out[1], .stderr_fd = is_producer ? err[1] : out[1],
+	};
+	pid_t pid;
 
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &saved);
-
-	pid_t pid = fork();
-
-	if (pid != 0)
-		sigprocmask(SIG_SETMASK, &saved, NULL);
-	if (pid < 0)
+	if (!proc_spawn(&child, &pid))
 	{
-		log_error("%s: cannot fork: %s", ep->label, strerror(errno));
 		close_fd(&in[0]);
 		close_fd(&in[1]);
 		close_fd(&out[0]);
@@ -229,9 +227,6 @@ endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 		close_fd(&err[1]);
 		return false;
 	}
-	if (pid == 0)
-		exec_child(cmd, in[0], out[1], err[1]);
-
 	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&err[1]);
@@ -449,26 +444,14 @@ terminate_child(Endpoint *ep)
 static bool
 wait_child(Endpoint *ep, int *exit_code)
 {
-	int status = 0;
-
 	if (ep->pid < 0)
 	{
 		*exit_code = 128 + SIGTERM;
 		return true;
 	}
-
-	while (waitpid(ep->pid, &status, 0) < 0)
-	{
-		if (errno != EINTR)
-		{
-			log_error("%s: waitpid failed: %s", ep->label, strerror(errno));
-			return false;
-		}
-	}
+	*exit_code = proc_wait(ep->pid);
 	ep->pid = -1;
-	*exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-		: 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return true;
+	return *exit_code >= 0;
 }
 
 bool
@@ -504,22 +487,25 @@ endpoint_finish(Endpoint *ep, int *exit_code)
 static void
 kill_in_container(Endpoint *ep)
 {
-	static const char kill_script[] =
-		"if [ -s \"$PGFOLD_PIDFILE\" ]; then kill -TERM \"$(cat \"$PGFOLD_PIDFILE\")\" 2>/dev/null; "
-		"rm -f \"$PGFOLD_PIDFILE\"; fi";
-	char pidenv[160];
+	ExecEnv names;
 	const char *argv[] = { "sh", "-c", kill_script, NULL };
-	const char *env[] = { pidenv, NULL };
+	const char *env[] = { names.tag, names.comm, NULL };
 	StrBuf out = STRBUF_INIT, err = STRBUF_INIT;
 	int rc = 0;
 
-	str_format(pidenv, sizeof(pidenv), "PGFOLD_PIDFILE=%s", ep->pidfile);
+	exec_env(ep, &names);
 
-	DockerExecSpec spec = { .cmd = argv, .env = env };
+	DockerExecSpec spec = { .cmd = argv, .env = env, .user = ep->user[0] ? ep->user : NULL };
 
 	if (docker_exec_capture(ep->client, ep->container, &spec, NULL, 0, 4096,
 							&out, &err, &rc))
+	{
+		while (err.len > 0 && err.data[err.len - 1] == '\n')
+			err.data[--err.len] = '\0';
+		if (err.len > 0)
+			log_warn("%s in container %s: %s", ep->label, ep->container, sb_str(&err));
 		log_info("stopped %s", ep->label);
+	}
 	else
 		log_warn("could not stop %s in container %s; check it with `docker top %s`",
 				 ep->label, ep->container, ep->container);

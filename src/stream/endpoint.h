@@ -33,7 +33,9 @@ typedef struct Endpoint
 	DockerClient *client;
 	DockerExec   *exec;
 	char          container[256];
-	char          pidfile[128];  /* inside the container */
+	char          tag[96];       /* "<run>-<role>": names its pid directory */
+	char          comm[16];      /* what /proc/<pid>/comm of the program says */
+	char          user[128];     /* exec user, "" = container default */
 
 	/* ENDPOINT_PROCESS */
 	pid_t         pid;

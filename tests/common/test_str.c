@@ -52,3 +52,37 @@ Test(str, strbuf_grows_and_formats)
 	cr_assert_eq(sb.len, 3);
 	sb_free(&sb);
 }
+
+static size_t released, released_dirty;
+
+static void
+on_release(const char *block, size_t size)
+{
+	released++;
+	for (size_t i = 0; i < size; i++)
+		if (block[i] != '\0')
+		{
+			released_dirty++;
+			return;
+		}
+}
+
+/* A buffer holding a password (the passfile line, .env text) grows: each
+ * block it leaves is all zeroes when it goes back to the allocator, and
+ * the content moved intact. */
+Test(str, strbuf_growth_wipes_the_block_it_leaves)
+{
+	StrBuf sb = STRBUF_INIT;
+
+	sb_set_release_hook(on_release);
+	sb_appends(&sb, "localhost:5432:*:admin:");
+	for (int i = 0; i < 300; i++)
+		sb_appends(&sb, "s3cr3t-");
+	sb_set_release_hook(NULL);
+	cr_assert_geq(released, 5, "only %zu blocks left behind", released);
+	cr_assert_eq(released_dirty, 0, "%zu of %zu old blocks still hold bytes", released_dirty,
+				 released);
+	cr_assert_eq(sb.len, 23 + 300 * 7);
+	cr_assert(strncmp(sb.data + 23 + 299 * 7, "s3cr3t-", 8) == 0);
+	sb_free_secret(&sb);
+}

@@ -123,6 +123,21 @@ Test(config_load, environment_wins_over_env_file)
 	config_free(&cfg);
 }
 
+/* Children inherit pgfold's environment: PG_PASS must be gone from it once
+ * read (README: never in an environment), the value kept in cfg only. */
+Test(config_load, pg_pass_leaves_the_environment)
+{
+	Config cfg;
+
+	write_env("PG_PASS=filepass\n");
+	setenv("PG_PASS", "envpass", 1);
+	cr_assert(config_load(root, &cfg));
+	cr_assert_str_eq(cfg.pg_pass, "envpass");
+	cr_assert_null(getenv("PG_PASS"), "PG_PASS is still in the environment");
+	cr_assert_str_eq(config_lookup(&cfg, "PG_PASS"), "filepass");
+	config_free(&cfg);
+}
+
 Test(config_load, env_file_interpolates_like_compose)
 {
 	Config cfg;

@@ -102,7 +102,7 @@ start_and_wait_midstream(void)
 						   "make the data bigger. stderr:\n%s", status, sb_str(&out));
 		}
 		sb_reset(&out);
-		if (lab_sh_capture(&out, "docker exec %s sh -c 'cat /tmp/pgfold-*-restore.pid' "
+		if (lab_sh_capture(&out, "docker exec %s sh -c 'cat /tmp/pgfold-*-restore.*/pid' "
 						   "2>/dev/null", stack.shared) && out.len > 0)
 		{
 			char *size = mig_shared_value(&stack, "postgres", TMP_SIZE_SQL);
@@ -167,7 +167,7 @@ Test(migrate_failure, restore_killed_midway, .fini = teardown_big)
 
 	big_stack();
 	start_and_wait_midstream();
-	cr_assert_eq(lab_sh("docker exec %s sh -c 'kill $(cat /tmp/pgfold-*-restore.pid)'",
+	cr_assert_eq(lab_sh("docker exec %s sh -c 'kill $(cat /tmp/pgfold-*-restore.*/pid)'",
 						stack.shared), 0, "could not kill pg_restore");
 
 	mig_pgfold_wait(&big.proc, &r, 300);

@@ -316,3 +316,84 @@ Test(migrate_secrets, generated_password_stays_in_its_places)
 	sb_free(&logs);
 	sb_free(&bytes);
 }
+
+/* ---- what a child of pgfold inherits ---------------------------------------- */
+
+/* Each line of text is one of the allowed ones; how many lines. */
+static size_t
+lines_all_in(const char *text, const char *const *allowed)
+{
+	size_t n = 0;
+
+	for (const char *line = text; *line;)
+	{
+		size_t len = strcspn(line, "\n");
+		bool ok = false;
+
+		for (size_t i = 0; allowed[i] != NULL; i++)
+			ok = ok || (strlen(allowed[i]) == len && strncmp(line, allowed[i], len) == 0);
+		cr_assert(ok, "unexpected line \"%.*s\" in:\n%s", (int) len, line, text);
+		n++;
+		line += len + (line[len] == '\n');
+	}
+	return n;
+}
+
+/* compose, run by pgfold with PG_PASS in pgfold's environment (as an
+ * operator may pass it), through a wrapper that records what it got: no
+ * PG_PASS nor the admin password in its environment, no descriptor but
+ * 0-2 (3 is the directory `ls` itself reads), core dumps off. The engine's
+ * keep-alive socket is open in pgfold at that moment. */
+Test(migrate_secrets, compose_inherits_no_password_fd_or_core_dumps)
+{
+	char wrapper[PATH_MAX], rec[PATH_MAX], env_compose[PATH_MAX + 32], env_pass[80], path[PATH_MAX];
+	static const char *const fds[] = { "0", "1", "2", "3", NULL };
+	StrBuf text = STRBUF_INIT;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(mig_seed_service(&stack, &mig_docmost, NULL));
+	str_format(rec, sizeof(rec), "%s/compose-rec", stack.dir);
+	str_format(wrapper, sizeof(wrapper), "%s/compose-wrapper", stack.dir);
+	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'ls /proc/self/fd >> %s.fd' "
+						"'env >> %s.env' 'grep \"^Max core file size\" /proc/self/limits >> %s.core' "
+						"'exec docker-compose \"$@\"' > %s && chmod +x %s",
+						rec, rec, rec, wrapper, wrapper), 0);
+	str_format(env_compose, sizeof(env_compose), "PGFOLD_COMPOSE=%s", wrapper);
+	str_format(env_pass, sizeof(env_pass), "PG_PASS=%s", stack.admin_pw);
+
+	const char *env[] = { env_compose, env_pass, NULL };
+
+	mig_pgfold(&stack, &r, env, "migrate", mig_svc(&stack, &mig_docmost), "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate through the compose wrapper");
+	mig_run_free(&r);
+
+	str_format(path, sizeof(path), "%s.fd", rec);
+	mig_read(path, &text, false);
+	size_t runs = lines_all_in(sb_str(&text), fds) / 4;
+
+	cr_assert_geq(runs, 1, "compose never ran:\n%s", sb_str(&text));
+	cr_assert_eq(runs * 4, lines_all_in(sb_str(&text), fds), "descriptors: %s", sb_str(&text));
+
+	sb_reset(&text);
+	str_format(path, sizeof(path), "%s.env", rec);
+	mig_read(path, &text, false);
+	cr_assert_null(strstr(sb_str(&text), "\nPG_PASS="), "compose got PG_PASS:\n%s", sb_str(&text));
+	cr_assert(strncmp(sb_str(&text), "PG_PASS=", 8) != 0, "compose got PG_PASS");
+	assert_not_in("compose's environment (admin password)", &text, stack.admin_pw);
+
+	sb_reset(&text);
+	str_format(path, sizeof(path), "%s.core", rec);
+	mig_read(path, &text, false);
+	for (const char *line = sb_str(&text); *line; line = strchr(line, '\n') + 1)
+	{
+		char soft[32], hard[32];
+
+		cr_assert_eq(sscanf(line, "Max core file size %31s %31s", soft, hard), 2, "%s", line);
+		cr_assert(strcmp(soft, "0") == 0 && strcmp(hard, "0") == 0,
+				  "compose may dump core: %.*s", (int) strcspn(line, "\n"), line);
+	}
+	cr_assert_gt(text.len, 0);
+	sb_free(&text);
+}
