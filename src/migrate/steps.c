@@ -122,7 +122,9 @@ step_role(Run *r)
 	sb_reset(&r->password);
 	if (!secrets_create_or_reuse_role(r->app->shared, &req, &action, &r->password))
 		return false;
-	r->role_created = action == SECRETS_ROLE_CREATED && !was_done;
+	r->role_created = (action == SECRETS_ROLE_CREATED
+					   || action == SECRETS_ROLE_CREATED_FROM_FILE) && !was_done;
+	r->password_file_created = action == SECRETS_ROLE_CREATED && !was_done;
 	log_notice("role \"%s\": %s", r->names.role, secrets_role_action_name(action));
 	if (was_done)
 		return true;
@@ -149,6 +151,7 @@ steps_drop_created_role(Run *r)
 		return;
 	if (sb_appends(&sql, "DROP ROLE IF EXISTS ") && pg_quote_ident(r->app->shared, r->names.role, &sql)
 		&& pg_exec(r->app->shared, "drop the role this run created", sb_str(&sql))
+		&& r->password_file_created
 		&& secrets_password_path(r->app->cfg.root, r->names.role, path, sizeof(path))
 		&& unlink(path) != 0 && errno != ENOENT)
 		log_warn("could not remove %s: %s", path, strerror(errno));
