@@ -281,6 +281,16 @@ write_env(Run *r)
 	return fs_write_atomic(r->app->cfg.env_path, mf->env_new.data, mf->env_new.len, 0600);
 }
 
+static bool
+step_files_started(Run *r)
+{
+	json_t *f = json_pack("{s:s}", "service_sha256", r->new_sha);
+	bool ok = run_record(r, STEP_FILES, JOURNAL_STARTED, f);
+
+	json_decref(f);
+	return ok;
+}
+
 bool
 step_files(Run *r)
 {
@@ -292,6 +302,10 @@ step_files(Run *r)
 		return false;
 	r->files_built = true;
 	fs_sha256_bytes(mf->service.bytes.data, mf->service.bytes.len, r->new_sha);
+	/* journaled before the writes, so that a resume after a crash among
+	 * them tells the file pgfold wrote from an operator's edit (run.c) */
+	if (!step_files_started(r))
+		return false;
 
 	/* The service file goes last: until it changes, nothing points at the
 	 * shared database, and the override or .env entry alone are inert. */
