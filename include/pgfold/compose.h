@@ -199,6 +199,9 @@ typedef struct ComposeOptions
 	 * ROOT/x.env (checked). ComposeFile.dir is set to it.
 	 */
 	const char   *project_dir;
+	/* bytes the stack's env files may still expand to (dotenv_load_within);
+	 * NULL: only the bound of each file */
+	size_t       *env_budget;
 } ComposeOptions;
 
 /*

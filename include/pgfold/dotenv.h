@@ -47,15 +47,29 @@ typedef struct Dotenv
 	DotenvEntry *items;
 	size_t       count;
 	char        *origin;   /* path, for messages */
+	size_t       expanded; /* bytes of all values, after interpolation */
 } Dotenv;
 
 /* Bounds: a .env file larger than this is refused. */
 #define DOTENV_MAX_BYTES   (1024 * 1024)
 #define DOTENV_MAX_KEY     255
+/*
+ * ${...} lets a small file name a value many times (A=${B}${B}, C=${A}${A}
+ * ...): the values of one file after interpolation, all together, may not
+ * exceed DOTENV_MAX_EXPANDED, nor those of every file one stack reads (its
+ * .env and each service's env_files, see dotenv_load_within) the stack cap.
+ * Past either the file is refused (EXIT_USAGE) with one line naming it.
+ */
+#define DOTENV_MAX_EXPANDED        (4 * 1024 * 1024)
+#define DOTENV_STACK_MAX_EXPANDED  (32 * 1024 * 1024)
 
 bool dotenv_parse(const char *text, size_t len, const char *origin, Dotenv *out);
 /* missing_ok: a missing file is an empty Dotenv, not an error. */
 bool dotenv_load(const char *path, bool missing_ok, Dotenv *out);
+/* dotenv_load for one file of a stack: its values after interpolation also
+ * count against *stack_left (bytes the stack may still expand to,
+ * DOTENV_STACK_MAX_EXPANDED to begin with), which they are taken from. */
+bool dotenv_load_within(const char *path, bool missing_ok, size_t *stack_left, Dotenv *out);
 const char *dotenv_get(const Dotenv *env, const char *key);  /* last wins */
 void dotenv_free(Dotenv *env);  /* zeroes values: they may hold passwords */
 
@@ -101,6 +115,11 @@ typedef enum InterpDialect
 
 bool dotenv_interpolate_dialect(const char *in, size_t len, InterpDialect dialect,
 								VarLookup lookup, void *ctx, StrBuf *out,
+								char *err, size_t errlen);
+/* The same with at most max_out bytes of output (a budget the caller
+ * shares between several values); exceeding it fails in every dialect. */
+bool dotenv_interpolate_bounded(const char *in, size_t len, InterpDialect dialect,
+								size_t max_out, VarLookup lookup, void *ctx, StrBuf *out,
 								char *err, size_t errlen);
 
 /*

@@ -190,4 +190,10 @@ bool rewrite_unified_diff(const char *old, size_t oldlen, const char *new_bytes,
 						  size_t newlen, const char *a_label, const char *b_label,
 						  StrBuf *out);
 
+/* rewrite_unified_diff of one file from its bytes as they are (cur) to
+ * what pgfold would make them (want), both sides labelled with its path
+ * relative to the stack root (a/services/x.yml, b/services/x.yml). */
+bool rewrite_file_diff(const char *root, const char *path, const char *cur, size_t curlen,
+					   const char *want, size_t wantlen, StrBuf *out);
+
 #endif

@@ -81,7 +81,10 @@ typedef enum SecretsRoleAction
 {
 	SECRETS_ROLE_CREATED = 1,   /* new role, new password file */
 	SECRETS_ROLE_REUSED,        /* role existed, its password file logs in */
-	SECRETS_ROLE_ROTATED        /* role existed, new password (rotate asked) */
+	SECRETS_ROLE_ROTATED,       /* role existed, new password (rotate asked) */
+	/* new role with the password of the file already there (left by an
+	 * earlier life of the role): the file is not this call's to remove */
+	SECRETS_ROLE_CREATED_FROM_FILE
 } SecretsRoleAction;
 
 typedef struct SecretsRoleRequest
@@ -98,7 +101,9 @@ typedef struct SecretsRoleRequest
  *    (O_EXCL, 0600, fsync), CREATE ROLE ... LOGIN PASSWORD '<verifier>'
  *    [CONNECTION LIMIT n], then rename the file into place. A crash leaves
  *    either no role, or a role whose password is in the .pending file,
- *    which a later run recovers (it is tried like the real file).
+ *    which a later run recovers (it is tried like the real file). When
+ *    <role>.txt already exists, the role gets its password instead
+ *    (SECRETS_ROLE_CREATED_FROM_FILE).
  *  - role present, the file's password logs in: reuse it.
  *  - role present, no file or a password that does not log in: refuse with
  *    the fix, unless req->rotate (then ALTER ROLE ... PASSWORD, same file

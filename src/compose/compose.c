@@ -517,7 +517,7 @@ compose_parse_opts(const char *path, const char *bytes, size_t len,
 				   VarLookup lookup, void *ctx, const ComposeOptions *opts,
 				   ComposeFile *out)
 {
-	static const ComposeOptions defaults = { INTERP_COMPOSE_V2, false, NULL };
+	static const ComposeOptions defaults = { .dialect = INTERP_COMPOSE_V2 };
 	CCtx c = { .file = out, .lookup = lookup, .lctx = ctx };
 	YTree tree;
 	YError yerr;
@@ -529,6 +529,7 @@ compose_parse_opts(const char *path, const char *bytes, size_t len,
 	out->path = xstrdup(path ? path : "(compose)");
 	out->dir = project_dir(out->path, opts->project_dir);
 	c.dialect = opts->dialect;
+	c.env_budget = opts->env_budget;
 	if (len > COMPOSE_MAX_BYTES)
 	{
 		cc_error(&c, 0, 0, "larger than %d bytes", COMPOSE_MAX_BYTES);

@@ -259,7 +259,7 @@ load_env_file(CCtx *c, ComposeService *svc, const YNode *at, const char *raw, bo
 	else if ((size_t) st.st_size > COMPOSE_MAX_ENV_FILE_BYTES - c->env_file_bytes)
 		ok = cc_error(c, at->line, at->col, "env_files of this file exceed %d bytes",
 					  COMPOSE_MAX_ENV_FILE_BYTES);
-	else if (!dotenv_load(full, false, d))
+	else if (!dotenv_load_within(full, false, c->env_budget, d))
 		ok = cc_error(c, at->line, at->col, "env_file %s cannot be read (see above)", full);
 	else
 		c->env_file_bytes += (size_t) st.st_size;

@@ -21,6 +21,7 @@ typedef struct CCtx
 	void         *lctx;
 	InterpDialect dialect;
 	size_t        env_file_bytes;  /* env_file bytes loaded so far (bounded) */
+	size_t       *env_budget;      /* ComposeOptions.env_budget */
 	uint32_t     *lines;           /* start offset of every line (file < 4 GiB) */
 	size_t        nlines;
 } CCtx;

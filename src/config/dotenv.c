@@ -11,6 +11,7 @@
 #include "pgfold/log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,52 +317,135 @@ fail:
 	return false;
 }
 
-/* python-dotenv's lookup: entries above this one first, then the environment. */
+/*
+ * python-dotenv's lookup: entries above this one first (the last of a key
+ * wins), then the environment. The entries above are indexed by key, so a
+ * lookup costs the same however many there are: scanning them all made a
+ * 1 MiB file of `Kn=${B}` lines take half a minute. The hash is keyed at
+ * random (SipHash) because the keys are hostile too: chosen collisions
+ * would bring the scan back.
+ */
 typedef struct EarlierCtx
 {
 	const Dotenv *env;
-	size_t        upto;
+	size_t       *slots;   /* entry index + 1, 0 when free; open addressing */
+	size_t        mask;    /* slots - 1; at most half of them used */
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 } EarlierCtx;
+
+static void
+earlier_init(EarlierCtx *ec, const Dotenv *env)
+{
+	size_t n = 16;
+
+	while (n < 2 * env->count)
+		n *= 2;
+	ec->env = env;
+	ec->slots = xcalloc(n, sizeof(size_t));
+	ec->mask = n - 1;
+	if (sodium_init() < 0)
+		memset(ec->hash_key, 0, sizeof(ec->hash_key));
+	else
+		crypto_shorthash_keygen(ec->hash_key);
+}
+
+static size_t *
+earlier_slot(const EarlierCtx *ec, const char *key)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t at = 0;
+
+	crypto_shorthash(h, (const unsigned char *) key, strlen(key), ec->hash_key);
+	memcpy(&at, h, sizeof(at));
+	for (size_t i = (size_t) at & ec->mask;; i = (i + 1) & ec->mask)
+		if (ec->slots[i] == 0 || strcmp(ec->env->items[ec->slots[i] - 1].key, key) == 0)
+			return &ec->slots[i];
+}
 
 static const char *
 earlier_lookup(void *ctx, const char *name)
 {
 	const EarlierCtx *ec = ctx;
+	size_t at = *earlier_slot(ec, name);
 
-	for (size_t i = ec->upto; i-- > 0;)
-		if (strcmp(ec->env->items[i].key, name) == 0)
-			return ec->env->items[i].value ? ec->env->items[i].value : "";
-	return getenv(name);
+	if (at == 0)
+		return getenv(name);
+	return ec->env->items[at - 1].value ? ec->env->items[at - 1].value : "";
 }
 
-static void
-interpolate_values(Dotenv *env)
+/* One line: which file, which cap, what to do. */
+static bool
+expansion_refused(const Dotenv *env, const DotenvEntry *e, bool stack_cap)
 {
+	if (stack_cap)
+		log_error("%s:%zu: ${...} expansion makes the values of this stack's env files "
+				  "larger than %d MiB, pgfold's cap for one stack: reference large values "
+				  "fewer times", env->origin, e->line, DOTENV_STACK_MAX_EXPANDED >> 20);
+	else
+		log_error("%s:%zu: ${...} expansion makes the values of this file larger than %d MiB, "
+				  "pgfold's cap for one env file: reference large values fewer times",
+				  env->origin, e->line, DOTENV_MAX_EXPANDED >> 20);
+	exit_hint_set(EXIT_USAGE);
+	return false;
+}
+
+/* e's value expanded against the entries above it, in at most left bytes. */
+static bool
+interpolate_one(DotenvEntry *e, EarlierCtx *ec, size_t left)
+{
+	StrBuf out = STRBUF_INIT;
+
+	/* The dotenv dialect fails only past the bound. */
+	if (!dotenv_interpolate_bounded(e->value, strlen(e->value), INTERP_DOTENV, left,
+									earlier_lookup, ec, &out, NULL, 0))
+	{
+		sb_free_secret(&out);
+		return false;
+	}
+	sodium_memzero(e->value, strlen(e->value));
+	free(e->value);
+	e->value = sb_steal(&out);
+	return true;
+}
+
+/* Every value counts, expanded or not; the expansion itself may only
+ * produce what is left, so memory stays bounded while it runs. */
+static bool
+interpolate_values(Dotenv *env, size_t *stack_left)
+{
+	size_t file_left = DOTENV_MAX_EXPANDED;
+	EarlierCtx ec;
+	bool ok = true;
+
+	earlier_init(&ec, env);
 	for (size_t i = 0; i < env->count; i++)
 	{
 		DotenvEntry *e = &env->items[i];
+		bool stack_cap = stack_left != NULL && *stack_left < file_left;
+		size_t left = stack_cap ? *stack_left : file_left, len = 0;
 
-		if (e->value == NULL || e->quote == '\'' || strstr(e->value, "${") == NULL)
-			continue;
-
-		EarlierCtx ec = { env, i };
-		StrBuf out = STRBUF_INIT;
-
-		/* The dotenv dialect never fails: at worst the value stays as is. */
-		if (dotenv_interpolate_dialect(e->value, strlen(e->value), INTERP_DOTENV,
-									   earlier_lookup, &ec, &out, NULL, 0))
+		if (e->value != NULL && e->quote != '\'' && strstr(e->value, "${") != NULL)
+			ok = interpolate_one(e, &ec, left);
+		if (e->value != NULL)
+			len = strlen(e->value);
+		if (!ok || len > left)
 		{
-			sodium_memzero(e->value, strlen(e->value));
-			free(e->value);
-			e->value = sb_steal(&out);
+			ok = expansion_refused(env, e, stack_cap);
+			break;
 		}
-		else
-			sb_free_secret(&out);
+		file_left -= len;
+		if (stack_left != NULL)
+			*stack_left -= len;
+		env->expanded += len;
+		*earlier_slot(&ec, e->key) = i + 1;
 	}
+	free(ec.slots);
+	sodium_memzero(ec.hash_key, sizeof(ec.hash_key));
+	return ok;
 }
 
-bool
-dotenv_parse(const char *text, size_t len, const char *origin, Dotenv *out)
+static bool
+parse_within(const char *text, size_t len, const char *origin, size_t *stack_left, Dotenv *out)
 {
 	size_t cap = 0;
 
@@ -391,7 +475,8 @@ dotenv_parse(const char *text, size_t len, const char *origin, Dotenv *out)
 		if (!parse_binding(&sc, out, &cap))
 			goto fail;
 	}
-	interpolate_values(out);
+	if (!interpolate_values(out, stack_left))
+		goto fail;
 	return true;
 
 fail:
@@ -400,7 +485,19 @@ fail:
 }
 
 bool
+dotenv_parse(const char *text, size_t len, const char *origin, Dotenv *out)
+{
+	return parse_within(text, len, origin, NULL, out);
+}
+
+bool
 dotenv_load(const char *path, bool missing_ok, Dotenv *out)
+{
+	return dotenv_load_within(path, missing_ok, NULL, out);
+}
+
+bool
+dotenv_load_within(const char *path, bool missing_ok, size_t *stack_left, Dotenv *out)
 {
 	memset(out, 0, sizeof(*out));
 
@@ -467,7 +564,7 @@ dotenv_load(const char *path, bool missing_ok, Dotenv *out)
 	}
 	close(fd);
 
-	bool ok = dotenv_parse(buf, len, path, out);
+	bool ok = parse_within(buf, len, path, stack_left, out);
 
 	sodium_memzero(buf, cap);       /* it may hold passwords */
 	free(buf);

@@ -5,7 +5,8 @@
  * docker-compose 1.29 (a default runs to the first `}` and is literal) and
  * python-dotenv 0.21 inside .env files (only ${NAME} and ${NAME:-def}, every
  * other `$` literal). Recursion only happens for nested defaults in the v2
- * dialect and is bounded by INTERP_MAX_DEPTH; output by INTERP_MAX_OUTPUT.
+ * dialect and is bounded by INTERP_MAX_DEPTH; output by INTERP_MAX_OUTPUT (or the
+ * caller's smaller bound: dotenv_interpolate_bounded).
  */
 #include "pgfold/dotenv.h"
 
@@ -22,6 +23,7 @@ typedef struct Interp
 	void         *ctx;
 	StrBuf       *out;
 	size_t        base_len;  /* out->len on entry: the bound is on what we add */
+	size_t        max_out;   /* at most this many bytes added */
 	char         *err;
 	size_t        errlen;
 } Interp;
@@ -47,9 +49,8 @@ fail(Interp *ip, const char *fmt, ...)
 static bool
 emit(Interp *ip, const char *bytes, size_t n)
 {
-	if (n > INTERP_MAX_OUTPUT || ip->out->len - ip->base_len > INTERP_MAX_OUTPUT - n)
-		return fail(ip, "value longer than %d bytes after interpolation",
-					INTERP_MAX_OUTPUT);
+	if (n > ip->max_out || ip->out->len - ip->base_len > ip->max_out - n)
+		return fail(ip, "value longer than %zu bytes after interpolation", ip->max_out);
 	return sb_append(ip->out, bytes, n) ||
 		fail(ip, "value too long after interpolation");
 }
@@ -265,13 +266,33 @@ expand_compose(Interp *ip, const char *s, size_t n, int depth)
 }
 
 /*
+ * First index >= from whose byte is in set (n when none). *memo is the
+ * answer of the previous call: it still holds when it is not behind from,
+ * as nothing in set lies before it. Callers ask with growing from, so a
+ * whole value is scanned once however many `${` it holds (an unclosed
+ * `${${${...` was rescanned to its end from each one: quadratic).
+ */
+static size_t
+next_of(const char *s, size_t n, size_t from, const char *set, size_t *memo)
+{
+	size_t k = from;
+
+	if (*memo >= from)
+		return *memo;
+	while (k < n && (s[k] == '\0' || strchr(set, s[k]) == NULL))
+		k++;
+	*memo = k;
+	return k;
+}
+
+/*
  * python-dotenv's regex \$\{([^}:]*)(?::-([^}]*))?\} applied left to right;
  * text that does not match it, `$` included, is copied as is.
  */
 static bool
 expand_dotenv(Interp *ip, const char *s, size_t n)
 {
-	size_t i = 0, lit = 0;
+	size_t i = 0, lit = 0, stop_memo = 0, close_memo = 0;
 
 	while (i + 1 < n)
 	{
@@ -281,20 +302,16 @@ expand_dotenv(Interp *ip, const char *s, size_t n)
 			continue;
 		}
 
-		size_t p = i + 2, end = 0;
+		size_t p = next_of(s, n, i + 2, "}:", &stop_memo), end = 0;
 		const char *def = NULL;
 		size_t deflen = 0;
 
-		while (p < n && s[p] != '}' && s[p] != ':')
-			p++;
 		if (p < n && s[p] == '}')
 			end = p + 1;
 		else if (p + 1 < n && s[p] == ':' && s[p + 1] == '-')
 		{
-			size_t q = p + 2;
+			size_t q = next_of(s, n, p + 2, "}", &close_memo);
 
-			while (q < n && s[q] != '}')
-				q++;
 			if (q < n)
 			{
 				def = s + p + 2;
@@ -320,13 +337,12 @@ expand_dotenv(Interp *ip, const char *s, size_t n)
 }
 
 bool
-dotenv_interpolate_dialect(const char *in, size_t len, InterpDialect dialect,
-						   VarLookup lookup, void *ctx, StrBuf *out,
-						   char *err, size_t errlen)
+dotenv_interpolate_bounded(const char *in, size_t len, InterpDialect dialect, size_t max_out,
+						   VarLookup lookup, void *ctx, StrBuf *out, char *err, size_t errlen)
 {
 	Interp ip = {
 		.dialect = dialect, .lookup = lookup, .ctx = ctx, .out = out,
-		.base_len = out->len, .err = err, .errlen = errlen
+		.base_len = out->len, .max_out = max_out, .err = err, .errlen = errlen
 	};
 
 	if (err != NULL && errlen > 0)
@@ -337,6 +353,15 @@ dotenv_interpolate_dialect(const char *in, size_t len, InterpDialect dialect,
 	if (dialect == INTERP_DOTENV)
 		return expand_dotenv(&ip, in, len);
 	return expand_compose(&ip, in, len, 0);
+}
+
+bool
+dotenv_interpolate_dialect(const char *in, size_t len, InterpDialect dialect,
+						   VarLookup lookup, void *ctx, StrBuf *out,
+						   char *err, size_t errlen)
+{
+	return dotenv_interpolate_bounded(in, len, dialect, INTERP_MAX_OUTPUT, lookup, ctx, out,
+									  err, errlen);
 }
 
 bool

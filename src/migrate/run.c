@@ -8,6 +8,7 @@
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
+#include "pgfold/rewrite.h"
 #include "pgfold/signals.h"
 
 #include <stdio.h>
@@ -98,8 +99,51 @@ resumable_run(const Journal *j)
 	return run;
 }
 
-/* Before the files step, the service file must be the original: a crash in
- * the middle of writing the files may have left the new one. */
+/* The sha256 of the service file this run writes, journaled by the files
+ * step before writing it; NULL when that step never began. */
+static const char *
+written_sha(Run *r)
+{
+	json_t *files = journal_step(&r->journal, r->run_id, STEP_FILES);
+
+	return files ? json_string_value(json_object_get(files, "service_sha256")) : NULL;
+}
+
+/*
+ * On resume the service file must be one this run knows: the original or
+ * what it wrote. Anything else is someone's edit since the crash: shown
+ * against the original (as rollback shows it) and left as it is, exit 3.
+ */
+static bool
+refuse_edited(Run *r, const char *copy, bool files_done)
+{
+	StrBuf orig = STRBUF_INIT, diff = STRBUF_INIT;
+
+	if (fs_read_file(copy, COMPOSE_MAX_BYTES, &orig)
+		&& rewrite_file_diff(r->app->cfg.root, r->svc->path, r->svc->file.bytes, r->svc->file.len,
+							 orig.data, orig.len, &diff))
+		fprintf(stderr, "%s, from the file as it is to the original saved in %s:\n%s",
+				r->svc->path, copy, diff.len ? sb_str(&diff) : "(no difference)\n");
+	if (files_done)
+		log_error("%s changed after the interrupted run %s rewrote it for the shared instance; "
+				  "resuming would start the apps from it as it is: undo the edit (it is in the "
+				  "diff above, among migrate's own changes), re-run `pgfold migrate %s`, and "
+				  "make the change after the migration",
+				  r->svc->path, r->run_id, r->svc->name);
+	else
+		log_error("%s changed after the run %s was interrupted: it is neither the original nor "
+				  "what migrate wrote, and resuming would replace it with the original (diff "
+				  "above): put the original back (cp %s %s), re-run `pgfold migrate %s`, and "
+				  "make the change after the migration", r->svc->path, r->run_id, copy,
+				  r->svc->path, r->svc->name);
+	exit_hint_set(EXIT_BLOCKED);
+	sb_free(&orig);
+	sb_free(&diff);
+	return false;
+}
+
+/* Before the files step is done, the service file must be the original: a
+ * crash among its writes may have left the new one, which goes back. */
 static bool
 restore_original_if_changed(Run *r)
 {
@@ -115,6 +159,8 @@ restore_original_if_changed(Run *r)
 	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, sha);
 	if (copy == NULL || want == NULL || strcmp(sha, want) == 0)
 		return true;
+	if (written_sha(r) == NULL || strcmp(sha, written_sha(r)) != 0)
+		return refuse_edited(r, copy, false);
 
 	bool ok = fs_read_file(copy, 16 * 1024 * 1024, &orig)
 		&& fs_write_like(r->svc->path, r->svc->path, orig.data, orig.len, false);
@@ -129,6 +175,19 @@ restore_original_if_changed(Run *r)
 		return false;
 	r->svc = &r->app->stack.services[r->index];
 	return true;
+}
+
+/* After the files step the service file stays as the step wrote it. */
+static bool
+service_file_as_written(Run *r)
+{
+	char sha[FS_SHA256_HEX_LEN + 1];
+	const char *wrote = written_sha(r);
+
+	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, sha);
+	if (wrote != NULL && strcmp(sha, wrote) == 0)
+		return true;
+	return refuse_edited(r, r->original_copy, true);
 }
 
 /* After the files step the service file no longer names the db service:
@@ -158,6 +217,8 @@ load_from_journal(Run *r)
 		return false;
 	}
 #undef COPY
+	if (!service_file_as_written(r))
+		return false;
 	str_copy(r->db_container, sizeof(r->db_container), r->db_container_name);
 	r->stopped = json_incref(json_object_get(stop, "containers"));
 	r->files_written = false;   /* done and durable: nothing to undo */

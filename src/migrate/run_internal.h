@@ -49,6 +49,7 @@ typedef struct Run
 	char                  new_sha[FS_SHA256_HEX_LEN + 1];
 	json_t               *stopped;             /* container ids we stopped */
 	bool                  role_created;        /* by this run: undo on failure */
+	bool                  password_file_created;   /* likewise; else it was there */
 	bool                  files_written;
 	bool                  cutover_done;
 	bool                  keep_tmp;            /* verification mismatch: keep it */

@@ -122,7 +122,9 @@ step_role(Run *r)
 	sb_reset(&r->password);
 	if (!secrets_create_or_reuse_role(r->app->shared, &req, &action, &r->password))
 		return false;
-	r->role_created = action == SECRETS_ROLE_CREATED && !was_done;
+	r->role_created = (action == SECRETS_ROLE_CREATED
+					   || action == SECRETS_ROLE_CREATED_FROM_FILE) && !was_done;
+	r->password_file_created = action == SECRETS_ROLE_CREATED && !was_done;
 	log_notice("role \"%s\": %s", r->names.role, secrets_role_action_name(action));
 	if (was_done)
 		return true;
@@ -149,6 +151,7 @@ steps_drop_created_role(Run *r)
 		return;
 	if (sb_appends(&sql, "DROP ROLE IF EXISTS ") && pg_quote_ident(r->app->shared, r->names.role, &sql)
 		&& pg_exec(r->app->shared, "drop the role this run created", sb_str(&sql))
+		&& r->password_file_created
 		&& secrets_password_path(r->app->cfg.root, r->names.role, path, sizeof(path))
 		&& unlink(path) != 0 && errno != ENOENT)
 		log_warn("could not remove %s: %s", path, strerror(errno));
@@ -291,6 +294,16 @@ write_env(Run *r)
 	return fs_write_atomic(r->app->cfg.env_path, mf->env_new.data, mf->env_new.len, 0600);
 }
 
+static bool
+step_files_started(Run *r)
+{
+	json_t *f = json_pack("{s:s}", "service_sha256", r->new_sha);
+	bool ok = run_record(r, STEP_FILES, JOURNAL_STARTED, f);
+
+	json_decref(f);
+	return ok;
+}
+
 bool
 step_files(Run *r)
 {
@@ -302,6 +315,10 @@ step_files(Run *r)
 		return false;
 	r->files_built = true;
 	fs_sha256_bytes(mf->service.bytes.data, mf->service.bytes.len, r->new_sha);
+	/* journaled before the writes, so that a resume after a crash among
+	 * them tells the file pgfold wrote from an operator's edit (run.c) */
+	if (!step_files_started(r))
+		return false;
 
 	/* The service file goes last: until it changes, nothing points at the
 	 * shared database, and the override or .env entry alone are inert. */

@@ -10,6 +10,7 @@
 
 #include "pgfold/log.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +211,17 @@ rewrite_unified_diff(const char *old, size_t oldlen, const char *new_bytes, size
 	free(a);
 	free(b);
 	return ok;
+}
+
+bool
+rewrite_file_diff(const char *root, const char *path, const char *cur, size_t curlen,
+				  const char *want, size_t wantlen, StrBuf *out)
+{
+	char a[PATH_MAX + 2], b[PATH_MAX + 2];
+	size_t n = strlen(root);
+
+	if (strncmp(path, root, n) == 0 && path[n] == '/')
+		path += n + 1;
+	return str_format(a, sizeof(a), "a/%s", path) && str_format(b, sizeof(b), "b/%s", path)
+		&& rewrite_unified_diff(cur, curlen, want, wantlen, a, b, out);
 }

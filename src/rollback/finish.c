@@ -46,12 +46,8 @@ move_file(const char *from, const char *to)
 bool
 rb_service_diff(Rb *r, const StrBuf *cur, StrBuf *out)
 {
-	char a[PATH_MAX + 2], b[PATH_MAX + 2];
-
-	str_format(a, sizeof(a), "a/%s", r->service_rel);
-	str_format(b, sizeof(b), "b/%s", r->service_rel);
-	return rewrite_unified_diff(cur->data, cur->len, r->orig_bytes.data, r->orig_bytes.len, a, b,
-								out);
+	return rewrite_file_diff(r->app->cfg.root, r->svc->path, cur->data, cur->len,
+							 r->orig_bytes.data, r->orig_bytes.len, out);
 }
 
 /* When the service file was edited since the migration: the diff the

@@ -42,6 +42,7 @@ secrets_role_action_name(SecretsRoleAction action)
 		case SECRETS_ROLE_CREATED: return "created";
 		case SECRETS_ROLE_REUSED:  return "reused";
 		case SECRETS_ROLE_ROTATED: return "rotated";
+		case SECRETS_ROLE_CREATED_FROM_FILE: return "created-from-file";
 	}
 	return "unknown";
 }
@@ -117,9 +118,10 @@ out:
 
 /* Create a missing role. A password file left from an earlier life of the
  * role (e.g. after a rollback dropped it) is kept: services may still be
- * configured with it. */
+ * configured with it. *action tells the two apart, so that undoing this
+ * creation removes the file only when it made it. */
 static bool
-create_role(RoleCtx *c, StrBuf *password_out)
+create_role(RoleCtx *c, SecretsRoleAction *action, StrBuf *password_out)
 {
 	StrBuf pw = STRBUF_INIT;
 	bool found = false;
@@ -127,6 +129,7 @@ create_role(RoleCtx *c, StrBuf *password_out)
 
 	if (!secrets_file_read(&c->dir, c->final, &pw, &found))
 		return false;
+	*action = found ? SECRETS_ROLE_CREATED_FROM_FILE : SECRETS_ROLE_CREATED;
 	if (!found)
 		ok = install_new_password(c, true, password_out);
 	else
@@ -229,11 +232,7 @@ secrets_create_or_reuse_role(PGconn *conn, const SecretsRoleRequest *req,
 		return false;
 
 	if (!exists)
-	{
-		ok = create_role(&c, password_out);
-		if (ok)
-			*action = SECRETS_ROLE_CREATED;
-	}
+		ok = create_role(&c, action, password_out);
 	else if (req->rotate)
 	{
 		ok = install_new_password(&c, false, password_out);

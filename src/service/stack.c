@@ -96,7 +96,7 @@ stem_taken(const Stack *stack, const char *stem)
 }
 
 static void
-load_one(const Config *cfg, Stack *stack, const char *file)
+load_one(const Config *cfg, Stack *stack, const char *file, size_t *env_budget)
 {
 	StackService *s = &stack->services[stack->count];
 	StrBuf path = STRBUF_INIT;
@@ -125,6 +125,7 @@ load_one(const Config *cfg, Stack *stack, const char *file)
 	/* pgfold runs compose with --project-directory <root>: env_file and
 	 * relative volumes resolve there, as compose then does */
 	opts.project_dir = cfg->root;
+	opts.env_budget = env_budget;
 	if (!compose_load_opts(s->path, config_var_lookup, (void *) cfg, &opts, &s->file))
 	{
 		StrBuf why = STRBUF_INIT;
@@ -144,6 +145,8 @@ stack_load(const Config *cfg, Stack *out)
 {
 	char **names;
 	size_t count;
+	/* the stack's .env counts first, then every env_file in file order */
+	size_t env_budget = DOTENV_STACK_MAX_EXPANDED - cfg->dotenv.expanded;
 
 	memset(out, 0, sizeof(*out));
 	if (!list_service_files(cfg->services_dir, &names, &count))
@@ -151,7 +154,7 @@ stack_load(const Config *cfg, Stack *out)
 
 	out->services = xcalloc(count ? count : 1, sizeof(StackService));
 	for (size_t i = 0; i < count; i++)
-		load_one(cfg, out, names[i]);
+		load_one(cfg, out, names[i], &env_budget);
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);

@@ -83,3 +83,126 @@ ParameterizedTest(int *step, migrate_crash, after_step, .fini = teardown, .timeo
 	free(roles);
 	free(fp);
 }
+
+/*
+ * An operator edits the service file while a crashed run waits to be
+ * resumed. The resume must not overwrite the edit: it refuses (exit 3)
+ * showing the file against the original, and leaves its bytes alone. Once
+ * the file is what migrate wrote again, the same run resumes and finishes.
+ *
+ * Two crash points: right after the files step was journaled as done, and
+ * among its writes (the service file written, the done record not yet
+ * durable: the crash after the step with that last record taken off the
+ * journal, as a power loss before its fsync leaves it). In the second the
+ * resume puts the original back and redoes the step, which it may only do
+ * because the step journaled the new file's sha256 before writing it.
+ */
+#define EDIT_LINE "# edited by the operator after the crash"
+
+static const char *const edit_points[] = { "files", "files-written" };
+
+ParameterizedTestParameters(migrate_crash, edit_before_resume)
+{
+	static int index[2] = { 0, 1 };
+
+	return cr_make_param_array(int, index, 2);
+}
+
+/* Take the journal's last record (the files step's "done") off. */
+static void
+drop_last_record(const char *svc)
+{
+	char path[PATH_MAX];
+	StrBuf j = STRBUF_INIT;
+	FILE *f;
+
+	mig_path(&stack, path, sizeof(path), "backups/postgres-migrations/%s.journal", svc);
+	mig_read(path, &j, false);
+	cr_assert(j.len > 1 && j.data[j.len - 1] == '\n');
+	j.data[--j.len] = '\0';
+
+	char *last = strrchr(j.data, '\n');
+
+	cr_assert_not_null(last);
+	cr_assert(strstr(last, "\"step\":\"files\"") && strstr(last, "\"status\":\"done\""),
+			  "the last record is not the files step's: %s", last + 1);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(j.data, 1, (size_t) (last - j.data) + 1, f), (size_t) (last - j.data) + 1);
+	fclose(f);
+	sb_free(&j);
+}
+
+static void
+write_bytes(const char *path, const char *bytes, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(bytes, 1, len, f), len);
+	fclose(f);
+}
+
+ParameterizedTest(int *point, migrate_crash, edit_before_resume, .fini = teardown, .timeout = 600)
+{
+	const char *env[] = { "PGFOLD_FAULT_AFTER=files", NULL };
+	bool mid = strcmp(edit_points[*point], "files-written") == 0;
+	StrBuf wrote = STRBUF_INIT, edited = STRBUF_INIT, now = STRBUF_INIT;
+	char svc[96], path[PATH_MAX], header[PATH_MAX + 8];
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+
+	char *fp = mig_seed_service(&stack, &mig_docmost, NULL);
+
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
+	mig_pgfold(&stack, &r, env, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 99, "migrate with PGFOLD_FAULT_AFTER=files");
+	mig_run_free(&r);
+	if (mid)
+		drop_last_record(svc);
+
+	mig_path(&stack, path, sizeof(path), "services/%s.yml", svc);
+	mig_read(path, &wrote, false);
+	cr_assert_not_null(strstr(sb_str(&wrote), "\n# database: postgres\n"),
+					   "the files step did not rewrite %s:\n%s", path, sb_str(&wrote));
+	sb_append(&edited, wrote.data, wrote.len);
+	sb_appends(&edited, EDIT_LINE "\n");
+	write_bytes(path, edited.data, edited.len);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 3, "resume after the service file was edited");
+	str_format(header, sizeof(header), "--- a/services/%s.yml\n", svc);
+	cr_assert_not_null(strstr(sb_str(&r.err), header), "no diff of the file:\n%s", sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "\n-" EDIT_LINE "\n"),
+					   "the diff does not show the edit:\n%s", sb_str(&r.err));
+	mig_run_free(&r);
+	mig_read(path, &now, false);
+	cr_assert(now.len == edited.len && memcmp(now.data, edited.data, now.len) == 0,
+			  "the refused resume changed %s:\n%s", path, sb_str(&now));
+
+	/* the file as migrate wrote it: the same run resumes and converges */
+	write_bytes(path, wrote.data, wrote.len);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "resume with the file as migrate wrote it");
+	if (mid)
+		cr_expect_not_null(strstr(sb_str(&r.err), "restored"), "the half-written files were not "
+						   "started over from the original:\n%s", sb_str(&r.err));
+	mig_run_free(&r);
+	mig_assert_migrated(&stack, &mig_docmost, fp);
+
+	char *dbs = mig_shared_databases(&stack), *roles = mig_shared_roles(&stack);
+
+	cr_assert_str_eq(dbs, "docmost", "databases %s", dbs);
+	cr_assert_str_eq(roles, "docmost", "roles %s", roles);
+	cr_assert_eq(mig_journal_count(&stack, svc, "complete", "done"), 1);
+	cr_expect_eq(mig_journal_runs(&stack, svc), 1, "the resume started another run");
+	cr_expect_eq(mig_journal_count(&stack, svc, "abort", NULL), 0);
+	free(dbs);
+	free(roles);
+	free(fp);
+	sb_free(&wrote);
+	sb_free(&edited);
+	sb_free(&now);
+}

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -396,4 +397,60 @@ Test(migrate_secrets, compose_inherits_no_password_fd_or_core_dumps)
 	}
 	cr_assert_gt(text.len, 0);
 	sb_free(&text);
+}
+
+/*
+ * A password file whose role does not exist (left by an earlier life of
+ * the role) is used for the new role, and a migration that then fails must
+ * not delete it: the undo drops the role it created, not a file it did not
+ * write. The failure comes late, in the files step: the override's path
+ * is taken by a directory.
+ */
+Test(migrate_secrets, undo_keeps_a_password_file_it_did_not_create)
+{
+	static const char orphan[] = "Orphan-Password-Kept-0123456789\n";
+	MigRun r;
+	MigSnapshot snap;
+	StrBuf after = STRBUF_INIT;
+	char svc[96], path[PATH_MAX];
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(mig_seed_service(&stack, &mig_docmost, NULL));
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
+	cr_assert_eq(lab_sh("mkdir -p %s/overrides/%s-dedicated-postgres.yml", stack.root, svc), 0);
+
+	cr_assert_eq(lab_sh("mkdir -p %s/etc/.db_passwords && chmod 700 %s/etc/.db_passwords",
+						stack.root, stack.root), 0);
+	mig_path(&stack, path, sizeof(path), "etc/.db_passwords/docmost.txt");
+
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(orphan, f);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0600), 0);
+	mig_snapshot(&stack, svc, &snap);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 1, "migrate whose override cannot be written");
+	cr_expect_not_null(strstr(sb_str(&r.err), "-dedicated-postgres.yml"),
+					   "the failure is not the override's:\n%s", sb_str(&r.err));
+	mig_run_free(&r);
+
+	cr_assert(mig_read(path, &after, true), "the undo removed %s, which it did not create", path);
+	cr_assert(after.len == sizeof(orphan) - 1 && memcmp(after.data, orphan, after.len) == 0,
+			  "%s changed: \"%s\"", path, sb_str(&after));
+
+	/* and everything else is undone: the role it created is gone */
+	const char *running[] = { mig_name(&stack, mig_docmost.apps[0]),
+							  mig_name(&stack, mig_docmost.others[0]),
+							  mig_name(&stack, mig_docmost.db_container), NULL };
+
+	mig_assert_unchanged(&stack, svc, &snap, running);
+	mig_path(&stack, path, sizeof(path), "backups/postgres-migrations/%s.journal", svc);
+	cr_expect(mig_file_contains(path, "\"action\":\"created-from-file\""),
+			  "the journal does not record that the password file was reused");
+	mig_snapshot_free(&snap);
+	sb_free(&after);
 }

@@ -98,6 +98,27 @@ Test(rewrite_diff, headers_and_new_file)
 	free(d);
 }
 
+/* A file is labelled by its path under the stack root, as plan shows it;
+ * one outside the root (or a root that is only a prefix of its name) by
+ * its whole path. */
+Test(rewrite_diff, file_diff_labels_the_path_under_the_root)
+{
+	StrBuf out = STRBUF_INIT;
+
+	cr_assert(rewrite_file_diff("/srv/stack", "/srv/stack/services/x.yml", "a\n", 2, "b\n", 2,
+								&out));
+	cr_assert_str_eq(sb_str(&out),
+					 "--- a/services/x.yml\n+++ b/services/x.yml\n@@ -1 +1 @@\n-a\n+b\n");
+	sb_reset(&out);
+	cr_assert(rewrite_file_diff("/srv/stack", "/srv/stack2/x.yml", "a\n", 2, "b\n", 2, &out));
+	cr_assert_str_eq(sb_str(&out),
+					 "--- a//srv/stack2/x.yml\n+++ b//srv/stack2/x.yml\n@@ -1 +1 @@\n-a\n+b\n");
+	sb_reset(&out);
+	cr_assert(rewrite_file_diff("/srv/stack", "/srv/stack/x.yml", "a\n", 2, "a\n", 2, &out));
+	cr_assert_str_eq(sb_str(&out), "");
+	sb_free(&out);
+}
+
 Test(rewrite_diff, matches_gnu_diff_on_plain_cases)
 {
 	static const char *const cases[][2] = {

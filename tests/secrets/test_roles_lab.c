@@ -208,7 +208,8 @@ Test(secrets_lab, existing_file_is_used_for_a_new_role)
 	SecretsRoleRequest req = { .root = root, .role = role, .connection_limit = -1 };
 
 	cr_assert(secrets_create_or_reuse_role(conn, &req, &action, &pw));
-	cr_assert_eq(action, SECRETS_ROLE_CREATED);
+	cr_assert_eq(action, SECRETS_ROLE_CREATED_FROM_FILE, "action %s: undo would remove a file "
+				 "it did not create", secrets_role_action_name(action));
 	cr_assert_str_eq(sb_str(&pw), "Operator-Chosen-Password-1");
 	cr_assert(logs_in(conn, role, "Operator-Chosen-Password-1"));
 	assert_file_password(role, "Operator-Chosen-Password-1");
