@@ -224,12 +224,25 @@ check_container(Preflight *pf, App *app, size_t index, const StackService *svc)
 		return NULL;
 	}
 	add_check(pf, "source container", CHECK_OK, "%s is running (%s)", ci->name, ci->image);
-	if (ci->working_dir != NULL && strcmp(ci->working_dir, app->cfg.root) != 0)
-		add_check(pf, "project directory", CHECK_WARN,
-				  "%s was started by compose from %s, not the stack root %s: compose there "
-				  "reads another .env; pgfold runs compose with --project-directory %s",
-				  ci->name, ci->working_dir, app->cfg.root, app->cfg.root);
 	return ci;
+}
+
+/* pgfold runs compose as the project's own invocation did (labels). */
+static void
+check_invocation(Preflight *pf, App *app, size_t index)
+{
+	const ComposeInvocation *inv = app_invocation(app, index);
+
+	if (inv->problem != NULL)
+	{
+		add_check(pf, "compose project", CHECK_BLOCK, "%s", inv->problem);
+		return;
+	}
+	if (inv->source == NULL)
+		return;
+	add_check(pf, "compose project", CHECK_OK,
+			  "\"%s\" in %s, %zu file(s), variables from %s (as %s was created)",
+			  inv->project, inv->project_dir, inv->file_count, inv->env_target, inv->source);
 }
 
 static void
@@ -412,6 +425,9 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	StackService *svc = &app->stack.services[index];
 
 	memset(pf, 0, sizeof(*pf));
+	/* first: the containers' labels may say the file is read with another
+	 * project's variables, and the file is then read again with them */
+	pf->engine_reachable = app_engine(app);
 	if (service_is_migrated(svc))
 	{
 		pf->state = STATE_MIGRATED;
@@ -428,11 +444,13 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	if (!preflight_names(svc, opts, &pf->names))
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
 
-	pf->engine_reachable = app_engine(app);
 	if (!pf->engine_reachable)
 		add_check(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");
 	else
+	{
 		pf->db_container = check_container(pf, app, index, svc);
+		check_invocation(pf, app, index);
+	}
 
 	if (pf->db_container != NULL)
 	{

@@ -95,6 +95,59 @@ stem_taken(const Stack *stack, const char *stem)
 	return false;
 }
 
+const Config *
+service_config(const Config *cfg, const StackService *svc, Config *scratch)
+{
+	if (svc->project_dir == NULL)
+		return cfg;
+	*scratch = *cfg;    /* shallow: nothing of it is freed through scratch */
+	scratch->dotenv = svc->project_env;
+	str_copy(scratch->env_path, sizeof(scratch->env_path),
+			 svc->project_env.origin ? svc->project_env.origin : cfg->env_path);
+	return scratch;
+}
+
+/* Parse and classify s->path with the variables and project directory its
+ * compose uses (service_config). */
+static bool
+load_file(const Config *cfg, StackService *s)
+{
+	Config scratch;
+	const Config *vars = service_config(cfg, s, &scratch);
+	/* quiet: one broken file must not fill every command's output; its
+	 * problem carries the parser's line and status/plan show it */
+	ComposeOptions opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.quiet = true;
+	/* env_file and relative volumes resolve against the project directory:
+	 * the root, as pgfold runs compose, unless the labels said otherwise */
+	opts.project_dir = s->project_dir ? s->project_dir : cfg->root;
+	if (!compose_load_opts(s->path, config_var_lookup, (void *) vars, &opts, &s->file))
+	{
+		StrBuf why = STRBUF_INIT;
+
+		sb_appendf(&why, "the file cannot be parsed: %s",
+				   s->file.error[0] ? s->file.error : "unknown error");
+		s->problem = sb_steal(&why);
+		log_debug("%s: %s", s->path, s->problem);
+		return false;
+	}
+	s->loaded = true;
+	service_analyze(vars, s);
+	return true;
+}
+
+bool
+stack_reload_service(const Config *cfg, StackService *s)
+{
+	service_analysis_clear(s);
+	if (s->loaded)
+		compose_free(&s->file);
+	s->loaded = false;
+	return load_file(cfg, s);
+}
+
 static void
 load_one(const Config *cfg, Stack *stack, const char *file)
 {
@@ -115,28 +168,7 @@ load_one(const Config *cfg, Stack *stack, const char *file)
 		return;
 	}
 	stack->count++;
-
-	/* quiet: one broken file must not fill every command's output; its
-	 * problem carries the parser's line and status/plan show it */
-	ComposeOptions opts;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.quiet = true;
-	/* pgfold runs compose with --project-directory <root>: env_file and
-	 * relative volumes resolve there, as compose then does */
-	opts.project_dir = cfg->root;
-	if (!compose_load_opts(s->path, config_var_lookup, (void *) cfg, &opts, &s->file))
-	{
-		StrBuf why = STRBUF_INIT;
-
-		sb_appendf(&why, "the file cannot be parsed: %s",
-				   s->file.error[0] ? s->file.error : "unknown error");
-		s->problem = sb_steal(&why);
-		log_debug("%s: %s", s->path, s->problem);
-		return;
-	}
-	s->loaded = true;
-	service_analyze(cfg, s);
+	load_file(cfg, s);
 }
 
 bool
@@ -170,6 +202,8 @@ stack_free(Stack *stack)
 			compose_free(&s->file);
 		free(s->name);
 		free(s->path);
+		dotenv_free(&s->project_env);
+		free(s->project_dir);
 	}
 	free(stack->services);
 	memset(stack, 0, sizeof(*stack));
