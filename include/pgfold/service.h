@@ -278,5 +278,7 @@ bool compose_invocation_has_own_env(const Config *cfg, const ComposeInvocation *
 /* Load inv's env files (or <project_dir>/.env) into svc->project_env and
  * set svc->project_dir; false (logged) when a file cannot be read. */
 bool service_set_project_env(StackService *svc, const ComposeInvocation *inv);
+/* The same for compose's defaults in dir: <dir>/.env (may be absent). */
+bool service_use_project_dir(StackService *svc, const char *dir);
 
 #endif

@@ -175,14 +175,22 @@ defaults(const Config *cfg, const StackService *svc, const ServiceContainers *sc
 	const ContainerInfo *db = sc != NULL && sc->db >= 0 && (size_t) sc->db < sc->count
 		? &sc->members[sc->db] : NULL;
 
+	char own[256];
+	const char *base = svc->project_dir ? strrchr(svc->project_dir, '/') : NULL;
+
 	if (db != NULL && db->match != MATCH_NONE && db->project != NULL)
 		out->project = xstrdup(db->project);
+	else if (base != NULL && service_project_name(base + 1, own, sizeof(own)))
+		out->project = xstrdup(own);    /* an app directory names its project */
 	else
 		out->project = xstrdup(svc->project_count > 0 ? svc->projects[0] : svc->name);
-	out->project_dir = xstrdup(cfg->root);
+	out->project_dir = xstrdup(svc->project_dir ? svc->project_dir : cfg->root);
 	strv_push(&out->files, &out->file_count, xstrdup(svc->path));
 	out->self = 0;
-	sb_appends(&env, cfg->env_path);
+	if (svc->project_dir)
+		sb_appendf(&env, "%s/.env", svc->project_dir);
+	else
+		sb_appends(&env, cfg->env_path);
 	out->env_target = sb_steal(&env);
 }
 
@@ -253,19 +261,22 @@ dotenv_move_into(Dotenv *dst, Dotenv *src)
 	dotenv_free(src);
 }
 
-bool
-service_set_project_env(StackService *svc, const ComposeInvocation *inv)
+/* Replace svc's project variables with those files (or, with none, the
+ * optional default .env) and its project directory with dir. */
+static bool
+load_project_env(StackService *svc, const char *dir, char *const *files, size_t count,
+				 const char *default_env)
 {
-	size_t n = inv->env_file_count > 0 ? inv->env_file_count : 1;
+	size_t n = count > 0 ? count : 1;
 	Dotenv merged = { 0 };
 
-	merged.origin = xstrdup(inv->env_target);
+	merged.origin = xstrdup(count > 0 ? files[count - 1] : default_env);
 	for (size_t i = 0; i < n; i++)
 	{
 		Dotenv one = { 0 };
 		/* compose's default .env may be absent; an --env-file it was given may not */
-		bool ok = inv->env_file_count > 0 ? dotenv_load(inv->env_files[i], false, &one)
-			: dotenv_load(inv->env_target, true, &one);
+		bool ok = count > 0 ? dotenv_load(files[i], false, &one)
+			: dotenv_load(default_env, true, &one);
 
 		if (!ok)
 		{
@@ -277,6 +288,25 @@ service_set_project_env(StackService *svc, const ComposeInvocation *inv)
 	dotenv_free(&svc->project_env);
 	free(svc->project_dir);
 	svc->project_env = merged;
-	svc->project_dir = xstrdup(inv->project_dir);
+	svc->project_dir = xstrdup(dir);
 	return true;
+}
+
+bool
+service_set_project_env(StackService *svc, const ComposeInvocation *inv)
+{
+	return load_project_env(svc, inv->project_dir, inv->env_files, inv->env_file_count,
+							inv->env_target);
+}
+
+bool
+service_use_project_dir(StackService *svc, const char *dir)
+{
+	StrBuf env = STRBUF_INIT;
+	bool ok;
+
+	sb_appendf(&env, "%s/.env", dir);
+	ok = load_project_env(svc, dir, NULL, 0, sb_str(&env));
+	sb_free(&env);
+	return ok;
 }

@@ -171,19 +171,78 @@ load_one(const Config *cfg, Stack *stack, const char *file)
 	load_file(cfg, s);
 }
 
+/* LAYOUT_APPS: the directories under root that hold a compose file, sorted. */
+static bool
+list_app_dirs(const char *root, char ***names, size_t *count)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+
+	*names = NULL;
+	*count = 0;
+	if (d == NULL)
+	{
+		log_error("cannot read the stack root %s: %s", root, strerror(errno));
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL && *count < STACK_MAX_FILES)
+	{
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' || !str_format(path, sizeof(path), "%s/%s", root, de->d_name)
+			|| stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || config_app_compose_file(path) == NULL)
+			continue;
+		*names = xrealloc(*names, *count + 1, sizeof(char *));
+		(*names)[(*count)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*count > 1)
+		qsort(*names, *count, sizeof(char *), cmp_str);
+	return true;
+}
+
+/* An app directory: the service is named after it, its compose file is the
+ * service file, and compose's defaults there (the directory, its .env) are
+ * how the file is read until its containers' labels say otherwise. */
+static void
+load_app(const Config *cfg, Stack *stack, const char *dir)
+{
+	StackService *s = &stack->services[stack->count++];
+	StrBuf path = STRBUF_INIT, appdir = STRBUF_INIT;
+
+	memset(s, 0, sizeof(*s));
+	service_analysis_clear(s);
+	s->name = xstrdup(dir);
+	sb_appendf(&appdir, "%s/%s", cfg->root, dir);
+	sb_appendf(&path, "%s/%s", sb_str(&appdir), config_app_compose_file(sb_str(&appdir)));
+	s->path = sb_steal(&path);
+	if (service_use_project_dir(s, sb_str(&appdir)))
+		load_file(cfg, s);
+	else
+		s->problem = xstrdup("its .env cannot be read (see above)");
+	sb_free(&appdir);
+}
+
 bool
 stack_load(const Config *cfg, Stack *out)
 {
 	char **names;
 	size_t count;
+	bool apps = cfg->layout == LAYOUT_APPS;
 
 	memset(out, 0, sizeof(*out));
-	if (!list_service_files(cfg->services_dir, &names, &count))
+	if (!(apps ? list_app_dirs(cfg->root, &names, &count)
+		  : list_service_files(cfg->services_dir, &names, &count)))
 		return false;
 
 	out->services = xcalloc(count ? count : 1, sizeof(StackService));
 	for (size_t i = 0; i < count; i++)
-		load_one(cfg, out, names[i]);
+		if (apps)
+			load_app(cfg, out, names[i]);
+		else
+			load_one(cfg, out, names[i]);
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
