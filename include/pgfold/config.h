@@ -59,6 +59,11 @@ typedef struct Config
 	int     shared_port;             /* PGFOLD_SHARED_PORT, default 5432 */
 
 	char    compose_cmd[512];        /* PGFOLD_COMPOSE, "" = detect */
+	/* PGFOLD_ENV_FILES: the --env-file list the stack's compose is run
+	 * with (comma-separated, relative to the root), for a compose that does
+	 * not record it in its labels (1.29). Absolute, each one exists. */
+	char  **env_files;
+	size_t  env_file_count;
 
 	Dotenv  dotenv;                  /* <root>/.env as read */
 } Config;

@@ -136,9 +136,9 @@ bool compose_run(char *const *argv, const char *what);
 /* The compose project the service's containers run under. */
 const char *migration_project(App *app, size_t index);
 /* "up -d" for a file's own invocation; with other files in the project,
- * "up -d --no-deps <every service of this file>" so that only this file's
- * containers are recreated. NULL-terminated; caller frees with
- * compose_argv_free. */
-char **compose_up_args(const ComposeInvocation *inv, const StackService *svc);
+ * "up -d --no-deps <every service of this file but slot skip (-1: none)>"
+ * so that only this file's containers are recreated. NULL-terminated;
+ * caller frees with compose_argv_free. */
+char **compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip);
 
 #endif

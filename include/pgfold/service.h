@@ -280,5 +280,9 @@ bool compose_invocation_has_own_env(const Config *cfg, const ComposeInvocation *
 bool service_set_project_env(StackService *svc, const ComposeInvocation *inv);
 /* The same for compose's defaults in dir: <dir>/.env (may be absent). */
 bool service_use_project_dir(StackService *svc, const char *dir);
+/* Replace svc's project variables with those files, in order (or, with
+ * none, the optional default_env) and its project directory with dir. */
+bool service_use_env(StackService *svc, const char *dir, char *const *files, size_t count,
+					 const char *default_env);
 
 #endif

@@ -256,6 +256,40 @@ set_dir(const Config *cfg, const char *value, char *out, size_t size, const char
 	return ok;
 }
 
+static bool
+load_env_files(Config *cfg)
+{
+	const char *list = config_lookup(cfg, "PGFOLD_ENV_FILES");
+	char *copy, *save = NULL;
+	bool ok = true;
+
+	if (list == NULL || list[0] == '\0')
+		return true;
+	copy = xstrdup(list);
+	for (char *p = strtok_r(copy, ",", &save); p != NULL && ok; p = strtok_r(NULL, ",", &save))
+	{
+		char path[PATH_MAX];
+		struct stat st;
+
+		ok = set_dir(cfg, p, path, sizeof(path), "PGFOLD_ENV_FILES entry");
+		if (ok && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
+		{
+			log_error("PGFOLD_ENV_FILES names %s, which is not a file; list the env files "
+					  "your compose is run with (--env-file), relative to %s", path, cfg->root);
+			ok = false;
+		}
+		if (ok)
+		{
+			cfg->env_files = xrealloc(cfg->env_files, cfg->env_file_count + 1, sizeof(char *));
+			cfg->env_files[cfg->env_file_count++] = xstrdup(path);
+		}
+	}
+	free(copy);
+	return ok ? true : usage_error();
+}
+
+static bool load_overrides_dir(Config *cfg, const char *overrides);
+
 /* PGFOLD_LAYOUT / PGFOLD_SERVICES_DIR / PGFOLD_OVERRIDES_DIR, else what the
  * root holds: services/, OnRamp's services-enabled/, or app directories. */
 static bool
@@ -294,6 +328,12 @@ load_layout(Config *cfg)
 	}
 	if (cfg->layout == LAYOUT_APPS)
 		str_copy(cfg->services_dir, sizeof(cfg->services_dir), cfg->root);
+	return load_env_files(cfg) && load_overrides_dir(cfg, overrides);
+}
+
+static bool
+load_overrides_dir(Config *cfg, const char *overrides)
+{
 	if (overrides != NULL && overrides[0] != '\0'
 		&& !set_dir(cfg, overrides, cfg->overrides_dir, sizeof(cfg->overrides_dir),
 					"PGFOLD_OVERRIDES_DIR"))
@@ -344,4 +384,9 @@ config_free(Config *cfg)
 		cfg->pg_pass = NULL;
 	}
 	dotenv_free(&cfg->dotenv);
+	for (size_t i = 0; i < cfg->env_file_count; i++)
+		free(cfg->env_files[i]);
+	free(cfg->env_files);
+	cfg->env_files = NULL;
+	cfg->env_file_count = 0;
 }

@@ -140,7 +140,7 @@ compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_fil
 }
 
 char **
-compose_up_args(const ComposeInvocation *inv, const StackService *svc)
+compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip)
 {
 	size_t n = svc->loaded ? svc->file.service_count : 0;
 	char **argv = xcalloc(3 + 1 + n + 1, sizeof(char *));
@@ -154,7 +154,8 @@ compose_up_args(const ComposeInvocation *inv, const StackService *svc)
 	{
 		argv[k++] = xstrdup("--no-deps");
 		for (size_t i = 0; i < n; i++)
-			argv[k++] = xstrdup(svc->file.services[i].key);
+			if ((int) i != skip)
+				argv[k++] = xstrdup(svc->file.services[i].key);
 	}
 	argv[k] = NULL;
 	return argv;

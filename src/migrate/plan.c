@@ -43,7 +43,8 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	const StackService *svc = &app->stack.services[index];
 	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>", size[32];
 	StrBuf apps = STRBUF_INIT, cmd = STRBUF_INIT;
-	char **up = compose_up_args(app_invocation(app, index), svc);
+	/* the db service is gone from the file by then */
+	char **up = compose_up_args(app_invocation(app, index), svc, svc->db_service);
 	char **argv = compose_argv(app, app_invocation(app, index), NULL, (const char *const *) up);
 	const char *container = pf->db_container ? pf->db_container->name : svc->db_container;
 	int n = 1;

@@ -412,6 +412,21 @@ preflight_settle(Preflight *pf)
 	}
 }
 
+/* In a one-project stack (OnRamp) the shared postgres is a service file of
+ * the stack like any other: never a candidate for folding into itself. */
+static bool
+is_shared_instance(App *app, size_t index)
+{
+	const StackService *svc = &app->stack.services[index];
+	const ContainerInfo *ci = app->container_list ? app_db_container(app, index) : NULL;
+	const char *shared = app->cfg.shared_container;
+
+	if (shared[0] == '\0')
+		return false;
+	return (svc->db_container != NULL && strcmp(svc->db_container, shared) == 0)
+		|| (ci != NULL && ci->name != NULL && strcmp(ci->name, shared) == 0);
+}
+
 static bool
 service_is_migrated(const StackService *svc)
 {
@@ -435,8 +450,16 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 				  svc->meta_database_name ? svc->meta_database_name : "?");
 		return true;
 	}
+	bool shared_itself = svc->db_service >= 0 && is_shared_instance(app, index);
+
+	/* first: it says more than "no app connects to it" */
+	if (shared_itself)
+		add_check(pf, "shared instance", CHECK_BLOCK,
+				  "this file runs the shared instance itself (container %s, "
+				  "PGFOLD_SHARED_CONTAINER); pgfold folds the other services into it",
+				  app->cfg.shared_container);
 	check_service_file(pf, svc);
-	if (svc->problem != NULL || svc->db_service < 0)
+	if (svc->problem != NULL || svc->db_service < 0 || shared_itself)
 	{
 		preflight_settle(pf);
 		return true;

@@ -399,7 +399,9 @@ step_apply(Run *r)
 		return true;
 
 	const ComposeInvocation *inv = app_invocation(r->app, r->index);
-	char **up = compose_up_args(inv, r->svc);
+	/* the file on disk no longer has the db service (r->svc may still be
+	 * the model of the original: skip its db slot) */
+	char **up = compose_up_args(inv, r->svc, r->svc->db_service);
 	char **argv = compose_argv(r->app, inv, NULL, (const char *const *) up);
 	bool ok = true;
 

@@ -158,7 +158,7 @@ rb_step_apply(Rb *r)
 
 	if (rb_step_done(r, RB_STEP_APPLY))
 		return true;
-	up = compose_up_args(app_invocation(r->app, r->index), &r->orig);
+	up = compose_up_args(app_invocation(r->app, r->index), &r->orig, -1);
 	argv = rb_compose_argv(r, false, (const char *const *) up);
 	if (r->opts->no_apply)
 	{

@@ -194,6 +194,19 @@ defaults(const Config *cfg, const StackService *svc, const ServiceContainers *sc
 	out->env_target = sb_steal(&env);
 }
 
+/* The env files the configuration names (PGFOLD_ENV_FILES) stand for the
+ * --env-file list a compose 1.29 does not record. */
+static void
+configured_env_files(const Config *cfg, ComposeInvocation *out)
+{
+	if (out->env_file_count > 0 || cfg->env_file_count == 0)
+		return;
+	for (size_t i = 0; i < cfg->env_file_count; i++)
+		strv_push(&out->env_files, &out->env_file_count, xstrdup(cfg->env_files[i]));
+	free(out->env_target);
+	out->env_target = xstrdup(cfg->env_files[cfg->env_file_count - 1]);
+}
+
 void
 service_invocation(const Config *cfg, const StackService *svc, const ServiceContainers *sc,
 				   ComposeInvocation *out)
@@ -205,6 +218,7 @@ service_invocation(const Config *cfg, const StackService *svc, const ServiceCont
 	if (ci == NULL)
 	{
 		defaults(cfg, svc, sc, out);
+		configured_env_files(cfg, out);
 		return;
 	}
 	out->source = xstrdup(ci->name);
@@ -222,6 +236,7 @@ service_invocation(const Config *cfg, const StackService *svc, const ServiceCont
 	else
 		sb_appendf(&env, "%s/.env", out->project_dir);
 	out->env_target = sb_steal(&env);
+	configured_env_files(cfg, out);
 }
 
 void
@@ -261,10 +276,8 @@ dotenv_move_into(Dotenv *dst, Dotenv *src)
 	dotenv_free(src);
 }
 
-/* Replace svc's project variables with those files (or, with none, the
- * optional default .env) and its project directory with dir. */
-static bool
-load_project_env(StackService *svc, const char *dir, char *const *files, size_t count,
+bool
+service_use_env(StackService *svc, const char *dir, char *const *files, size_t count,
 				 const char *default_env)
 {
 	size_t n = count > 0 ? count : 1;
@@ -295,7 +308,7 @@ load_project_env(StackService *svc, const char *dir, char *const *files, size_t 
 bool
 service_set_project_env(StackService *svc, const ComposeInvocation *inv)
 {
-	return load_project_env(svc, inv->project_dir, inv->env_files, inv->env_file_count,
+	return service_use_env(svc, inv->project_dir, inv->env_files, inv->env_file_count,
 							inv->env_target);
 }
 
@@ -306,7 +319,7 @@ service_use_project_dir(StackService *svc, const char *dir)
 	bool ok;
 
 	sb_appendf(&env, "%s/.env", dir);
-	ok = load_project_env(svc, dir, NULL, 0, sb_str(&env));
+	ok = service_use_env(svc, dir, NULL, 0, sb_str(&env));
 	sb_free(&env);
 	return ok;
 }

@@ -168,6 +168,13 @@ load_one(const Config *cfg, Stack *stack, const char *file)
 		return;
 	}
 	stack->count++;
+	/* the env files the stack's compose is run with, when configured */
+	if (cfg->env_file_count > 0
+		&& !service_use_env(s, cfg->root, cfg->env_files, cfg->env_file_count, NULL))
+	{
+		s->problem = xstrdup("an env file of PGFOLD_ENV_FILES cannot be read (see above)");
+		return;
+	}
 	load_file(cfg, s);
 }
 

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lab.h"
 #include "migrate/mig.h"
@@ -29,19 +30,37 @@ TestSuite(migrate_invocation, .fini = teardown, .timeout = 600);
 
 /* Where the operator keeps a service and how its compose runs it; paths
  * are relative to the stack root, %s is the service name. */
-typedef struct Layout
+typedef struct Layout Layout;
+struct Layout
 {
-	const char *file;      /* the service file */
+	const char *file;      /* the service file (a link when link is set) */
 	const char *env;       /* the .env its compose reads */
 	const char *cwd;       /* where the operator runs compose */
-	const char *fflag;     /* its -f argument, "" for compose's default file */
-} Layout;
+	const char *projdir;   /* compose's project directory there */
+	const char *fflag;     /* its file and env-file arguments, "" for compose's defaults */
+	const char *up;        /* how the operator starts it */
+	const char *link;      /* the link's target, or NULL */
+	void      (*arrange)(const MigStack *s, const Layout *l, const char *svc);
+};
+
+static void arrange(const MigStack *s, const Layout *l, const char *svc);
+static void arrange_onramp(const MigStack *s, const Layout *l, const char *svc);
 
 static const Layout services_dir_run_from_root = {
-	"services/%s.yml", "services/.env", ".", "-f services/%s.yml",
+	"services/%s.yml", "services/.env", ".", "services", "-f services/%s.yml", "up -d", NULL,
+	arrange,
 };
 static const Layout app_directory = {
-	"%s/compose.yaml", "%s/.env", "%s", "",
+	"%s/compose.yaml", "%s/.env", "%s", "%s", "", "up -d", NULL, arrange,
+};
+/* OnRamp: one project of every enabled file, from the root, its variables
+ * in services-enabled/.env, service files linked in from
+ * services-available/, the shared postgres a service of the same project. */
+static const Layout onramp = {
+	"services-enabled/%s.yml", "services-enabled/.env", ".", ".",
+	"--env-file services-enabled/.env -f docker-compose.yml -f services-enabled/postgres.yml "
+	"-f services-enabled/%s.yml",
+	"up -d docmost docmost-db docmost-redis", "services-available/%s.yml", arrange_onramp,
 };
 
 /* pattern with its %s replaced by svc */
@@ -68,6 +87,11 @@ layout_path(const MigStack *s, const char *pattern, const char *svc, char *out, 
 {
 	char rel[PATH_MAX];
 
+	if (strcmp(pattern, ".") == 0)
+	{
+		cr_assert(str_copy(out, size, s->root));
+		return;
+	}
 	expand(pattern, svc, rel, sizeof(rel));
 	mig_path(s, out, size, "%s", rel);
 }
@@ -115,6 +139,50 @@ arrange(const MigStack *s, const Layout *l, const char *svc)
 	free(edir);
 }
 
+static void
+arrange_onramp(const MigStack *s, const Layout *l, const char *svc)
+{
+	cr_assert_eq(lab_sh("cd %s && mkdir services-available services-enabled overrides-available && "
+						"mv services/%s.yml services-available/ && rmdir services && "
+						"ln -s ../services-available/%s.yml services-enabled/%s.yml && "
+						"printf 'version: \"3.9\"\\nservices: {}\\n' >docker-compose.yml && "
+						"printf 'services:\\n  postgres:\\n    image: %s\\n    container_name: %s\\n"
+						"    network_mode: host\\n' >services-available/postgres.yml && "
+						"ln -s ../services-available/postgres.yml services-enabled/postgres.yml && "
+						"grep -v -E '^(PG_|PGFOLD_)' .env >services-enabled/.env && "
+						"grep -E '^(PG_|PGFOLD_)' .env >.env.new && "
+						"echo PGFOLD_ENV_FILES=services-enabled/.env >>.env.new && mv .env.new .env",
+						s->root, svc, svc, svc, MIG_PG15, s->shared), 0, "OnRamp layout");
+	(void) l;
+}
+
+/* The link is still a link to the same target, and the target holds want. */
+static void
+assert_link(const MigStack *s, const Layout *l, const char *svc, const StrBuf *want)
+{
+	char file[PATH_MAX], target[PATH_MAX], rel[PATH_MAX], got[PATH_MAX];
+	StrBuf bytes = STRBUF_INIT;
+
+	if (l->link == NULL)
+		return;
+	layout_path(s, l->file, svc, file, sizeof(file));
+	layout_path(s, l->link, svc, target, sizeof(target));
+	ssize_t n = readlink(file, got, sizeof(got) - 1);
+
+	cr_assert(n > 0, "%s is no longer a link", file);
+	got[n] = '\0';
+	expand("../%s", l->link, rel, sizeof(rel));
+	expand(rel, svc, rel, sizeof(rel));
+	cr_assert_str_eq(got, rel, "%s points elsewhere", file);
+	if (want != NULL)
+	{
+		mig_read(target, &bytes, false);
+		cr_assert(bytes.len == want->len && memcmp(bytes.data, want->data, bytes.len) == 0,
+				  "%s does not hold the expected bytes", target);
+	}
+	sb_free(&bytes);
+}
+
 static char *
 working_dir_of(const char *container)
 {
@@ -136,13 +204,16 @@ fold_and_back(const Layout *l)
 	str_copy(dbc, sizeof(dbc), mig_name(&stack, sh->db_container));
 	str_copy(app, sizeof(app), mig_name(&stack, sh->apps[0]));
 	mig_service_add(&stack, sh->fixture, svc, NULL);
-	arrange(&stack, l, svc);
+	l->arrange(&stack, l, svc);
 	layout_path(&stack, l->file, svc, file, sizeof(file));
 	layout_path(&stack, l->env, svc, env, sizeof(env));
 
-	char *projdir = dirname_of(env);
+	char projdir[PATH_MAX];
 
-	cr_assert_eq(operator_compose(&stack, l, svc, "up -d"), 0, "operator's compose up");
+	layout_path(&stack, l->projdir, svc, projdir, sizeof(projdir));
+
+	cr_assert_eq(operator_compose(&stack, l, svc, l->up), 0, "operator's compose up (see %s/operator.out)",
+				 stack.dir);
 	cr_assert(lab_wait_ready(dbc, 120), "%s not ready", dbc);
 	mig_sql_fixture(dbc, sh->db_user, sh->src_db, "seed.sql");
 
@@ -169,6 +240,7 @@ fold_and_back(const Layout *l)
 	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
 	mig_run_free(&r);
+	assert_link(&stack, l, svc, NULL);
 
 	/* the variable went where the operator's compose reads it */
 	mig_read(env, &env_after, false);
@@ -206,6 +278,7 @@ fold_and_back(const Layout *l)
 	mig_read(path, &orig, false);
 	cr_assert(now.len == orig.len && memcmp(now.data, orig.data, now.len) == 0,
 			  "service file differs after rollback");
+	assert_link(&stack, l, svc, &orig);
 	sb_reset(&env_after);
 	mig_read(env, &env_after, false);
 	cr_assert_str_eq(sb_str(&env_after), sb_str(&env_before), "%s after rollback", env);
@@ -218,7 +291,6 @@ fold_and_back(const Layout *l)
 	free(app_wd);
 	free(fp_back);
 	free(fp);
-	free(projdir);
 	sb_free(&env_before);
 	sb_free(&env_after);
 	sb_free(&root_env);
@@ -238,4 +310,17 @@ Test(migrate_invocation, services_dir_run_from_the_root)
 Test(migrate_invocation, one_directory_per_app)
 {
 	fold_and_back(&app_directory);
+}
+
+/* OnRamp: the whole project's files and env file, the link kept; the
+ * shared postgres's own file is never a candidate. */
+Test(migrate_invocation, onramp_one_project_linked_files_env_file)
+{
+	MigRun r;
+
+	fold_and_back(&onramp);
+	mig_pgfold(&stack, &r, NULL, "status", "postgres", NULL);
+	cr_assert_not_null(strstr(sb_str(&r.out), "runs the shared instance itself"),
+					   "status of the shared postgres's file:\n%s%s", sb_str(&r.out), sb_str(&r.err));
+	mig_run_free(&r);
 }
