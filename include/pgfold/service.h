@@ -241,6 +241,25 @@ void stack_containers_free(StackContainers *sc);
 /* The db container of stack->services[i] or NULL when none matched. */
 const ContainerInfo *stack_containers_db(const StackContainers *sc, size_t i);
 
+/* ---- every dedicated postgres on the host (status --all) ------------------ */
+
+typedef struct HostPostgres
+{
+	char   *id, *container, *image, *state;
+	int     image_major;          /* from the tag, -1 unknown */
+	/* compose labels, NULL when absent */
+	char   *project, *service, *working_dir, *config_files;
+	/* measured in the running container (NULL / -1 when not measured) */
+	char   *database, *version, *extensions, *locale;
+	long long size_bytes;
+} HostPostgres;
+
+/* The containers of list (GET /containers/json?all=1) that run a postgres
+ * image pgfold knows, one-off containers left out, sorted by project and
+ * name. False only when list is not an array. */
+bool service_discover_postgres(json_t *list, HostPostgres **out, size_t *count);
+void host_postgres_free(HostPostgres *found, size_t count);
+
 /* ---- how the operator's compose runs a file ----------------------------- */
 
 /*
