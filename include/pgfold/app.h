@@ -26,6 +26,9 @@ typedef struct App
 	json_t          *container_list;   /* one GET /containers/json?all=1 */
 	StackContainers  containers;
 	bool             engine_tried;
+	/* how the operator's compose runs each service file (parallel to
+	 * stack.services; NULL until app_invocation or app_engine) */
+	ComposeInvocation *invocations;
 
 	PGconn          *shared;           /* NULL until app_shared() */
 	bool             shared_tried;
@@ -38,6 +41,10 @@ void app_close(App *app);
 /* Connect to the engine and list containers once; false (logged, EXIT_ENGINE
  * hint) when unreachable. Later calls return the first outcome. */
 bool app_engine(App *app);
+
+/* How the operator's compose runs service i: from its containers' labels
+ * after app_engine, else pgfold's defaults. */
+const ComposeInvocation *app_invocation(App *app, size_t index);
 
 /* Connect to the shared instance (maintenance db) once; logged on failure. */
 bool app_shared(App *app);

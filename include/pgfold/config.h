@@ -27,10 +27,27 @@
 
 #include "pgfold/dotenv.h"
 
+/*
+ * How the stack's service files are laid out (PGFOLD_LAYOUT, else found):
+ *   services  one directory of <service>.yml files: <root>/services, or
+ *             OnRamp's <root>/services-enabled (links into
+ *             services-available), or PGFOLD_SERVICES_DIR;
+ *   apps      one directory per app (Dockge, Portainer, most `docker
+ *             compose` users): <root>/<app>/compose.yaml (or compose.yml,
+ *             docker-compose.yaml, docker-compose.yml) with its .env beside
+ *             it; the app is the service, its directory the project's.
+ */
+typedef enum StackLayout
+{
+	LAYOUT_SERVICES = 0,
+	LAYOUT_APPS
+} StackLayout;
+
 typedef struct Config
 {
 	char    root[PATH_MAX];          /* absolute */
-	char    services_dir[PATH_MAX];  /* <root>/services */
+	StackLayout layout;
+	char    services_dir[PATH_MAX];  /* <root>/services (LAYOUT_APPS: the root) */
 	char    overrides_dir[PATH_MAX]; /* <root>/overrides */
 	char    backups_dir[PATH_MAX];   /* <root>/backups */
 	char    env_path[PATH_MAX];      /* <root>/.env */
@@ -45,11 +62,20 @@ typedef struct Config
 	int     shared_port;             /* PGFOLD_SHARED_PORT, default 5432 */
 
 	char    compose_cmd[512];        /* PGFOLD_COMPOSE, "" = detect */
+	/* PGFOLD_ENV_FILES: the --env-file list the stack's compose is run
+	 * with (comma-separated, relative to the root), for a compose that does
+	 * not record it in its labels (1.29). Absolute, each one exists. */
+	char  **env_files;
+	size_t  env_file_count;
 
 	Dotenv  dotenv;                  /* <root>/.env as read */
 } Config;
 
 bool config_load(const char *root_option, Config *cfg);
+
+/* The compose file of an app directory (LAYOUT_APPS), in compose's own
+ * order of preference, or NULL when it has none. Static storage. */
+const char *config_app_compose_file(const char *dir);
 void config_free(Config *cfg);
 
 /* Environment, then <root>/.env; NULL when neither sets it. */

@@ -105,7 +105,10 @@ typedef struct MigrationFiles
 	char            override_path[PATH_MAX];
 	RwServiceResult service;                 /* new service file bytes */
 	StrBuf          override_bytes;
-	StrBuf          env_old;                 /* <root>/.env as it is */
+	char            env_path[PATH_MAX];      /* where compose reads variables
+											  * (ComposeInvocation.env_target) */
+	char            env_rel[PATH_MAX];       /* the same, for messages and diffs */
+	StrBuf          env_old;                 /* env_path as it is */
 	StrBuf          env_new;                 /* with the password variable */
 	bool            env_exists;
 } MigrationFiles;
@@ -122,10 +125,13 @@ bool migration_files_diff(const StackService *svc, const MigrationFiles *files,
 
 /* ---- compose (src/migrate/compose.c) ------------------------------------ */
 
-/* argv of the compose command for this service file; NULL-terminated,
- * caller frees with compose_argv_free. extra: arguments after the files. */
-char **compose_argv(App *app, const StackService *svc, const char *project,
-					const char *const *files, const char *const *extra);
+/* argv of the compose command that reproduces the project's own (inv: its
+ * project directory, project, env files and -f files), with more_files
+ * (e.g. the rollback override; relative ones are under the stack root)
+ * after them; NULL-terminated, caller frees with compose_argv_free. extra:
+ * arguments after the files. */
+char **compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_files,
+					const char *const *extra);
 void compose_argv_free(char **argv);
 /* The same as one shell-quoted line, for printing. */
 bool compose_command_line(char *const *argv, StrBuf *out);
@@ -134,5 +140,10 @@ bool compose_run(char *const *argv, const char *what);
 
 /* The compose project the service's containers run under. */
 const char *migration_project(App *app, size_t index);
+/* "up -d" for a file's own invocation; with other files in the project,
+ * "up -d --no-deps <every service of this file but slot skip (-1: none)>"
+ * so that only this file's containers are recreated. NULL-terminated;
+ * caller frees with compose_argv_free. */
+char **compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip);
 
 #endif

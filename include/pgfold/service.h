@@ -17,6 +17,7 @@
 
 #include "pgfold/compose.h"
 #include "pgfold/config.h"
+#include "pgfold/dotenv.h"
 
 typedef enum ConnKind
 {
@@ -119,6 +120,15 @@ typedef struct StackService
 	/* Non-blocking findings (credential mismatches, unresolved values). */
 	char       **warnings;
 	size_t       warning_count;
+
+	/* Where the operator's compose reads this file's variables, when its
+	 * containers' labels say it is not the stack's <root>/.env (compose run
+	 * from another project directory, or with --env-file): those files'
+	 * entries in order (later wins), and the project directory that
+	 * env_file and relative paths resolve against. project_dir NULL: the
+	 * stack's <root>/.env and root. */
+	Dotenv       project_env;
+	char        *project_dir;
 } StackService;
 
 typedef struct Stack
@@ -133,6 +143,16 @@ typedef struct Stack
 bool stack_load(const Config *cfg, Stack *out);
 void stack_free(Stack *stack);
 StackService *stack_find(Stack *stack, const char *name);
+
+/* Load svc->path again as its project reads it (svc->project_dir and
+ * svc->project_env set by service_set_project_env), and classify it.
+ * False when it cannot be parsed (svc->problem says why). */
+bool stack_reload_service(const Config *cfg, StackService *svc);
+
+/* The configuration svc's variables resolve against: cfg itself, or (when
+ * its project reads other env files) a shallow copy of cfg in *scratch
+ * whose dotenv is the project's. Valid while cfg and svc are. */
+const Config *service_config(const Config *cfg, const StackService *svc, Config *scratch);
 
 /* Classify one parsed file (svc->file loaded; exposed for tests). Clears a
  * previous analysis first. cfg may be NULL (tests): no COMPOSE_PROJECT_NAME,
@@ -184,6 +204,7 @@ typedef struct ContainerInfo
 	char        *project;
 	char        *working_dir;
 	char        *config_files;
+	char        *environment_file;   /* compose v2: the --env-file list */
 	char        *service;
 } ContainerInfo;
 
@@ -219,5 +240,68 @@ void stack_containers_free(StackContainers *sc);
 
 /* The db container of stack->services[i] or NULL when none matched. */
 const ContainerInfo *stack_containers_db(const StackContainers *sc, size_t i);
+
+/* ---- every dedicated postgres on the host (status --all) ------------------ */
+
+typedef struct HostPostgres
+{
+	char   *id, *container, *image, *state;
+	int     image_major;          /* from the tag, -1 unknown */
+	/* compose labels, NULL when absent */
+	char   *project, *service, *working_dir, *config_files;
+	/* measured in the running container (NULL / -1 when not measured) */
+	char   *database, *version, *extensions, *locale;
+	long long size_bytes;
+} HostPostgres;
+
+/* The containers of list (GET /containers/json?all=1) that run a postgres
+ * image pgfold knows, one-off containers left out, sorted by project and
+ * name. False only when list is not an array. */
+bool service_discover_postgres(json_t *list, HostPostgres **out, size_t *count);
+void host_postgres_free(HostPostgres *found, size_t count);
+
+/* ---- how the operator's compose runs a file ----------------------------- */
+
+/*
+ * The compose invocation a service file's containers were created with, as
+ * their labels record it (project, working_dir, config_files and, compose
+ * v2, environment_file), so that pgfold's compose recreates those
+ * containers as the operator's own command would: the same project, project
+ * directory, files in the same order and env files. Without such labels
+ * (nothing created yet): the stack root as project directory and the file
+ * alone, which is how pgfold's own stacks run.
+ */
+typedef struct ComposeInvocation
+{
+	char   *project;
+	char   *project_dir;      /* absolute */
+	char  **files;            /* -f, absolute, in order; one is the service file */
+	size_t  file_count;
+	size_t  self;             /* index of the service file in files */
+	char  **env_files;        /* --env-file, absolute, in order; none: compose's default */
+	size_t  env_file_count;
+	char   *env_target;       /* where a variable pgfold adds goes: the last env file,
+							   * else <project_dir>/.env */
+	char   *source;           /* container whose labels said so; NULL: defaults */
+	char   *problem;          /* why it cannot be reproduced, or NULL */
+} ComposeInvocation;
+
+/* From the labels of svc's containers in sc (may be NULL), else defaults.
+ * Pure apart from stat/realpath on the named files. Never fails: a file the
+ * labels name that no longer exists, or labels of another file, set problem. */
+void service_invocation(const Config *cfg, const StackService *svc,
+						const ServiceContainers *sc, ComposeInvocation *out);
+void compose_invocation_free(ComposeInvocation *inv);
+/* Does inv read variables from other files than <root>/.env? */
+bool compose_invocation_has_own_env(const Config *cfg, const ComposeInvocation *inv);
+/* Load inv's env files (or <project_dir>/.env) into svc->project_env and
+ * set svc->project_dir; false (logged) when a file cannot be read. */
+bool service_set_project_env(StackService *svc, const ComposeInvocation *inv);
+/* The same for compose's defaults in dir: <dir>/.env (may be absent). */
+bool service_use_project_dir(StackService *svc, const char *dir);
+/* Replace svc's project variables with those files, in order (or, with
+ * none, the optional default_env) and its project directory with dir. */
+bool service_use_env(StackService *svc, const char *dir, char *const *files, size_t count,
+					 const char *default_env);
 
 #endif

@@ -8,6 +8,7 @@
 #include "pgfold/pg.h"
 #include "pgfold/str.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool
@@ -23,9 +24,72 @@ app_open(App *app, const GlobalOptions *opts)
 	return true;
 }
 
+static void
+free_invocations(App *app)
+{
+	for (size_t i = 0; app->invocations != NULL && i < app->stack.count; i++)
+		compose_invocation_free(&app->invocations[i]);
+	free(app->invocations);
+	app->invocations = NULL;
+}
+
+static void
+compute_invocations(App *app)
+{
+	free_invocations(app);
+	app->invocations = xcalloc(app->stack.count ? app->stack.count : 1, sizeof(ComposeInvocation));
+	for (size_t i = 0; i < app->stack.count; i++)
+		service_invocation(&app->cfg, &app->stack.services[i],
+						   app->container_list ? &app->containers.services[i] : NULL,
+						   &app->invocations[i]);
+}
+
+/*
+ * A file whose containers were created by a compose that read other
+ * variables than <root>/.env (another project directory, --env-file) is
+ * read again with those, as that compose reads it; its containers are then
+ * matched again (a container_name may come from a variable).
+ */
+static bool
+follow_invocations(App *app)
+{
+	bool reloaded = false;
+
+	compute_invocations(app);
+	for (size_t i = 0; i < app->stack.count; i++)
+	{
+		StackService *svc = &app->stack.services[i];
+		const ComposeInvocation *inv = &app->invocations[i];
+
+		if (inv->source == NULL || inv->problem != NULL || !svc->loaded
+			|| !compose_invocation_has_own_env(&app->cfg, inv))
+			continue;
+		if (!service_set_project_env(svc, inv))
+			return false;
+		stack_reload_service(&app->cfg, svc);
+		reloaded = true;
+	}
+	if (!reloaded)
+		return true;
+	stack_containers_free(&app->containers);
+	if (!stack_match_containers(&app->stack, app->container_list, &app->containers))
+		return false;
+	compute_invocations(app);
+	return true;
+}
+
+const ComposeInvocation *
+app_invocation(App *app, size_t index)
+{
+	if (app->invocations == NULL)
+		compute_invocations(app);
+	return index < app->stack.count ? &app->invocations[index] : NULL;
+}
+
 void
 app_close(App *app)
 {
+	free_invocations(app);
 	if (app->shared != NULL)
 		pg_disconnect(app->shared);
 	if (app->container_list != NULL)
@@ -56,6 +120,13 @@ app_engine(App *app)
 		return false;
 	if (!stack_match_containers(&app->stack, app->container_list, &app->containers))
 	{
+		json_decref(app->container_list);
+		app->container_list = NULL;
+		return false;
+	}
+	if (!follow_invocations(app))
+	{
+		stack_containers_free(&app->containers);
 		json_decref(app->container_list);
 		app->container_list = NULL;
 		return false;

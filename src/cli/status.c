@@ -9,17 +9,25 @@
 #include "pgfold/cli.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
+#include "pgfold/pg.h"
 #include "pgfold/preflight.h"
 #include "pgfold/stream.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 const char *const cli_status_usage =
 	"usage: pgfold status [SERVICE...] [--json]\n"
+	"       pgfold status --all [--json]\n"
 	"\n"
-	"One line per service of <root>/services:\n"
+	"--all: every dedicated postgres container on the host, whatever the\n"
+	"stack or layout: compose project, service, container, state, version,\n"
+	"database size, locale, extensions, and the directory and files compose\n"
+	"ran it from (its labels). Running ones are measured with one psql each.\n"
+	"\n"
+	"One line per service of the stack (see README, \"Your layout\"):\n"
 	"  migrated   lives on the shared instance\n"
 	"  ready      can be migrated (`pgfold plan SERVICE` shows how)\n"
 	"  attention  something to review first (e.g. its db container is stopped)\n"
@@ -62,6 +70,136 @@ print_line(const StackService *svc, const Preflight *pf, bool color)
 			   container, db, size, pf->reason ? pf->reason : "");
 }
 
+/* What a running dedicated postgres holds: its POSTGRES_DB (from the
+ * container's environment, as the image reads it), measured with one psql. */
+static const char measure_sql[] =
+	"SELECT split_part(current_setting('server_version'), ' ', 1), pg_database_size(current_database())::text,\n"
+	"  (SELECT datcollate FROM pg_database WHERE datname = current_database()),\n"
+	"  coalesce((SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname)\n"
+	"            FROM pg_extension WHERE extname <> 'plpgsql'), '');\n";
+
+static const char *
+env_value(json_t *env, const char *key)
+{
+	size_t i, n = strlen(key);
+	json_t *e;
+
+	json_array_foreach(env, i, e)
+	{
+		const char *s = json_string_value(e);
+
+		if (s != NULL && strncmp(s, key, n) == 0 && s[n] == '=')
+			return s + n + 1;
+	}
+	return NULL;
+}
+
+static void
+measure(DockerClient *docker, HostPostgres *h)
+{
+	json_t *info = NULL;
+	bool found = false;
+	PgRows rows = PGROWS_INIT;
+
+	if (strcmp(h->state, "running") != 0
+		|| !docker_inspect_container(docker, h->id, &info, &found) || !found)
+	{
+		json_decref(info);
+		return;
+	}
+
+	json_t *env = json_object_get(json_object_get(info, "Config"), "Env");
+	const char *user = env_value(env, "POSTGRES_USER");
+	const char *db = env_value(env, "POSTGRES_DB");
+
+	user = user && user[0] ? user : "postgres";
+	h->database = xstrdup(db && db[0] ? db : user);
+	if (pgx_query_rows(docker, h->container, user, h->database, measure_sql, NULL, 4, &rows)
+		&& rows.nrows == 1)
+	{
+		h->version = xstrdup(pg_rows_get(&rows, 0, 0));
+		long size = 0;
+
+		if (str_to_long(pg_rows_get(&rows, 0, 1), 0, LONG_MAX, &size))
+			h->size_bytes = size;
+		h->locale = xstrdup(pg_rows_get(&rows, 0, 2));
+		h->extensions = xstrdup(pg_rows_get(&rows, 0, 3));
+	}
+	pg_rows_free(&rows);
+	json_decref(info);
+}
+
+static const char *
+dash(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+static json_t *
+host_json(const HostPostgres *h, const char *role)
+{
+	return json_pack("{s:s?, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s}",
+					 "project", h->project, "service", h->service, "container", h->container,
+					 "image", h->image, "state", h->state, "database", h->database,
+					 "version", h->version, "size_bytes", (json_int_t) h->size_bytes,
+					 "locale", h->locale, "extensions", h->extensions,
+					 "working_dir", h->working_dir, "config_files", h->config_files, "role", role);
+}
+
+static int
+status_all(const GlobalOptions *opts, bool json)
+{
+	Config cfg;
+	DockerClient *docker = NULL;
+	json_t *list = NULL, *out = json_array();
+	HostPostgres *found = NULL;
+	size_t count = 0;
+	DockerFilter all = { .all = true };
+	int rc = EXIT_OK;
+
+	if (!config_load(opts->root, &cfg))
+		return exit_hint_get();
+	if (!docker_connect(&docker) || !docker_list_containers(docker, &all, &list))
+		rc = EXIT_ENGINE;
+	else
+		service_discover_postgres(list, &found, &count);
+	if (rc == EXIT_OK && !json)
+		printf("%-16s %-16s %-28s %-8s %-7s %10s  %-12s %s\n", "PROJECT", "SERVICE", "CONTAINER",
+			   "STATE", "VERSION", "SIZE", "LOCALE", "EXTENSIONS / FROM");
+	for (size_t i = 0; i < count; i++)
+	{
+		HostPostgres *h = &found[i];
+		const char *role = strcmp(h->container, cfg.shared_container) == 0 ? "shared" : "dedicated";
+		char size[32] = "-";
+
+		measure(docker, h);
+		if (h->version != NULL)
+			stream_format_bytes((uint64_t) h->size_bytes, size, sizeof(size));
+		if (json)
+		{
+			json_array_append_new(out, host_json(h, role));
+			continue;
+		}
+		printf("%-16s %-16s %-28s %-8s %-7s %10s  %-12s %s%s\n", dash(h->project), dash(h->service),
+			   h->container, h->state, dash(h->version), size, dash(h->locale),
+			   strcmp(role, "shared") == 0 ? "(the shared instance) " : "", dash(h->extensions));
+		if (h->working_dir != NULL)
+			printf("%-16s   from %s: %s\n", "", h->working_dir, dash(h->config_files));
+	}
+	if (rc == EXIT_OK && json)
+	{
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	host_postgres_free(found, count);
+	json_decref(out);
+	json_decref(list);
+	if (docker != NULL)
+		docker_disconnect(docker);
+	config_free(&cfg);
+	return rc;
+}
+
 static int
 check_names(App *app, int argc, char **argv)
 {
@@ -76,10 +214,11 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	bool json = opts->json;
+	bool json = opts->json, every = false;
 	int c;
 	App app;
 
@@ -87,6 +226,8 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 	{
 		if (c == 'j')
 			json = true;
+		else if (c == 'a')
+			every = true;
 		else if (c == 'h')
 		{
 			fputs(cli_status_usage, stdout);
@@ -97,6 +238,10 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (every && argc > 0)
+		return cli_usage_error("status", "--all lists every dedicated postgres; give no SERVICE");
+	if (every)
+		return status_all(opts, json);
 
 	if (!app_open(&app, opts))
 	{

@@ -12,6 +12,7 @@
 #include "pgfold/log.h"
 #include "pgfold/str.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,12 +198,156 @@ resolve_root(const char *root_option, Config *cfg)
 	return true;
 }
 
+const char *
+config_app_compose_file(const char *dir)
+{
+	static const char *const names[] = {
+		"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
+	};
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (str_format(path, sizeof(path), "%s/%s", dir, names[i])
+			&& stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return names[i];
+	return NULL;
+}
+
+static bool
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Does any directory right under root hold a compose file? */
+static bool
+has_app_dirs(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (de = readdir(d)) != NULL)
+	{
+		char path[PATH_MAX];
+
+		if (de->d_name[0] == '.')
+			continue;
+		found = str_format(path, sizeof(path), "%s/%s", root, de->d_name) && is_dir(path)
+			&& config_app_compose_file(path) != NULL;
+	}
+	closedir(d);
+	return found;
+}
+
+static bool
+set_dir(const Config *cfg, const char *value, char *out, size_t size, const char *what)
+{
+	bool ok = value[0] == '/' ? str_copy(out, size, value)
+		: str_format(out, size, "%s/%s", cfg->root, value);
+
+	if (!ok)
+		log_error("%s \"%s\" is too long", what, value);
+	return ok;
+}
+
+static bool
+load_env_files(Config *cfg)
+{
+	const char *list = config_lookup(cfg, "PGFOLD_ENV_FILES");
+	char *copy, *save = NULL;
+	bool ok = true;
+
+	if (list == NULL || list[0] == '\0')
+		return true;
+	copy = xstrdup(list);
+	for (char *p = strtok_r(copy, ",", &save); p != NULL && ok; p = strtok_r(NULL, ",", &save))
+	{
+		char path[PATH_MAX];
+		struct stat st;
+
+		ok = set_dir(cfg, p, path, sizeof(path), "PGFOLD_ENV_FILES entry");
+		if (ok && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
+		{
+			log_error("PGFOLD_ENV_FILES names %s, which is not a file; list the env files "
+					  "your compose is run with (--env-file), relative to %s", path, cfg->root);
+			ok = false;
+		}
+		if (ok)
+		{
+			cfg->env_files = xrealloc(cfg->env_files, cfg->env_file_count + 1, sizeof(char *));
+			cfg->env_files[cfg->env_file_count++] = xstrdup(path);
+		}
+	}
+	free(copy);
+	return ok ? true : usage_error();
+}
+
+static bool load_overrides_dir(Config *cfg, const char *overrides);
+
+/* PGFOLD_LAYOUT / PGFOLD_SERVICES_DIR / PGFOLD_OVERRIDES_DIR, else what the
+ * root holds: services/, OnRamp's services-enabled/, or app directories. */
+static bool
+load_layout(Config *cfg)
+{
+	const char *layout = config_lookup(cfg, "PGFOLD_LAYOUT");
+	const char *services = config_lookup(cfg, "PGFOLD_SERVICES_DIR");
+	const char *overrides = config_lookup(cfg, "PGFOLD_OVERRIDES_DIR");
+	char path[PATH_MAX];
+
+	if (layout != NULL && layout[0] != '\0' && strcmp(layout, "services") != 0
+		&& strcmp(layout, "apps") != 0)
+	{
+		log_error("PGFOLD_LAYOUT is \"%s\"; use services (a directory of <service>.yml files) "
+				  "or apps (one directory per app)", layout);
+		return usage_error();
+	}
+	if (services != NULL && services[0] != '\0')
+	{
+		if (!set_dir(cfg, services, cfg->services_dir, sizeof(cfg->services_dir),
+					 "PGFOLD_SERVICES_DIR"))
+			return usage_error();
+	}
+	else if (layout != NULL && strcmp(layout, "apps") == 0)
+		cfg->layout = LAYOUT_APPS;
+	else if ((layout == NULL || layout[0] == '\0') && !is_dir(cfg->services_dir))
+	{
+		if (str_format(path, sizeof(path), "%s/services-enabled", cfg->root) && is_dir(path))
+		{
+			str_copy(cfg->services_dir, sizeof(cfg->services_dir), path);
+			if (str_format(path, sizeof(path), "%s/overrides-available", cfg->root) && is_dir(path))
+				str_copy(cfg->overrides_dir, sizeof(cfg->overrides_dir), path);
+		}
+		else if (has_app_dirs(cfg->root))
+			cfg->layout = LAYOUT_APPS;
+	}
+	if (cfg->layout == LAYOUT_APPS)
+		str_copy(cfg->services_dir, sizeof(cfg->services_dir), cfg->root);
+	return load_env_files(cfg) && load_overrides_dir(cfg, overrides);
+}
+
+static bool
+load_overrides_dir(Config *cfg, const char *overrides)
+{
+	if (overrides != NULL && overrides[0] != '\0'
+		&& !set_dir(cfg, overrides, cfg->overrides_dir, sizeof(cfg->overrides_dir),
+					"PGFOLD_OVERRIDES_DIR"))
+		return usage_error();
+	return true;
+}
+
 bool
 config_load(const char *root_option, Config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	if (!resolve_root(root_option, cfg) ||
-		!dotenv_load(cfg->env_path, true, &cfg->dotenv))
+		!dotenv_load(cfg->env_path, true, &cfg->dotenv) ||
+		!load_layout(cfg))
 		goto fail;
 
 	if (!load_string(cfg, "PG_HOST", "localhost", cfg->pg_host, sizeof(cfg->pg_host)) ||
@@ -241,4 +386,9 @@ config_free(Config *cfg)
 		cfg->pg_pass = NULL;
 	}
 	dotenv_free(&cfg->dotenv);
+	for (size_t i = 0; i < cfg->env_file_count; i++)
+		free(cfg->env_files[i]);
+	free(cfg->env_files);
+	cfg->env_files = NULL;
+	cfg->env_file_count = 0;
 }

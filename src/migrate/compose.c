@@ -83,38 +83,70 @@ compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
 }
 
 char **
-compose_argv(App *app, const StackService *svc, const char *project,
-			 const char *const *files, const char *const *extra)
+compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_files,
+			 const char *const *extra)
 {
 	char *words[MAX_COMPOSE_WORDS];
 	size_t nw = compose_words(app, words);
-	size_t nf = str_vec_len(files), ne = str_vec_len(extra);
-	char **argv = xcalloc(nw + 4 + 2 * nf + ne + 1, sizeof(char *));
+	size_t nm = str_vec_len(more_files), ne = str_vec_len(extra);
+	char **argv = xcalloc(nw + 4 + 2 * (inv->env_file_count + inv->file_count + nm) + ne + 1,
+						  sizeof(char *));
 	size_t k = 0;
 
-	(void) svc;
 	for (size_t i = 0; i < nw; i++)
 		argv[k++] = words[i];
 	argv[k++] = xstrdup("--project-directory");
-	argv[k++] = xstrdup(app->cfg.root);
+	argv[k++] = xstrdup(inv->project_dir);
 	argv[k++] = xstrdup("-p");
-	argv[k++] = xstrdup(project);
+	argv[k++] = xstrdup(inv->project);
+	for (size_t i = 0; i < inv->env_file_count; i++)
+	{
+		argv[k++] = xstrdup("--env-file");
+		argv[k++] = xstrdup(inv->env_files[i]);
+	}
 	/* compose resolves -f against its own working directory, not the
 	 * project directory: absolute paths work from wherever pgfold (or an
 	 * operator pasting the printed command) runs */
-	for (size_t i = 0; i < nf; i++)
+	for (size_t i = 0; i < inv->file_count; i++)
+	{
+		argv[k++] = xstrdup("-f");
+		argv[k++] = xstrdup(inv->files[i]);
+	}
+	for (size_t i = 0; i < nm; i++)
 	{
 		StrBuf f = STRBUF_INIT;
 
-		if (files[i][0] == '/')
-			sb_appends(&f, files[i]);
+		if (more_files[i][0] == '/')
+			sb_appends(&f, more_files[i]);
 		else
-			sb_appendf(&f, "%s/%s", app->cfg.root, files[i]);
+			sb_appendf(&f, "%s/%s", app->cfg.root, more_files[i]);
 		argv[k++] = xstrdup("-f");
 		argv[k++] = sb_steal(&f);
 	}
 	for (size_t i = 0; i < ne; i++)
 		argv[k++] = xstrdup(extra[i]);
+	argv[k] = NULL;
+	return argv;
+}
+
+char **
+compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip)
+{
+	size_t n = svc->loaded ? svc->file.service_count : 0;
+	char **argv = xcalloc(3 + 1 + n + 1, sizeof(char *));
+	size_t k = 0;
+
+	argv[k++] = xstrdup("up");
+	argv[k++] = xstrdup("-d");
+	/* one file of a bigger project: `up -d` alone would also start (or
+	 * recreate) every other file's services */
+	if (inv->file_count > 1)
+	{
+		argv[k++] = xstrdup("--no-deps");
+		for (size_t i = 0; i < n; i++)
+			if ((int) i != skip)
+				argv[k++] = xstrdup(svc->file.services[i].key);
+	}
 	argv[k] = NULL;
 	return argv;
 }
@@ -235,10 +267,5 @@ compose_run(char *const *argv, const char *what)
 const char *
 migration_project(App *app, size_t index)
 {
-	const ContainerInfo *ci = app_db_container(app, index);
-	const StackService *svc = &app->stack.services[index];
-
-	if (ci != NULL && ci->project != NULL)
-		return ci->project;
-	return svc->project_count > 0 ? svc->projects[0] : svc->name;
+	return app_invocation(app, index)->project;
 }

@@ -26,7 +26,7 @@ relative_to_root(const char *root, const char *path, char *out, size_t size)
 static bool
 build_env(App *app, const RwServiceResult *rw, MigrationFiles *out)
 {
-	if (!fs_read_file_if_exists(app->cfg.env_path, ENV_MAX_BYTES, &out->env_old,
+	if (!fs_read_file_if_exists(out->env_path, ENV_MAX_BYTES, &out->env_old,
 								&out->env_exists))
 		return false;
 
@@ -57,8 +57,12 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 {
 	char name[PATH_MAX];
 
+	const ComposeInvocation *inv = app_invocation(app, (size_t) (svc - app->stack.services));
+
 	memset(out, 0, sizeof(*out));
 	if (!relative_to_root(app->cfg.root, svc->path, out->service_rel, sizeof(out->service_rel))
+		|| !str_copy(out->env_path, sizeof(out->env_path), inv->env_target)
+		|| !relative_to_root(app->cfg.root, inv->env_target, out->env_rel, sizeof(out->env_rel))
 		|| !rewrite_override_name(svc->name, name, sizeof(name))
 		|| !str_format(out->override_rel, sizeof(out->override_rel), "overrides/%s", name)
 		|| !str_format(out->override_path, sizeof(out->override_path), "%s/%s",
@@ -101,8 +105,8 @@ static void
 describe_env_change(const MigrationFiles *files, StrBuf *out)
 {
 	for (size_t i = 0; i < files->service.env_count; i++)
-		sb_appendf(out, "--- a/.env\n+++ b/.env\n+%s=<generated password, %s>\n",
-				   files->service.env[i].key, files->env_exists ? "mode 0600" : "new file, mode 0600");
+		sb_appendf(out, "--- a/%s\n+++ b/%s\n+%s=<generated password, %s>\n",
+				   files->env_rel, files->env_rel, files->service.env[i].key, files->env_exists ? "mode 0600" : "new file, mode 0600");
 }
 
 bool

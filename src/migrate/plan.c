@@ -43,9 +43,9 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	const StackService *svc = &app->stack.services[index];
 	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>", size[32];
 	StrBuf apps = STRBUF_INIT, cmd = STRBUF_INIT;
-	const char *up[] = { "up", "-d", NULL };
-	const char *filev[] = { files->service_rel, NULL };
-	char **argv = compose_argv(app, svc, migration_project(app, index), filev, up);
+	/* the db service is gone from the file by then */
+	char **up = compose_up_args(app_invocation(app, index), svc, svc->db_service);
+	char **argv = compose_argv(app, app_invocation(app, index), NULL, (const char *const *) up);
 	const char *container = pf->db_container ? pf->db_container->name : svc->db_container;
 	int n = 1;
 
@@ -54,6 +54,7 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	app_container_names(app, index, &apps);
 	compose_command_line(argv, &cmd);
 	compose_argv_free(argv);
+	compose_argv_free(up);
 
 	sb_appendf(out, "  %d. save %s to backups/%s/%s_%s.yml\n", n++, files->service_rel,
 			   JOURNAL_SUBDIR, svc->name, stamp);

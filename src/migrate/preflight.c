@@ -207,10 +207,11 @@ check_service_file(Preflight *pf, const StackService *svc)
 /* The files migrate replaces (the service file, .env, the override): none
  * may lead out of the stack, or to another user's file, through a link. */
 static void
-check_links(Preflight *pf, const App *app, const StackService *svc)
+check_links(Preflight *pf, App *app, size_t index, const StackService *svc)
 {
 	char name[NAME_MAX + 1], override[PATH_MAX], why[1024];
-	const char *paths[] = { svc->path, app->cfg.env_path, override };
+	/* the env file pgfold writes is where the project's compose reads */
+	const char *paths[] = { svc->path, app_invocation(app, index)->env_target, override };
 
 	if (!rewrite_override_name(svc->name, name, sizeof(name))
 		|| !str_format(override, sizeof(override), "%s/%s", app->cfg.overrides_dir, name))
@@ -250,12 +251,25 @@ check_container(Preflight *pf, App *app, size_t index, const StackService *svc)
 		return NULL;
 	}
 	add_check(pf, "source container", CHECK_OK, "%s is running (%s)", ci->name, ci->image);
-	if (ci->working_dir != NULL && strcmp(ci->working_dir, app->cfg.root) != 0)
-		add_check(pf, "project directory", CHECK_WARN,
-				  "%s was started by compose from %s, not the stack root %s: compose there "
-				  "reads another .env; pgfold runs compose with --project-directory %s",
-				  ci->name, ci->working_dir, app->cfg.root, app->cfg.root);
 	return ci;
+}
+
+/* pgfold runs compose as the project's own invocation did (labels). */
+static void
+check_invocation(Preflight *pf, App *app, size_t index)
+{
+	const ComposeInvocation *inv = app_invocation(app, index);
+
+	if (inv->problem != NULL)
+	{
+		add_check(pf, "compose project", CHECK_BLOCK, "%s", inv->problem);
+		return;
+	}
+	if (inv->source == NULL)
+		return;
+	add_check(pf, "compose project", CHECK_OK,
+			  "\"%s\" in %s, %zu file(s), variables from %s (as %s was created)",
+			  inv->project, inv->project_dir, inv->file_count, inv->env_target, inv->source);
 }
 
 static void
@@ -439,6 +453,21 @@ preflight_settle(Preflight *pf)
 	}
 }
 
+/* In a one-project stack (OnRamp) the shared postgres is a service file of
+ * the stack like any other: never a candidate for folding into itself. */
+static bool
+is_shared_instance(App *app, size_t index)
+{
+	const StackService *svc = &app->stack.services[index];
+	const ContainerInfo *ci = app->container_list ? app_db_container(app, index) : NULL;
+	const char *shared = app->cfg.shared_container;
+
+	if (shared[0] == '\0')
+		return false;
+	return (svc->db_container != NULL && strcmp(svc->db_container, shared) == 0)
+		|| (ci != NULL && ci->name != NULL && strcmp(ci->name, shared) == 0);
+}
+
 static bool
 service_is_migrated(const StackService *svc)
 {
@@ -452,6 +481,9 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	StackService *svc = &app->stack.services[index];
 
 	memset(pf, 0, sizeof(*pf));
+	/* first: the containers' labels may say the file is read with another
+	 * project's variables, and the file is then read again with them */
+	pf->engine_reachable = app_engine(app);
 	if (service_is_migrated(svc))
 	{
 		pf->state = STATE_MIGRATED;
@@ -459,9 +491,17 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 				  svc->meta_database_name ? svc->meta_database_name : "?");
 		return true;
 	}
+	bool shared_itself = svc->db_service >= 0 && is_shared_instance(app, index);
+
+	/* first: it says more than "no app connects to it" */
+	if (shared_itself)
+		add_check(pf, "shared instance", CHECK_BLOCK,
+				  "this file runs the shared instance itself (container %s, "
+				  "PGFOLD_SHARED_CONTAINER); pgfold folds the other services into it",
+				  app->cfg.shared_container);
 	check_service_file(pf, svc);
-	check_links(pf, app, svc);
-	if (svc->problem != NULL || svc->db_service < 0)
+	check_links(pf, app, index, svc);
+	if (svc->problem != NULL || svc->db_service < 0 || shared_itself)
 	{
 		preflight_settle(pf);
 		return true;
@@ -469,11 +509,13 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	if (!preflight_names(svc, opts, &pf->names))
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
 
-	pf->engine_reachable = app_engine(app);
 	if (!pf->engine_reachable)
 		add_check(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");
 	else
+	{
 		pf->db_container = check_container(pf, app, index, svc);
+		check_invocation(pf, app, index);
+	}
 
 	if (pf->db_container != NULL)
 	{

@@ -291,7 +291,7 @@ write_env(Run *r)
 
 	if (mf->service.env_count == 0)
 		return true;
-	return fs_write_atomic(r->app->cfg.env_path, mf->env_new.data, mf->env_new.len, 0600);
+	return fs_write_atomic(mf->env_path, mf->env_new.data, mf->env_new.len, 0600);
 }
 
 static bool
@@ -336,8 +336,9 @@ step_files(Run *r)
 	for (size_t i = 0; i < mf->service.env_count; i++)
 		json_array_append_new(keys, json_string(mf->service.env[i].key));
 
-	json_t *f = json_pack("{s:s, s:s, s:o}", "service_sha256", r->new_sha,
-						  "override", mf->override_path, "env_keys", keys);
+	json_t *f = json_pack("{s:s, s:s, s:o, s:s}", "service_sha256", r->new_sha,
+						  "override", mf->override_path, "env_keys", keys,
+						  "env_file", mf->env_path);
 	bool ok = run_record(r, STEP_FILES, JOURNAL_DONE, f);
 
 	json_decref(f);
@@ -363,10 +364,10 @@ steps_undo_files(Run *r)
 		if (r->files.service.env_count > 0)
 		{
 			if (r->files.env_exists)
-				fs_write_atomic(r->app->cfg.env_path, r->files.env_old.data,
+				fs_write_atomic(r->files.env_path, r->files.env_old.data,
 								r->files.env_old.len, 0600);
-			else if (unlink(r->app->cfg.env_path) != 0 && errno != ENOENT)
-				log_warn("could not remove %s: %s", r->app->cfg.env_path, strerror(errno));
+			else if (unlink(r->files.env_path) != 0 && errno != ENOENT)
+				log_warn("could not remove %s: %s", r->files.env_path, strerror(errno));
 		}
 	}
 }
@@ -426,18 +427,14 @@ print_commands(Run *r, char *const *up)
 bool
 step_apply(Run *r)
 {
-	char rel[PATH_MAX];
-	size_t n = strlen(r->app->cfg.root);
-	const char *path = r->svc->path;
-
 	if (journal_step_done(&r->journal, r->run_id, STEP_APPLY) != NULL)
 		return true;
-	str_copy(rel, sizeof(rel), strncmp(path, r->app->cfg.root, n) == 0 && path[n] == '/'
-			 ? path + n + 1 : path);
 
-	const char *files[] = { rel, NULL };
-	const char *up[] = { "up", "-d", NULL };
-	char **argv = compose_argv(r->app, r->svc, r->project, files, up);
+	const ComposeInvocation *inv = app_invocation(r->app, r->index);
+	/* the file on disk no longer has the db service (r->svc may still be
+	 * the model of the original: skip its db slot) */
+	char **up = compose_up_args(inv, r->svc, r->svc->db_service);
+	char **argv = compose_argv(r->app, inv, NULL, (const char *const *) up);
 	bool ok = true;
 
 	if (r->opts->no_apply || r->opts->keep_app_stopped)
@@ -445,6 +442,7 @@ step_apply(Run *r)
 	else
 		ok = compose_run(argv, "compose up");
 	compose_argv_free(argv);
+	compose_argv_free(up);
 
 	if (ok && !r->opts->no_apply)
 	{

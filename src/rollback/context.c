@@ -68,6 +68,9 @@ rb_find_migration(Rb *r, const Journal *j)
 		return false;
 	}
 	m->env_keys = json_object_get(files, "env_keys");
+	/* migrations before the env file was journaled wrote <root>/.env */
+	if (!copy_field(files, "env_file", m->env_path, sizeof(m->env_path)))
+		str_copy(m->env_path, sizeof(m->env_path), r->app->cfg.env_path);
 	if (stream != NULL)
 	{
 		copy_field(stream, "dump", m->dump, sizeof(m->dump));
@@ -83,6 +86,8 @@ rb_parse_original(Rb *r)
 {
 	char sha[FS_SHA256_HEX_LEN + 1];
 	ComposeOptions co;
+	Config scratch;
+	const Config *vars = service_config(&r->app->cfg, r->svc, &scratch);
 
 	if (!fs_read_file(r->mig.original_copy, ORIGINAL_MAX_BYTES, &r->orig_bytes))
 	{
@@ -99,19 +104,20 @@ rb_parse_original(Rb *r)
 		return false;
 	}
 	memset(&co, 0, sizeof(co));
-	co.project_dir = r->app->cfg.root;     /* as stack_load: compose runs there */
+	/* as stack_load: where the project's compose runs */
+	co.project_dir = r->svc->project_dir ? r->svc->project_dir : r->app->cfg.root;
 	memset(&r->orig, 0, sizeof(r->orig));
 	service_analysis_clear(&r->orig);
 	r->orig.name = r->svc->name;      /* borrowed: rb_free leaves them */
 	r->orig.path = r->svc->path;
 	if (!compose_parse_opts(r->svc->path, sb_str(&r->orig_bytes), r->orig_bytes.len,
-							config_var_lookup, &r->app->cfg, &co, &r->orig.file))
+							config_var_lookup, (void *) vars, &co, &r->orig.file))
 	{
 		exit_hint_set(EXIT_BLOCKED);
 		return false;
 	}
 	r->orig.loaded = r->orig_parsed = true;
-	service_analyze(&r->app->cfg, &r->orig);
+	service_analyze(vars, &r->orig);
 	if (r->orig.db_service < 0)
 	{
 		log_error("the saved original %s has no postgres service: it is not what %s was "

@@ -44,9 +44,9 @@ static const char exists_sql[] =
 char **
 rb_compose_argv(Rb *r, bool with_override, const char *const *extra)
 {
-	const char *files[] = { r->service_rel, with_override ? r->override_rel : NULL, NULL };
+	const char *files[] = { with_override ? r->override_rel : NULL, NULL };
 
-	return compose_argv(r->app, r->svc, r->mig.project, files, extra);
+	return compose_argv(r->app, app_invocation(r->app, r->index), files, extra);
 }
 
 /* "name=value" for pgx vars; false when it does not fit. */

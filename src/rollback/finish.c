@@ -145,14 +145,14 @@ rb_undo_files(Rb *r)
 bool
 rb_step_apply(Rb *r)
 {
-	const char *up[] = { "up", "-d", NULL };
-	char **argv;
+	char **up, **argv;
 	StrBuf line = STRBUF_INIT;
 	bool ok = true;
 
 	if (rb_step_done(r, RB_STEP_APPLY))
 		return true;
-	argv = rb_compose_argv(r, false, up);
+	up = compose_up_args(app_invocation(r->app, r->index), &r->orig, -1);
+	argv = rb_compose_argv(r, false, (const char *const *) up);
 	if (r->opts->no_apply)
 	{
 		compose_command_line(argv, &line);
@@ -162,6 +162,7 @@ rb_step_apply(Rb *r)
 	else
 		ok = compose_run(argv, "compose up");
 	compose_argv_free(argv);
+	compose_argv_free(up);
 	if (!ok)
 	{
 		log_error("the data is back in %s and %s points at it, but the apps could not be "
@@ -204,7 +205,7 @@ rb_env_without(Rb *r, StrBuf *old_env, StrBuf *new_env, bool *changed)
 	json_t *key;
 
 	*changed = false;
-	if (!fs_read_file_if_exists(r->app->cfg.env_path, DOTENV_MAX_BYTES, old_env, &exists))
+	if (!fs_read_file_if_exists(r->mig.env_path, DOTENV_MAX_BYTES, old_env, &exists))
 		return false;
 	sb_reset(new_env);
 	sb_append(new_env, sb_str(old_env), old_env->len);
@@ -280,7 +281,7 @@ drop_env_keys(Rb *r, bool *changed)
 	bool ok = rb_env_without(r, &old_env, &new_env, changed);
 
 	if (ok && *changed)
-		ok = fs_write_atomic(r->app->cfg.env_path, new_env.data, new_env.len, 0600);
+		ok = fs_write_atomic(r->mig.env_path, new_env.data, new_env.len, 0600);
 	sb_free_secret(&old_env);
 	sb_free_secret(&new_env);
 	return ok;

@@ -111,7 +111,11 @@ env_diff(Rb *r, StrBuf *out)
 
 	if (rb_env_without(r, &old_env, &new_env, &changed) && changed)
 	{
-		sb_appends(out, "--- a/.env\n+++ b/.env\n");
+		char rel[PATH_MAX];
+
+		if (!rb_service_rel(r, r->mig.env_path, rel, sizeof(rel)))
+			str_copy(rel, sizeof(rel), r->mig.env_path);
+		sb_appendf(out, "--- a/%s\n+++ b/%s\n", rel, rel);
 		json_array_foreach(r->mig.env_keys, i, key)
 			sb_appendf(out, "-%s=<password>\n", json_string_value(key));
 	}

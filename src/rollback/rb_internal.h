@@ -47,6 +47,7 @@ typedef struct RbMigration
 	char       migrated_sha[FS_SHA256_HEX_LEN + 1];
 	char       override_path[PATH_MAX];
 	json_t    *env_keys;               /* borrowed from the journal */
+	char       env_path[PATH_MAX];     /* the env file they went to */
 	char       dump[PATH_MAX];
 	char       dump_sha[FS_SHA256_HEX_LEN + 1];
 } RbMigration;

@@ -197,6 +197,10 @@ rb_begin(Rb *r)
 		if ((rc = find_run(r)) >= 0)
 			return rc;
 	}
+	/* the containers' labels say how the project's compose runs and reads
+	 * its variables: the original is parsed as it does (an unreachable
+	 * engine is reported by the checks) */
+	(void) app_engine(r->app);
 	if (!rb_find_migration(r, &r->journal) || !rb_parse_original(r) || !rb_names(r))
 		return exit_hint_get();
 	if (!r->resuming && r->data == RB_DATA_FILE)

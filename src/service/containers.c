@@ -20,6 +20,7 @@
 #define LABEL_SERVICE      "com.docker.compose.service"
 #define LABEL_WORKING_DIR  "com.docker.compose.project.working_dir"
 #define LABEL_CONFIG_FILES "com.docker.compose.project.config_files"
+#define LABEL_ENV_FILES    "com.docker.compose.project.environment_file"
 
 static const char *
 jstr(json_t *obj, const char *key)
@@ -202,6 +203,7 @@ fill_info(ContainerInfo *info, json_t *c, ContainerMatch m)
 	info->project = dup_or_null(label(c, LABEL_PROJECT));
 	info->working_dir = dup_or_null(label(c, LABEL_WORKING_DIR));
 	info->config_files = dup_or_null(label(c, LABEL_CONFIG_FILES));
+	info->environment_file = dup_or_null(label(c, LABEL_ENV_FILES));
 	info->service = dup_or_null(label(c, LABEL_SERVICE));
 }
 
@@ -217,6 +219,7 @@ info_free(ContainerInfo *info)
 	free(info->project);
 	free(info->working_dir);
 	free(info->config_files);
+	free(info->environment_file);
 	free(info->service);
 	memset(info, 0, sizeof(*info));
 }

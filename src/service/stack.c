@@ -95,6 +95,63 @@ stem_taken(const Stack *stack, const char *stem)
 	return false;
 }
 
+const Config *
+service_config(const Config *cfg, const StackService *svc, Config *scratch)
+{
+	if (svc->project_dir == NULL)
+		return cfg;
+	*scratch = *cfg;    /* shallow: nothing of it is freed through scratch */
+	scratch->dotenv = svc->project_env;
+	str_copy(scratch->env_path, sizeof(scratch->env_path),
+			 svc->project_env.origin ? svc->project_env.origin : cfg->env_path);
+	return scratch;
+}
+
+/* Parse and classify s->path with the variables and project directory its
+ * compose uses (service_config). */
+static bool
+load_file(const Config *cfg, StackService *s, size_t *env_budget)
+{
+	Config scratch;
+	const Config *vars = service_config(cfg, s, &scratch);
+	/* quiet: one broken file must not fill every command's output; its
+	 * problem carries the parser's line and status/plan show it */
+	ComposeOptions opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.quiet = true;
+	/* env_file and relative volumes resolve against the project directory:
+	 * the root, as pgfold runs compose, unless the labels said otherwise */
+	opts.project_dir = s->project_dir ? s->project_dir : cfg->root;
+	opts.env_budget = env_budget;
+	if (!compose_load_opts(s->path, config_var_lookup, (void *) vars, &opts, &s->file))
+	{
+		StrBuf why = STRBUF_INIT;
+
+		sb_appendf(&why, "the file cannot be parsed: %s",
+				   s->file.error[0] ? s->file.error : "unknown error");
+		s->problem = sb_steal(&why);
+		log_debug("%s: %s", s->path, s->problem);
+		return false;
+	}
+	s->loaded = true;
+	service_analyze(vars, s);
+	return true;
+}
+
+bool
+stack_reload_service(const Config *cfg, StackService *s)
+{
+	/* read alone: the stack's .env and this file's env_files */
+	size_t env_budget = DOTENV_STACK_MAX_EXPANDED - cfg->dotenv.expanded;
+
+	service_analysis_clear(s);
+	if (s->loaded)
+		compose_free(&s->file);
+	s->loaded = false;
+	return load_file(cfg, s, &env_budget);
+}
+
 static void
 load_one(const Config *cfg, Stack *stack, const char *file, size_t *env_budget)
 {
@@ -115,29 +172,68 @@ load_one(const Config *cfg, Stack *stack, const char *file, size_t *env_budget)
 		return;
 	}
 	stack->count++;
-
-	/* quiet: one broken file must not fill every command's output; its
-	 * problem carries the parser's line and status/plan show it */
-	ComposeOptions opts;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.quiet = true;
-	/* pgfold runs compose with --project-directory <root>: env_file and
-	 * relative volumes resolve there, as compose then does */
-	opts.project_dir = cfg->root;
-	opts.env_budget = env_budget;
-	if (!compose_load_opts(s->path, config_var_lookup, (void *) cfg, &opts, &s->file))
+	/* the env files the stack's compose is run with, when configured */
+	if (cfg->env_file_count > 0
+		&& !service_use_env(s, cfg->root, cfg->env_files, cfg->env_file_count, NULL))
 	{
-		StrBuf why = STRBUF_INIT;
-
-		sb_appendf(&why, "the file cannot be parsed: %s",
-				   s->file.error[0] ? s->file.error : "unknown error");
-		s->problem = sb_steal(&why);
-		log_debug("%s: %s", s->path, s->problem);
+		s->problem = xstrdup("an env file of PGFOLD_ENV_FILES cannot be read (see above)");
 		return;
 	}
-	s->loaded = true;
-	service_analyze(cfg, s);
+	load_file(cfg, s, env_budget);
+}
+
+/* LAYOUT_APPS: the directories under root that hold a compose file, sorted. */
+static bool
+list_app_dirs(const char *root, char ***names, size_t *count)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+
+	*names = NULL;
+	*count = 0;
+	if (d == NULL)
+	{
+		log_error("cannot read the stack root %s: %s", root, strerror(errno));
+		exit_hint_set(EXIT_USAGE);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL && *count < STACK_MAX_FILES)
+	{
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' || !str_format(path, sizeof(path), "%s/%s", root, de->d_name)
+			|| stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || config_app_compose_file(path) == NULL)
+			continue;
+		*names = xrealloc(*names, *count + 1, sizeof(char *));
+		(*names)[(*count)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*count > 1)
+		qsort(*names, *count, sizeof(char *), cmp_str);
+	return true;
+}
+
+/* An app directory: the service is named after it, its compose file is the
+ * service file, and compose's defaults there (the directory, its .env) are
+ * how the file is read until its containers' labels say otherwise. */
+static void
+load_app(const Config *cfg, Stack *stack, const char *dir, size_t *env_budget)
+{
+	StackService *s = &stack->services[stack->count++];
+	StrBuf path = STRBUF_INIT, appdir = STRBUF_INIT;
+
+	memset(s, 0, sizeof(*s));
+	service_analysis_clear(s);
+	s->name = xstrdup(dir);
+	sb_appendf(&appdir, "%s/%s", cfg->root, dir);
+	sb_appendf(&path, "%s/%s", sb_str(&appdir), config_app_compose_file(sb_str(&appdir)));
+	s->path = sb_steal(&path);
+	if (service_use_project_dir(s, sb_str(&appdir)))
+		load_file(cfg, s, env_budget);
+	else
+		s->problem = xstrdup("its .env cannot be read (see above)");
+	sb_free(&appdir);
 }
 
 bool
@@ -147,14 +243,19 @@ stack_load(const Config *cfg, Stack *out)
 	size_t count;
 	/* the stack's .env counts first, then every env_file in file order */
 	size_t env_budget = DOTENV_STACK_MAX_EXPANDED - cfg->dotenv.expanded;
+	bool apps = cfg->layout == LAYOUT_APPS;
 
 	memset(out, 0, sizeof(*out));
-	if (!list_service_files(cfg->services_dir, &names, &count))
+	if (!(apps ? list_app_dirs(cfg->root, &names, &count)
+		  : list_service_files(cfg->services_dir, &names, &count)))
 		return false;
 
 	out->services = xcalloc(count ? count : 1, sizeof(StackService));
 	for (size_t i = 0; i < count; i++)
-		load_one(cfg, out, names[i], &env_budget);
+		if (apps)
+			load_app(cfg, out, names[i], &env_budget);
+		else
+			load_one(cfg, out, names[i], &env_budget);
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
@@ -173,6 +274,8 @@ stack_free(Stack *stack)
 			compose_free(&s->file);
 		free(s->name);
 		free(s->path);
+		dotenv_free(&s->project_env);
+		free(s->project_dir);
 	}
 	free(stack->services);
 	memset(stack, 0, sizeof(*stack));
