@@ -9,6 +9,7 @@ PACKAGES=(
   libcriterion-dev
   postgresql-client
   docker.io docker-compose debootstrap time
+  gpgv debian-archive-keyring xz-utils   # the lab's compose v2 plugin (scripts/lab.sh)
 )
 
 missing=()

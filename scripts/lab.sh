@@ -337,6 +337,100 @@ images_up() {
   [ ${#failed[@]} -eq 0 ] || die "image build failed: ${failed[*]}"
 }
 
+# ---------------------------------------------------------------- compose v2
+
+# Debian's docker-compose 2.x (a static Go binary needing only libc), taken
+# from trixie and installed as the docker CLI plugin (`docker compose`)
+# beside bookworm's docker-compose 1.29, which stays the `docker-compose`
+# command. Never installed with apt: on bookworm that package would replace
+# 1.29. Trust: the suite's InRelease must carry a good signature from
+# debian-archive-keyring (gpgv); the signed Release gives Packages.xz's
+# SHA-256, Packages gives the .deb's. Only a .deb that passed is cached.
+COMPOSE_SUITE=trixie
+COMPOSE_VERSION=2.26.1-4
+COMPOSE_DEB=docker-compose_${COMPOSE_VERSION}_amd64.deb
+COMPOSE_POOL=pool/main/d/docker-compose/$COMPOSE_DEB
+PLUGIN_DIR=${PGFOLD_LAB_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}
+KEYRING=${PGFOLD_LAB_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+COMPOSE_STATE=""
+
+# apt's own downloader: apt.conf's proxy and mirror settings apply.
+apt_fetch() {
+  /usr/lib/apt/apt-helper download-file "$1" "$2" >/dev/null ||
+    die "cannot download $1"
+}
+
+sha256_is() { # FILE HEX WHAT
+  local got; got=$(sha256sum <"$1" | cut -d' ' -f1)
+  [ "$got" = "$2" ] || die "$3: SHA-256 $got, the signed index says $2; not using it"
+}
+
+# The verified .deb into $CACHE_DIR (with its hash beside it), or die.
+fetch_compose_deb() (
+  local mirror; mirror=$(debian_mirror)
+  work=$(mktemp -d "$CACHE_DIR/compose.XXXXXX")
+  # shellcheck disable=SC2317  # invoked by the trap
+  trap 'rm -rf --one-file-system "$work"' EXIT
+  # apt-helper drops to _apt for downloads when it can write there
+  chown _apt "$work" 2>/dev/null || :
+  [ -r "$KEYRING" ] || die "$KEYRING missing (apt-get install debian-archive-keyring)"
+  say "fetching docker-compose $COMPOSE_VERSION ($COMPOSE_SUITE) from $mirror"
+  apt_fetch "$mirror/dists/$COMPOSE_SUITE/InRelease" "$work/InRelease"
+  # --output keeps only the signed text: nothing outside the signature is read
+  gpgv --quiet --keyring "$KEYRING" --output "$work/Release" "$work/InRelease" 2>"$work/gpgv.log" ||
+    { cat "$work/gpgv.log" >&2; die "$COMPOSE_SUITE InRelease from $mirror: bad or unknown signature"; }
+  grep -qx "Codename: $COMPOSE_SUITE" "$work/Release" ||
+    die "$mirror/dists/$COMPOSE_SUITE/InRelease is not the $COMPOSE_SUITE release"
+  local idx=main/binary-amd64/Packages.xz idx_sha deb_sha
+  idx_sha=$(awk -v f="$idx" '/^[^ ]/ {in256 = ($0 == "SHA256:")} in256 && $3 == f {print $1; exit}' "$work/Release")
+  [ -n "$idx_sha" ] || die "$COMPOSE_SUITE Release lists no SHA256 for $idx"
+  apt_fetch "$mirror/dists/$COMPOSE_SUITE/$idx" "$work/Packages.xz"
+  sha256_is "$work/Packages.xz" "$idx_sha" "$COMPOSE_SUITE $idx"
+  # reads to the end (an early exit would SIGPIPE xz under pipefail)
+  deb_sha=$(xz -dc "$work/Packages.xz" | awk -v v="$COMPOSE_VERSION" -v f="$COMPOSE_POOL" '
+    function take() {if (p && ver == v && fn == f && hit == "") hit = sha; p = 0; ver = fn = sha = ""}
+    /^$/ {take()}
+    $0 == "Package: docker-compose" {p = 1}
+    /^Version: / {ver = $2} /^Filename: / {fn = $2} /^SHA256: / {sha = $2}
+    END {take(); print hit}')
+  [ -n "$deb_sha" ] || die "$COMPOSE_SUITE main/amd64 has no docker-compose $COMPOSE_VERSION at $COMPOSE_POOL"
+  apt_fetch "$mirror/$COMPOSE_POOL" "$work/$COMPOSE_DEB"
+  sha256_is "$work/$COMPOSE_DEB" "$deb_sha" "$COMPOSE_DEB"
+  printf '%s\n' "$deb_sha" >"$work/$COMPOSE_DEB.sha256"
+  mv "$work/$COMPOSE_DEB.sha256" "$CACHE_DIR/"
+  mv "$work/$COMPOSE_DEB" "$CACHE_DIR/"
+)
+
+# Install the plugin unless the one we installed is still in place (its
+# size, mtime and inode recorded at install time: no 60 MB hash per `up`).
+compose_plugin_up() {
+  local dest=$PLUGIN_DIR/docker-compose deb=$CACHE_DIR/$COMPOSE_DEB
+  local stamp; stamp=$CACHE_DIR/plugin-$(printf %s "$dest" | sha12).installed
+  local want; want="$dest $COMPOSE_VERSION $(stat -c '%s %Y %i' "$dest" 2>/dev/null || echo none)"
+  if [ -x "$dest" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    COMPOSE_STATE=present; return 0
+  fi
+  mkdir -p "$CACHE_DIR"
+  if ! [ -f "$deb" ] || ! [ -f "$deb.sha256" ] ||
+     [ "$(sha256sum <"$deb" | cut -d' ' -f1)" != "$(cat "$deb.sha256")" ]; then
+    rm -f "$deb" "$deb.sha256"
+    fetch_compose_deb
+  fi
+  local x; x=$(mktemp -d "$CACHE_DIR/compose.XXXXXX")
+  dpkg-deb -x "$deb" "$x"
+  local bin=$x/usr/libexec/docker/cli-plugins/docker-compose
+  if ! [ -x "$bin" ] || ! "$bin" version | grep -qF "version $COMPOSE_VERSION"; then
+    rm -rf --one-file-system "$x"
+    die "$COMPOSE_DEB: no working docker-compose $COMPOSE_VERSION plugin inside"
+  fi
+  mkdir -p "$PLUGIN_DIR"
+  install -m 0755 "$bin" "$dest.tmp.$$"
+  mv -f "$dest.tmp.$$" "$dest"
+  rm -rf --one-file-system "$x"
+  printf '%s %s %s\n' "$dest" "$COMPOSE_VERSION" "$(stat -c '%s %Y %i' "$dest")" >"$stamp"
+  COMPOSE_STATE=installed
+}
+
 summary() {
   local t0=$1
   say "engine:   $DOCKER_HOST (server $(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
@@ -352,6 +446,12 @@ summary() {
       say "image:    $tag MISSING"
     fi
   done <"$IMAGES_CONF"
+  say "compose:  v1 $(docker-compose version --short 2>/dev/null || echo MISSING) (docker-compose)"
+  if [ -x "$PLUGIN_DIR/docker-compose" ]; then
+    say "compose:  v2 $("$PLUGIN_DIR/docker-compose" version --short 2>/dev/null || echo '?') ($PLUGIN_DIR/docker-compose${COMPOSE_STATE:+, $COMPOSE_STATE})"
+  else
+    say "compose:  v2 MISSING ($PLUGIN_DIR/docker-compose)"
+  fi
   say "took:     $((SECONDS - t0))s"
 }
 
@@ -369,6 +469,7 @@ case $cmd in
     lock
     engine_up
     images_up
+    compose_plugin_up
     summary "$t0"
     ;;
   down)

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <yaml.h>
 
 static char *
 vformat(const char *fmt, va_list ap)
@@ -242,4 +243,161 @@ lab_remove(const char *name)
 	lab_quote(&q, name);
 	lab_sh("docker rm -f -v %s >/dev/null 2>&1", q.data);
 	sb_free(&q);
+}
+
+/* ---- compose --------------------------------------------------------------- */
+
+LabCompose
+lab_compose_version(void)
+{
+	const char *v = getenv("PGFOLD_TEST_COMPOSE");
+
+	if (v == NULL || v[0] == '\0' || strcmp(v, "v1") == 0)
+		return LAB_COMPOSE_V1;
+	cr_assert(strcmp(v, "v2") == 0, "PGFOLD_TEST_COMPOSE=%s: use v1 (docker-compose 1.29, "
+			  "the default) or v2 (the docker compose plugin)", v);
+	return LAB_COMPOSE_V2;
+}
+
+const char *
+lab_compose(void)
+{
+	return lab_compose_version() == LAB_COMPOSE_V2 ? "docker compose" : "docker-compose";
+}
+
+const char *
+lab_compose_env(void)
+{
+	return lab_compose_version() == LAB_COMPOSE_V2 ? "PGFOLD_COMPOSE=docker compose"
+		: "PGFOLD_COMPOSE=docker-compose";
+}
+
+void
+lab_compose_require(void)
+{
+	static int answered = -1;       /* per test process: ask once */
+
+	if (answered < 0)
+		answered = lab_sh("%s version >/dev/null 2>&1", lab_compose()) == 0;
+	if (answered)
+		return;
+	if (lab_compose_version() == LAB_COMPOSE_V1)
+		cr_skip_test("docker-compose is not installed");
+	cr_assert_fail("PGFOLD_TEST_COMPOSE=v2 but `docker compose version` fails: run `make lab` "
+				   "(it installs the plugin in /usr/local/lib/docker/cli-plugins)");
+}
+
+void
+lab_compose_container(const char *project, const char *key, char *buf, size_t size)
+{
+	char sep = lab_compose_version() == LAB_COMPOSE_V2 ? '-' : '_';
+
+	cr_assert(str_format(buf, size, "%s%c%s%c1", project, sep, key, sep),
+			  "lab_compose_container: %zu bytes too small for %s/%s", size, project, key);
+}
+
+/* Back to len bytes (after an append, so data is allocated). */
+static void
+cut(StrBuf *b, size_t len)
+{
+	b->len = len;
+	b->data[len] = '\0';
+}
+
+/* One line per scalar under node, path-prefixed (see lab_compose_canonical). */
+static void
+canon_node(yaml_document_t *d, yaml_node_t *n, StrBuf *path, bool env, StrBuf *out)
+{
+	size_t mark = path->len;
+
+	if (n == NULL)
+		return;
+	if (n->type == YAML_SCALAR_NODE)
+	{
+		const char *v = (const char *) n->data.scalar.value;
+		/* environment values are strings in either form: no type marker */
+		bool quoted = !env && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+
+		if (env && path->len > 0 && path->data[path->len - 1] == '#')
+		{
+			/* a list item NAME=VALUE (or a bare NAME: no value) */
+			const char *eq = strchr(v, '=');
+
+			path->data[path->len - 1] = '.';
+			sb_append(path, v, eq ? (size_t) (eq - v) : strlen(v));
+			sb_appendf(out, "%s: %s\n", sb_str(path), eq ? eq + 1 : "<null>");
+			cut(path, mark);
+			return;
+		}
+		bool null = env && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+			(v[0] == '\0' || strcmp(v, "null") == 0 || strcmp(v, "~") == 0);
+
+		sb_appendf(out, "%s: %s%s\n", sb_str(path), quoted ? "\"" : "", null ? "<null>" : v);
+		return;
+	}
+	if (n->type == YAML_SEQUENCE_NODE)
+	{
+		size_t i = 0;
+
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+			 it++, i++)
+		{
+			/* environment items are named by their NAME, not their index */
+			if (env)
+				sb_appendc(path, '#');
+			else
+				sb_appendf(path, "[%zu]", i);
+			canon_node(d, yaml_document_get_node(d, *it), path, env, out);
+			cut(path, mark);
+		}
+		return;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+	{
+		yaml_node_t *k = yaml_document_get_node(d, p->key);
+		const char *key = k && k->type == YAML_SCALAR_NODE ? (const char *) k->data.scalar.value : "?";
+		/* services.<svc>.environment: path depth 2 below the root */
+		bool is_env = strncmp(sb_str(path), ".services.", 10) == 0 &&
+			strchr(sb_str(path) + 10, '.') == NULL && strcmp(key, "environment") == 0;
+
+		sb_appendf(path, ".%s", key);
+		canon_node(d, yaml_document_get_node(d, p->value), path, env || is_env, out);
+		cut(path, mark);
+	}
+}
+
+static int
+cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void
+lab_compose_canonical(const char *yaml, StrBuf *out)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	StrBuf path = STRBUF_INIT, lines = STRBUF_INIT;
+	char **v = NULL;
+	size_t n = 0;
+
+	cr_assert(yaml_parser_initialize(&parser));
+	yaml_parser_set_input_string(&parser, (const unsigned char *) yaml, strlen(yaml));
+	cr_assert(yaml_parser_load(&parser, &doc), "compose config output is not YAML:\n%s", yaml);
+	yaml_parser_delete(&parser);
+	canon_node(&doc, yaml_document_get_root_node(&doc), &path, false, &lines);
+	yaml_document_delete(&doc);
+	for (char *save = NULL, *l = strtok_r(lines.data, "\n", &save); l != NULL;
+		 l = strtok_r(NULL, "\n", &save))
+	{
+		v = xrealloc(v, n + 1, sizeof(*v));
+		v[n++] = l;
+	}
+	qsort(v, n, sizeof(*v), cmp_lines);
+	sb_reset(out);
+	for (size_t i = 0; i < n; i++)
+		sb_appendf(out, "%s\n", v[i]);
+	free(v);
+	sb_free(&lines);
+	sb_free(&path);
 }

@@ -64,4 +64,42 @@ bool lab_wait_ready(const char *name, int timeout_s);
 /* docker rm -f -v NAME; quiet, and fine if NAME does not exist. */
 void lab_remove(const char *name);
 
+/* ---- compose ---------------------------------------------------------------
+ * PGFOLD_TEST_COMPOSE picks the compose every lab test runs, both for its
+ * own calls (bringing stacks up, `config`) and for pgfold's (PGFOLD_COMPOSE
+ * in the child's environment): "v1" (default) = docker-compose 1.29, "v2" =
+ * the docker CLI plugin (`docker compose`, installed by `make lab`). Any
+ * other value fails the test. */
+typedef enum LabCompose
+{
+	LAB_COMPOSE_V1 = 1,
+	LAB_COMPOSE_V2 = 2,
+} LabCompose;
+
+LabCompose lab_compose_version(void);
+
+/* The command as shell words: "docker-compose" or "docker compose". */
+const char *lab_compose(void);
+
+/* "PGFOLD_COMPOSE=<lab_compose()>", for a pgfold child's environment. */
+const char *lab_compose_env(void);
+
+/* Skip the test when v1 is selected and docker-compose is not installed;
+ * fail it when v2 is selected and `docker compose version` does not answer
+ * (a v2 run must not pass by skipping). */
+void lab_compose_require(void);
+
+/* compose `config` output (yaml) in one shape for both versions, into *out
+ * (reset first): one "path: value" line per scalar, sorted, quoted scalars
+ * marked with '"', and each service's environment as path.environment.NAME
+ * whatever its form. v2 prints environment in its source form under
+ * --no-interpolate, and as a list as soon as two files define it; v1 and
+ * interpolated v2 print a map: the same settings either way. Fails the test
+ * when yaml does not parse. */
+void lab_compose_canonical(const char *yaml, StrBuf *out);
+
+/* The name compose gives replica 1 of service key in project:
+ * <project>_<key>_1 (v1) or <project>-<key>-1 (v2). */
+void lab_compose_container(const char *project, const char *key, char *buf, size_t size);
+
 #endif

@@ -399,6 +399,14 @@ rw_check_override(const StackService *svc, const char *path, const char *bytes, 
 
 	if (!ok)
 		log_error("%s: the rollback override restores no service; refusing to write it", path);
+	else if (yaml_document_get_root_node(&od)->data.mapping.pairs.top -
+			 yaml_document_get_root_node(&od)->data.mapping.pairs.start != 1)
+	{
+		/* compose v2's `config` prints every other top-level key (x- too):
+		 * file + override would no longer give the original's config */
+		log_error("internal error: %s has top-level keys besides services", path);
+		ok = false;
+	}
 	else if (!nodes_equal(&od, rw_yaml_get(&od, osvcs, dbkey), &gd, rw_yaml_get(&gd, gsvcs, dbkey), 0))
 	{
 		log_error("%s: service %s in the rollback override differs from the original",

@@ -6,7 +6,9 @@
  * variables as written (compose merges environment by name, in either
  * form), and the depends_on entries that were removed (compose 1.29 merges
  * depends_on entries by name). Then it is parsed and compared node by node
- * with the original before it is returned.
+ * with the original before it is returned. Its only top-level key is
+ * `services`, so compose v1 and v2 both print the original's config for
+ * file + override.
  */
 #include "rw_internal.h"
 
@@ -187,13 +189,9 @@ emit_header(const StackService *svc, const RwProvenance *prov, const char *sha,
 		 * against the stack root, not services/ */
 		"docker-compose --project-directory .",
 		prov->service_path, prov->override_path, svc->name);
-	ok = ok && sb_appends(out, "x-pgfold:\n  kind: rollback-override\n  service: ") &&
-		 rw_yaml_double_quote(svc->name, out) && sb_appends(out, "\n  source: ") &&
-		 rw_yaml_double_quote(prov->service_path, out) && sb_appends(out, "\n  source_sha256: ") &&
-		 sb_appends(out, sha) && sb_appends(out, "\n  db_service: ") &&
-		 rw_yaml_double_quote(db, out) && sb_appends(out, "\n  generated_at: ") &&
-		 rw_yaml_double_quote(when, out) && sb_appendf(out, "\n  pgfold_version: \"%s\"\n",
-													   PGFOLD_VERSION);
+	/* Provenance stays in comments: compose v2's `config` prints top-level
+	 * x- keys, so an x-pgfold block would make file + override differ from
+	 * the original's config (v1 drops them). */
 	return ok;
 }
 

@@ -1,18 +1,18 @@
 /*
  * test_compose_vs_compose.c — resolve every fixture the way pgfold does and
- * compare with `docker-compose -f FILE config` (compose 1.29, no engine
- * needed): container names, images and each service's final environment
- * (env_file + environment:, interpolation, value-less entries).
+ * compare with `docker-compose -f FILE config` (compose 1.29, or v2's
+ * `docker compose` with PGFOLD_TEST_COMPOSE=v2; no engine needed):
+ * container names, images and each service's final environment (env_file +
+ * environment:, interpolation, value-less entries).
  *
- * Skipped when docker-compose is not installed. Services that use merge
+ * Skipped when docker-compose (v1) is not installed. Services that use merge
  * keys or aliases are not compared: pgfold deliberately does not model them.
  */
 #include "compose/compose_fixture.h"
 
-#include <fcntl.h>
 #include <limits.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "lab.h"
 
 static const char *
 env_lookup(void *ctx, const char *name)
@@ -21,61 +21,40 @@ env_lookup(void *ctx, const char *name)
 	return getenv(name);
 }
 
-static bool
-have_docker_compose(char *path, size_t size)
+/* The dialect pgfold must read the fixtures in to match the compose under
+ * test (PGFOLD_TEST_COMPOSE). */
+static InterpDialect
+dialect(void)
 {
-	const char *p = getenv("PATH");
-
-	while (p != NULL && *p)
-	{
-		const char *colon = strchr(p, ':');
-		size_t n = colon ? (size_t) (colon - p) : strlen(p);
-
-		if (n > 0 && str_format(path, size, "%.*s/docker-compose", (int) n, p) &&
-			access(path, X_OK) == 0)
-			return true;
-		p = colon ? colon + 1 : NULL;
-	}
-	return false;
+	return lab_compose_version() == LAB_COMPOSE_V2 ? INTERP_COMPOSE_V2 : INTERP_COMPOSE_V1;
 }
 
-/* Run docker-compose config; its stdout into out (NUL-terminated). */
+/* Run `<compose> [--project-directory project] -f file config`; its stdout
+ * into out (NUL-terminated). */
 static bool
-compose_config(const char *bin, const char *project, const char *file, char *out,
-			   size_t size, size_t *len)
+compose_config(const char *project, const char *file, char *out, size_t size, size_t *len)
 {
-	char tmpl[] = "/tmp/pgfold-dc-XXXXXX";
-	int fd = mkstemp(tmpl);
-	pid_t pid;
-	int status;
-	ssize_t r;
+	StrBuf cmd = STRBUF_INIT, got = STRBUF_INIT;
+	bool ok;
 
-	cr_assert_geq(fd, 0);
-	unlink(tmpl);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0)
+	sb_appends(&cmd, lab_compose());
+	if (project != NULL)
 	{
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(devnull, 2);
-		if (project != NULL)
-			execl(bin, "docker-compose", "--no-ansi", "--project-directory", project,
-				  "-f", file, "config", (char *) NULL);
-		else
-			execl(bin, "docker-compose", "--no-ansi", "-f", file, "config", (char *) NULL);
-		_exit(127);             /* never return into the runner */
+		sb_appends(&cmd, " --project-directory ");
+		lab_quote(&cmd, project);
 	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	lseek(fd, 0, SEEK_SET);
-	r = read(fd, out, size - 1);
-	close(fd);
-	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return false;
-	out[r] = '\0';
-	*len = (size_t) r;
-	return true;
+	sb_appends(&cmd, " -f ");
+	lab_quote(&cmd, file);
+	sb_appends(&cmd, " config 2>/dev/null");
+	ok = lab_sh_capture(&got, "%s", sb_str(&cmd)) && got.len < size;
+	if (ok)
+	{
+		memcpy(out, sb_str(&got), got.len + 1);
+		*len = got.len;
+	}
+	sb_free(&cmd);
+	sb_free(&got);
+	return ok;
 }
 
 static void
@@ -128,14 +107,12 @@ compare_service(const ComposeService *mine, const ComposeService *theirs, const 
 
 Test(compose_vs_compose, resolution_matches_docker_compose_config, .timeout = 180)
 {
-	char bin[PATH_MAX];
 	static char out[1 << 20];
-	ComposeOptions v1 = { .dialect = INTERP_COMPOSE_V1, .quiet = true };
+	ComposeOptions opts = { .dialect = dialect(), .quiet = true };
 	int compared = 0;
 
 	log_set_level(LOG_FATAL);
-	if (!have_docker_compose(bin, sizeof(bin)))
-		cr_skip_test("docker-compose is not installed");
+	lab_compose_require();
 	set_stack_env();
 
 	for (size_t n = 0; n < N_FIXTURES; n++)
@@ -146,12 +123,12 @@ Test(compose_vs_compose, resolution_matches_docker_compose_config, .timeout = 18
 
 		fixture_path(rel, sizeof(rel), fixture_name(n));
 		cr_assert_not_null(realpath(rel, path));
-		cr_assert(compose_config(bin, NULL, path, out, sizeof(out), &len),
-				  "docker-compose config failed on %s", path);
+		cr_assert(compose_config(NULL, path, out, sizeof(out), &len),
+				  "%s config failed on %s", lab_compose(), path);
 		/* compose's output escapes $ as $$; no lookup needed to read it */
-		cr_assert(compose_parse_opts("compose-output.yml", out, len, NULL, NULL, &v1, &theirs),
+		cr_assert(compose_parse_opts("compose-output.yml", out, len, NULL, NULL, &opts, &theirs),
 				  "%s", theirs.error);
-		cr_assert(compose_load_opts(path, env_lookup, NULL, &v1, &mine), "%s", mine.error);
+		cr_assert(compose_load_opts(path, env_lookup, NULL, &opts, &mine), "%s", mine.error);
 		cr_assert_eq(mine.service_count, theirs.service_count, "%s", path);
 
 		for (size_t i = 0; i < mine.service_count; i++)
@@ -169,19 +146,18 @@ Test(compose_vs_compose, resolution_matches_docker_compose_config, .timeout = 18
 	cr_assert_gt(compared, 15);
 }
 
-/* pgfold runs `docker-compose --project-directory ROOT -f services/x.yml`:
+/* pgfold runs `<compose> --project-directory ROOT -f services/x.yml`:
  * env_file then resolves against ROOT, and so must ComposeOptions.project_dir. */
 Test(compose_vs_compose, project_directory_matches, .timeout = 60)
 {
-	char bin[PATH_MAX], rel[512], path[PATH_MAX], root[PATH_MAX];
+	char rel[512], path[PATH_MAX], root[PATH_MAX];
 	static char out[1 << 16];
 	size_t len;
 	ComposeFile mine, theirs;
-	ComposeOptions opts = { .dialect = INTERP_COMPOSE_V1, .quiet = true };
+	ComposeOptions opts = { .dialect = dialect(), .quiet = true };
 
 	log_set_level(LOG_FATAL);
-	if (!have_docker_compose(bin, sizeof(bin)))
-		cr_skip_test("docker-compose is not installed");
+	lab_compose_require();
 	set_stack_env();
 	fixture_path(rel, sizeof(rel), "project");
 	cr_assert_not_null(realpath(rel, root));
@@ -190,7 +166,7 @@ Test(compose_vs_compose, project_directory_matches, .timeout = 60)
 
 	for (int with_root = 0; with_root < 2; with_root++)
 	{
-		cr_assert(compose_config(bin, with_root ? root : NULL, path, out, sizeof(out), &len));
+		cr_assert(compose_config(with_root ? root : NULL, path, out, sizeof(out), &len));
 		cr_assert(compose_parse_opts("compose-output.yml", out, len, NULL, NULL, &opts, &theirs),
 				  "%s", theirs.error);
 		opts.project_dir = with_root ? root : NULL;

@@ -1,6 +1,6 @@
 /*
- * mig.c — see mig.h. Uses the docker and docker-compose CLIs and psql in
- * the containers (not pgfold's own modules), so a bug in pgfold cannot
+ * mig.c — see mig.h. Uses the docker CLI, the compose PGFOLD_TEST_COMPOSE
+ * selects (lab_compose) and psql in the containers (not pgfold's own modules), so a bug in pgfold cannot
  * hide behind the helpers that check it.
  */
 #include "migrate/mig.h"
@@ -294,14 +294,13 @@ mig_compose(const MigStack *s, StrBuf *out, const char *fmt, ...)
 	str_format(errpath, sizeof(errpath), "%s/compose.err", s->dir);
 
 	StrBuf tmp = STRBUF_INIT;
-	bool ok = lab_sh_capture(out ? out : &tmp,
-							 "cd %s && docker-compose --project-directory %s -p %s %s 2>%s",
-							 s->root, s->root, s->id, args, errpath);
+	bool ok = lab_sh_capture(out ? out : &tmp, "cd %s && %s --project-directory %s -p %s %s 2>%s",
+							 s->root, lab_compose(), s->root, s->id, args, errpath);
 
 	sb_free(&tmp);
 	if (!ok)
 	{
-		fprintf(stderr, "mig: docker-compose %s failed:\n", args);
+		fprintf(stderr, "mig: %s %s failed:\n", lab_compose(), args);
 		lab_sh("cat %s >&2", errpath);
 	}
 	return ok ? 0 : 1;
@@ -326,9 +325,9 @@ mig_stack_destroy(MigStack *s)
 
 		/* the pristine file names every container, whatever pgfold did */
 		str_format(errpath, sizeof(errpath), "%s/compose.err", s->dir);
-		lab_sh("cd %s && docker-compose --project-directory %s -p %s -f %s/orig/%s.yml "
-			   "down -v --remove-orphans -t 2 >/dev/null 2>%s", s->root, s->root, s->id,
-			   s->dir, s->services[i], errpath);
+		lab_sh("cd %s && %s --project-directory %s -p %s -f %s/orig/%s.yml "
+			   "down -v --remove-orphans -t 2 >/dev/null 2>%s", s->root, lab_compose(), s->root,
+			   s->id, s->dir, s->services[i], errpath);
 	}
 	/* whatever compose did not know about (a failed up, a renamed file) */
 	lab_sh("docker ps -aq --filter label=com.docker.compose.project=%s | xargs -r docker rm -f -v "
@@ -479,7 +478,8 @@ pgfold_bin(void)
 /* Settings pgfold would take from the environment before <root>/.env. */
 static const char *const config_keys[] = {
 	"PG_USER", "PG_PASS", "PG_HOST", "PG_PORT", "PGFOLD_SHARED_CONTAINER",
-	"PGFOLD_SHARED_HOST", "PGFOLD_SHARED_PORT", "PGFOLD_ROOT", "PGFOLD_FAULT_AFTER", NULL
+	"PGFOLD_SHARED_HOST", "PGFOLD_SHARED_PORT", "PGFOLD_ROOT", "PGFOLD_FAULT_AFTER",
+	"PGFOLD_COMPOSE", NULL
 };
 
 void
@@ -488,6 +488,8 @@ mig_pgfold_start(MigStack *s, MigProc *p, const char *const *env, const char *co
 	const char *argv[32];
 	size_t n = 0;
 	const char *bin = pgfold_bin();
+
+	const char *compose_env = lab_compose_env();
 
 	memset(p, 0, sizeof(*p));
 	s->runs++;
@@ -519,6 +521,8 @@ mig_pgfold_start(MigStack *s, MigProc *p, const char *const *env, const char *co
 			_exit(126);
 		for (size_t i = 0; config_keys[i] != NULL; i++)
 			unsetenv(config_keys[i]);
+		/* the compose the test brought the stack up with; env may override */
+		putenv((char *) compose_env);
 		for (; env != NULL && *env != NULL; env++)
 			putenv((char *) *env);
 		execv(bin, (char *const *) argv);

@@ -12,7 +12,9 @@
  *
  * plus one shared instance (`<id>-shared`, host network, a free loopback
  * port, log_statement=all) and one compose project (`<id>`) per stack, run
- * as an operator runs it: `docker-compose --project-directory <root> -p <id>`.
+ * as an operator runs it: `docker-compose --project-directory <root> -p <id>`
+ * (or `docker compose`: PGFOLD_TEST_COMPOSE, see lab.h; pgfold gets the same
+ * as PGFOLD_COMPOSE).
  * pgfold runs as a child process (PGFOLD_TEST_BIN, else build/pgfold) with
  * stdin from /dev/null (no TTY), in s->cwd (the root, as an operator would;
  * migrate_shapes/run_from_another_directory uses another).
@@ -84,7 +86,7 @@ void mig_stack_destroy(MigStack *s);
 void mig_path(const MigStack *s, char *out, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* `cd root && docker-compose --project-directory root -p id ARGS`; stdout
+/* `cd root && <lab_compose()> --project-directory root -p id ARGS`; stdout
  * into *out (may be NULL); stderr printed only when it fails. Exit status. */
 int mig_compose(const MigStack *s, StrBuf *out, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -167,7 +169,12 @@ typedef struct MigShape
  * stack's services/docmost.yml would otherwise count as a second match
  * (see migrate_safety/other_stack_with_the_same_file_does_not_block). */
 const char *mig_svc(const MigStack *s, const MigShape *sh);
-/* Container name from a %s pattern and the stack id (static buffer ring). */
+/* A container compose names itself (no container_name) in a MigShape:
+ * mig_name gives <id>_<key>_1 or <id>-<key>-1, as the compose in use does. */
+#define MIG_COMPOSE_NAMED(key) "compose:" key
+
+/* Container name from a %s pattern (or MIG_COMPOSE_NAMED) and the stack id
+ * (static buffer ring). */
 const char *mig_name(const MigStack *s, const char *pattern);
 
 /* Everything item 1 of the test plan expects after a successful migration:

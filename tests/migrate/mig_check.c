@@ -37,7 +37,9 @@ mig_name(const MigStack *s, const char *pattern)
 	const char *hit = strstr(pattern, "%s");
 
 	/* one %s, replaced by hand: the pattern is data, not a format */
-	if (hit == NULL)
+	if (strncmp(pattern, "compose:", 8) == 0)
+		lab_compose_container(s->id, pattern + 8, buf, sizeof(ring[0]));
+	else if (hit == NULL)
 		cr_assert(str_copy(buf, sizeof(ring[0]), pattern));
 	else
 		cr_assert(str_format(buf, sizeof(ring[0]), "%.*s%s%s", (int) (hit - pattern), pattern,

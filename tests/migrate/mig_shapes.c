@@ -41,7 +41,7 @@ const MigShape mig_netbox = {
 /* NC_DB=pg://host:port?u=&p=&d=, db container named by compose */
 const MigShape mig_nocodb = {
 	.fixture = "nocodb", .db = "root_db", .db_key = "root_db",
-	.db_container = "%s_root_db_1", .db_user = "nocodb", .src_db = "root_db",
+	.db_container = MIG_COMPOSE_NAMED("root_db"), .db_user = "nocodb", .src_db = "root_db",
 	.db_volume = "nocodb-db",
 	.apps = { "%s-nocodb", NULL },
 	.others = { NULL },

@@ -79,10 +79,41 @@ Test(rewrite_cases, override_from_edited_file_refused)
 	cr_assert_not_null(strstr(ov.data, "# or run: pgfold rollback app\n"));
 	cr_assert_not_null(strstr(ov.data, "#   docker-compose --project-directory . -f "
 								 "services/app.yml -f overrides/app-dedicated-postgres.yml up -d\n"));
-	cr_assert_not_null(strstr(ov.data, "  source_sha256: "));
+	cr_assert_not_null(strstr(ov.data, "# services/app.yml (sha256 "));
 	sb_free(&ov);
 	rwfx_free_svc(&edited);
 	rewrite_service_result_free(&res);
+	rwfx_teardown(&fx);
+}
+
+/* compose v2's `config` prints every top-level key, x- keys included (v1
+ * drops those): for file + override to print the original's config under
+ * both, `services:` is the override's only top-level line outside comments
+ * (its provenance lives in the header comment). */
+Test(rewrite_cases, override_has_services_as_only_top_level_key)
+{
+	RwFx fx;
+	StrBuf ov = STRBUF_INIT;
+	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL };
+	size_t top = 0;
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", base_file));
+	cr_assert(rewrite_rollback_override(&fx.svc, &prov, &ov));
+	for (const char *line = ov.data; line != NULL && *line != '\0';)
+	{
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t) (nl - line) : strlen(line);
+
+		if (len > 0 && line[0] != '#' && line[0] != ' ')
+		{
+			cr_assert(len == 9 && memcmp(line, "services:", 9) == 0,
+					  "top-level line besides services: \"%.*s\"\n%s", (int) len, line, ov.data);
+			top++;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	cr_assert_eq(top, 1, "%s", ov.data);
+	sb_free(&ov);
 	rwfx_teardown(&fx);
 }
 

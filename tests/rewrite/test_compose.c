@@ -1,11 +1,13 @@
 /*
- * test_compose.c — what real docker-compose 1.29 makes of pgfold's output.
+ * test_compose.c — what real compose (docker-compose 1.29, or v2 with
+ * PGFOLD_TEST_COMPOSE=v2) makes of pgfold's output.
  * For every fixture, in a temporary stack directory:
  *   - the new file alone passes `docker-compose config` (no db service, the
  *     password variable written to .env resolves);
- *   - new file + rollback override gives exactly the same `config` output
- *     as the original file (compose prints a normalised document: keys
- *     sorted, environment as a map, depends_on as a map with conditions),
+ *   - new file + rollback override gives the same `config` output as the
+ *     original file (compose prints a normalised document: keys sorted,
+ *     depends_on as a map with conditions; environment as a map, except v2
+ *     under --no-interpolate: lab_compose_canonical),
  *     both interpolated and with --no-interpolate (raw ${...} intact), with
  *     --project-directory and with the default project directory.
  * `config` needs no engine.
@@ -18,40 +20,36 @@
 #include "rwfx.h"
 
 /* Hermetic: nothing from the test's environment may leak into compose's
- * interpolation. */
-#define DC "env -i PATH=\"$PATH\" HOME=\"$HOME\" docker-compose"
-
-static void
-require_compose(void)
-{
-	StrBuf v = STRBUF_INIT;
-	bool ok = lab_sh_capture(&v, DC " version --short 2>/dev/null");
-
-	sb_free(&v);
-	if (!ok)
-		cr_skip_test("docker-compose is not installed");
-}
+ * interpolation (DOCKER_CONFIG stays: the docker CLI finds plugins there). */
+#define ENV_I "env -i PATH=\"$PATH\" HOME=\"$HOME\" ${DOCKER_CONFIG:+DOCKER_CONFIG=\"$DOCKER_CONFIG\"}"
 
 static char *
 config(const char *dir, const char *flags, const char *files, const char *cflags)
 {
 	StrBuf out = STRBUF_INIT;
-	bool ok = lab_sh_capture(&out, "cd '%s' && " DC " %s %s config %s", dir, flags, files, cflags);
+	bool ok = lab_sh_capture(&out, "cd '%s' && " ENV_I " %s %s %s config %s", dir, lab_compose(),
+							 flags, files, cflags);
 
-	cr_assert(ok, "docker-compose %s %s config %s failed in %s", flags, files, cflags, dir);
+	cr_assert(ok, "%s %s %s config %s failed in %s", lab_compose(), flags, files, cflags, dir);
 	return out.data ? sb_steal(&out) : xstrdup("");
 }
 
+/* The same settings: compared in lab_compose_canonical's shape, since v2
+ * prints a merged environment as a list under --no-interpolate. */
 static void
 assert_same(const char *what, const char *want, const char *got)
 {
-	if (strcmp(want, got) == 0)
-		return;
+	StrBuf w = STRBUF_INIT, g = STRBUF_INIT, d = STRBUF_INIT;
 
-	StrBuf d = STRBUF_INIT;
-
-	rewrite_unified_diff(want, strlen(want), got, strlen(got), "original", "new+override", &d);
-	cr_assert_fail("%s: config differs:\n%s", what, sb_str(&d));
+	lab_compose_canonical(want, &w);
+	lab_compose_canonical(got, &g);
+	if (strcmp(sb_str(&w), sb_str(&g)) != 0)
+	{
+		rewrite_unified_diff(sb_str(&w), w.len, sb_str(&g), g.len, "original", "new+override", &d);
+		cr_assert_fail("%s: config differs:\n%s", what, sb_str(&d));
+	}
+	sb_free(&w);
+	sb_free(&g);
 }
 
 static void
@@ -62,7 +60,7 @@ run(const char *name)
 	StrBuf ov = STRBUF_INIT, env = STRBUF_INIT;
 	char files[600], ovdir[300], ovname[128], rel[300], envpath[300];
 
-	require_compose();
+	lab_compose_require();
 	rwfx_setup(&fx, name);
 
 	RwTarget t = rwfx_target(&fx);

@@ -81,9 +81,9 @@ Test(rollback_safety, ctrl_c_is_undone)
 
 	rbt_migrated(&stack, &mig_docmost);
 	str_format(wrapper, sizeof(wrapper), "%s/compose-then-ctrl-c", stack.s.dir);
-	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'docker-compose \"$@\" || exit $?' "
+	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' '%s \"$@\" || exit $?' "
 						"'case \"$*\" in *--no-deps*) kill -INT $PPID ;; esac' > %s && chmod +x %s",
-						wrapper, wrapper), 0);
+						lab_compose(), wrapper, wrapper), 0);
 	str_format(env_compose, sizeof(env_compose), "PGFOLD_COMPOSE=%s", wrapper);
 	mig_path(&stack.s, path, sizeof(path), "services/%s.yml", stack.svc);
 	mig_read(path, &before, false);

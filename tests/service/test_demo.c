@@ -284,20 +284,19 @@ Test(service_demo, missing_services_dir_fails, .fini = remove_demo_root)
 	config_free(&cfg);
 }
 
-/* docker-compose 1.29 itself accepts every demo file, run as pgfold runs
- * it (--project-directory <root>, the demo .env at the root). Needs only
- * the docker-compose binary, not the engine. */
+/* compose itself (1.29, or v2: PGFOLD_TEST_COMPOSE) accepts every demo
+ * file, run as pgfold runs it (--project-directory <root>, the demo .env at
+ * the root). Needs only the compose binary, not the engine. */
 Test(service_demo, docker_compose_config_accepts_demo_files, .fini = remove_demo_root)
 {
 	static const char *const files[] = { "docmost", "geo", "joplin", "netbox", "nocodb" };
 
 	if (getenv("PGFOLD_TEST_UNIT_ONLY") && strcmp(getenv("PGFOLD_TEST_UNIT_ONLY"), "1") == 0)
 		cr_skip_test("PGFOLD_TEST_UNIT_ONLY=1");
-	if (lab_sh("command -v docker-compose >/dev/null 2>&1") != 0)
-		cr_skip_test("docker-compose is not installed");
+	lab_compose_require();
 	make_demo_root();
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		cr_expect_eq(lab_sh("cd %s && docker-compose --project-directory . -f services/%s.yml "
-							"config -q", tmp_root, files[i]), 0,
-					 "docker-compose config rejects services/%s.yml", files[i]);
+		cr_expect_eq(lab_sh("cd %s && %s --project-directory . -f services/%s.yml "
+							"config -q", tmp_root, lab_compose(), files[i]), 0,
+					 "%s config rejects services/%s.yml", lab_compose(), files[i]);
 }
