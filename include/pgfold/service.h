@@ -205,6 +205,7 @@ typedef struct ContainerInfo
 	char        *working_dir;
 	char        *config_files;
 	char        *environment_file;   /* compose v2: the --env-file list */
+	char        *compose_version;    /* the compose that created it ("1.29.2") */
 	char        *service;
 } ContainerInfo;
 
@@ -283,6 +284,7 @@ typedef struct ComposeInvocation
 	char   *env_target;       /* where a variable pgfold adds goes: the last env file,
 							   * else <project_dir>/.env */
 	char   *source;           /* container whose labels said so; NULL: defaults */
+	char   *compose_version;  /* the compose that created the containers, NULL unknown */
 	char   *problem;          /* why it cannot be reproduced, or NULL */
 } ComposeInvocation;
 

@@ -53,11 +53,19 @@ plugin_installed(void)
 	return false;
 }
 
+/*
+ * Which compose: PGFOLD_COMPOSE when set; else the major that created the
+ * service's containers (their com.docker.compose.version label), when that
+ * one is installed: v1 and v2 name containers differently (_1 / -1), so
+ * the other would create a second set instead of recreating these; else
+ * the v2 plugin if installed, else docker-compose.
+ */
 static size_t
-compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
+compose_words(const App *app, const ComposeInvocation *inv, char *words[MAX_COMPOSE_WORDS])
 {
 	static int detected = -1;
 	size_t n = 0;
+	const char *made_by = inv != NULL ? inv->compose_version : NULL;
 
 	if (app->cfg.compose_cmd[0] != '\0')
 	{
@@ -72,7 +80,14 @@ compose_words(const App *app, char *words[MAX_COMPOSE_WORDS])
 	}
 	if (detected < 0)
 		detected = plugin_installed() ? 1 : 0;
-	if (detected)
+	if (made_by != NULL && made_by[0] == '1' && made_by[1] == '.' && proc_on_path("docker-compose"))
+		words[n++] = xstrdup("docker-compose");
+	else if (made_by != NULL && made_by[0] == '2' && made_by[1] == '.' && plugin_installed())
+	{
+		words[n++] = xstrdup("docker");
+		words[n++] = xstrdup("compose");
+	}
+	else if (detected)
 	{
 		words[n++] = xstrdup("docker");
 		words[n++] = xstrdup("compose");
@@ -87,7 +102,7 @@ compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_fil
 			 const char *const *extra)
 {
 	char *words[MAX_COMPOSE_WORDS];
-	size_t nw = compose_words(app, words);
+	size_t nw = compose_words(app, inv, words);
 	size_t nm = str_vec_len(more_files), ne = str_vec_len(extra);
 	char **argv = xcalloc(nw + 4 + 2 * (inv->env_file_count + inv->file_count + nm) + ne + 1,
 						  sizeof(char *));

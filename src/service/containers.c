@@ -21,6 +21,7 @@
 #define LABEL_WORKING_DIR  "com.docker.compose.project.working_dir"
 #define LABEL_CONFIG_FILES "com.docker.compose.project.config_files"
 #define LABEL_ENV_FILES    "com.docker.compose.project.environment_file"
+#define LABEL_VERSION      "com.docker.compose.version"
 
 static const char *
 jstr(json_t *obj, const char *key)
@@ -204,6 +205,7 @@ fill_info(ContainerInfo *info, json_t *c, ContainerMatch m)
 	info->working_dir = dup_or_null(label(c, LABEL_WORKING_DIR));
 	info->config_files = dup_or_null(label(c, LABEL_CONFIG_FILES));
 	info->environment_file = dup_or_null(label(c, LABEL_ENV_FILES));
+	info->compose_version = dup_or_null(label(c, LABEL_VERSION));
 	info->service = dup_or_null(label(c, LABEL_SERVICE));
 }
 
@@ -220,6 +222,7 @@ info_free(ContainerInfo *info)
 	free(info->working_dir);
 	free(info->config_files);
 	free(info->environment_file);
+	free(info->compose_version);
 	free(info->service);
 	memset(info, 0, sizeof(*info));
 }

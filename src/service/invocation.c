@@ -178,6 +178,8 @@ defaults(const Config *cfg, const StackService *svc, const ServiceContainers *sc
 	char own[256];
 	const char *base = svc->project_dir ? strrchr(svc->project_dir, '/') : NULL;
 
+	if (db != NULL && db->match != MATCH_NONE && db->compose_version != NULL)
+		out->compose_version = xstrdup(db->compose_version);
 	if (db != NULL && db->match != MATCH_NONE && db->project != NULL)
 		out->project = xstrdup(db->project);
 	else if (base != NULL && service_project_name(base + 1, own, sizeof(own)))
@@ -222,6 +224,7 @@ service_invocation(const Config *cfg, const StackService *svc, const ServiceCont
 		return;
 	}
 	out->source = xstrdup(ci->name);
+	out->compose_version = ci->compose_version ? xstrdup(ci->compose_version) : NULL;
 	out->project = xstrdup(ci->project);
 	out->project_dir = xstrdup(ci->working_dir);
 	label_paths(cfg, ci, ci->config_files, "file", &out->files, &out->file_count, out);
@@ -252,6 +255,7 @@ compose_invocation_free(ComposeInvocation *inv)
 	free(inv->project_dir);
 	free(inv->env_target);
 	free(inv->source);
+	free(inv->compose_version);
 	free(inv->problem);
 	memset(inv, 0, sizeof(*inv));
 }

@@ -112,7 +112,7 @@ operator_compose(const MigStack *s, const Layout *l, const char *svc, const char
 
 	layout_path(s, l->cwd, svc, cwd, sizeof(cwd));
 	expand(l->fflag, svc, fflag, sizeof(fflag));
-	return lab_sh("cd %s && docker-compose -p %s %s %s >%s/operator.out 2>&1", cwd, s->id,
+	return lab_sh("cd %s && %s -p %s %s %s >%s/operator.out 2>&1", cwd, lab_compose(), s->id,
 				  fflag, args, s->dir);
 }
 
