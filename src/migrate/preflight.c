@@ -349,6 +349,56 @@ check_extensions(Preflight *pf, App *app)
 	}
 }
 
+/* What an image family brings that the shared instance must have too. */
+static const struct
+{
+	const char *family;
+	const char *extension;
+	const char *what;
+} image_extensions[] = {
+	{ "postgis/postgis", "postgis", "PostGIS" },
+	{ "pgvector/pgvector", "vector", "pgvector" },
+	{ "ankane/pgvector", "vector", "pgvector" },
+	{ "immich-app/postgres", "vector", "pgvector" },
+	{ "tensorchord/pgvecto-rs", "vectors", "pgvecto.rs" },
+	{ "timescale/timescaledb", "timescaledb", "TimescaleDB" },
+	{ "timescale/timescaledb-ha", "timescaledb", "TimescaleDB" },
+	{ "pgfold-lab/postgis", "postgis", "PostGIS" },
+};
+
+/* The db container is not running, so its catalog cannot be asked: its
+ * image's tag and family still tell a newer major or a needed extension,
+ * decided here rather than after the operator started it. */
+static void
+check_image_hints(Preflight *pf, App *app, const StackService *svc)
+{
+	int dst = pf->shared_version_num / 10000;
+
+	if (svc->db_image == NULL)
+		return;
+	if (svc->db_image_major > dst)
+		add_check(pf, "versions", CHECK_BLOCK,
+				  "image %s is PostgreSQL %d, shared is %d: a dump from a newer major cannot be "
+				  "restored into an older server; upgrade the shared instance first",
+				  svc->db_image, svc->db_image_major, dst);
+	for (size_t i = 0; svc->db_image_family != NULL
+		 && i < sizeof(image_extensions) / sizeof(image_extensions[0]); i++)
+	{
+		bool available = false;
+		StrBuf version = STRBUF_INIT;
+
+		if (strcmp(svc->db_image_family, image_extensions[i].family) != 0)
+			continue;
+		if (pg_extension_available(app->shared, image_extensions[i].extension, &available, &version)
+			&& !available)
+			add_check(pf, "extensions", CHECK_BLOCK,
+					  "needs %s (image %s): extension \"%s\" is not available on the shared "
+					  "instance; install it there first", image_extensions[i].what, svc->db_image,
+					  image_extensions[i].extension);
+		sb_free(&version);
+	}
+}
+
 static void
 check_role(Preflight *pf, App *app)
 {
@@ -540,6 +590,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 			check_versions(pf);
 			check_extensions(pf, app);
 		}
+		else
+			check_image_hints(pf, app, svc);
 		if (pf->names.db[0] != '\0')
 			check_shared_names(pf, app);
 	}

@@ -122,3 +122,34 @@ Test(migrate_versions, postgis_into_postgis_shared)
 	free(geo_fp);
 	sb_free(&sql);
 }
+
+/* Nothing runs yet: the image alone says what the shared instance lacks,
+ * and status says it as the reason (blocked), not only "start it first". */
+static void
+status_says(MigStack *s, const char *svc, const char *needle)
+{
+	MigRun r;
+
+	mig_pgfold(s, &r, NULL, "status", svc, NULL);
+	mig_expect_exit(&r, 0, "status");
+	cr_assert_not_null(strstr(sb_str(&r.out), " blocked "), "status:\n%s", sb_str(&r.out));
+	cr_assert_not_null(strstr(sb_str(&r.out), needle), "status does not say \"%s\":\n%s", needle,
+					   sb_str(&r.out));
+	mig_run_free(&r);
+}
+
+Test(migrate_versions, stopped_source_image_tells_postgis_and_major)
+{
+	char svc[96];
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_geo));
+	mig_service_add(&stack, mig_geo.fixture, svc, MIG_POSTGIS);
+	status_says(&stack, svc, "needs PostGIS (image " MIG_POSTGIS "): extension \"postgis\" is not "
+				"available on the shared instance");
+
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
+	mig_service_add(&stack, mig_docmost.fixture, svc, "pgfold-lab/postgres:17");
+	status_says(&stack, svc, "image pgfold-lab/postgres:17 is PostgreSQL 17, shared is 15");
+}
