@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
@@ -60,7 +61,10 @@ list_service_files(const char *dir, char ***names, size_t *count)
 
 		if (!is_service_file_name(de->d_name))
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+		/* a dangling link stays in the list: status says what it points at */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0
+			? fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISLNK(st.st_mode)
+			: !S_ISREG(st.st_mode))
 			continue;
 		if (*count >= STACK_MAX_FILES)
 		{
@@ -152,6 +156,28 @@ stack_reload_service(const Config *cfg, StackService *s)
 	return load_file(cfg, s, &env_budget);
 }
 
+/* An enabled service whose target was removed (OnRamp: services-enabled/x.yml
+ * -> ../services-available/x.yml): one line saying so, not a parse error. */
+static bool
+dangling_link(StackService *s)
+{
+	struct stat st;
+	char target[PATH_MAX];
+	ssize_t n;
+
+	if (stat(s->path, &st) == 0 || lstat(s->path, &st) != 0 || !S_ISLNK(st.st_mode))
+		return false;
+	n = readlink(s->path, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = '\0';
+
+	StrBuf why = STRBUF_INIT;
+
+	sb_appendf(&why, "%s is a link to %s, which does not exist; restore the target or remove "
+			   "the link", s->path, target);
+	s->problem = sb_steal(&why);
+	return true;
+}
+
 static void
 load_one(const Config *cfg, Stack *stack, const char *file, size_t *env_budget)
 {
@@ -172,6 +198,8 @@ load_one(const Config *cfg, Stack *stack, const char *file, size_t *env_budget)
 		return;
 	}
 	stack->count++;
+	if (dangling_link(s))
+		return;
 	/* the env files the stack's compose is run with, when configured */
 	if (cfg->env_file_count > 0
 		&& !service_use_env(s, cfg->root, cfg->env_files, cfg->env_file_count, NULL))

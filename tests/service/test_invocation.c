@@ -238,3 +238,65 @@ Test(service_discover, not_a_list)
 	cr_assert_eq(n, 0);
 	json_decref(obj);
 }
+
+/* ---- layouts ----------------------------------------------------------- */
+
+/* An enabled service whose target is gone is listed with one line saying
+ * so (OnRamp's services-enabled/ links), not dropped nor a parse error. */
+Test(service_invocation, dangling_link_is_listed_with_its_target)
+{
+	char dir[PATH_MAX], link[PATH_MAX];
+	Config c;
+	Stack st;
+
+	cr_assert(str_format(dir, sizeof(dir), "%s/services-enabled", root));
+	cr_assert(str_format(link, sizeof(link), "rm -rf %s/services", root));
+	cr_assert_eq(system(link), 0);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	cr_assert(str_format(link, sizeof(link), "%s/gone.yml", dir));
+	cr_assert_eq(symlink("../services-available/gone.yml", link), 0);
+	cr_assert(config_load(root, &c));
+	cr_assert_str_eq(c.services_dir, dir);
+	cr_assert(stack_load(&c, &st));
+	cr_assert_eq(st.count, 1);
+	cr_assert_str_eq(st.services[0].name, "gone");
+	cr_assert_not_null(st.services[0].problem);
+	cr_assert(strstr(st.services[0].problem, "gone.yml is a link to ../services-available/gone.yml, "
+					 "which does not exist") != NULL, "%s", st.services[0].problem);
+	stack_free(&st);
+	config_free(&c);
+}
+
+/* One directory per app: found without configuration, the app directory's
+ * name is the service, its compose file and .env are the ones read. */
+Test(service_invocation, app_directories_are_found)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	Config c;
+	Stack st;
+	FILE *f;
+
+	cr_assert(str_format(path, sizeof(path), "rm -rf %s/services %s/base.yml", root, root));
+	cr_assert_eq(system(path), 0);
+	cr_assert(str_format(dir, sizeof(dir), "%s/immich", root));
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	cr_assert(str_format(path, sizeof(path), "%s/docker-compose.yml", dir));
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("services:\n  db:\n    image: postgres:16\n    container_name: ${DBC}\n", f);
+	fclose(f);
+	cr_assert(str_format(path, sizeof(path), "%s/.env", dir));
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("DBC=immich_postgres\n", f);
+	fclose(f);
+	cr_assert(config_load(root, &c));
+	cr_assert_eq(c.layout, LAYOUT_APPS);
+	cr_assert(stack_load(&c, &st));
+	cr_assert_eq(st.count, 1);
+	cr_assert_str_eq(st.services[0].name, "immich");
+	cr_assert_str_eq(st.services[0].project_dir, dir);
+	cr_assert_str_eq(st.services[0].db_container, "immich_postgres", "the app's .env was not read");
+	stack_free(&st);
+	config_free(&c);
+}
