@@ -137,6 +137,11 @@ void compose_argv_free(char **argv);
 bool compose_command_line(char *const *argv, StrBuf *out);
 /* Run it; output goes to the log. */
 bool compose_run(char *const *argv, const char *what);
+/* The major version of the compose pgfold runs for inv (`version --short`),
+ * -1 when it does not say. */
+int compose_major(App *app, const ComposeInvocation *inv);
+/* The same, with compose's stdout (at most 1 MiB) appended to *out. */
+bool compose_capture(char *const *argv, const char *what, StrBuf *out);
 
 /* The compose project the service's containers run under. */
 const char *migration_project(App *app, size_t index);

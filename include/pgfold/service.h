@@ -206,6 +206,7 @@ typedef struct ContainerInfo
 	char        *config_files;
 	char        *environment_file;   /* compose v2: the --env-file list */
 	char        *compose_version;    /* the compose that created it ("1.29.2") */
+	char        *config_hash;        /* compose's hash of the service's config then */
 	char        *service;
 } ContainerInfo;
 

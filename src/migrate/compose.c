@@ -237,15 +237,31 @@ log_output(int fd, const char *what)
 	sb_free(&line);
 }
 
-bool
-compose_run(char *const *argv, const char *what)
+/* Everything a capture keeps: compose's answers are a few lines. */
+#define COMPOSE_CAPTURE_MAX (1024 * 1024)
+
+static void
+read_all(int fd, StrBuf *out)
 {
-	int fds[2];
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && out->len + (size_t) n <= COMPOSE_CAPTURE_MAX)
+			sb_append(out, buf, (size_t) n);
+}
+
+/* Run argv; stdout into *out when out is set (stderr to the log), else
+ * both to the log. */
+static bool
+run_compose(char *const *argv, const char *what, StrBuf *out)
+{
+	int fds[2], errfds[2] = { -1, -1 };
 	StrBuf cmdline = STRBUF_INIT;
 
 	compose_command_line(argv, &cmdline);
 	log_info("running %s", sb_str(&cmdline));
-	if (pipe2(fds, O_CLOEXEC) != 0)
+	if (pipe2(fds, O_CLOEXEC) != 0 || (out != NULL && pipe2(errfds, O_CLOEXEC) != 0))
 	{
 		log_error("%s: cannot create a pipe: %s", what, strerror(errno));
 		sb_free(&cmdline);
@@ -254,15 +270,24 @@ compose_run(char *const *argv, const char *what)
 
 	ProcSpec child = {
 		.argv = (const char *const *) argv, .stdin_fd = PROC_DEVNULL,
-		.stdout_fd = fds[1], .stderr_fd = fds[1],
+		.stdout_fd = fds[1], .stderr_fd = out != NULL ? errfds[1] : fds[1],
 	};
 	pid_t pid;
 	bool started = proc_spawn(&child, &pid);
 
 	close(fds[1]);
-	if (started)
+	if (out != NULL)
+		close(errfds[1]);
+	if (started && out != NULL)
+	{
+		read_all(fds[0], out);
+		log_output(errfds[0], what);
+	}
+	else if (started)
 		log_output(fds[0], what);
 	close(fds[0]);
+	if (out != NULL)
+		close(errfds[0]);
 	if (!started)
 	{
 		sb_free(&cmdline);
@@ -277,6 +302,42 @@ compose_run(char *const *argv, const char *what)
 				  what, code, sb_str(&cmdline));
 	sb_free(&cmdline);
 	return ok;
+}
+
+int
+compose_major(App *app, const ComposeInvocation *inv)
+{
+	char *words[MAX_COMPOSE_WORDS + 3];
+	size_t n = compose_words(app, inv, words);
+	StrBuf out = STRBUF_INIT;
+	LogLevel level = log_get_level();
+	int major = -1;
+
+	words[n++] = xstrdup("version");
+	words[n++] = xstrdup("--short");
+	words[n] = NULL;
+	/* a question, not a step: its command line is not worth a log line */
+	log_set_level(LOG_WARN);
+	if (compose_capture(words, "compose version", &out) && out.len > 0
+		&& out.data[0] >= '1' && out.data[0] <= '9' && out.data[1] == '.')
+		major = out.data[0] - '0';
+	log_set_level(level);
+	for (size_t i = 0; i < n; i++)
+		free(words[i]);
+	sb_free(&out);
+	return major;
+}
+
+bool
+compose_run(char *const *argv, const char *what)
+{
+	return run_compose(argv, what, NULL);
+}
+
+bool
+compose_capture(char *const *argv, const char *what, StrBuf *out)
+{
+	return run_compose(argv, what, out);
 }
 
 const char *

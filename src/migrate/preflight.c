@@ -10,6 +10,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/migrate.h"
 #include "pgfold/rewrite.h"
 #include "pgfold/secrets.h"
 #include "pgfold/stream.h"
@@ -254,9 +255,52 @@ check_container(Preflight *pf, App *app, size_t index, const StackService *svc)
 	return ci;
 }
 
+/*
+ * What runs is what the files say: compose's own hash of each service's
+ * configuration (`config --hash`), as the same invocation computes it now,
+ * against the one it put on the container. A file edited since `up` would
+ * otherwise be folded from a state nobody ran, and the recreate would
+ * bring the edit in unseen.
+ */
+static void
+check_config_hashes(Preflight *pf, App *app, size_t index, const ComposeInvocation *inv)
+{
+	const StackService *svc = &app->stack.services[index];
+	const ServiceContainers *sc = &app->containers.services[index];
+	const char *args[] = { "config", "--hash=*", NULL };
+	StrBuf out = STRBUF_INIT;
+	char **argv;
+	bool ok;
+
+	/* another compose major than the one that made the containers hashes
+	 * another way: nothing to compare */
+	if (inv->compose_version == NULL || inv->compose_version[1] != '.'
+		|| compose_major(app, inv) != inv->compose_version[0] - '0')
+		return;
+	argv = compose_argv(app, inv, NULL, args);
+	ok = compose_capture(argv, "compose config --hash", &out);
+	compose_argv_free(argv);
+	for (size_t j = 0; ok && j < sc->count && j < svc->file.service_count; j++)
+	{
+		const ContainerInfo *ci = &sc->members[j];
+		const char *key = svc->file.services[j].key;
+		char want[160];
+
+		if (ci->match == MATCH_NONE || ci->config_hash == NULL
+			|| !str_format(want, sizeof(want), "%s %s\n", key, ci->config_hash))
+			continue;
+		if (strstr(sb_str(&out), want) == NULL)
+			add_check(pf, "compose project", CHECK_BLOCK,
+					  "%s was created from another configuration of service '%s' than %s says "
+					  "now (compose's config-hash differs): bring the project up with its "
+					  "current files first, or put the file back", ci->name, key, svc->path);
+	}
+	sb_free(&out);
+}
+
 /* pgfold runs compose as the project's own invocation did (labels). */
 static void
-check_invocation(Preflight *pf, App *app, size_t index)
+check_invocation(Preflight *pf, App *app, size_t index, bool light)
 {
 	const ComposeInvocation *inv = app_invocation(app, index);
 
@@ -270,6 +314,8 @@ check_invocation(Preflight *pf, App *app, size_t index)
 	add_check(pf, "compose project", CHECK_OK,
 			  "\"%s\" in %s, %zu file(s), variables from %s (as %s was created)",
 			  inv->project, inv->project_dir, inv->file_count, inv->env_target, inv->source);
+	if (!light)
+		check_config_hashes(pf, app, index, inv);
 }
 
 static void
@@ -564,7 +610,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	else
 	{
 		pf->db_container = check_container(pf, app, index, svc);
-		check_invocation(pf, app, index);
+		check_invocation(pf, app, index, opts->light);
 	}
 
 	if (pf->db_container != NULL)

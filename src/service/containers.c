@@ -22,6 +22,7 @@
 #define LABEL_CONFIG_FILES "com.docker.compose.project.config_files"
 #define LABEL_ENV_FILES    "com.docker.compose.project.environment_file"
 #define LABEL_VERSION      "com.docker.compose.version"
+#define LABEL_CONFIG_HASH  "com.docker.compose.config-hash"
 
 static const char *
 jstr(json_t *obj, const char *key)
@@ -206,6 +207,7 @@ fill_info(ContainerInfo *info, json_t *c, ContainerMatch m)
 	info->config_files = dup_or_null(label(c, LABEL_CONFIG_FILES));
 	info->environment_file = dup_or_null(label(c, LABEL_ENV_FILES));
 	info->compose_version = dup_or_null(label(c, LABEL_VERSION));
+	info->config_hash = dup_or_null(label(c, LABEL_CONFIG_HASH));
 	info->service = dup_or_null(label(c, LABEL_SERVICE));
 }
 
@@ -223,6 +225,7 @@ info_free(ContainerInfo *info)
 	free(info->config_files);
 	free(info->environment_file);
 	free(info->compose_version);
+	free(info->config_hash);
 	free(info->service);
 	memset(info, 0, sizeof(*info));
 }

@@ -324,3 +324,46 @@ Test(migrate_invocation, onramp_one_project_linked_files_env_file)
 					   "status of the shared postgres's file:\n%s%s", sb_str(&r.out), sb_str(&r.err));
 	mig_run_free(&r);
 }
+
+/* A file edited since its containers were created: what runs is not what
+ * the file says, and folding it would bring the edit in unseen. plan and
+ * migrate refuse with one line and change nothing; `up -d` settles it. */
+Test(migrate_invocation, file_changed_since_its_containers_were_created)
+{
+	const MigShape *sh = &mig_docmost;
+	const char *running[] = { NULL, NULL, NULL };
+	char svc[96], app[160], dbc[160], path[PATH_MAX];
+	MigSnapshot snap;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(mig_seed_service(&stack, sh, NULL));
+	str_copy(svc, sizeof(svc), mig_svc(&stack, sh));
+	str_copy(app, sizeof(app), mig_name(&stack, sh->apps[0]));
+	str_copy(dbc, sizeof(dbc), mig_name(&stack, sh->db_container));
+	running[0] = app;
+	running[1] = dbc;
+	mig_path(&stack, path, sizeof(path), "services/%s.yml", svc);
+	cr_assert_eq(lab_sh("sed -i 's|APP_URL=http://docmost.localhost|APP_URL=http://docs.example|' %s",
+						path), 0);
+	mig_snapshot(&stack, svc, &snap);
+
+	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
+	mig_expect_exit(&r, 3, "plan of a file edited since up");
+	cr_assert_not_null(strstr(sb_str(&r.out), "was created from another configuration of service "
+							  "'docmost' than"), "plan:\n%s", sb_str(&r.out));
+	mig_run_free(&r);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 3, "migrate of a file edited since up");
+	cr_assert_not_null(strstr(sb_str(&r.err), "compose's config-hash differs"), "migrate:\n%s",
+					   sb_str(&r.err));
+	mig_run_free(&r);
+	mig_assert_unchanged(&stack, svc, &snap, running);
+	mig_snapshot_free(&snap);
+
+	cr_assert_eq(mig_compose(&stack, NULL, "-f services/%s.yml up -d", svc), 0);
+	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
+	mig_expect_exit(&r, 0, "plan once the project runs what its file says");
+	mig_run_free(&r);
+}
