@@ -50,6 +50,32 @@ typedef struct ConnValues
 	int   port;
 } ConnValues;
 
+/* The pieces of a connection, as ConnNames indexes them. */
+typedef enum ConnPiece
+{
+	PIECE_HOST = 0,
+	PIECE_PORT,
+	PIECE_USER,
+	PIECE_PASSWORD,
+	PIECE_DBNAME,
+	PIECE_COUNT
+} ConnPiece;
+
+/*
+ * How an app names its connection settings and what it assumes when one is
+ * unset: from a known image's convention (conventions.c), the file's
+ * `# pgfold.*` header, or all NULL for the generic heuristics. A piece the
+ * fold must change but the file does not set is added under var[] when the
+ * new value differs from deflt[]; with no var[] known it is refused.
+ */
+typedef struct ConnNames
+{
+	const char *var[PIECE_COUNT];    /* NULL: no name known */
+	const char *deflt[PIECE_COUNT];  /* NULL: the app's default is not known */
+	bool        port_in_host;        /* the port is written as host:port (Gitea) */
+	bool        dbname_by_app;       /* the app picks its database itself (Odoo) */
+} ConnNames;
+
 typedef struct ConnRef
 {
 	ConnKind      kind;
@@ -71,6 +97,14 @@ typedef struct ConnRef
 	bool          indirect;
 	/* It points at the shared instance (a migrated file), not a dedicated db. */
 	bool          shared;
+	/* CONN_URL whose user and password are separate variables (a JDBC URL:
+	 * Keycloak's KC_DB_URL + KC_DB_USERNAME / KC_DB_PASSWORD): user and
+	 * password index those variables, url.user / url.password span them. */
+	bool          split_credentials;
+	ConnNames     names;
+	/* Which rule found it, for plan: "zabbix convention (image
+	 * zabbix/zabbix-server-pgsql)", "generic DB_* variables" (owned). */
+	char         *rule;
 	ConnValues    values;
 } ConnRef;
 
@@ -85,6 +119,10 @@ typedef struct StackService
 	/* metadata header (pointers into file.meta) */
 	const char  *meta_database;      /* "# database:" e.g. "postgres" once migrated */
 	const char  *meta_database_name; /* "# database_name:" */
+	/* "# pgfold.host:", "# pgfold.user:", ... "# pgfold.url:": the apps'
+	 * variable names, when no known convention fits (conventions.c) */
+	ConnNames    meta_names;
+	const char  *meta_url;
 
 	/* the dedicated postgres service, if any */
 	int          db_service;         /* index into file.services, -1 = none */
@@ -140,13 +178,19 @@ StackService *stack_find(Stack *stack, const char *name);
 bool service_analyze(const Config *cfg, StackService *svc);
 void service_analysis_clear(StackService *svc);
 
+/* The repository path of an image reference: registry, tag and digest
+ * removed, "library/" added to one-component names ("zabbix/zabbix-server-
+ * pgsql", "library/odoo"). False when it is not a well-formed reference. */
+bool service_image_repository(const char *image, char *out, size_t outsize);
+
 /* Is this image reference a postgres server image we recognise? */
 bool service_image_is_postgres(const char *image, int *major_out);
 /* Its canonical family ("library/postgres", "postgis/postgis", ...), or NULL. */
 const char *service_image_family(const char *image);
 
-/* Split bytes[start, end) as a postgres URL (scheme://...); false when it
- * has no top-level "://". Spans are into bytes. */
+/* Split bytes[start, end) as a postgres URL (scheme://...; a "jdbc:" or
+ * "db+" wrapper before the scheme is skipped); false when it has no
+ * top-level "://". Spans are into bytes. */
 bool service_split_url(const char *bytes, size_t start, size_t end,
 					   ConnUrlParts *out);
 /* NocoDB's pg://host:port?u=USER&p=PASS&d=DB (query keys may come in any

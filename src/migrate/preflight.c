@@ -189,6 +189,12 @@ check_service_file(Preflight *pf, const StackService *svc)
 			  "database \"%s\", user \"%s\", %zu app connection(s)", svc->path,
 			  svc->file.services[svc->db_service].key, svc->db_container,
 			  svc->db_name, svc->db_user, svc->conn_count);
+	/* which rule read each app's settings: a known image's convention, the
+	 * header's pgfold.* names, or the generic heuristics */
+	for (size_t i = 0; i < svc->conn_count; i++)
+		add_check(pf, "connection", CHECK_OK, "%s: connection settings: %s",
+				  svc->file.services[svc->conns[i].app].key,
+				  svc->conns[i].rule ? svc->conns[i].rule : "generic");
 	for (size_t i = 0; i < svc->warning_count; i++)
 		add_check(pf, "service file", CHECK_WARN, "%s", svc->warnings[i]);
 	if (svc->conn_count == 0)

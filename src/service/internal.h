@@ -25,6 +25,31 @@ const char *svc_var(const ComposeService *s, const char *name, int *env_index);
  * built on a postgres image from the server itself. */
 bool svc_is_client(const ComposeService *s);
 
+/* The convention an app follows (conventions.c): a known image's, or the
+ * file header's `# pgfold.*` names. */
+typedef struct AppConv
+{
+	bool        found;
+	bool        url;        /* anchor is a URL variable */
+	bool        implicit;   /* matched by image with its host variable unset:
+							 * the app uses its default host */
+	const char *anchor;     /* the host (or URL) variable */
+	const char *note;       /* for the operator, or NULL */
+	ConnNames   names;
+	char        rule[160];  /* "zabbix convention (image zabbix/...)" */
+} AppConv;
+
+/* Which convention app follows; false (out zeroed) when none. */
+bool conv_for_app(const StackService *svc, size_t app, AppConv *out);
+/* The value of piece for an app naming it names->var[piece]: *idx its
+ * env index (-1 when not in `environment:`); the app's default when the
+ * variable is unset nowhere; NULL when unknown. */
+const char *conv_piece(const ComposeService *s, const ConnNames *names, ConnPiece piece,
+					   int *idx);
+/* Read the file header's `# pgfold.*` names into svc->meta_names and
+ * meta_url; false with svc->problem set when one is unusable. */
+bool conv_read_meta(StackService *svc);
+
 /* Find the connections of app service `app` to target; appends to
  * svc->conns, may add warnings or set svc->problem. */
 void conn_find(const Config *cfg, StackService *svc, size_t app, const DbTarget *target);
@@ -42,6 +67,10 @@ void svc_problem(StackService *svc, const char *fmt, ...)
 /* First index in [i, end) of b holding a char of set outside any ${...}
  * (nested too) and $$ escapes; end when there is none. */
 size_t svc_scan_top(const char *b, size_t i, size_t end, const char *set);
+
+/* Length of a wrapper before a URL's scheme, else 0: Java's "jdbc:"
+ * (jdbc:postgresql://...) and Celery's SQLAlchemy backend "db+". */
+size_t svc_url_wrapper(const char *s, size_t n);
 
 /* String list helpers (owned copies). */
 void strlist_add_unique(char ***list, size_t *count, const char *s);
