@@ -25,7 +25,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
 
 #include "pgfold/log.h"
 
@@ -228,119 +227,6 @@ svc_is_client(const ComposeService *s)
 	return false;
 }
 
-/* ---- values ---------------------------------------------------------------- */
-
-/* %XX decoded; a malformed escape is kept as written. */
-static char *
-percent_decode(const char *s, size_t n)
-{
-	char *out = xcalloc(n + 1, 1);
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++)
-	{
-		int hi, lo;
-
-		if (s[i] == '%' && i + 2 < n && (hi = str_hexval(s[i + 1])) >= 0 &&
-			(lo = str_hexval(s[i + 2])) >= 0)
-		{
-			out[o++] = (char) (hi * 16 + lo);
-			i += 2;
-		}
-		else
-			out[o++] = s[i];
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* A piece of text as a value; NULL for an absent (empty) span. */
-static char *
-piece(const char *text, Span sp, bool decode)
-{
-	if (sp.end <= sp.start)
-		return NULL;
-	if (decode)
-		return percent_decode(text + sp.start, sp.end - sp.start);
-	return xstrndup(text + sp.start, sp.end - sp.start);
-}
-
-/* A raw piece interpolated on its own; NULL when absent or failing. */
-static char *
-piece_interpolated(const Config *cfg, const char *bytes, Span sp, bool decode)
-{
-	if (sp.end <= sp.start)
-		return NULL;
-
-	StrBuf out = STRBUF_INIT;
-	char err[256];
-
-	if (!dotenv_interpolate(bytes + sp.start, sp.end - sp.start,
-							cfg ? config_var_lookup : NULL, (void *) cfg, &out, err, sizeof(err)))
-	{
-		sb_free_secret(&out);
-		return NULL;
-	}
-
-	char *v = decode ? percent_decode(sb_str(&out), out.len) : xstrdup(sb_str(&out));
-
-	sb_free_secret(&out);
-	return v;
-}
-
-static void
-strip_brackets(char *host)
-{
-	size_t n = host ? strlen(host) : 0;
-
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
-	{
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-}
-
-static int
-parse_port(const char *s)
-{
-	long v;
-
-	if (s == NULL || !str_to_long(s, 1, 65535, &v))
-		return -1;
-	return (int) v;
-}
-
-static void
-free_secret_str(char **s)
-{
-	if (*s)
-	{
-		sodium_memzero(*s, strlen(*s));
-		free(*s);
-		*s = NULL;
-	}
-}
-
-void
-conn_values_free(ConnValues *v)
-{
-	free(v->user);
-	free_secret_str(&v->password);
-	free(v->host);
-	free(v->dbname);
-	v->user = v->host = v->dbname = NULL;
-	v->port = -1;
-}
-
-void
-conn_ref_free(ConnRef *c)
-{
-	free(c->prefix);
-	free(c->rule);
-	c->prefix = c->rule = NULL;
-	conn_values_free(&c->values);
-}
-
 static bool
 host_matches(const DbTarget *t, const char *host)
 {
@@ -399,14 +285,14 @@ kind_from_scheme(const char *s, size_t n, ConnKind *kind)
 static void
 fill_values_from(const char *text, const ConnUrlParts *p, ConnValues *v)
 {
-	v->user = piece(text, p->user, true);
-	v->password = piece(text, p->password, true);
-	v->host = piece(text, p->host, false);
-	v->dbname = piece(text, p->dbname, true);
+	v->user = svc_piece(text, p->user, true);
+	v->password = svc_piece(text, p->password, true);
+	v->host = svc_piece(text, p->host, false);
+	v->dbname = svc_piece(text, p->dbname, true);
 
-	char *port = piece(text, p->port, false);
+	char *port = svc_piece(text, p->port, false);
 
-	v->port = parse_port(port);
+	v->port = svc_parse_port(port);
 	free(port);
 }
 
@@ -414,14 +300,14 @@ static void
 fill_values_interpolated(const Config *cfg, const char *bytes, const ConnUrlParts *p,
 						 ConnValues *v)
 {
-	v->user = piece_interpolated(cfg, bytes, p->user, true);
-	v->password = piece_interpolated(cfg, bytes, p->password, true);
-	v->host = piece_interpolated(cfg, bytes, p->host, false);
-	v->dbname = piece_interpolated(cfg, bytes, p->dbname, true);
+	v->user = svc_piece_interpolated(cfg, bytes, p->user, true);
+	v->password = svc_piece_interpolated(cfg, bytes, p->password, true);
+	v->host = svc_piece_interpolated(cfg, bytes, p->host, false);
+	v->dbname = svc_piece_interpolated(cfg, bytes, p->dbname, true);
 
-	char *port = piece_interpolated(cfg, bytes, p->port, false);
+	char *port = svc_piece_interpolated(cfg, bytes, p->port, false);
 
-	v->port = parse_port(port);
+	v->port = svc_parse_port(port);
 	free(port);
 }
 
@@ -441,7 +327,7 @@ split_url_credentials(const ComposeService *s, const ConnNames *names, ConnRef *
 
 	c->split_credentials = true;
 	free(c->values.user);
-	free_secret_str(&c->values.password);
+	svc_free_secret(&c->values.password);
 	v = conv_piece(s, names, PIECE_USER, &c->user);
 	c->values.user = v ? xstrdup(v) : NULL;
 	v = conv_piece(s, names, PIECE_PASSWORD, &c->password);
@@ -511,7 +397,7 @@ try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarg
 	}
 	else if (raw.ok)
 	{
-		char *scheme = piece_interpolated(cfg, bytes, raw.p.scheme, false);
+		char *scheme = svc_piece_interpolated(cfg, bytes, raw.p.scheme, false);
 		bool known = scheme && kind_from_scheme(scheme, strlen(scheme), &kind);
 
 		free(scheme);
@@ -539,7 +425,7 @@ try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarg
 		fill_values_from(e->resolved, &res.p, &c.values);
 	else
 		fill_values_interpolated(cfg, bytes, &raw.p, &c.values);
-	strip_brackets(c.values.host);
+	svc_strip_brackets(c.values.host);
 
 	if (!host_matches(t, c.values.host))
 	{
@@ -565,7 +451,7 @@ split_host_port(const char *v, char **host, int *port)
 	*port = -1;
 	if (colon == NULL || colon == v || strchr(v, ':') != colon)
 		return false;
-	*port = parse_port(colon + 1);
+	*port = svc_parse_port(colon + 1);
 	if (*port < 0)
 		return false;
 	*host = xstrndup(v, (size_t) (colon - v));
@@ -626,7 +512,7 @@ fill_parts(const ComposeService *s, const AppConv *conv, ConnRef *c, bool embedd
 	}
 	/* the port written with the host is the one the app uses */
 	if (!embedded)
-		c->values.port = parse_port(vals[PIECE_PORT]);
+		c->values.port = svc_parse_port(vals[PIECE_PORT]);
 	free(vals[PIECE_PORT]);
 	c->values.user = vals[PIECE_USER];
 	c->values.password = vals[PIECE_PASSWORD];
@@ -780,9 +666,9 @@ check_env_files(StackService *svc, size_t app, const DbTarget *t)
 			else if (value_has_pg_scheme(de->value) &&
 					 split_any(de->value, 0, strlen(de->value), &p))
 			{
-				char *h = piece(de->value, p.host, false);
+				char *h = svc_piece(de->value, p.host, false);
 
-				strip_brackets(h);
+				svc_strip_brackets(h);
 				names_db = host_matches(t, h);
 				free(h);
 			}

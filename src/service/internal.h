@@ -59,6 +59,16 @@ void conn_check_credentials(StackService *svc);
 
 void conn_ref_free(ConnRef *c);
 
+/* values.c: a piece of text as a value (NULL for an empty span), %XX
+ * decoded when decode; the same interpolated on its own (NULL when it does
+ * not resolve); brackets of an IPv6 host dropped; a port 1-65535 or -1;
+ * a secret string zeroed, freed and set to NULL. */
+char *svc_piece(const char *text, Span sp, bool decode);
+char *svc_piece_interpolated(const Config *cfg, const char *bytes, Span sp, bool decode);
+void svc_strip_brackets(char *host);
+int svc_parse_port(const char *s);
+void svc_free_secret(char **s);
+
 void svc_warn(StackService *svc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void svc_problem(StackService *svc, const char *fmt, ...)
