@@ -10,6 +10,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/migrate.h"
 #include "pgfold/secrets.h"
 #include "pgfold/stream.h"
 
@@ -201,6 +202,37 @@ check_service_file(Preflight *pf, const StackService *svc)
 		add_check(pf, "app connections", CHECK_BLOCK,
 				  "no app service connects to \"%s\": nothing would be switched over",
 				  svc->file.services[svc->db_service].key);
+}
+
+/*
+ * Everything the files step would write, computed now with a placeholder
+ * password: a setting pgfold cannot map, a shape it cannot edit, an
+ * unreadable .env blocks here, with the rewriter's own words, before
+ * migrate stops anything (before, migrate streamed and verified the whole
+ * database and only then failed at the files step). The rewriter's
+ * messages are captured, not printed: the check reports them.
+ */
+static void
+check_rewrite(Preflight *pf, App *app, const StackService *svc)
+{
+	char why[1024];
+	bool ok;
+
+	pf->files = xcalloc(1, sizeof(MigrationFiles));
+	log_capture_begin(why, sizeof(why));
+	ok = migration_files_build(app, svc, &pf->names, PREFLIGHT_PASSWORD_PLACEHOLDER, pf->files);
+	log_capture_end();
+	if (!ok)
+	{
+		migration_files_free(pf->files);
+		free(pf->files);
+		pf->files = NULL;
+		add_check(pf, "files", CHECK_BLOCK, "%s", why[0] ? why
+				  : "the service file cannot be rewritten");
+		return;
+	}
+	for (size_t i = 0; i < pf->files->service.warning_count; i++)
+		add_check(pf, "files", CHECK_WARN, "%s", pf->files->service.warnings[i]);
 }
 
 static const ContainerInfo *
@@ -433,6 +465,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	}
 	if (!preflight_names(svc, opts, &pf->names))
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
+	else
+		check_rewrite(pf, app, svc);
 
 	pf->engine_reachable = app_engine(app);
 	if (!pf->engine_reachable)
@@ -484,6 +518,11 @@ preflight_free(Preflight *pf)
 	free(pf->source.encoding);
 	free(pf->source.collate);
 	free(pf->source.ctype);
+	if (pf->files != NULL)
+	{
+		migration_files_free(pf->files);
+		free(pf->files);
+	}
 	memset(pf, 0, sizeof(*pf));
 }
 
