@@ -183,8 +183,8 @@ void mig_assert_rerun_noop(MigStack *s, const MigShape *sh);
 char *mig_shared_databases(const MigStack *s);
 char *mig_shared_roles(const MigStack *s);
 
-/* The four shapes of tests/migrate/fixtures (mig_shapes.c). */
-extern const MigShape mig_docmost, mig_joplin, mig_netbox, mig_nocodb, mig_geo;
+/* The shapes of tests/migrate/fixtures (mig_shapes.c). */
+extern const MigShape mig_docmost, mig_joplin, mig_netbox, mig_nocodb, mig_geo, mig_zabbix;
 
 /* Add sh's service file (db image db_image, NULL = postgres 15), bring it
  * up, seed seed.sql; returns the source fingerprint (caller frees). */
