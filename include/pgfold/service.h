@@ -247,16 +247,19 @@ typedef struct StackContainers
 
 /*
  * Match one GET /containers/json?all=1 array to the stack's services. A
- * container belongs to a compose service when its labels name that service
- * key and either its config_files label names this file (basename) or, with
- * no config_files label, its project is one of svc->projects; otherwise when
- * its name is exactly the service's container name (container_name, or a
- * default-name candidate). The best match wins: labels+name, labels, name;
- * then one whose working_dir label is this stack (root or services dir);
- * then a running container over a stopped one. ContainerInfo.matches counts
- * the containers that matched and were started from this stack (or all of
- * them when none was): > 1 means stale copies of this stack exist. Pure:
- * never calls the engine.
+ * container whose config_files label (relative entries resolved against its
+ * working_dir label and that directory's parents) does not name this file
+ * is another stack's and never matches, not even by name. Otherwise it
+ * belongs to a compose service when its labels name that service key and
+ * its config_files name this file (by path; by basename when the labels
+ * cannot be resolved) or, with no config_files label, its project is one of
+ * svc->projects; otherwise when its name is exactly the service's container
+ * name (container_name, or a default-name candidate). The best match wins:
+ * labels+name, labels, name; then one started from this stack; then a
+ * running container over a stopped one. ContainerInfo.matches counts the
+ * containers that matched and were started from this stack (or all of
+ * them when none was): > 1 means stale copies of this stack exist. Reads
+ * no engine (it may stat the files the labels name).
  */
 bool stack_match_containers(const Stack *stack, json_t *list, StackContainers *out);
 void stack_containers_free(StackContainers *sc);

@@ -161,11 +161,9 @@ typedef struct MigShape
 	const char *env_after[6];
 } MigShape;
 
-/* The service (file) name of sh in this stack: "<fixture>-<id>". Unique
- * per test because pgfold matches containers by the file's base name and
- * the compose service key across every project on the engine: another
- * stack's services/docmost.yml would otherwise count as a second match
- * (see migrate_safety/other_stack_with_the_same_file_does_not_block). */
+/* The service (file) name of sh in this stack: "<fixture>-<id>", unique
+ * per test (plain_names: the fixture's own name, as two stacks with the
+ * same file name have it: migrate_stacks/same_file_and_key_on_one_engine). */
 const char *mig_svc(const MigStack *s, const MigShape *sh);
 /* Container name from a %s pattern and the stack id (static buffer ring). */
 const char *mig_name(const MigStack *s, const char *pattern);
