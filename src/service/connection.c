@@ -227,14 +227,25 @@ svc_is_client(const ComposeService *s)
 	return false;
 }
 
+/* host is one of the target's names (service key, container name). */
 static bool
-host_matches(const DbTarget *t, const char *host)
+host_names_target(const DbTarget *t, const char *host)
 {
 	if (host == NULL || host[0] == '\0')
 		return false;
 	for (size_t i = 0; i < t->count; i++)
 		if (t->names[i] && strcasecmp(t->names[i], host) == 0)
 			return true;
+	return false;
+}
+
+static bool
+host_matches(const DbTarget *t, const char *host)
+{
+	if (host == NULL || host[0] == '\0')
+		return false;
+	if (host_names_target(t, host))
+		return true;
 	/* an app sharing the db's network namespace (or the host's) reaches it
 	 * on localhost; only a dedicated db can be meant by that */
 	if (!t->shared && (strcasecmp(host, "localhost") == 0 ||
@@ -594,8 +605,9 @@ try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t, const AppC
 }
 
 /* An app of a known image that sets no host variable uses its default
- * host (immich's "database", zabbix's "postgres-server"): when that names
- * the db, it connects through it. */
+ * host (immich's "database", zabbix's "postgres-server"): when that is the
+ * db's own name, it connects through it. A default of localhost proves
+ * nothing (n8n and others then run on SQLite). */
 static void
 try_implicit(StackService *svc, size_t app, const DbTarget *t, const AppConv *conv)
 {
@@ -603,7 +615,7 @@ try_implicit(StackService *svc, size_t app, const DbTarget *t, const AppConv *co
 	const char *host = conv->names.deflt[PIECE_HOST];
 	ConnRef c;
 
-	if (!conv->found || !conv->implicit || host == NULL || !host_matches(t, host))
+	if (!conv->found || !conv->implicit || !host_names_target(t, host))
 		return;
 	for (size_t k = 0; k < svc->conn_count; k++)
 		if (svc->conns[k].app == app)

@@ -701,3 +701,26 @@ Test(service_conventions, settings_in_an_env_file_are_refused)
 	cr_assert_stderr_eq_str(want);
 	rwfx_teardown(&fx);
 }
+
+/* n8n without DB_POSTGRESDB_HOST runs on SQLite: its default host,
+ * localhost, does not make it a client of the file's postgres */
+Test(service_conventions, default_localhost_is_no_connection)
+{
+	RwFx fx;
+
+	cr_assert(rwfx_setup_bytes(&fx, "n8n",
+							   "services:\n"
+							   "  n8n:\n"
+							   "    image: docker.n8n.io/n8nio/n8n\n"
+							   "    environment:\n"
+							   "      N8N_HOST: n8n.example.org\n"
+							   "  app:\n"
+							   "    image: example.org/app:1\n"
+							   "    environment:\n"
+							   "      DATABASE_URL: postgres://app:s3cret@db/app\n"
+							   DB_BLOCK("db", "postgres:16")));
+	cr_assert_null(fx.svc.problem, "%s", fx.svc.problem);
+	cr_assert_eq(fx.svc.conn_count, 1);
+	cr_assert_str_eq(fx.svc.file.services[fx.svc.conns[0].app].key, "app");
+	rwfx_teardown(&fx);
+}
