@@ -9,6 +9,7 @@
 #define PGFOLD_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum LogLevel
 {
@@ -34,6 +35,15 @@ bool log_color_enabled(void);
  * at path is refused (fs_open_append). */
 bool log_open_file(const char *path);
 void log_close_file(void);
+
+/*
+ * Dry runs (the pre-flight rewrite of a service file): while a capture is
+ * active, warnings and errors are neither printed nor written to the log
+ * file; the first error is copied into buf instead, for the caller to
+ * report as its own finding (which it then logs, once). Not nested.
+ */
+void log_capture_begin(char *buf, size_t size);
+void log_capture_end(void);
 
 void log_msg(LogLevel level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -119,7 +119,14 @@ typedef struct Preflight
 	bool            role_password_file;  /* and it logs in */
 	bool            tmp_db_exists;
 	const ContainerInfo *db_container;
+	/* The files the migration would write, built by the pre-flight's dry
+	 * run with a placeholder password (plan shows their diffs); NULL when
+	 * the service cannot be rewritten (a blocking check says why). */
+	struct MigrationFiles *files;
 } Preflight;
+
+/* Shown in place of the password a migration will generate. */
+#define PREFLIGHT_PASSWORD_PLACEHOLDER "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
 
 #define TMP_DB_SUFFIX "__pgfold_incoming"
 

@@ -108,11 +108,23 @@ typedef struct RwEnvVar
 	char *value;    /* secret */
 } RwEnvVar;
 
+/* A variable the new file adds to an app: a connection setting the file
+ * did not write (the app used its default) that must now differ. The
+ * rollback override sets it back to that default. */
+typedef struct RwAdded
+{
+	char *app;       /* service key */
+	char *key;
+	char *restore;   /* the app's default (not secret: a documented value) */
+} RwAdded;
+
 typedef struct RwServiceResult
 {
 	StrBuf    bytes;          /* the new file */
 	RwEnvVar *env;
 	size_t    env_count;
+	RwAdded  *added;          /* variables added to apps, in file order */
+	size_t    added_count;
 	Span     *edited;         /* original spans replaced/deleted/inserted at, sorted */
 	size_t    edited_count;
 	/* Things left alone that still name the db service or its container
@@ -166,6 +178,11 @@ bool rewrite_override_name(const char *service, char *buf, size_t bufsize);
  */
 bool rewrite_rollback_override(const StackService *svc, const RwProvenance *prov,
 							   StrBuf *out);
+/* The same for a migrated file that adds variables to apps
+ * (RwServiceResult.added): the override sets each back to the app's
+ * default, which is what the app used before. */
+bool rewrite_rollback_override_added(const StackService *svc, const RwProvenance *prov,
+									 const RwAdded *added, size_t added_count, StrBuf *out);
 
 /* ------------------------------------------------------------------ */
 /* .env and diff                                                       */

@@ -51,6 +51,32 @@ typedef struct ConnValues
 	int   port;
 } ConnValues;
 
+/* The pieces of a connection, as ConnNames indexes them. */
+typedef enum ConnPiece
+{
+	PIECE_HOST = 0,
+	PIECE_PORT,
+	PIECE_USER,
+	PIECE_PASSWORD,
+	PIECE_DBNAME,
+	PIECE_COUNT
+} ConnPiece;
+
+/*
+ * How an app names its connection settings and what it assumes when one is
+ * unset: from a known image's convention (conventions.c), the file's
+ * `# pgfold.*` header, or all NULL for the generic heuristics. A piece the
+ * fold must change but the file does not set is added under var[] when the
+ * new value differs from deflt[]; with no var[] known it is refused.
+ */
+typedef struct ConnNames
+{
+	const char *var[PIECE_COUNT];    /* NULL: no name known */
+	const char *deflt[PIECE_COUNT];  /* NULL: the app's default is not known */
+	bool        port_in_host;        /* the port is written as host:port (Gitea) */
+	bool        dbname_by_app;       /* the app picks its database itself (Odoo) */
+} ConnNames;
+
 typedef struct ConnRef
 {
 	ConnKind      kind;
@@ -72,6 +98,14 @@ typedef struct ConnRef
 	bool          indirect;
 	/* It points at the shared instance (a migrated file), not a dedicated db. */
 	bool          shared;
+	/* CONN_URL whose user and password are separate variables (a JDBC URL:
+	 * Keycloak's KC_DB_URL + KC_DB_USERNAME / KC_DB_PASSWORD): user and
+	 * password index those variables, url.user / url.password span them. */
+	bool          split_credentials;
+	ConnNames     names;
+	/* Which rule found it, for plan: "zabbix convention (image
+	 * zabbix/zabbix-server-pgsql)", "generic DB_* variables" (owned). */
+	char         *rule;
 	ConnValues    values;
 } ConnRef;
 
@@ -86,6 +120,10 @@ typedef struct StackService
 	/* metadata header (pointers into file.meta) */
 	const char  *meta_database;      /* "# database:" e.g. "postgres" once migrated */
 	const char  *meta_database_name; /* "# database_name:" */
+	/* "# pgfold.host:", "# pgfold.user:", ... "# pgfold.url:": the apps'
+	 * variable names, when no known convention fits (conventions.c) */
+	ConnNames    meta_names;
+	const char  *meta_url;
 
 	/* the dedicated postgres service, if any */
 	int          db_service;         /* index into file.services, -1 = none */
@@ -160,13 +198,19 @@ const Config *service_config(const Config *cfg, const StackService *svc, Config 
 bool service_analyze(const Config *cfg, StackService *svc);
 void service_analysis_clear(StackService *svc);
 
+/* The repository path of an image reference: registry, tag and digest
+ * removed, "library/" added to one-component names ("zabbix/zabbix-server-
+ * pgsql", "library/odoo"). False when it is not a well-formed reference. */
+bool service_image_repository(const char *image, char *out, size_t outsize);
+
 /* Is this image reference a postgres server image we recognise? */
 bool service_image_is_postgres(const char *image, int *major_out);
 /* Its canonical family ("library/postgres", "postgis/postgis", ...), or NULL. */
 const char *service_image_family(const char *image);
 
-/* Split bytes[start, end) as a postgres URL (scheme://...); false when it
- * has no top-level "://". Spans are into bytes. */
+/* Split bytes[start, end) as a postgres URL (scheme://...; a "jdbc:" or
+ * "db+" wrapper before the scheme is skipped); false when it has no
+ * top-level "://". Spans are into bytes. */
 bool service_split_url(const char *bytes, size_t start, size_t end,
 					   ConnUrlParts *out);
 /* NocoDB's pg://host:port?u=USER&p=PASS&d=DB (query keys may come in any
@@ -226,16 +270,19 @@ typedef struct StackContainers
 
 /*
  * Match one GET /containers/json?all=1 array to the stack's services. A
- * container belongs to a compose service when its labels name that service
- * key and either its config_files label names this file (basename) or, with
- * no config_files label, its project is one of svc->projects; otherwise when
- * its name is exactly the service's container name (container_name, or a
- * default-name candidate). The best match wins: labels+name, labels, name;
- * then one whose working_dir label is this stack (root or services dir);
- * then a running container over a stopped one. ContainerInfo.matches counts
- * the containers that matched and were started from this stack (or all of
- * them when none was): > 1 means stale copies of this stack exist. Pure:
- * never calls the engine.
+ * container whose config_files label (relative entries resolved against its
+ * working_dir label and that directory's parents) does not name this file
+ * is another stack's and never matches, not even by name. Otherwise it
+ * belongs to a compose service when its labels name that service key and
+ * its config_files name this file (by path; by basename when the labels
+ * cannot be resolved) or, with no config_files label, its project is one of
+ * svc->projects; otherwise when its name is exactly the service's container
+ * name (container_name, or a default-name candidate). The best match wins:
+ * labels+name, labels, name; then one started from this stack; then a
+ * running container over a stopped one. ContainerInfo.matches counts the
+ * containers that matched and were started from this stack (or all of
+ * them when none was): > 1 means stale copies of this stack exist. Reads
+ * no engine (it may stat the files the labels name).
  */
 bool stack_match_containers(const Stack *stack, json_t *list, StackContainers *out);
 void stack_containers_free(StackContainers *sc);

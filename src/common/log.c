@@ -16,6 +16,8 @@
 static LogLevel current_level = LOG_NOTICE;
 static bool use_color = false;
 static FILE *log_file = NULL;
+static char *capture_buf = NULL;
+static size_t capture_size = 0;
 
 static const char *const level_names[] = {
 	"trace", "debug", "info", "notice", "warning", "error", "fatal"
@@ -150,6 +152,22 @@ escape_controls(const char *in, char *out, size_t size)
 }
 
 void
+log_capture_begin(char *buf, size_t size)
+{
+	capture_buf = buf;
+	capture_size = size;
+	if (buf != NULL && size > 0)
+		buf[0] = '\0';
+}
+
+void
+log_capture_end(void)
+{
+	capture_buf = NULL;
+	capture_size = 0;
+}
+
+void
 log_msg(LogLevel level, const char *fmt, ...)
 {
 	char raw[2048], msg[4 * sizeof(raw)];
@@ -163,6 +181,12 @@ log_msg(LogLevel level, const char *fmt, ...)
 	va_end(ap);
 	escape_controls(raw, msg, sizeof(msg));
 
+	if (capture_buf != NULL && level >= LOG_WARN)
+	{
+		if (level >= LOG_ERROR && capture_size > 0 && capture_buf[0] == '\0')
+			snprintf(capture_buf, capture_size, "%s", msg);
+		return;
+	}
 	if (log_file != NULL && level >= LOG_INFO)
 		write_file_line(level, msg);
 

@@ -86,7 +86,8 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 
 	RwProvenance prov = { out->service_rel, out->override_rel, NULL };
 
-	if (!rewrite_rollback_override(svc, &prov, &out->override_bytes))
+	if (!rewrite_rollback_override_added(svc, &prov, out->service.added, out->service.added_count,
+										 &out->override_bytes))
 		return false;
 	return build_env(app, &out->service, out);
 }

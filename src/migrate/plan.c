@@ -14,9 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Shown in place of the password the migration will generate. */
-#define PLAN_PASSWORD_PLACEHOLDER "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
-
 static void
 app_container_names(App *app, size_t index, StrBuf *out)
 {
@@ -143,11 +140,9 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 	StackService *svc = &app->stack.services[index];
 	PreflightOptions po = { .db = opts->db, .role = opts->role };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
-	MigrationFiles files;
 	Preflight pf;
 	int rc;
 
-	memset(&files, 0, sizeof(files));
 	preflight_run(app, index, &po, &pf);
 	if (pf.state == STATE_MIGRATED)
 	{
@@ -160,13 +155,13 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 
 	if (svc->problem == NULL && svc->db_service >= 0 && pf.names.db[0] != '\0')
 	{
-		if (migration_files_build(app, svc, &pf.names, PLAN_PASSWORD_PLACEHOLDER, &files))
+		/* the files the pre-flight's dry run built; when it could not, a
+		 * blocking check already says why */
+		if (pf.files != NULL)
 		{
-			describe_steps(app, index, &pf, &files, opts, &steps);
-			migration_files_diff(svc, &files, &diff);
+			describe_steps(app, index, &pf, pf.files, opts, &steps);
+			migration_files_diff(svc, pf.files, &diff);
 		}
-		else if (rc == EXIT_OK)
-			rc = EXIT_BLOCKED;
 		if (app->shared != NULL)
 			migration_sql_describe(app->shared, &pf.names, pf.source.encoding,
 								   opts->connection_limit, &sql);
@@ -177,7 +172,6 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 	else
 		print_text(svc, &pf, &steps, &sql, &diff, rc, app->opts->color);
 
-	migration_files_free(&files);
 	preflight_free(&pf);
 	sb_free(&steps);
 	sb_free(&sql);

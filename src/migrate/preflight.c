@@ -197,6 +197,12 @@ check_service_file(Preflight *pf, const StackService *svc)
 			  "database \"%s\", user \"%s\", %zu app connection(s)", svc->path,
 			  svc->file.services[svc->db_service].key, svc->db_container,
 			  svc->db_name, svc->db_user, svc->conn_count);
+	/* which rule read each app's settings: a known image's convention, the
+	 * header's pgfold.* names, or the generic heuristics */
+	for (size_t i = 0; i < svc->conn_count; i++)
+		add_check(pf, "connection", CHECK_OK, "%s: connection settings: %s",
+				  svc->file.services[svc->conns[i].app].key,
+				  svc->conns[i].rule ? svc->conns[i].rule : "generic");
 	for (size_t i = 0; i < svc->warning_count; i++)
 		add_check(pf, "service file", CHECK_WARN, "%s", svc->warnings[i]);
 	if (svc->conn_count == 0)
@@ -223,6 +229,37 @@ check_links(Preflight *pf, App *app, size_t index, const StackService *svc)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (!fs_link_check(app->cfg.root, paths[i], why, sizeof(why)))
 			add_check(pf, "stack files", CHECK_BLOCK, "%s", why);
+}
+
+/*
+ * Everything the files step would write, computed now with a placeholder
+ * password: a setting pgfold cannot map, a shape it cannot edit, an
+ * unreadable .env blocks here, with the rewriter's own words, before
+ * migrate stops anything (before, migrate streamed and verified the whole
+ * database and only then failed at the files step). The rewriter's
+ * messages are captured, not printed: the check reports them.
+ */
+static void
+check_rewrite(Preflight *pf, App *app, const StackService *svc)
+{
+	char why[1024];
+	bool ok;
+
+	pf->files = xcalloc(1, sizeof(MigrationFiles));
+	log_capture_begin(why, sizeof(why));
+	ok = migration_files_build(app, svc, &pf->names, PREFLIGHT_PASSWORD_PLACEHOLDER, pf->files);
+	log_capture_end();
+	if (!ok)
+	{
+		migration_files_free(pf->files);
+		free(pf->files);
+		pf->files = NULL;
+		add_check(pf, "files", CHECK_BLOCK, "%s", why[0] ? why
+				  : "the service file cannot be rewritten");
+		return;
+	}
+	for (size_t i = 0; i < pf->files->service.warning_count; i++)
+		add_check(pf, "files", CHECK_WARN, "%s", pf->files->service.warnings[i]);
 }
 
 static const ContainerInfo *
@@ -604,6 +641,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	}
 	if (!preflight_names(svc, opts, &pf->names))
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
+	else
+		check_rewrite(pf, app, svc);
 
 	if (!pf->engine_reachable)
 		add_check(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");
@@ -663,6 +702,11 @@ preflight_free(Preflight *pf)
 	free(pf->source.encoding);
 	free(pf->source.collate);
 	free(pf->source.ctype);
+	if (pf->files != NULL)
+	{
+		migration_files_free(pf->files);
+		free(pf->files);
+	}
 	memset(pf, 0, sizeof(*pf));
 }
 

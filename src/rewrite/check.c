@@ -291,10 +291,33 @@ depends_entry(yaml_document_t *doc, yaml_node_t *dep, const char *key)
 	return NULL;
 }
 
+/* A variable the original does not set but the migrated file added: the
+ * override must set it to the app's default (value: the decoded scalar
+ * after "NAME="). */
+static bool
+added_restored(const RwAdded *added, size_t n, const char *app, const char *name,
+			   const yaml_node_t *node, size_t skip)
+{
+	for (size_t i = 0; node != NULL && node->type == YAML_SCALAR_NODE && i < n; i++)
+	{
+		StrBuf want = STRBUF_INIT;
+		bool same;
+
+		if (strcmp(added[i].app, app) != 0 || strcmp(added[i].key, name) != 0)
+			continue;
+		same = rw_compose_escape(added[i].restore, &want) &&
+			node->data.scalar.length == skip + want.len &&
+			memcmp(node->data.scalar.value + skip, sb_str(&want), want.len) == 0;
+		sb_free(&want);
+		return same;
+	}
+	return false;
+}
+
 static bool
 check_override_app(const char *path, yaml_document_t *od, yaml_node_t *osvcs,
 				   yaml_document_t *gd, yaml_node_t *gsvcs, const ComposeService *app,
-				   const char *dbkey)
+				   const char *dbkey, const RwAdded *added, size_t added_count)
 {
 	yaml_node_t *o = rw_yaml_get(od, osvcs, app->key);
 	yaml_node_t *g = rw_yaml_get(gd, gsvcs, app->key);
@@ -327,6 +350,9 @@ check_override_app(const char *path, yaml_document_t *od, yaml_node_t *osvcs,
 			const yaml_node_t *ov = env_value(od, oenv, name, &cnt, &skip);
 			const yaml_node_t *gv = env_value(gd, genv, name, &cnt2, &skip2);
 
+			if (gv == NULL && cnt == 1 &&
+				added_restored(added, added_count, app->key, name, ov, skip))
+				continue;
 			if (gv == NULL || cnt != 1 || !nodes_equal(od, (yaml_node_t *) ov, gd,
 													   (yaml_node_t *) gv, 0))
 			{
@@ -348,6 +374,10 @@ check_override_app(const char *path, yaml_document_t *od, yaml_node_t *osvcs,
 				return false;
 			memcpy(name, k->data.scalar.value, k->data.scalar.length);
 			name[k->data.scalar.length] = '\0';
+			if (rw_yaml_get(gd, genv, name) == NULL &&
+				added_restored(added, added_count, app->key, name,
+							   yaml_document_get_node(od, p->value), 0))
+				continue;
 			if (!nodes_equal(od, yaml_document_get_node(od, p->value), gd,
 							 rw_yaml_get(gd, genv, name), 0))
 			{
@@ -378,7 +408,8 @@ check_override_app(const char *path, yaml_document_t *od, yaml_node_t *osvcs,
 }
 
 bool
-rw_check_override(const StackService *svc, const char *path, const char *bytes, size_t len)
+rw_check_override(const StackService *svc, const char *path, const char *bytes, size_t len,
+				  const RwAdded *added, size_t added_count)
 {
 	const ComposeFile *f = &svc->file;
 	const char *dbkey = f->services[svc->db_service].key;
@@ -415,7 +446,8 @@ rw_check_override(const StackService *svc, const char *path, const char *bytes, 
 	}
 	for (size_t i = 0; ok && i < f->service_count; i++)
 		if (i != (size_t) svc->db_service)
-			ok = check_override_app(path, &od, osvcs, &gd, gsvcs, &f->services[i], dbkey);
+			ok = check_override_app(path, &od, osvcs, &gd, gsvcs, &f->services[i], dbkey,
+									added, added_count);
 	yaml_document_delete(&od);
 	yaml_document_delete(&gd);
 	return ok;

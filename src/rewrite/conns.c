@@ -86,7 +86,7 @@ rw_target_valid(const RwCtx *c)
 }
 
 static bool
-build_pieces(RwCtx *c, Pieces *p, bool url, bool literal_password)
+build_pieces(RwCtx *c, Pieces *p, bool url, bool literal_password, bool split_credentials)
 {
 	const RwTarget *t = c->t;
 	bool ok;
@@ -96,7 +96,8 @@ build_pieces(RwCtx *c, Pieces *p, bool url, bool literal_password)
 	ok = sb_appendf(&p->port, "%d", t->port);
 	if (url)
 	{
-		ok = ok && rw_pct_encode(t->role, &p->user) && rw_pct_encode(t->dbname, &p->dbname);
+		ok = ok && (split_credentials ? rw_compose_escape(t->role, &p->user)
+					: rw_pct_encode(t->role, &p->user)) && rw_pct_encode(t->dbname, &p->dbname);
 		ok = ok && (strchr(t->host, ':') ? sb_appendf(&p->host, "[%s]", t->host)
 				   : sb_appends(&p->host, t->host));
 	}
@@ -104,7 +105,7 @@ build_pieces(RwCtx *c, Pieces *p, bool url, bool literal_password)
 		ok = ok && rw_compose_escape(t->role, &p->user) &&
 			 rw_compose_escape(t->dbname, &p->dbname) && sb_appends(&p->host, t->host);
 	if (literal_password)
-		ok = ok && (url ? rw_pct_encode(t->password, &p->password)
+		ok = ok && (url && !split_credentials ? rw_pct_encode(t->password, &p->password)
 					: rw_compose_escape(t->password, &p->password));
 	else
 		ok = ok && sb_appendf(&p->password, "${%s:?missing in .env}", c->var);
@@ -256,6 +257,10 @@ edit_url_in_place(RwCtx *c, const ComposeService *app, const ConnRef *r, const P
 			 put(c, e, u->password, &p->password, false, app->key, "password") &&
 			 put(c, e, u->dbname, &p->dbname, false, app->key, "database");
 	}
+	else if (r->split_credentials)
+	{
+		/* jdbc:postgresql://host:port/db: no userinfo to write */
+	}
 	else
 	{
 		size_t auth = u->scheme.end + 3;          /* after "://" */
@@ -376,20 +381,11 @@ edit_url_indirect(RwCtx *c, const ComposeService *app, const ConnRef *r, const P
 	return ok;
 }
 
-/* CONN_PARTS: each variable's whole value. */
+/* One piece's variable (env index idx >= 0): its whole value. */
 static bool
 edit_part(RwCtx *c, const ComposeService *app, const ConnRef *r, int idx, const StrBuf *raw,
-		  const char *suffix, bool optional)
+		  const char *what)
 {
-	if (idx < 0)
-	{
-		if (optional)
-			return true;
-		log_error("%s: service %s sets %sHOST but not its %s setting in environment:; add it "
-				  "(pgfold must change it) and retry", c->path, app->key, r->prefix, suffix);
-		return false;
-	}
-
 	const EnvItem *e = &app->env[idx];
 	bool map = app->env_form == FORM_MAP;
 
@@ -402,7 +398,116 @@ edit_part(RwCtx *c, const ComposeService *app, const ConnRef *r, int idx, const 
 	}
 	if (!add_pending(c, r->app, idx, false, CONN_PARTS, NULL, raw))
 		return true;
-	return put(c, e, e->value, raw, map, app->key, suffix);
+	return put(c, e, e->value, raw, map, app->key, what);
+}
+
+static const char *const piece_what[PIECE_COUNT] = {
+	"HOST", "PORT", "USER", "PASSWORD", "DB/NAME"
+};
+
+static const char *
+host_var_name(const ComposeService *app, const ConnRef *r)
+{
+	if (r->kind == CONN_PARTS && r->host >= 0)
+		return app->env[r->host].name;
+	if (r->kind != CONN_PARTS && r->var >= 0)
+		return app->env[r->var].name;
+	return r->names.var[PIECE_HOST] ? r->names.var[PIECE_HOST] : "its host";
+}
+
+/*
+ * A piece the file does not set in `environment:`. The app then uses the
+ * env_file's value, else its default: when that already is the new value
+ * (newval; NULL = always differs, the password) nothing is written; else
+ * the piece is added under the convention's name, the default recorded for
+ * the rollback override. Refused when no name, or no default, is known, or
+ * when the value lives in an env_file (which pgfold does not edit).
+ */
+static bool
+absent_piece(RwCtx *c, const ComposeService *app, const ConnRef *r, ConnPiece piece,
+			 const StrBuf *raw, const char *newval)
+{
+	const char *name = r->names.var[piece];
+	const char *deflt = r->names.deflt[piece];
+	const char *from_file = name ? compose_env_effective(app, name) : NULL;
+
+	if (name == NULL)
+	{
+		if (piece == PIECE_PORT && newval && strcmp(newval, "5432") == 0)
+			return true;    /* an unset port is 5432 to libpq and nearly every client */
+		log_error("%s: service %s sets %s but not its %s setting in environment:, and pgfold "
+				  "knows no name for it; add it (or name it with `# pgfold.%s: VAR` in the "
+				  "file header) and retry", c->path, app->key, host_var_name(app, r),
+				  piece_what[piece], piece == PIECE_DBNAME ? "database"
+				  : piece == PIECE_HOST ? "host" : piece == PIECE_PORT ? "port"
+				  : piece == PIECE_USER ? "user" : "password");
+		return false;
+	}
+	if (from_file != NULL)
+	{
+		if (newval != NULL && strcmp(from_file, newval) == 0)
+			return true;
+		log_error("%s: %s of service %s is set in an env_file, which pgfold does not edit; "
+				  "move it into the service's environment: and retry", c->path, name, app->key);
+		return false;
+	}
+	if (deflt != NULL && newval != NULL && strcmp(deflt, newval) == 0)
+		return true;
+	if (deflt == NULL)
+	{
+		log_error("%s: service %s does not set %s and pgfold does not know what the app "
+				  "assumes then, so a rollback could not restore it; set it in environment: "
+				  "and retry", c->path, app->key, name);
+		return false;
+	}
+	return rw_add_var(c, r->app, name, raw, deflt);
+}
+
+static bool
+edit_piece(RwCtx *c, const ComposeService *app, const ConnRef *r, ConnPiece piece,
+		   const StrBuf *raw, const char *newval)
+{
+	const int idx[PIECE_COUNT] = { r->host, r->port, r->user, r->password, r->dbname };
+
+	if (idx[piece] >= 0)
+		return edit_part(c, app, r, idx[piece], raw, piece_what[piece]);
+	return absent_piece(c, app, r, piece, raw, newval);
+}
+
+/* The app picks its database itself (Odoo): nothing to write, so the
+ * database must keep its name. */
+static bool
+dbname_kept(RwCtx *c, const ComposeService *app)
+{
+	const char *src = c->svc->db_name;
+
+	if (src != NULL && strcmp(src, c->t->dbname) == 0)
+		return true;
+	log_error("%s: service %s chooses its database by name itself; keep the name \"%s\" "
+			  "(no --db) and retry", c->path, app->key, src ? src : "?");
+	return false;
+}
+
+/* CONN_PARTS: every piece in its own variable; the port may travel with
+ * the host (GITEA__database__HOST=db:5432). */
+static bool
+edit_parts(RwCtx *c, const ComposeService *app, const ConnRef *r, const Pieces *p)
+{
+	bool with_port = r->host_with_port || (r->names.port_in_host && !p->port_default);
+	StrBuf host = STRBUF_INIT;
+	bool ok = sb_append(&host, sb_str(&p->host), p->host.len) &&
+		(!with_port || sb_appendf(&host, ":%s", sb_str(&p->port)));
+
+	ok = ok && edit_piece(c, app, r, PIECE_HOST, &host, sb_str(&host));
+	if (ok && !r->host_with_port && !r->names.port_in_host)
+		ok = edit_piece(c, app, r, PIECE_PORT, &p->port, sb_str(&p->port));
+	ok = ok && edit_piece(c, app, r, PIECE_USER, &p->user, c->t->role) &&
+		 edit_piece(c, app, r, PIECE_PASSWORD, &p->password, NULL);
+	if (ok)
+		ok = r->names.dbname_by_app ? dbname_kept(c, app)
+			: edit_piece(c, app, r, PIECE_DBNAME, &p->dbname, c->t->dbname);
+	sb_free(&host);
+	return ok;
 }
 
 bool
@@ -421,7 +526,7 @@ rw_edit_conn(RwCtx *c, const ConnRef *r)
 		olen = orig ? strlen(orig) : 0;
 		present = true;
 	}
-	else if (url)
+	else if (url && !r->split_credentials)
 	{
 		orig = c->f->bytes + r->url.password.start;
 		olen = r->url.password.end - r->url.password.start;
@@ -429,6 +534,7 @@ rw_edit_conn(RwCtx *c, const ConnRef *r)
 	}
 	else if (r->password >= 0 && app->env[r->password].raw != NULL)
 	{
+		/* parts, and a JDBC URL's password variable */
 		orig = app->env[r->password].raw;
 		olen = strlen(orig);
 		present = true;
@@ -436,7 +542,8 @@ rw_edit_conn(RwCtx *c, const ConnRef *r)
 
 	bool literal = use_literal(c, orig, olen, present);
 	Pieces p;
-	bool ok = build_pieces(c, &p, url, literal);
+	/* a JDBC URL's user and password are plain variables */
+	bool ok = build_pieces(c, &p, url, literal, r->split_credentials);
 
 	/* decides the mode the new file and the override are written with */
 	c->literal_new = c->literal_new || literal;
@@ -457,14 +564,19 @@ rw_edit_conn(RwCtx *c, const ConnRef *r)
 			free(keep);
 			return true;
 		}
-		return edit_url_in_place(c, app, r, keep);
+		ok = edit_url_in_place(c, app, r, keep);
+		if (ok && r->split_credentials)
+		{
+			ok = edit_piece(c, app, r, PIECE_USER, &keep->user, c->t->role) &&
+				 edit_piece(c, app, r, PIECE_PASSWORD, &keep->password, NULL);
+			/* read back: the URL itself holds no user or password */
+			sb_free(&keep->user);
+			sb_free_secret(&keep->password);
+		}
+		return ok;
 	}
 	else if (ok)
-		ok = edit_part(c, app, r, r->host, &p.host, "HOST", false) &&
-			 edit_part(c, app, r, r->port, &p.port, "PORT", p.port_default) &&
-			 edit_part(c, app, r, r->user, &p.user, "USER", false) &&
-			 edit_part(c, app, r, r->password, &p.password, "PASSWORD", false) &&
-			 edit_part(c, app, r, r->dbname, &p.dbname, "DB/NAME", false);
+		ok = edit_parts(c, app, r, &p);
 	rw_pieces_free(&p);
 	return ok;
 }

@@ -64,6 +64,12 @@ conn_vars(const StackService *svc, size_t a, int *out, size_t max)
 			idx[3] = r->password;
 			idx[4] = r->dbname;
 		}
+		else if (r->split_credentials)
+		{
+			/* a JDBC URL's user and password variables */
+			idx[1] = r->user;
+			idx[2] = r->password;
+		}
 		for (int k = 0; k < 5; k++)
 		{
 			bool seen = idx[k] < 0;
@@ -115,26 +121,47 @@ emit_key(const ComposeFile *f, const ComposeService *s, StrBuf *out)
 	return sb_appends(out, "  ") && rw_yaml_double_quote(s->key, out) && sb_appends(out, ":\n");
 }
 
+/* A variable the migrated file added, set back to the app's default. */
 static bool
-emit_app(const StackService *svc, size_t a, StrBuf *out, size_t *restored)
+emit_added(const ComposeService *s, const RwAdded *a, StrBuf *out)
+{
+	StrBuf v = STRBUF_INIT, item = STRBUF_INIT;
+	bool ok = rw_compose_escape(a->restore, &v);
+
+	if (s->env_form == FORM_MAP)
+		ok = ok && sb_appendf(out, "      %s: ", a->key) && rw_yaml_double_quote(sb_str(&v), out);
+	else
+		ok = ok && sb_appendf(&item, "%s=%s", a->key, sb_str(&v)) && sb_appends(out, "      - ") &&
+			 rw_yaml_double_quote(sb_str(&item), out);
+	ok = ok && sb_appendc(out, '\n');
+	sb_free(&v);
+	sb_free(&item);
+	return ok;
+}
+
+static bool
+emit_app(const StackService *svc, size_t a, const RwAdded *added, size_t added_count,
+		 StrBuf *out, size_t *restored)
 {
 	const ComposeFile *f = &svc->file;
 	const ComposeService *s = &f->services[a];
 	const char *dbkey = f->services[svc->db_service].key;
 	int *vars = xcalloc(svc->conn_count * 5 + 1, sizeof(int));
 	size_t nv = conn_vars(svc, a, vars, svc->conn_count * 5);
-	size_t nd = 0;
+	size_t nd = 0, na = 0;
 	bool ok = true;
 
 	for (size_t k = 0; k < s->depends_count; k++)
 		nd += s->depends[k].name && strcmp(s->depends[k].name, dbkey) == 0;
-	if (nv == 0 && nd == 0)
+	for (size_t k = 0; k < added_count; k++)
+		na += strcmp(added[k].app, s->key) == 0;
+	if (nv == 0 && nd == 0 && na == 0)
 	{
 		free(vars);
 		return true;
 	}
 	ok = emit_key(f, s, out);
-	if (ok && nv > 0)
+	if (ok && nv + na > 0)
 		ok = sb_appends(out, "    environment:\n");
 	for (size_t k = 0; ok && k < nv; k++)
 	{
@@ -144,6 +171,10 @@ emit_app(const StackService *svc, size_t a, StrBuf *out, size_t *restored)
 			ok = emit_item(f, s->env[vars[k]].item, s->env[vars[k]].scalar,
 						   s->env_form != FORM_MAP, out);
 	}
+	for (size_t k = 0; ok && k < added_count; k++)
+		if (strcmp(added[k].app, s->key) == 0)
+			ok = emit_added(s, &added[k], out);
+	nv += na;
 	if (ok && nd > 0)
 		ok = sb_appends(out, "    depends_on:\n");
 	for (size_t k = 0; ok && k < s->depends_count; k++)
@@ -250,6 +281,13 @@ preflight(const StackService *svc, const RwProvenance *prov)
 bool
 rewrite_rollback_override(const StackService *svc, const RwProvenance *prov, StrBuf *out)
 {
+	return rewrite_rollback_override_added(svc, prov, NULL, 0, out);
+}
+
+bool
+rewrite_rollback_override_added(const StackService *svc, const RwProvenance *prov,
+								const RwAdded *added, size_t added_count, StrBuf *out)
+{
 	const ComposeFile *f = &svc->file;
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	char sha[crypto_hash_sha256_BYTES * 2 + 1];
@@ -273,8 +311,8 @@ rewrite_rollback_override(const StackService *svc, const RwProvenance *prov, Str
 		 rw_reindent(f->bytes, f->len, rw_service_span(f, db), db->indent, 2, "\n", &o);
 	for (size_t a = 0; ok && a < f->service_count; a++)
 		if (a != (size_t) svc->db_service)
-			ok = emit_app(svc, a, &o, &restored);
-	ok = ok && rw_check_override(svc, prov->override_path, sb_str(&o), o.len);
+			ok = emit_app(svc, a, added, added_count, &o, &restored);
+	ok = ok && rw_check_override(svc, prov->override_path, sb_str(&o), o.len, added, added_count);
 	if (ok)
 		ok = sb_append(out, sb_str(&o), o.len);
 	if (ok && restored == 0)

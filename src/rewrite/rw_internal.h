@@ -99,6 +99,15 @@ typedef struct Pending
 	char    *expect;          /* else: whole value expected (owned, may be secret) */
 } Pending;
 
+/* A variable to add to an app (added.c). */
+typedef struct RwAdd
+{
+	size_t  app;
+	char   *name;
+	char   *raw;         /* compose-level value; may be secret */
+	char   *restore;     /* the app's default, for the rollback override */
+} RwAdd;
+
 typedef struct RwCtx
 {
 	const StackService *svc;
@@ -112,6 +121,8 @@ typedef struct RwCtx
 	bool                literal_old; /* the original had one in clear */
 	Pending            *pending;
 	size_t              npending;
+	RwAdd              *adds;
+	size_t              nadds;
 } RwCtx;
 
 void rw_pieces_free(Pieces *p);
@@ -122,6 +133,14 @@ bool rw_edit_conn(RwCtx *c, const ConnRef *r);
 /* Is a raw value (as written in the file) a password in clear: present,
  * and interpolating nothing ($X / ${X}; $$ is a literal $)? */
 bool rw_is_literal(const char *raw, size_t n);
+
+/* Add name=raw to app's environment (once; the edits are made by
+ * rw_emit_adds). False, logged, when another connection adds it differently. */
+bool rw_add_var(RwCtx *c, size_t app, const char *name, const StrBuf *raw, const char *restore);
+/* Insert every added variable into its app's environment (block style;
+ * an `environment:` key is created when the app has none). */
+bool rw_emit_adds(RwCtx *c);
+void rw_adds_free(RwCtx *c);
 
 /* Self-check of a rewritten file: parses as YAML, the db service key is
  * gone, no depends_on names it, and each checked env var (app, name) has
@@ -139,6 +158,6 @@ bool rw_check_output(const char *path, const char *bytes, size_t len,
 /* The override parses, restores at least the db service, and every node
  * it restores equals the original's (db service, env values, depends_on). */
 bool rw_check_override(const StackService *svc, const char *path, const char *bytes,
-					   size_t len);
+					   size_t len, const RwAdded *added, size_t added_count);
 
 #endif

@@ -282,6 +282,14 @@ fill_result(RwCtx *c, RwServiceResult *out)
 	out->literal_password = c->literal_new;
 	out->original_literal_password = c->literal_old
 		|| (dbpw != NULL && rw_is_literal(dbpw, strlen(dbpw)));
+
+	out->added = xcalloc(c->nadds + 1, sizeof(RwAdded));
+	for (size_t i = 0; i < c->nadds; i++)
+		out->added[i] = (RwAdded) {
+			xstrdup(c->f->services[c->adds[i].app].key), xstrdup(c->adds[i].name),
+			xstrdup(c->adds[i].restore)
+		};
+	out->added_count = c->nadds;
 	if (c->var_used)
 	{
 		out->env = xcalloc(1, sizeof(RwEnvVar));
@@ -311,18 +319,23 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	ok = ok && preflight(&c);
 	for (size_t i = 0; ok && i < svc->conn_count; i++)
 		ok = rw_edit_conn(&c, &svc->conns[i]);
-	ok = ok && edit_meta(&c);
+	ok = ok && rw_emit_adds(&c) && edit_meta(&c);
 	Span dbspan = ok ? rw_service_span(c.f, &c.f->services[svc->db_service]) : (Span) { 0, 0 };
 
 	ok = ok && rw_delete(&c.edits, dbspan.start, dbspan.end);
 	ok = ok && edit_depends(&c, (size_t) svc->db_service);
 	ok = ok && rw_apply(&c.edits, c.f->bytes, c.f->len, &out->bytes);
 
-	RwEnvCheck *checks = xcalloc(c.npending, sizeof(RwEnvCheck));
+	/* every edited variable, then every added one */
+	RwEnvCheck *checks = xcalloc(c.npending + c.nadds + 1, sizeof(RwEnvCheck));
 
 	ok = ok && verify_pending(&c, &out->bytes, checks);
+	for (size_t i = 0; ok && i < c.nadds; i++)
+		checks[c.npending + i] = (RwEnvCheck) {
+			c.f->services[c.adds[i].app].key, c.adds[i].name, xstrdup(c.adds[i].raw)
+		};
 	ok = ok && rw_check_output(c.path, sb_str(&out->bytes), out->bytes.len,
-							   c.f->services[svc->db_service].key, checks, c.npending);
+							   c.f->services[svc->db_service].key, checks, c.npending + c.nadds);
 	if (ok)
 	{
 		fill_result(&c, out);
@@ -331,6 +344,9 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	else
 		rewrite_service_result_free(out);
 
+	for (size_t i = 0; i < c.nadds; i++)
+		rw_free_secret(checks[c.npending + i].value);
+	rw_adds_free(&c);
 	for (size_t i = 0; i < c.npending; i++)
 	{
 		rw_free_secret(checks[i].value);
@@ -357,6 +373,13 @@ rewrite_service_result_free(RwServiceResult *res)
 		rw_free_secret(res->env[i].value);
 	}
 	free(res->env);
+	for (size_t i = 0; i < res->added_count; i++)
+	{
+		free(res->added[i].app);
+		free(res->added[i].key);
+		free(res->added[i].restore);
+	}
+	free(res->added);
 	free(res->edited);
 	for (size_t i = 0; i < res->warning_count; i++)
 		free(res->warnings[i]);

@@ -397,6 +397,8 @@ service_analysis_clear(StackService *svc)
 	free(svc->problem);
 	svc->problem = NULL;
 	svc->meta_database = svc->meta_database_name = NULL;
+	memset(&svc->meta_names, 0, sizeof(svc->meta_names));
+	svc->meta_url = NULL;
 	svc->db_service = -1;
 	free(svc->db_container);
 	free(svc->db_image);
@@ -459,6 +461,8 @@ service_analyze(const Config *cfg, StackService *svc)
 	bool by_env = false;
 
 	read_meta(svc);
+	if (!conv_read_meta(svc))
+		return true;    /* the operator's names are unusable: say so first */
 	compute_projects(cfg, svc);
 	svc->db_service = find_db_service(svc, &by_env);
 	if (svc->problem)

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
 
 #include "pgfold/log.h"
 
@@ -173,18 +172,6 @@ scheme_is_postgres(const char *s, size_t n)
 	return false;
 }
 
-/* Length of a wrapper before the scheme, else 0: Java's "jdbc:"
- * (jdbc:postgresql://...) and Celery's SQLAlchemy backend "db+". */
-static size_t
-jdbc_prefix(const char *s, size_t n)
-{
-	if (n > 5 && strncasecmp(s, "jdbc:", 5) == 0)
-		return 5;
-	if (n > 3 && strncasecmp(s, "db+", 3) == 0)
-		return 3;
-	return 0;
-}
-
 /* Does v start with a postgres (or NocoDB pg://) scheme? */
 static bool
 value_has_pg_scheme(const char *v)
@@ -193,7 +180,7 @@ value_has_pg_scheme(const char *v)
 		return false;
 
 	size_t n = strnlen(v, 64);
-	size_t j = jdbc_prefix(v, n);
+	size_t j = svc_url_wrapper(v, n);
 	const char *sep = NULL;
 
 	for (size_t i = j; i + 2 < n; i++)
@@ -240,116 +227,16 @@ svc_is_client(const ComposeService *s)
 	return false;
 }
 
-/* ---- values ---------------------------------------------------------------- */
-
-/* %XX decoded; a malformed escape is kept as written. */
-static char *
-percent_decode(const char *s, size_t n)
+/* host is one of the target's names (service key, container name). */
+static bool
+host_names_target(const DbTarget *t, const char *host)
 {
-	char *out = xcalloc(n + 1, 1);
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++)
-	{
-		int hi, lo;
-
-		if (s[i] == '%' && i + 2 < n && (hi = str_hexval(s[i + 1])) >= 0 &&
-			(lo = str_hexval(s[i + 2])) >= 0)
-		{
-			out[o++] = (char) (hi * 16 + lo);
-			i += 2;
-		}
-		else
-			out[o++] = s[i];
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* A piece of text as a value; NULL for an absent (empty) span. */
-static char *
-piece(const char *text, Span sp, bool decode)
-{
-	if (sp.end <= sp.start)
-		return NULL;
-	if (decode)
-		return percent_decode(text + sp.start, sp.end - sp.start);
-	return xstrndup(text + sp.start, sp.end - sp.start);
-}
-
-/* A raw piece interpolated on its own; NULL when absent or failing. */
-static char *
-piece_interpolated(const Config *cfg, const char *bytes, Span sp, bool decode)
-{
-	if (sp.end <= sp.start)
-		return NULL;
-
-	StrBuf out = STRBUF_INIT;
-	char err[256];
-
-	if (!dotenv_interpolate(bytes + sp.start, sp.end - sp.start,
-							cfg ? config_var_lookup : NULL, (void *) cfg, &out, err, sizeof(err)))
-	{
-		sb_free_secret(&out);
-		return NULL;
-	}
-
-	char *v = decode ? percent_decode(sb_str(&out), out.len) : xstrdup(sb_str(&out));
-
-	sb_free_secret(&out);
-	return v;
-}
-
-static void
-strip_brackets(char *host)
-{
-	size_t n = host ? strlen(host) : 0;
-
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
-	{
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-}
-
-static int
-parse_port(const char *s)
-{
-	long v;
-
-	if (s == NULL || !str_to_long(s, 1, 65535, &v))
-		return -1;
-	return (int) v;
-}
-
-static void
-free_secret_str(char **s)
-{
-	if (*s)
-	{
-		sodium_memzero(*s, strlen(*s));
-		free(*s);
-		*s = NULL;
-	}
-}
-
-void
-conn_values_free(ConnValues *v)
-{
-	free(v->user);
-	free_secret_str(&v->password);
-	free(v->host);
-	free(v->dbname);
-	v->user = v->host = v->dbname = NULL;
-	v->port = -1;
-}
-
-void
-conn_ref_free(ConnRef *c)
-{
-	free(c->prefix);
-	c->prefix = NULL;
-	conn_values_free(&c->values);
+	if (host == NULL || host[0] == '\0')
+		return false;
+	for (size_t i = 0; i < t->count; i++)
+		if (t->names[i] && strcasecmp(t->names[i], host) == 0)
+			return true;
+	return false;
 }
 
 static bool
@@ -357,9 +244,8 @@ host_matches(const DbTarget *t, const char *host)
 {
 	if (host == NULL || host[0] == '\0')
 		return false;
-	for (size_t i = 0; i < t->count; i++)
-		if (t->names[i] && strcasecmp(t->names[i], host) == 0)
-			return true;
+	if (host_names_target(t, host))
+		return true;
 	/* an app sharing the db's network namespace (or the host's) reaches it
 	 * on localhost; only a dedicated db can be meant by that */
 	if (!t->shared && (strcasecmp(host, "localhost") == 0 ||
@@ -370,6 +256,14 @@ host_matches(const DbTarget *t, const char *host)
 
 /* ---- URL and NocoDB settings -------------------------------------------- */
 
+static Span
+env_value_span(const ComposeService *s, int idx)
+{
+	Span none = { 0, 0 };
+
+	return idx >= 0 ? s->env[idx].value : none;
+}
+
 typedef struct UrlSplit
 {
 	bool          ok;
@@ -379,7 +273,6 @@ typedef struct UrlSplit
 static bool
 split_any(const char *text, size_t start, size_t end, ConnUrlParts *p)
 {
-	start += jdbc_prefix(text + start, end - start);
 	if (!service_split_url(text, start, end, p))
 		return false;
 	if (scheme_is(text + p->scheme.start, p->scheme.end - p->scheme.start, "pg"))
@@ -403,14 +296,14 @@ kind_from_scheme(const char *s, size_t n, ConnKind *kind)
 static void
 fill_values_from(const char *text, const ConnUrlParts *p, ConnValues *v)
 {
-	v->user = piece(text, p->user, true);
-	v->password = piece(text, p->password, true);
-	v->host = piece(text, p->host, false);
-	v->dbname = piece(text, p->dbname, true);
+	v->user = svc_piece(text, p->user, true);
+	v->password = svc_piece(text, p->password, true);
+	v->host = svc_piece(text, p->host, false);
+	v->dbname = svc_piece(text, p->dbname, true);
 
-	char *port = piece(text, p->port, false);
+	char *port = svc_piece(text, p->port, false);
 
-	v->port = parse_port(port);
+	v->port = svc_parse_port(port);
 	free(port);
 }
 
@@ -418,14 +311,14 @@ static void
 fill_values_interpolated(const Config *cfg, const char *bytes, const ConnUrlParts *p,
 						 ConnValues *v)
 {
-	v->user = piece_interpolated(cfg, bytes, p->user, true);
-	v->password = piece_interpolated(cfg, bytes, p->password, true);
-	v->host = piece_interpolated(cfg, bytes, p->host, false);
-	v->dbname = piece_interpolated(cfg, bytes, p->dbname, true);
+	v->user = svc_piece_interpolated(cfg, bytes, p->user, true);
+	v->password = svc_piece_interpolated(cfg, bytes, p->password, true);
+	v->host = svc_piece_interpolated(cfg, bytes, p->host, false);
+	v->dbname = svc_piece_interpolated(cfg, bytes, p->dbname, true);
 
-	char *port = piece_interpolated(cfg, bytes, p->port, false);
+	char *port = svc_piece_interpolated(cfg, bytes, p->port, false);
 
-	v->port = parse_port(port);
+	v->port = svc_parse_port(port);
 	free(port);
 }
 
@@ -436,8 +329,48 @@ push_conn(StackService *svc, ConnRef *c)
 	svc->conns[svc->conn_count++] = *c;
 }
 
+/* Keycloak-style: the URL carries host, port and database; user and
+ * password are the convention's own variables. */
 static void
-try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarget *t)
+split_url_credentials(const ComposeService *s, const ConnNames *names, ConnRef *c)
+{
+	const char *v;
+
+	c->split_credentials = true;
+	free(c->values.user);
+	svc_free_secret(&c->values.password);
+	v = conv_piece(s, names, PIECE_USER, &c->user);
+	c->values.user = v ? xstrdup(v) : NULL;
+	v = conv_piece(s, names, PIECE_PASSWORD, &c->password);
+	c->values.password = v ? xstrdup(v) : NULL;
+	c->url.user = env_value_span(s, c->user);
+	c->url.password = env_value_span(s, c->password);
+}
+
+static void
+name_url_rule(const ComposeService *s, const AppConv *conv, ConnRef *c)
+{
+	const char *name = s->env[c->var].name;
+	char rule[300];
+
+	if (conv->found && conv->url && strcmp(name, conv->anchor) == 0)
+	{
+		c->names = conv->names;
+		c->rule = xstrdup(conv->rule);
+		if (conv->names.var[PIECE_USER] || conv->names.var[PIECE_PASSWORD])
+			split_url_credentials(s, &conv->names, c);
+		return;
+	}
+	if (c->kind == CONN_NOCODB)
+		str_format(rule, sizeof(rule), "NocoDB's %s", name);
+	else
+		str_format(rule, sizeof(rule), "generic URL in %s", name);
+	c->rule = xstrdup(rule);
+}
+
+static void
+try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarget *t,
+		const AppConv *conv)
 {
 	const ComposeService *s = &svc->file.services[app];
 	const EnvItem *e = &s->env[i];
@@ -475,7 +408,7 @@ try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarg
 	}
 	else if (raw.ok)
 	{
-		char *scheme = piece_interpolated(cfg, bytes, raw.p.scheme, false);
+		char *scheme = svc_piece_interpolated(cfg, bytes, raw.p.scheme, false);
 		bool known = scheme && kind_from_scheme(scheme, strlen(scheme), &kind);
 
 		free(scheme);
@@ -503,7 +436,7 @@ try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarg
 		fill_values_from(e->resolved, &res.p, &c.values);
 	else
 		fill_values_interpolated(cfg, bytes, &raw.p, &c.values);
-	strip_brackets(c.values.host);
+	svc_strip_brackets(c.values.host);
 
 	if (!host_matches(t, c.values.host))
 	{
@@ -513,6 +446,7 @@ try_url(const Config *cfg, StackService *svc, size_t app, size_t i, const DbTarg
 	if (!exact)
 		svc_warn(svc, "%s: %s is written with YAML escapes; pgfold cannot edit its pieces in place",
 				 s->key, e->name);
+	name_url_rule(s, conv, &c);
 	push_conn(svc, &c);
 }
 
@@ -528,7 +462,7 @@ split_host_port(const char *v, char **host, int *port)
 	*port = -1;
 	if (colon == NULL || colon == v || strchr(v, ':') != colon)
 		return false;
-	*port = parse_port(colon + 1);
+	*port = svc_parse_port(colon + 1);
 	if (*port < 0)
 		return false;
 	*host = xstrndup(v, (size_t) (colon - v));
@@ -566,23 +500,76 @@ prefix_seen(const StackService *svc, size_t app, const char *prefix)
 	return false;
 }
 
-static Span
-env_value_span(const ComposeService *s, int idx)
+/* The pieces besides the host: the convention's variables when it names
+ * this host variable, else the generic siblings of its prefix. */
+static void
+fill_parts(const ComposeService *s, const AppConv *conv, ConnRef *c, bool embedded)
 {
-	Span none = { 0, 0 };
+	static const char *const *const suffixes[PIECE_COUNT] = {
+		NULL, port_suffixes, user_suffixes, pass_suffixes, db_suffixes
+	};
+	int *idx[PIECE_COUNT] = { &c->host, &c->port, &c->user, &c->password, &c->dbname };
+	char *vals[PIECE_COUNT] = { NULL };
 
-	return idx >= 0 ? s->env[idx].value : none;
+	for (int k = PIECE_PORT; k < PIECE_COUNT; k++)
+	{
+		const char *v;
+
+		if (conv != NULL)
+			v = conv_piece(s, &conv->names, (ConnPiece) k, idx[k]);
+		else
+			*idx[k] = find_sibling(s, c->prefix, suffixes[k], &v);
+		vals[k] = v ? xstrdup(v) : NULL;
+	}
+	/* the port written with the host is the one the app uses */
+	if (!embedded)
+		c->values.port = svc_parse_port(vals[PIECE_PORT]);
+	free(vals[PIECE_PORT]);
+	c->values.user = vals[PIECE_USER];
+	c->values.password = vals[PIECE_PASSWORD];
+	c->values.dbname = vals[PIECE_DBNAME];
+	c->url.port = env_value_span(s, c->port);
+	c->url.user = env_value_span(s, c->user);
+	c->url.password = env_value_span(s, c->password);
+	c->url.dbname = env_value_span(s, c->dbname);
+	if (conv != NULL)
+	{
+		c->names = conv->names;
+		c->rule = xstrdup(conv->rule);
+	}
+	else
+	{
+		char rule[300];
+
+		str_format(rule, sizeof(rule), "generic %s* variables", c->prefix);
+		c->rule = xstrdup(rule);
+	}
 }
 
 static void
-try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t)
+parts_init(ConnRef *c, size_t app, const char *prefix, const DbTarget *t)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = CONN_PARTS;
+	c->app = app;
+	c->var = -1;
+	c->host = c->port = c->user = c->password = c->dbname = -1;
+	c->prefix = xstrdup(prefix);
+	c->shared = t->shared;
+	c->values.port = -1;
+}
+
+static void
+try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t, const AppConv *conv)
 {
 	const ComposeService *s = &svc->file.services[app];
 	const EnvItem *e = &s->env[i];
+	/* the convention names this very variable as the app's host */
+	bool named = conv->found && !conv->url && e->name && strcmp(e->name, conv->anchor) == 0;
 	size_t hl = e->name ? host_suffix_len(e->name) : 0;
 	char prefix[256];
 
-	if (hl == 0 || !str_copy(prefix, sizeof(prefix), e->name))
+	if ((hl == 0 && !named) || !str_copy(prefix, sizeof(prefix), e->name))
 		return;
 	prefix[strlen(prefix) - hl] = '\0';
 	if (prefix_seen(svc, app, prefix))
@@ -604,36 +591,63 @@ try_parts(StackService *svc, size_t app, size_t i, const DbTarget *t)
 	}
 
 	ConnRef c;
-	const char *v;
 
-	memset(&c, 0, sizeof(c));
-	c.kind = CONN_PARTS;
-	c.app = app;
-	c.var = -1;
-	c.prefix = xstrdup(prefix);
-	c.shared = t->shared;
+	parts_init(&c, app, prefix, t);
 	c.host = (int) i;
 	c.values.host = embedded_host ? embedded_host : xstrdup(host);
 	c.host_with_port = embedded_host != NULL;
-
-	c.port = find_sibling(s, prefix, port_suffixes, &v);
-	/* the port written with the host is the one the app uses */
-	c.values.port = embedded_host ? embedded_port : parse_port(v);
-	c.user = find_sibling(s, prefix, user_suffixes, &v);
-	c.values.user = v ? xstrdup(v) : NULL;
-	c.password = find_sibling(s, prefix, pass_suffixes, &v);
-	c.values.password = v ? xstrdup(v) : NULL;
-	c.dbname = find_sibling(s, prefix, db_suffixes, &v);
-	c.values.dbname = v ? xstrdup(v) : NULL;
-
+	c.values.port = embedded_port;
 	c.url.host = env_value_span(s, c.host);
-	c.url.port = env_value_span(s, c.port);
+	fill_parts(s, named ? conv : NULL, &c, c.host_with_port);
 	if (c.host_with_port)
 		split_host_port_span(svc, e, &c.url.host, &c.url.port);
-	c.url.user = env_value_span(s, c.user);
-	c.url.password = env_value_span(s, c.password);
-	c.url.dbname = env_value_span(s, c.dbname);
 	push_conn(svc, &c);
+}
+
+/* An app of a known image that sets no host variable uses its default
+ * host (immich's "database", zabbix's "postgres-server"): when that is the
+ * db's own name, it connects through it. A default of localhost proves
+ * nothing (n8n and others then run on SQLite). */
+static void
+try_implicit(StackService *svc, size_t app, const DbTarget *t, const AppConv *conv)
+{
+	const ComposeService *s = &svc->file.services[app];
+	const char *host = conv->names.deflt[PIECE_HOST];
+	ConnRef c;
+
+	if (!conv->found || !conv->implicit || !host_names_target(t, host))
+		return;
+	for (size_t k = 0; k < svc->conn_count; k++)
+		if (svc->conns[k].app == app)
+			return;
+	parts_init(&c, app, conv->anchor, t);
+	c.values.host = xstrdup(host);
+	fill_parts(s, conv, &c, false);
+	push_conn(svc, &c);
+}
+
+/* An app reading its user or password from a file (Zabbix's
+ * POSTGRES_PASSWORD_FILE): pgfold writes variables, not secret files. */
+static void
+check_secret_files(StackService *svc, size_t app, const AppConv *conv)
+{
+	const ComposeService *s = &svc->file.services[app];
+	static const ConnPiece pieces[] = { PIECE_USER, PIECE_PASSWORD };
+
+	for (size_t k = 0; conv->found && k < 2; k++)
+	{
+		char name[200];
+		int idx;
+
+		if (conv->names.var[pieces[k]] == NULL ||
+			!str_format(name, sizeof(name), "%s_FILE", conv->names.var[pieces[k]]))
+			continue;
+		if (svc_var(s, name, &idx) != NULL || idx >= 0)
+			svc_problem(svc, "%s: reads its database %s from a file (%s); pgfold sets "
+						"variables, not secret files: set %s instead and retry", s->key,
+						pieces[k] == PIECE_USER ? "user" : "password", name,
+						conv->names.var[pieces[k]]);
+	}
 }
 
 /* ---- settings pgfold cannot edit --------------------------------------------- */
@@ -664,9 +678,9 @@ check_env_files(StackService *svc, size_t app, const DbTarget *t)
 			else if (value_has_pg_scheme(de->value) &&
 					 split_any(de->value, 0, strlen(de->value), &p))
 			{
-				char *h = piece(de->value, p.host, false);
+				char *h = svc_piece(de->value, p.host, false);
 
-				strip_brackets(h);
+				svc_strip_brackets(h);
 				names_db = host_matches(t, h);
 				free(h);
 			}
@@ -682,10 +696,20 @@ void
 conn_find(const Config *cfg, StackService *svc, size_t app, const DbTarget *t)
 {
 	const ComposeService *s = &svc->file.services[app];
+	size_t before = svc->conn_count;
+	AppConv conv;
 
+	conv_for_app(svc, app, &conv);
 	for (size_t i = 0; i < s->env_count; i++)
-		try_url(cfg, svc, app, i, t);
+		try_url(cfg, svc, app, i, t, &conv);
 	for (size_t i = 0; i < s->env_count; i++)
-		try_parts(svc, app, i, t);
+		try_parts(svc, app, i, t, &conv);
+	try_implicit(svc, app, t, &conv);
 	check_env_files(svc, app, t);
+	if (svc->conn_count > before && !t->shared)
+	{
+		check_secret_files(svc, app, &conv);
+		if (conv.note != NULL)
+			svc_warn(svc, "%s: %s", s->key, conv.note);
+	}
 }

@@ -3,18 +3,22 @@
  * service file, from ONE container list for the whole stack.
  *
  * Compose labels decide first: com.docker.compose.service names the key
- * and com.docker.compose.project.config_files names the file it came from
+ * and com.docker.compose.project.config_files names the files it came from
  * (several files use a key like `db`, and with --project-directory <root>
- * they even share the project). Without a config_files label the project
- * must be one this file may run under. The container name is the fallback
+ * they even share the project), resolved against the working_dir label: a
+ * container of another stack's file of the same name and key is not this
+ * stack's, even when nothing of ours is running. Without a config_files
+ * label the project must be one this file may run under. The container name is the fallback
  * (container_name, or compose's <project>-<key>-1 / <project>_<key>_1), and
  * it must match exactly: `docmost-db-backup` is not `docmost-db`. Among
  * several, one started from this stack (working_dir label) and running wins.
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define LABEL_PROJECT      "com.docker.compose.project"
 #define LABEL_SERVICE      "com.docker.compose.service"
@@ -71,6 +75,148 @@ config_files_name(const char *label_value, const char *our_path)
 		p = comma + 1;
 	}
 	return false;
+}
+
+/* path made absolute-clean: "//", "/./" and "dir/.." folded away. False
+ * when it is not absolute or does not fit. */
+static bool
+path_clean(const char *path, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (path == NULL || path[0] != '/' || size < 2)
+		return false;
+	for (const char *p = path; *p;)
+	{
+		while (*p == '/')
+			p++;
+
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t) (e - p);
+
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			;
+		else if (n == 2 && p[0] == '.' && p[1] == '.')
+		{
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		}
+		else
+		{
+			if (o + 1 + n + 1 > size)
+				return false;
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return true;
+}
+
+/* The same file: the same clean path, or (links, bind mounts) the same
+ * inode when both exist. */
+bool
+service_same_file(const char *a, const char *b)
+{
+	char ca[PATH_MAX], cb[PATH_MAX];
+	struct stat sa, sb;
+
+	if (path_clean(a, ca, sizeof(ca)) && path_clean(b, cb, sizeof(cb)) && strcmp(ca, cb) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+		sa.st_ino == sb.st_ino;
+}
+
+/* Is the config_files entry [p, p+len) our file? An absolute entry (compose
+ * v2) is compared as it is; a relative one (1.29 writes -f as given, from
+ * where it ran: the working_dir, or a parent of it when --project-directory
+ * or the file's own directory made that the working_dir) against wd and
+ * each of its parents. */
+static bool
+entry_is(const char *p, size_t len, const char *wd, const char *ours)
+{
+	char entry[PATH_MAX], dir[PATH_MAX], joined[PATH_MAX * 2];
+
+	if (len == 0 || len >= sizeof(entry))
+		return false;
+	memcpy(entry, p, len);
+	entry[len] = '\0';
+	if (entry[0] == '/')
+		return service_same_file(entry, ours);
+	if (!path_clean(wd, dir, sizeof(dir)))
+		return false;
+	for (;;)
+	{
+		if (str_format(joined, sizeof(joined), "%s/%s", strcmp(dir, "/") ? dir : "", entry) &&
+			service_same_file(joined, ours))
+			return true;
+		if (strcmp(dir, "/") == 0)
+			return false;
+
+		char *slash = strrchr(dir, '/');
+
+		slash[slash == dir ? 1 : 0] = '\0';
+	}
+}
+
+bool
+service_label_file(const char *entry, const char *wd, char *out, size_t size)
+{
+	char dir[PATH_MAX], joined[PATH_MAX * 2];
+	struct stat st;
+
+	if (entry[0] == '/')
+		return stat(entry, &st) == 0 && S_ISREG(st.st_mode) && str_copy(out, size, entry);
+	if (wd == NULL || !path_clean(wd, dir, sizeof(dir)))
+		return false;
+	for (;;)
+	{
+		if (str_format(joined, sizeof(joined), "%s/%s", strcmp(dir, "/") ? dir : "", entry)
+			&& stat(joined, &st) == 0 && S_ISREG(st.st_mode))
+			return str_copy(out, size, joined);
+		if (strcmp(dir, "/") == 0)
+			return false;
+
+		char *slash = strrchr(dir, '/');
+
+		slash[slash == dir ? 1 : 0] = '\0';
+	}
+}
+
+/* Which stack's file the container came from, by its labels: compose
+ * records the files it read and where it ran. Two stacks with the same
+ * file and key names on one engine are told apart here, never by names. */
+typedef enum Owner
+{
+	OWNER_UNKNOWN = 0,   /* no config_files (or no working_dir for relative ones) */
+	OWNER_THIS,
+	OWNER_OTHER
+} Owner;
+
+static Owner
+label_owner(const StackService *svc, const char *files, const char *wd)
+{
+	const char *ours = svc->path ? svc->path : svc->file.path;
+	bool relative = false;
+
+	if (files == NULL || files[0] == '\0' || ours == NULL)
+		return OWNER_UNKNOWN;
+	for (const char *p = files; *p;)
+	{
+		const char *comma = strchrnul(p, ',');
+
+		relative |= p[0] != '/';
+		if (entry_is(p, (size_t) (comma - p), wd, ours))
+			return OWNER_THIS;
+		p = *comma ? comma + 1 : comma;
+	}
+	return relative && (wd == NULL || wd[0] != '/') ? OWNER_UNKNOWN : OWNER_OTHER;
 }
 
 static bool
@@ -132,11 +278,17 @@ match_one(const StackService *svc, size_t j, json_t *c, char *const *cands, size
 	const char *service = label(c, LABEL_SERVICE);
 	const char *files = label(c, LABEL_CONFIG_FILES);
 	const char *project = label(c, LABEL_PROJECT);
+	Owner owner = label_owner(svc, files, label(c, LABEL_WORKING_DIR));
 	bool by_labels = false;
 
+	/* another stack's container, whatever its name */
+	if (owner == OWNER_OTHER)
+		return MATCH_NONE;
 	if (service && cs->key && strcmp(service, cs->key) == 0)
 	{
-		if (files && files[0])
+		if (owner == OWNER_THIS)
+			by_labels = true;
+		else if (files && files[0])
 			by_labels = config_files_name(files, svc->path ? svc->path : svc->file.path);
 		else
 			by_labels = in_list(svc->projects, svc->project_count, project);
@@ -239,7 +391,10 @@ from_this_stack(const StackService *svc, json_t *c)
 {
 	const char *wd = label(c, LABEL_WORKING_DIR);
 	const char *dir = svc->file.dir;
+	Owner owner = label_owner(svc, label(c, LABEL_CONFIG_FILES), wd);
 
+	if (owner != OWNER_UNKNOWN)
+		return owner == OWNER_THIS;
 	if (wd == NULL || dir == NULL || strcmp(wd, dir) == 0)
 		return true;
 

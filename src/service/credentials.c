@@ -10,22 +10,42 @@
 
 #include <string.h>
 
+/* Pieces held apart from the URL (CONN_PARTS; a JDBC URL's user and
+ * password) are named by their own variable. */
+static bool
+piece_apart(const ConnRef *c, ConnPiece piece)
+{
+	return c->kind == CONN_PARTS ||
+		(c->split_credentials && (piece == PIECE_USER || piece == PIECE_PASSWORD));
+}
+
+static int
+piece_index(const ConnRef *c, ConnPiece piece)
+{
+	const int idx[PIECE_COUNT] = { c->host, c->port, c->user, c->password, c->dbname };
+
+	return idx[piece];
+}
+
 static const char *
-conn_setting_name(const StackService *svc, const ConnRef *c, int part_index)
+conn_setting_name(const StackService *svc, const ConnRef *c, ConnPiece piece)
 {
 	const ComposeService *s = &svc->file.services[c->app];
+	int idx = piece_index(c, piece);
 
-	if (c->kind != CONN_PARTS)
+	if (!piece_apart(c, piece))
 		return s->env[c->var].name;
-	return part_index >= 0 ? s->env[part_index].name : "(unset)";
+	if (idx >= 0)
+		return s->env[idx].name;
+	return c->names.var[piece] ? c->names.var[piece] : "(unset)";
 }
 
 /* Why the setting holding a piece did not resolve, if the parser said. */
 static const char *
-conn_setting_error(const StackService *svc, const ConnRef *c, int part_index)
+conn_setting_error(const StackService *svc, const ConnRef *c, ConnPiece piece)
 {
 	const ComposeService *s = &svc->file.services[c->app];
-	int idx = c->kind != CONN_PARTS ? c->var : part_index;
+	int idx = piece_apart(c, piece) ? piece_index(c, piece) : c->var;
 
 	return idx >= 0 ? s->env[idx].error : NULL;
 }
@@ -48,27 +68,27 @@ conn_check_credentials(StackService *svc)
 			continue;
 		if (c->values.user == NULL)
 			svc_warn(svc, "%s: cannot tell which user %s connects as",
-					 app, conn_setting_name(svc, c, c->user));
+					 app, conn_setting_name(svc, c, PIECE_USER));
 		else if (svc->db_user && strcmp(c->values.user, svc->db_user) != 0)
 			svc_warn(svc, "%s: %s says user '%s' but POSTGRES_USER is '%s'; the app's is used",
-					 app, conn_setting_name(svc, c, c->user), c->values.user, svc->db_user);
+					 app, conn_setting_name(svc, c, PIECE_USER), c->values.user, svc->db_user);
 		if (c->values.dbname != NULL && svc->db_name && strcmp(c->values.dbname, svc->db_name) != 0)
 			svc_warn(svc, "%s: %s says database '%s' but POSTGRES_DB is '%s'; the app's is used",
-					 app, conn_setting_name(svc, c, c->dbname), c->values.dbname, svc->db_name);
+					 app, conn_setting_name(svc, c, PIECE_DBNAME), c->values.dbname, svc->db_name);
 		if (c->values.password == NULL)
 		{
-			const char *why = conn_setting_error(svc, c, c->password);
+			const char *why = conn_setting_error(svc, c, PIECE_PASSWORD);
 
 			svc_warn(svc, "%s: %s has no password that resolves%s%s%s",
-					 app, conn_setting_name(svc, c, c->password),
+					 app, conn_setting_name(svc, c, PIECE_PASSWORD),
 					 why ? " (" : "", why ? why : "", why ? ")" : "");
 		}
 		else if (db_pass && strcmp(c->values.password, db_pass) != 0)
 			svc_warn(svc, "%s: the password in %s differs from POSTGRES_PASSWORD; the app's is "
 					 "used (POSTGRES_PASSWORD only applies when the data volume is created)",
-					 app, conn_setting_name(svc, c, c->password));
+					 app, conn_setting_name(svc, c, PIECE_PASSWORD));
 		if (c->values.port > 0 && c->values.port != 5432)
 			svc_warn(svc, "%s: %s uses port %d; the db container listens on 5432",
-					 app, conn_setting_name(svc, c, c->port), c->values.port);
+					 app, conn_setting_name(svc, c, PIECE_PORT), c->values.port);
 	}
 }

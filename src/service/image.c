@@ -164,6 +164,14 @@ split_ref(const char *ref, char *path, size_t pathsize, char *tag, size_t tagsiz
 	return true;
 }
 
+bool
+service_image_repository(const char *image, char *out, size_t outsize)
+{
+	char tag[IMAGE_REF_MAX + 1];
+
+	return image != NULL && split_ref(image, out, outsize, tag, sizeof(tag));
+}
+
 static const ImageFamily *
 find_family(const char *image, char *tag, size_t tagsize)
 {

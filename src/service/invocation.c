@@ -36,51 +36,6 @@ strv_push(char ***v, size_t *n, char *s)
 	(*v)[(*n)++] = s;
 }
 
-static bool
-is_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* A label's path, absolute: as is, else the first of working_dir, the
- * stack root and the current directory where it exists (1.29 recorded it
- * relative to the directory compose ran in, which no label names). NULL
- * when it exists nowhere. */
-static char *
-resolve_label_path(const Config *cfg, const char *working_dir, const char *path)
-{
-	char cwd[PATH_MAX];
-	const char *bases[3] = { working_dir, cfg->root, getcwd(cwd, sizeof(cwd)) };
-
-	if (path[0] == '/')
-		return is_file(path) ? xstrdup(path) : NULL;
-	for (size_t i = 0; i < 3; i++)
-	{
-		StrBuf p = STRBUF_INIT;
-
-		if (bases[i] == NULL)
-			continue;
-		sb_appendf(&p, "%s/%s", bases[i], path);
-		if (is_file(sb_str(&p)))
-			return sb_steal(&p);
-		sb_free(&p);
-	}
-	return NULL;
-}
-
-/* Same file, links resolved (OnRamp links services-enabled/x.yml into
- * services-available/: compose names the link, pgfold may read either). */
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev
-		&& sa.st_ino == sb.st_ino;
-}
-
 static void
 set_problem(ComposeInvocation *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -102,7 +57,7 @@ set_problem(ComposeInvocation *inv, const char *fmt, ...)
 /* Split a comma-separated label into resolved paths; a name that does not
  * resolve sets the problem. */
 static void
-label_paths(const Config *cfg, const ContainerInfo *ci, const char *list, const char *what,
+label_paths(const ContainerInfo *ci, const char *list, const char *what,
 			char ***out, size_t *count, ComposeInvocation *inv)
 {
 	char *copy = xstrdup(list);
@@ -116,16 +71,16 @@ label_paths(const Config *cfg, const ContainerInfo *ci, const char *list, const 
 			break;
 		}
 
-		char *abs = resolve_label_path(cfg, ci->working_dir, p);
+		char abs[PATH_MAX];
 
-		if (abs == NULL)
+		if (!service_label_file(p, ci->working_dir, abs, sizeof(abs)))
 		{
 			set_problem(inv, "%s was created by compose with %s %s, which no longer exists "
 						"(from %s); bring the project up again from where it lives",
 						ci->name, what, p, ci->working_dir);
 			continue;
 		}
-		strv_push(out, count, abs);
+		strv_push(out, count, xstrdup(abs));
 	}
 	free(copy);
 }
@@ -134,7 +89,7 @@ label_paths(const Config *cfg, const ContainerInfo *ci, const char *list, const 
  * container first, then any other; only labels that name this file count
  * (a container matched by name alone may belong to something else). */
 static const ContainerInfo *
-labelled_member(const Config *cfg, const StackService *svc, const ServiceContainers *sc)
+labelled_member(const StackService *svc, const ServiceContainers *sc)
 {
 	if (sc == NULL)
 		return NULL;
@@ -155,9 +110,9 @@ labelled_member(const Config *cfg, const StackService *svc, const ServiceContain
 		ComposeInvocation probe = { 0 };
 		bool names_this = false;
 
-		label_paths(cfg, ci, ci->config_files, "file", &probe.files, &probe.file_count, &probe);
+		label_paths(ci, ci->config_files, "file", &probe.files, &probe.file_count, &probe);
 		for (size_t f = 0; f < probe.file_count && !names_this; f++)
-			names_this = same_file(probe.files[f], svc->path);
+			names_this = service_same_file(probe.files[f], svc->path);
 		compose_invocation_free(&probe);
 		if (names_this)
 			return ci;
@@ -213,7 +168,7 @@ void
 service_invocation(const Config *cfg, const StackService *svc, const ServiceContainers *sc,
 				   ComposeInvocation *out)
 {
-	const ContainerInfo *ci = labelled_member(cfg, svc, sc);
+	const ContainerInfo *ci = labelled_member(svc, sc);
 	StrBuf env = STRBUF_INIT;
 
 	memset(out, 0, sizeof(*out));
@@ -227,12 +182,12 @@ service_invocation(const Config *cfg, const StackService *svc, const ServiceCont
 	out->compose_version = ci->compose_version ? xstrdup(ci->compose_version) : NULL;
 	out->project = xstrdup(ci->project);
 	out->project_dir = xstrdup(ci->working_dir);
-	label_paths(cfg, ci, ci->config_files, "file", &out->files, &out->file_count, out);
+	label_paths(ci, ci->config_files, "file", &out->files, &out->file_count, out);
 	for (size_t f = 0; f < out->file_count; f++)
-		if (same_file(out->files[f], svc->path))
+		if (service_same_file(out->files[f], svc->path))
 			out->self = f;
 	if (ci->environment_file != NULL && ci->environment_file[0] != '\0')
-		label_paths(cfg, ci, ci->environment_file, "env file", &out->env_files,
+		label_paths(ci, ci->environment_file, "env file", &out->env_files,
 					&out->env_file_count, out);
 	if (out->env_file_count > 0)
 		sb_appends(&env, out->env_files[out->env_file_count - 1]);

@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* End of the ${...} starting at i (b[i] == '$', b[i+1] == '{'): index after
  * its closing brace, or end when it never closes. */
@@ -109,12 +110,23 @@ split_hostport(const char *b, size_t h, size_t end, ConnUrlParts *out)
 		out->port = span(c + 1, end);
 }
 
+size_t
+svc_url_wrapper(const char *s, size_t n)
+{
+	if (n > 5 && strncasecmp(s, "jdbc:", 5) == 0)
+		return 5;
+	if (n > 3 && strncasecmp(s, "db+", 3) == 0)
+		return 3;
+	return 0;
+}
+
 bool
 service_split_url(const char *bytes, size_t start, size_t end, ConnUrlParts *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (bytes == NULL || start >= end)
 		return false;
+	start += svc_url_wrapper(bytes + start, end - start);
 
 	const char *b = bytes;
 	size_t colon = svc_scan_top(b, start, end, ":");

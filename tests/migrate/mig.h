@@ -163,11 +163,9 @@ typedef struct MigShape
 	const char *env_after[6];
 } MigShape;
 
-/* The service (file) name of sh in this stack: "<fixture>-<id>". Unique
- * per test because pgfold matches containers by the file's base name and
- * the compose service key across every project on the engine: another
- * stack's services/docmost.yml would otherwise count as a second match
- * (see migrate_safety/other_stack_with_the_same_file_does_not_block). */
+/* The service (file) name of sh in this stack: "<fixture>-<id>", unique
+ * per test (plain_names: the fixture's own name, as two stacks with the
+ * same file name have it: migrate_stacks/same_file_and_key_on_one_engine). */
 const char *mig_svc(const MigStack *s, const MigShape *sh);
 /* A container compose names itself (no container_name) in a MigShape:
  * mig_name gives <id>_<key>_1 or <id>-<key>-1, as the compose in use does. */
@@ -190,8 +188,8 @@ void mig_assert_rerun_noop(MigStack *s, const MigShape *sh);
 char *mig_shared_databases(const MigStack *s);
 char *mig_shared_roles(const MigStack *s);
 
-/* The four shapes of tests/migrate/fixtures (mig_shapes.c). */
-extern const MigShape mig_docmost, mig_joplin, mig_netbox, mig_nocodb, mig_geo;
+/* The shapes of tests/migrate/fixtures (mig_shapes.c). */
+extern const MigShape mig_docmost, mig_joplin, mig_netbox, mig_nocodb, mig_geo, mig_zabbix;
 
 /* Add sh's service file (db image db_image, NULL = postgres 15), bring it
  * up, seed seed.sql; returns the source fingerprint (caller frees). */

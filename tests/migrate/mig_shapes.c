@@ -57,3 +57,15 @@ const MigShape mig_geo = {
 	.others = { NULL },
 	.env_after = { "DATABASE_URL=postgres://geo:%PW%@postgres/geo?sslmode=disable", NULL },
 };
+
+/* Zabbix's official variables: DB_SERVER_HOST + POSTGRES_USER/_PASSWORD/_DB
+ * (a convention), two apps, defaults left out */
+const MigShape mig_zabbix = {
+	.fixture = "zabbix", .db = "zabbix", .db_key = "postgres-server",
+	.db_container = "%s-zabbix-db", .db_user = "zabbix", .src_db = "zabbix",
+	.db_volume = "zabbix-db",
+	.apps = { "%s-zabbix-server", "%s-zabbix-web", NULL },
+	.others = { NULL },
+	.env_after = { "DB_SERVER_HOST=postgres", "POSTGRES_USER=zabbix", "POSTGRES_PASSWORD=%PW%",
+				   NULL },
+};

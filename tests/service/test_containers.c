@@ -242,3 +242,95 @@ Test(service_containers, this_stack_beats_another_checkout)
 	stack_containers_free(&sc);
 	json_decref(list);
 }
+
+/* Two stacks with services/docmost.yml and the same db key on one engine
+ * (issue 8): stack b at /b/stack, its db container docmost-db-b. */
+static ComposeService two_svcs[2];
+static StackService two_svc;
+static Stack two;
+
+static void
+build_stack_b(void)
+{
+	set_cs(&two_svcs[0], "docmost", "docmost-b");
+	set_cs(&two_svcs[1], "docmost-db", "docmost-db-b");
+	set_svc(&two_svc, "docmost", "/b/stack/services/docmost.yml", two_svcs);
+	two_svc.file.dir = (char *) "/b/stack";
+	two.services = &two_svc;
+	two.count = 1;
+}
+
+#define CONTAINER(id, name, state, proj, wd, files) \
+	"{\"Id\": \"" id "\", \"Names\": [\"/" name "\"], \"State\": \"" state "\", \"Labels\":" \
+	" {\"com.docker.compose.service\": \"docmost-db\", \"com.docker.compose.project\": \"" proj \
+	"\", \"com.docker.compose.project.working_dir\": \"" wd "\"," \
+	" \"com.docker.compose.project.config_files\": \"" files "\"}}"
+
+/* compose 1.29 run the common way, `docker-compose -f services/docmost.yml
+ * up -d` from the root: working_dir is <root>/services, config_files is
+ * relative. Before, b's own container did not count as b's (working_dir
+ * not the root) and a's matched by file name: "2 containers match". */
+Test(service_containers, two_stacks_same_file_and_key)
+{
+	StackContainers sc;
+	json_t *list = load_list(
+		"[" CONTAINER("a-db", "docmost-db-a", "running", "stack", "/a/stack",
+					  "services/docmost.yml") ","
+		CONTAINER("b-db", "docmost-db-b", "running", "services", "/b/stack/services",
+				  "services/docmost.yml") "]");
+
+	build_stack_b();
+	cr_assert(stack_match_containers(&two, list, &sc));
+
+	const ContainerInfo *db = stack_containers_db(&sc, 0);
+
+	cr_assert_not_null(db);
+	cr_assert_str_eq(db->id, "b-db");
+	cr_assert_eq(db->match, MATCH_BOTH);
+	cr_assert_eq(db->matches, 1, "%zu containers match", db->matches);
+	stack_containers_free(&sc);
+	json_decref(list);
+}
+
+/* b not started yet: a's container is not b's (before, b took it: plan
+ * and migrate would have dumped a's database) */
+Test(service_containers, other_stacks_container_is_never_ours)
+{
+	StackContainers sc;
+	json_t *list = load_list(
+		"[" CONTAINER("a-db", "docmost-db-a", "running", "stack", "/a/stack",
+					  "services/docmost.yml") ","
+		CONTAINER("a2-db", "docmost-db-b", "running", "a2", "/srv/a2",
+				  "/srv/a2/services/docmost.yml") "]");
+
+	build_stack_b();
+	cr_assert(stack_match_containers(&two, list, &sc));
+	/* not even the one holding our container name: its labels say whose */
+	cr_assert_null(stack_containers_db(&sc, 0));
+	stack_containers_free(&sc);
+	json_decref(list);
+}
+
+/* compose v2: absolute config_files, one project of several files */
+Test(service_containers, absolute_config_files)
+{
+	StackContainers sc;
+	json_t *list = load_list(
+		"[" CONTAINER("a-db", "docmost-db-a", "running", "stack", "/a/stack",
+					  "/a/stack/docker-compose.yml,/a/stack/services/docmost.yml") ","
+		CONTAINER("b-db", "stack-docmost-db-1", "running", "stack", "/b/stack",
+				  "/b/stack/docker-compose.yml,/b/stack/./services/../services/docmost.yml") "]");
+
+	build_stack_b();
+	set_cs(&two_svcs[1], "docmost-db", NULL);
+	cr_assert(stack_match_containers(&two, list, &sc));
+
+	const ContainerInfo *db = stack_containers_db(&sc, 0);
+
+	cr_assert_not_null(db);
+	cr_assert_str_eq(db->id, "b-db");
+	cr_assert_eq(db->match, MATCH_BOTH);
+	cr_assert_eq(db->matches, 1);
+	stack_containers_free(&sc);
+	json_decref(list);
+}
