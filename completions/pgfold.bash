@@ -17,13 +17,26 @@ _pgfold_root()
 
 _pgfold_services()
 {
-	local root f
+	local root f dir
 	root=$(_pgfold_root)
-	for f in "$root"/services/*.yml "$root"/services/*.yaml; do
+	# the layouts of README "Your layout": services/, OnRamp's services-enabled/,
+	# or one directory per app
+	dir=$root/services
+	[[ -d $dir ]] || dir=$root/services-enabled
+	if [[ -d $dir ]]; then
+		for f in "$dir"/*.yml "$dir"/*.yaml; do
+			[[ -e $f || -L $f ]] || continue
+			f=${f##*/}
+			printf '%s\n' "${f%.*}"
+		done
+		return
+	fi
+	for f in "$root"/*/compose.yaml "$root"/*/compose.yml "$root"/*/docker-compose.yaml \
+		"$root"/*/docker-compose.yml; do
 		[[ -e $f ]] || continue
-		f=${f##*/}
-		printf '%s\n' "${f%.*}"
-	done
+		f=${f%/*}
+		printf '%s\n' "${f##*/}"
+	done | sort -u
 }
 
 # The first column of `pgfold db list` (names with spaces or quotes are
@@ -79,7 +92,7 @@ _pgfold()
 
 	local opts=""
 	case $cmd in
-		status) opts="--json"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
+		status) opts="--json --all"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
 		plan) opts="--db --role --deep --no-apply --json" ;;
 		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
