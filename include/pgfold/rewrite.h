@@ -163,6 +163,9 @@ typedef struct RwProvenance
 	const char *service_path;   /* as the command uses it: "services/x.yml" */
 	const char *override_path;  /* "overrides/x-dedicated-postgres.yml" */
 	const char *generated_at;   /* ISO-8601 UTC; NULL = now */
+	/* the project's own compose command with the override given last, as
+	 * the header shows it; NULL = a generic docker-compose line */
+	const char *compose_command;
 } RwProvenance;
 
 /* "<service>-dedicated-postgres.yml" */

@@ -84,10 +84,20 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 	if (!rewrite_service_file(svc, &target, &out->service))
 		return false;
 
-	RwProvenance prov = { out->service_rel, out->override_rel, NULL };
+	/* the header shows the project's own command with the override last */
+	const char *more[] = { out->override_path, NULL }, *up[] = { "up", "-d", NULL };
+	char **argv = compose_argv(app, inv, more, up);
+	StrBuf cmd = STRBUF_INIT;
 
-	if (!rewrite_rollback_override_added(svc, &prov, out->service.added, out->service.added_count,
-										 &out->override_bytes))
+	compose_command_line(argv, &cmd);
+	compose_argv_free(argv);
+
+	RwProvenance prov = { out->service_rel, out->override_rel, NULL, sb_str(&cmd) };
+	bool ok = rewrite_rollback_override_added(svc, &prov, out->service.added,
+											  out->service.added_count, &out->override_bytes);
+
+	sb_free(&cmd);
+	if (!ok)
 		return false;
 	return build_env(app, &out->service, out);
 }

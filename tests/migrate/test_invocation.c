@@ -251,6 +251,18 @@ fold_and_back(const Layout *l)
 	cr_assert_null(strstr(sb_str(&root_env), "_DB_PASSWORD="), "root .env got it:\n%s",
 				   sb_str(&root_env));
 
+	/* the override's header gives the project's own command */
+	char pattern[PATH_MAX], override[PATH_MAX], want[PATH_MAX * 2];
+	StrBuf ov = STRBUF_INIT;
+
+	cr_assert(str_format(pattern, sizeof(pattern), "overrides*/%s-dedicated-postgres.yml", svc));
+	mig_glob_one(&stack, pattern, override, sizeof(override));
+	mig_read(override, &ov, false);
+	cr_assert(str_format(want, sizeof(want), "--project-directory %s -p %s ", projdir, stack.id));
+	cr_assert_not_null(strstr(sb_str(&ov), want), "the override's header lacks \"%s\":\n%s", want,
+					   sb_str(&ov));
+	sb_free(&ov);
+
 	/* the operator's own compose still understands the migrated file */
 	cr_assert_eq(operator_compose(&stack, l, svc, "config -q"), 0,
 				 "the operator's compose config fails after the fold (see %s/operator.out)",

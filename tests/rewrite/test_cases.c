@@ -55,7 +55,7 @@ Test(rewrite_cases, override_from_edited_file_refused)
 	RwServiceResult res;
 	StackService edited;
 	StrBuf ov = STRBUF_INIT;
-	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL };
+	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL, NULL };
 
 	cr_assert(rwfx_setup_bytes(&fx, "app", base_file));
 
@@ -94,7 +94,7 @@ Test(rewrite_cases, override_has_services_as_only_top_level_key)
 {
 	RwFx fx;
 	StrBuf ov = STRBUF_INIT;
-	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL };
+	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL, NULL };
 	size_t top = 0;
 
 	cr_assert(rwfx_setup_bytes(&fx, "app", base_file));
@@ -329,7 +329,7 @@ Test(rewrite_cases, override_refuses_alias_in_db_block)
 {
 	RwFx fx;
 	StrBuf ov = STRBUF_INIT;
-	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL };
+	RwProvenance prov = { "services/app.yml", "overrides/app-dedicated-postgres.yml", NULL, NULL };
 
 	cr_assert(rwfx_setup_bytes(&fx, "app",
 		"x-restart: &rp unless-stopped\n"

@@ -73,7 +73,7 @@ run(const char *name)
 
 	cr_assert(str_format(svcpath, sizeof(svcpath), "%s.yml", name));
 
-	RwProvenance prov = { svcpath, rel, NULL };
+	RwProvenance prov = { svcpath, rel, NULL, NULL };
 
 	cr_assert(rewrite_service_file(&fx.svc, &t, &res));
 	cr_assert(rewrite_rollback_override(&fx.svc, &prov, &ov));

@@ -144,7 +144,7 @@ run_fixture(const char *name, const Expect *ex)
 	/* the rollback override, from the original */
 	StrBuf ov = STRBUF_INIT;
 	RwProvenance prov = { "services/x.yml", "overrides/x-dedicated-postgres.yml",
-						  "2026-11-21T10:00:00Z" };
+						  "2026-11-21T10:00:00Z", NULL };
 
 	cr_assert(rewrite_rollback_override(&fx.svc, &prov, &ov), "%s: override failed", name);
 	rwfx_write(fx.dir, "override.yml", ov.data, ov.len);

@@ -598,7 +598,7 @@ Test(service_conventions, override_restores_an_added_port)
 	RwServiceResult res;
 	StrBuf ov = STRBUF_INIT;
 	RwProvenance prov = { "services/netbox.yml", "overrides/netbox-dedicated-postgres.yml",
-						  "2026-12-01T00:00:00Z" };
+						  "2026-12-01T00:00:00Z", NULL };
 
 	cr_assert(rwfx_setup_bytes(&fx, "netbox",
 							   "services:\n  netbox:\n    image: netboxcommunity/netbox:v4.2\n"
@@ -631,7 +631,7 @@ Test(service_conventions, app_without_environment_gets_one)
 	RwServiceResult res;
 	StrBuf ov = STRBUF_INIT;
 	RwProvenance prov = { "services/zabbix.yml", "overrides/zabbix-dedicated-postgres.yml",
-						  "2026-12-01T00:00:00Z" };
+						  "2026-12-01T00:00:00Z", NULL };
 
 	cr_assert(rwfx_setup_bytes(&fx, "zabbix",
 							   "services:\n"
