@@ -23,17 +23,8 @@ export DOCKER_BUILDKIT=0
 say() { printf 'fresh-check: %s\n' "$*"; }
 die() { printf 'fresh-check: FAILED: %s\n' "$*" >&2; exit 1; }
 
-# The same mirror the lab and apt use (scripts/lab.sh reads it the same way).
-mirror() {
-  local m=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    m=$(awk 'tolower($1)=="uris:" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-    m=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  echo "${PGFOLD_LAB_MIRROR:-${m:-http://deb.debian.org/debian}}"
-}
+# shellcheck source=scripts/mirror.sh
+. "$ROOT/scripts/mirror.sh"
 
 # A bookworm minbase image with no build packages, built once and kept.
 ensure_image() {
@@ -43,8 +34,8 @@ ensure_image() {
   local work; work=$(mktemp -d "$CACHE_DIR/fresh.XXXXXX")
   # shellcheck disable=SC2064  # expand now: the path is fixed
   trap "rm -rf --one-file-system '$work'" RETURN
-  say "building $IMAGE (debootstrap bookworm minbase from $(mirror))"
-  debootstrap --variant=minbase bookworm "$work/root" "$(mirror)" >"$work/debootstrap.log" 2>&1 ||
+  say "building $IMAGE (debootstrap bookworm minbase from $(debian_mirror))"
+  debootstrap --variant=minbase bookworm "$work/root" "$(debian_mirror)" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 15 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
   # Containers have no init: packages must not try to start services.
   printf '#!/bin/sh\nexit 101\n' >"$work/root/usr/sbin/policy-rc.d"

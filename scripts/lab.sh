@@ -8,6 +8,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/mirror.sh
+. "$ROOT/scripts/mirror.sh"
 LAB_DIR=$ROOT/lab
 STATE_DIR=${PGFOLD_LAB_STATE:-/run/pgfold-lab}
 CACHE_DIR=${PGFOLD_LAB_CACHE:-/var/cache/pgfold-lab}
@@ -132,17 +134,7 @@ engine_down() {
 
 # ---------------------------------------------------------------- images
 
-debian_mirror() {
-  if [ -n "${PGFOLD_LAB_MIRROR:-}" ]; then echo "$PGFOLD_LAB_MIRROR"; return; fi
-  local m=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    m=$(awk 'tolower($1)=="uris:" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-    m=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  echo "${m:-http://deb.debian.org/debian}"
-}
+# debian_mirror: scripts/mirror.sh
 
 sha12() { sha256sum | cut -c1-12; }
 
