@@ -65,7 +65,13 @@ follow_invocations(App *app)
 			|| !compose_invocation_has_own_env(&app->cfg, inv))
 			continue;
 		if (!service_set_project_env(svc, inv))
-			return false;
+		{
+			/* that one file cannot be read as its compose reads it: said
+			 * above, and status/plan show it as the file's problem */
+			free(svc->problem);
+			svc->problem = xstrdup("the env file its compose reads cannot be read (see above)");
+			continue;
+		}
 		stack_reload_service(&app->cfg, svc);
 		reloaded = true;
 	}
