@@ -57,11 +57,26 @@ Test(proc, child_gets_only_the_standard_descriptors)
 
 /* pgfold ignores SIGPIPE, `db console` SIGINT, and a mask may be set:
  * the child starts with none of it. */
+/* The signals a child of pgfold starts with ignored, from SigIgn's hex
+ * mask: bit n-1 is signal n. Signals 32 .. SIGRTMIN-1 are glibc's own (its
+ * sigaction refuses them), so an ignore inherited from whoever started the
+ * test runner cannot be undone there and is not pgfold's doing. */
+static unsigned long long
+ignored_but_glibc_own(const char *status_line)
+{
+	unsigned long long mask = strtoull(status_line, NULL, 16);
+
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		mask &= ~(1ULL << (sig - 1));
+	return mask;
+}
+
 Test(proc, child_gets_default_signals_and_an_empty_mask)
 {
 	const char *argv[] = { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", NULL };
 	StrBuf out = STRBUF_INIT;
 	sigset_t block;
+	const char *ign;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -69,7 +84,10 @@ Test(proc, child_gets_default_signals_and_an_empty_mask)
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	cr_assert_eq(run_capture(argv, NULL, &out), 0);
-	cr_assert_str_eq(sb_str(&out), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	cr_assert(str_has_prefix(sb_str(&out), "SigBlk:\t0000000000000000\nSigIgn:\t"),
+			  "the child's mask: %s", sb_str(&out));
+	ign = strstr(sb_str(&out), "SigIgn:\t") + strlen("SigIgn:\t");
+	cr_assert_eq(ignored_but_glibc_own(ign), 0ULL, "the child ignores signals: %s", sb_str(&out));
 	sb_free(&out);
 }
 
