@@ -309,10 +309,12 @@ check_config_hashes(Preflight *pf, App *app, size_t index, const ComposeInvocati
 	char **argv;
 	bool ok;
 
-	/* another compose major than the one that made the containers hashes
-	 * another way: nothing to compare */
-	if (inv->compose_version == NULL || inv->compose_version[1] != '.'
-		|| compose_major(app, inv) != inv->compose_version[0] - '0')
+	/* Only compose 1.x's `config --hash` is the hash its `up` labels
+	 * containers with (measured). Compose 2.26's differs for a service with
+	 * depends_on conditions even right after `up`, so comparing would block
+	 * untouched stacks; another major than the creator's hashes another way. */
+	if (inv->compose_version == NULL || strncmp(inv->compose_version, "1.", 2) != 0
+		|| compose_major(app, inv) != 1)
 		return;
 	argv = compose_argv(app, inv, NULL, args);
 	ok = compose_capture(argv, "compose config --hash", &out);

@@ -342,6 +342,10 @@ Test(migrate_invocation, onramp_one_project_linked_files_env_file)
  * migrate refuse with one line and change nothing; `up -d` settles it. */
 Test(migrate_invocation, file_changed_since_its_containers_were_created)
 {
+	/* compose 2.26's `config --hash` is not the hash its `up` labels with
+	 * (preflight.c: check_config_hashes), so pgfold compares under 1.x only */
+	if (lab_compose_version() == LAB_COMPOSE_V2)
+		cr_skip_test("config-hash is compared under compose 1.x only");
 	const MigShape *sh = &mig_docmost;
 	const char *running[] = { NULL, NULL, NULL };
 	char svc[96], app[160], dbc[160], path[PATH_MAX];
