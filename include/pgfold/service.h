@@ -195,7 +195,7 @@ const char *service_fsname(const StackService *svc);
 
 /* The dedicated postgres services of svc's file (loaded): the keys
  * classify would choose among, then those its header records as folded
- * (`# database_name.<key>:`), each once, in that order. Owned strings
+ * (`# database_name.<key>:`), each once, sorted. Owned strings
  * (strlist_free). Exposed for stack.c and tests. */
 void service_db_keys(StackService *svc, char ***keys, size_t *count);
 

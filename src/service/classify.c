@@ -239,7 +239,8 @@ report_ambiguous(StackService *svc, const Candidates *c)
 		sb_appendf(&sb, "%zu postgres services: ", c->total);
 	for (size_t i = 0; i < c->count; i++)
 		sb_appendf(&sb, "%s%s", i ? ", " : "", svc->file.services[c->idx[i]].key);
-	sb_appends(&sb, " (pgfold folds one dedicated postgres per service file)");
+	/* stack_load splits such a file (one entry per db); this is a file read alone */
+	sb_appends(&sb, " (address each as FILE/DBSERVICE)");
 	svc_problem(svc, "%s", sb_str(&sb));
 	sb_free(&sb);
 }
@@ -490,6 +491,12 @@ read_meta(StackService *svc)
 	}
 }
 
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 void
 service_db_keys(StackService *svc, char ***keys, size_t *count)
 {
@@ -513,6 +520,9 @@ service_db_keys(StackService *svc, char ***keys, size_t *count)
 			&& k[sizeof(META_DBNAME)] != '\0')
 			strlist_add_unique(keys, count, k + sizeof(META_DBNAME));
 	}
+	/* by key: the same order before and after a fold moves a db to the header */
+	if (*count > 1)
+		qsort(*keys, *count, sizeof(char *), cmp_key);
 }
 
 bool

@@ -94,7 +94,7 @@ Test(migrate_bigfile, two_dbs_one_file_fold_and_back_in_reverse_order)
 	mig_pgfold(&stack, &r, NULL, "plan", "big", NULL);
 	mig_expect_exit(&r, 2, "plan of the bare file name");
 	cr_assert_not_null(strstr(sb_str(&r.err), "\"big\" holds several postgres services; name one: "
-							  A ", " B), "%s", sb_str(&r.err));
+							  B ", " A), "%s", sb_str(&r.err));
 	mig_run_free(&r);
 	mig_pgfold(&stack, &r, NULL, "plan", A, NULL);
 	mig_expect_exit(&r, 0, "plan " A);
