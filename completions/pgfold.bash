@@ -1,5 +1,5 @@
 # bash completion for pgfold(1): commands, subcommands, options, services
-# (<root>/services/*.yml) and databases of the shared instance (`pgfold db
+# (<root>/services/*.yml; FILE/DBSERVICE once a '/' is typed) and databases of the shared instance (`pgfold db
 # list`). Installed by `make install` as
 # $(PREFIX)/share/bash-completion/completions/pgfold; or: source this file.
 
@@ -15,10 +15,25 @@ _pgfold_root()
 	printf '%s\n' "${PGFOLD_ROOT:-.}"
 }
 
+# FILE/DBSERVICE addresses of files with several dedicated postgres
+# services: pgfold lists every service it knows when asked for one it does
+# not ("known: a, big/db, big/docmost-db"); that reads files, not the engine.
+_pgfold_addresses()
+{
+	local root
+	root=$(_pgfold_root)
+	"${COMP_WORDS[0]}" --root "$root" --no-color plan / 2>&1 >/dev/null |
+		sed -n 's/.*(known: \(.*\))$/\1/p' | tr ',' '\n' | tr -d ' ' | grep /
+}
+
 _pgfold_services()
 {
 	local root f dir
 	root=$(_pgfold_root)
+	if [[ $cur == */* ]]; then
+		_pgfold_addresses
+		return
+	fi
 	# the layouts of README "Your layout": services/, OnRamp's services-enabled/,
 	# or one directory per app
 	dir=$root/services

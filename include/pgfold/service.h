@@ -111,8 +111,15 @@ typedef struct ConnRef
 
 typedef struct StackService
 {
-	char        *name;           /* file stem: services/<name>.yml */
+	char        *name;           /* file stem: services/<name>.yml; "<stem>/<db_key>" when split */
 	char        *path;
+	/* A file with several dedicated postgres services is one entry per db
+	 * (stack.c): db_key is the db service's key this entry folds, NULL
+	 * for a file with one. fsname is the name's one form for the file
+	 * system (journal, dumps, override, password variable): the name, or
+	 * "<stem>--<db_key>", never a '/'. Both owned. */
+	char        *db_key;
+	char        *fsname;
 	ComposeFile  file;
 	bool         loaded;         /* file parsed */
 	char        *problem;        /* why pgfold cannot handle it, or NULL */
@@ -181,6 +188,20 @@ typedef struct Stack
 bool stack_load(const Config *cfg, Stack *out);
 void stack_free(Stack *stack);
 StackService *stack_find(Stack *stack, const char *name);
+
+/* svc's name as it reaches the file system: journal, dumps, logs, the
+ * override (svc->fsname; the name itself for an entry built by hand). */
+const char *service_fsname(const StackService *svc);
+
+/* The dedicated postgres services of svc's file (loaded): the keys
+ * classify would choose among, then those its header records as folded
+ * (`# database_name.<key>:`), each once, sorted. Owned strings
+ * (strlist_free). Exposed for stack.c and tests. */
+void service_db_keys(StackService *svc, char ***keys, size_t *count);
+
+/* The header key that records the database a split entry was folded into:
+ * "database_name", or "database_name.<db_key>" (out of size bytes). */
+bool service_meta_dbname_key(const StackService *svc, char *out, size_t size);
 
 /* Load svc->path again as its project reads it (svc->project_dir and
  * svc->project_env set by service_set_project_env), and classify it.

@@ -149,6 +149,30 @@ app_shared(App *app)
 	return pg_connect_shared(&app->cfg, NULL, &app->shared);
 }
 
+/* A bare SERVICE whose file holds several dedicated dbs: which would it
+ * be? Say how to address each (logged); false when name is not such a file. */
+static bool
+several_dbs(const App *app, const char *name)
+{
+	StrBuf addrs = STRBUF_INIT;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < app->stack.count; i++)
+	{
+		const StackService *s = &app->stack.services[i];
+
+		if (s->db_key != NULL && strncmp(s->name, name, n) == 0 && s->name[n] == '/'
+			&& strcmp(s->name + n + 1, s->db_key) == 0)
+			sb_appendf(&addrs, "%s%s", addrs.len ? ", " : "", s->name);
+	}
+	bool found = addrs.len > 0;
+
+	if (found)
+		log_error("\"%s\" holds several postgres services; name one: %s", name, sb_str(&addrs));
+	sb_free(&addrs);
+	return found;
+}
+
 StackService *
 app_service(App *app, const char *name, size_t *index)
 {
@@ -165,8 +189,9 @@ app_service(App *app, const char *name, size_t *index)
 		}
 		sb_appendf(&known, "%s%s", i ? ", " : "", app->stack.services[i].name);
 	}
-	log_error("no service \"%s\" in %s (known: %s)", name, app->cfg.services_dir,
-			  known.len ? sb_str(&known) : "none");
+	if (!several_dbs(app, name))
+		log_error("no service \"%s\" in %s (known: %s)", name, app->cfg.services_dir,
+				  known.len ? sb_str(&known) : "none");
 	exit_hint_set(EXIT_USAGE);
 	sb_free(&known);
 	return NULL;

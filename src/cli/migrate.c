@@ -22,6 +22,8 @@ const char *const cli_migrate_usage =
 	"create its own role, verify every table's rows against the source, rewrite\n"
 	"services/SERVICE.yml, write overrides/SERVICE-dedicated-postgres.yml for\n"
 	"rollback, recreate the apps and stop (never remove) the dedicated container.\n"
+	"A file with several dedicated postgres services is one SERVICE per db,\n"
+	"FILE/DBSERVICE (`pgfold status` lists them): each folds on its own.\n"
 	"\n"
 	"  --yes               do not ask (required without a TTY)\n"
 	"  --no-apply          change files and data, print the compose commands\n"
@@ -45,7 +47,8 @@ const char *const cli_plan_usage =
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
 	"space, other databases in the dedicated cluster) and print the exact steps,\n"
-	"the SQL and a unified diff of every file that would change.\n"
+	"the SQL and a unified diff of every file that would change. SERVICE is\n"
+	"FILE/DBSERVICE for a file with several dedicated postgres services.\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
 	"go ahead, 3 when a check blocks it (4/5 when the engine/shared instance\n"
 	"cannot be reached).\n";

@@ -63,7 +63,7 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 	if (!relative_to_root(app->cfg.root, svc->path, out->service_rel, sizeof(out->service_rel))
 		|| !str_copy(out->env_path, sizeof(out->env_path), inv->env_target)
 		|| !relative_to_root(app->cfg.root, inv->env_target, out->env_rel, sizeof(out->env_rel))
-		|| !rewrite_override_name(svc->name, name, sizeof(name))
+		|| !rewrite_override_name(service_fsname(svc), name, sizeof(name))
 		|| !str_format(out->override_rel, sizeof(out->override_rel), "overrides/%s", name)
 		|| !str_format(out->override_path, sizeof(out->override_path), "%s/%s",
 					   app->cfg.overrides_dir, name))

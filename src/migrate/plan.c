@@ -54,7 +54,7 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	compose_argv_free(up);
 
 	sb_appendf(out, "  %d. save %s to backups/%s/%s_%s.yml\n", n++, files->service_rel,
-			   JOURNAL_SUBDIR, svc->name, stamp);
+			   JOURNAL_SUBDIR, service_fsname(svc), stamp);
 	sb_appendf(out, "  %d. stop the app containers: %s\n", n++, apps.len ? sb_str(&apps) : "none");
 	sb_appendf(out, "  %d. role \"%s\": %s (password in etc/.db_passwords/%s.txt, mode 0600)\n",
 			   n++, pf->names.role, pf->role_exists ? "reuse" : "create", pf->names.role);
@@ -62,7 +62,7 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 			   pf->names.tmp_db, pf->names.role);
 	sb_appendf(out, "  %d. stream pg_dump -Fc of \"%s\" (%s) in %s into backups/%s/%s_%s.dump "
 			   "(+ .sha256) and pg_restore --exit-on-error into \"%s\" %s%s\n", n++,
-			   svc->db_name, size, container, JOURNAL_SUBDIR, svc->name, stamp, pf->names.tmp_db,
+			   svc->db_name, size, container, JOURNAL_SUBDIR, service_fsname(svc), stamp, pf->names.tmp_db,
 			   app->cfg.shared_container[0] ? "in container " : "locally",
 			   app->cfg.shared_container);
 	sb_appendf(out, "  %d. check \"%s\" again for what \"dump contents\" refuses, then hand "
@@ -78,7 +78,7 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 		sb_appendf(out, "  %d. apply: %s\n", n++, sb_str(&cmd));
 	sb_appendf(out, "  %d. stop (not remove) %s; its volume is kept\n", n++, container);
 	sb_appendf(out, "  %d. log to backups/%s/%s_%s.log; rollback: pgfold rollback %s\n", n++,
-			   JOURNAL_SUBDIR, svc->name, stamp, svc->name);
+			   JOURNAL_SUBDIR, service_fsname(svc), stamp, svc->name);
 	sb_free(&apps);
 	sb_free(&cmd);
 }

@@ -220,7 +220,7 @@ check_links(Preflight *pf, App *app, size_t index, const StackService *svc)
 	/* the env file pgfold writes is where the project's compose reads */
 	const char *paths[] = { svc->path, app_invocation(app, index)->env_target, override };
 
-	if (!rewrite_override_name(svc->name, name, sizeof(name))
+	if (!rewrite_override_name(service_fsname(svc), name, sizeof(name))
 		|| !str_format(override, sizeof(override), "%s/%s", app->cfg.overrides_dir, name))
 	{
 		add_check(pf, "stack files", CHECK_BLOCK, "%s: no usable override name", svc->name);
@@ -239,6 +239,24 @@ check_links(Preflight *pf, App *app, size_t index, const StackService *svc)
  * database and only then failed at the files step). The rewriter's
  * messages are captured, not printed: the check reports them.
  */
+/* Two dbs of one file with the same POSTGRES_DB would both default to
+ * that database (and role) on the shared instance: say so before either
+ * is folded, not when the second finds the name taken. */
+static void
+check_sibling_names(Preflight *pf, App *app, const StackService *svc, const PreflightOptions *opts)
+{
+	for (size_t i = 0; opts->db == NULL && svc->db_key != NULL && i < app->stack.count; i++)
+	{
+		const StackService *s = &app->stack.services[i];
+
+		if (s != svc && s->db_key != NULL && s->db_service >= 0 && s->db_name != NULL
+			&& strcmp(s->path, svc->path) == 0 && strcmp(s->db_name, pf->names.db) == 0)
+			add_check(pf, "names", CHECK_BLOCK, "%s and %s both use database \"%s\" (POSTGRES_DB); "
+					  "they cannot share it on the shared instance: give this one another with "
+					  "--db NAME", svc->name, s->name, pf->names.db);
+	}
+}
+
 static void
 check_rewrite(Preflight *pf, App *app, const StackService *svc)
 {
@@ -644,7 +662,10 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	if (!preflight_names(svc, opts, &pf->names))
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
 	else
+	{
+		check_sibling_names(pf, app, svc, opts);
 		check_rewrite(pf, app, svc);
+	}
 
 	if (!pf->engine_reachable)
 		add_check(pf, "engine", CHECK_BLOCK, "the Docker engine cannot be reached (see above)");

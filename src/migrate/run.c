@@ -400,7 +400,7 @@ begin(Run *r)
 	str_format(what, sizeof(what), "migrate %s", r->svc->name);
 	if (!lock_acquire(r->app->cfg.root, what, &r->lock))
 		return EXIT_LOCKED;
-	if (!journal_open(r->app->cfg.backups_dir, r->svc->name, &r->journal))
+	if (!journal_open(r->app->cfg.backups_dir, service_fsname(r->svc), &r->journal))
 		return EXIT_FAIL;
 	(void) exists;
 	/* temporary files of crashed runs next to the files we replace */

@@ -32,7 +32,7 @@ run_file(Run *r, const char *ext, char *out, size_t size)
 	char dir[PATH_MAX];
 
 	if (!journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir))
-		|| !str_format(out, size, "%s/%s_%s%s", dir, r->svc->name, r->run_id, ext))
+		|| !str_format(out, size, "%s/%s_%s%s", dir, service_fsname(r->svc), r->run_id, ext))
 	{
 		log_error("backup path too long under %s", r->app->cfg.backups_dir);
 		return false;

@@ -18,10 +18,12 @@ edit_meta(RwCtx *c)
 {
 	const ComposeFile *f = c->f;
 	const char *eol = rw_eol(f->bytes, f->len);
-	const char *keys[2] = { "database", "database_name" };
+	char dbname_key[256];
+	/* a split file's dbs each record their own database (classify.c) */
+	const char *keys[2] = { "database", dbname_key };
 	const char *values[2] = { "postgres", c->t->dbname };
 	StrBuf ins = STRBUF_INIT;
-	bool ok = true;
+	bool ok = service_meta_dbname_key(c->svc, dbname_key, sizeof(dbname_key));
 
 	for (int k = 0; ok && k < 2; k++)
 	{

@@ -34,14 +34,37 @@ rb_service_state(Rb *r, StrBuf *current, bool *edited, bool *restored)
 	return true;
 }
 
+/* Another db of the same file folded after this one (its key gone from
+ * the file, its header line there): restoring this fold's original would
+ * undo that fold's file too while its data lives on the shared instance.
+ * NULL when there is none. */
+const StackService *
+rb_folded_later(const Rb *r)
+{
+	for (size_t i = 0; r->svc->db_key != NULL && i < r->app->stack.count; i++)
+	{
+		const StackService *s = &r->app->stack.services[i];
+
+		if (s != r->svc && s->db_key != NULL && strcmp(s->path, r->svc->path) == 0
+			&& s->db_service < 0 && s->meta_database_name != NULL)
+			return s;
+	}
+	return NULL;
+}
+
 static void
 check_service_file(Rb *r, Preflight *pf)
 {
 	StrBuf cur = STRBUF_INIT;
 	bool edited = false, restored = false;
+	const StackService *later = NULL;
 
 	if (!rb_service_state(r, &cur, &edited, &restored))
 		preflight_add(pf, "service file", CHECK_BLOCK, "%s cannot be read (see above)", r->service_rel);
+	else if (edited && (later = rb_folded_later(r)) != NULL)
+		preflight_add(pf, "service file", CHECK_BLOCK, "%s was folded after %s in %s: roll it back "
+					  "first (`pgfold rollback %s`), then this one", later->name, r->svc->name,
+					  r->service_rel, later->name);
 	else if (restored)
 		preflight_add(pf, "service file", CHECK_INFO, "%s is already the original", r->service_rel);
 	else if (edited)

@@ -110,6 +110,7 @@ rb_parse_original(Rb *r)
 	service_analysis_clear(&r->orig);
 	r->orig.name = r->svc->name;      /* borrowed: rb_free leaves them */
 	r->orig.path = r->svc->path;
+	r->orig.db_key = r->svc->db_key;  /* the original holds every db of a split file */
 	if (!compose_parse_opts(r->svc->path, sb_str(&r->orig_bytes), r->orig_bytes.len,
 							config_var_lookup, (void *) vars, &co, &r->orig.file))
 	{
@@ -161,7 +162,7 @@ rb_run_file(const Rb *r, const char *middle, const char *ext, char *out, size_t 
 	char dir[PATH_MAX];
 
 	if (!journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir))
-		|| !str_format(out, size, "%s/%s_%s%s%s", dir, r->svc->name, middle, r->run_id, ext))
+		|| !str_format(out, size, "%s/%s_%s%s%s", dir, service_fsname(r->svc), middle, r->run_id, ext))
 	{
 		log_error("backup path too long under %s", r->app->cfg.backups_dir);
 		return false;
@@ -224,7 +225,7 @@ rb_pick_latest(Rb *r, char *out, size_t size)
 	out[0] = '\0';
 	if (!journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir)))
 		return false;
-	str_format(own, sizeof(own), "%s_" PRE_ROLLBACK "%s.dump", r->svc->name, r->run_id);
+	str_format(own, sizeof(own), "%s_" PRE_ROLLBACK "%s.dump", service_fsname(r->svc), r->run_id);
 	if ((d = opendir(dir)) == NULL)
 	{
 		if (errno == ENOENT)
@@ -234,7 +235,7 @@ rb_pick_latest(Rb *r, char *out, size_t size)
 	}
 	for (struct dirent *e; (e = readdir(d)) != NULL;)
 	{
-		const char *stamp = dump_stamp(e->d_name, r->svc->name);
+		const char *stamp = dump_stamp(e->d_name, service_fsname(r->svc));
 
 		if (stamp == NULL || strcmp(e->d_name, own) == 0)
 			continue;
@@ -243,7 +244,7 @@ rb_pick_latest(Rb *r, char *out, size_t size)
 			|| (strncmp(stamp, best_stamp, JOURNAL_STAMP_LEN) == 0 && strlen(e->d_name) > strlen(best)))
 		{
 			str_copy(best, sizeof(best), e->d_name);
-			best_stamp = dump_stamp(best, r->svc->name);
+			best_stamp = dump_stamp(best, service_fsname(r->svc));
 		}
 	}
 	closedir(d);

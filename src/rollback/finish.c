@@ -58,7 +58,8 @@ rb_print_edits(Rb *r, FILE *out)
 	StrBuf cur = STRBUF_INIT, diff = STRBUF_INIT;
 	bool edited = false, restored = false;
 
-	if (rb_service_state(r, &cur, &edited, &restored) && edited
+	/* a later fold of the same file is not an edit: the check says so */
+	if (rb_folded_later(r) == NULL && rb_service_state(r, &cur, &edited, &restored) && edited
 		&& rb_service_diff(r, &cur, &diff))
 		fprintf(out, "%s was edited since the migration; the rollback would make it the "
 				"original again:\n%s", r->service_rel, sb_str(&diff));

@@ -120,6 +120,9 @@ void rb_free(Rb *r);
 /* checks.c */
 void rb_checks(Rb *r, Preflight *pf);
 bool rb_service_state(Rb *r, StrBuf *current, bool *edited, bool *restored);
+/* Another db of the same file folded after this one: it must be rolled
+ * back first (checks.c). NULL when none. */
+const StackService *rb_folded_later(const Rb *r);
 
 /* dedicated.c */
 bool rb_db_up(Rb *r);

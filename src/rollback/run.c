@@ -71,7 +71,8 @@ not_migrated(Rb *r)
 		log_error("%s says it is migrated (`# database: postgres`) but %s records no completed "
 				  "migration, so pgfold does not know its original file; bring the dedicated "
 				  "db back by hand with the override: `<compose> -f %s -f overrides/%s-dedicated-"
-				  "postgres.yml up -d`", r->svc->path, r->journal.path, r->svc->path, r->svc->name);
+				  "postgres.yml up -d`", r->svc->path, r->journal.path, r->svc->path,
+				  service_fsname(r->svc));
 		exit_hint_set(EXIT_BLOCKED);
 		return EXIT_BLOCKED;
 	}
@@ -177,7 +178,7 @@ rb_begin(Rb *r)
 
 	r->started = time(NULL);
 	/* read-only first: nothing to roll back must leave no file behind */
-	if (!journal_load(r->app->cfg.backups_dir, r->svc->name, &r->journal, &exists))
+	if (!journal_load(r->app->cfg.backups_dir, service_fsname(r->svc), &r->journal, &exists))
 		return exit_hint_get();
 	if ((rc = find_run(r)) >= 0)
 		return rc;
@@ -187,7 +188,7 @@ rb_begin(Rb *r)
 		str_format(what, sizeof(what), "rollback %s", r->svc->name);
 		if (!lock_acquire(r->app->cfg.root, what, &r->lock))
 			return EXIT_LOCKED;
-		if (!journal_open(r->app->cfg.backups_dir, r->svc->name, &r->journal))
+		if (!journal_open(r->app->cfg.backups_dir, service_fsname(r->svc), &r->journal))
 			return exit_hint_get();
 		fs_clean_tmp(r->app->cfg.root);
 		fs_clean_tmp(r->app->cfg.services_dir);

@@ -191,6 +191,8 @@ compute_projects(const Config *cfg, StackService *svc)
 		add_project_variants(svc, base);
 }
 
+#define META_DBNAME "database_name"
+
 /* ---- which service is the db ---------------------------------------------------- */
 
 static const char *const server_vars[] = {
@@ -237,22 +239,27 @@ report_ambiguous(StackService *svc, const Candidates *c)
 		sb_appendf(&sb, "%zu postgres services: ", c->total);
 	for (size_t i = 0; i < c->count; i++)
 		sb_appendf(&sb, "%s%s", i ? ", " : "", svc->file.services[c->idx[i]].key);
-	sb_appends(&sb, " (pgfold folds one dedicated postgres per service file)");
+	/* stack_load splits such a file (one entry per db); this is a file read alone */
+	sb_appends(&sb, " (address each as FILE/DBSERVICE)");
 	svc_problem(svc, "%s", sb_str(&sb));
 	sb_free(&sb);
 }
 
-/* Index of the db service, -1 when none (or ambiguous: problem set). */
-static int
-find_db_service(StackService *svc, bool *by_env)
+typedef struct DbCandidates
+{
+	Candidates family, strong, nonclient, byenv;
+} DbCandidates;
+
+/* The services that may be the dedicated db, strongest evidence first;
+ * NULL when none. */
+static const Candidates *
+pick_db_candidates(const StackService *svc, DbCandidates *dc, bool *by_env)
 {
 	const ComposeFile *f = &svc->file;
-	Candidates family, strong, nonclient, byenv;
+	Candidates *family = &dc->family, *strong = &dc->strong;
+	Candidates *nonclient = &dc->nonclient, *byenv = &dc->byenv;
 
-	memset(&family, 0, sizeof(family));
-	memset(&strong, 0, sizeof(strong));
-	memset(&nonclient, 0, sizeof(nonclient));
-	memset(&byenv, 0, sizeof(byenv));
+	memset(dc, 0, sizeof(*dc));
 	*by_env = false;
 
 	for (size_t i = 0; i < f->service_count; i++)
@@ -262,14 +269,14 @@ find_db_service(StackService *svc, bool *by_env)
 
 		if (service_image_is_postgres(s->image, NULL))
 		{
-			cand_add(&family, i);
+			cand_add(family, i);
 			if (!client)
-				cand_add(&nonclient, i);
+				cand_add(nonclient, i);
 			if (!client && has_server_env(s))
-				cand_add(&strong, i);
+				cand_add(strong, i);
 		}
 		else if (!client && has_server_env(s))
-			cand_add(&byenv, i);
+			cand_add(byenv, i);
 	}
 
 	const Candidates *pick = NULL;
@@ -278,18 +285,37 @@ find_db_service(StackService *svc, bool *by_env)
 	 * or a tool run from that image, not a forgotten dedicated database. */
 	bool migrated = svc->meta_database != NULL && strcmp(svc->meta_database, "postgres") == 0;
 
-	if (strong.total > 0)
-		pick = &strong;
+	if (strong->total > 0)
+		pick = strong;
 	else if (migrated)
 		pick = NULL;
-	else if (nonclient.total > 0)
-		pick = &nonclient;
-	else if (family.total > 0)
-		pick = &family;
-	else if (byenv.total > 0)
+	else if (nonclient->total > 0)
+		pick = nonclient;
+	else if (family->total > 0)
+		pick = family;
+	else if (byenv->total > 0)
 	{
-		pick = &byenv;
+		pick = byenv;
 		*by_env = true;
+	}
+	return pick;
+}
+
+/* Index of the db service, -1 when none (or ambiguous: problem set). An
+ * entry of a split file (db_key) has its db fixed: -1 once it is folded. */
+static int
+find_db_service(StackService *svc, bool *by_env)
+{
+	DbCandidates dc;
+	const Candidates *pick = pick_db_candidates(svc, &dc, by_env);
+
+	if (svc->db_key != NULL)
+	{
+		for (size_t i = 0; pick != NULL && i < pick->count; i++)
+			if (strcmp(svc->file.services[pick->idx[i]].key, svc->db_key) == 0)
+				return (int) pick->idx[i];
+		*by_env = false;
+		return -1;
 	}
 	if (pick == NULL)
 		return -1;
@@ -435,9 +461,23 @@ check_yaml_reuse(StackService *svc)
 	}
 }
 
+bool
+service_meta_dbname_key(const StackService *svc, char *out, size_t size)
+{
+	return svc->db_key ? str_format(out, size, "%s.%s", META_DBNAME, svc->db_key)
+		: str_copy(out, size, META_DBNAME);
+}
+
+/* `# database_name:` names the database of a file's one db; each db of a
+ * split file has its own line (`# database_name.<key>:`), which is also
+ * how the file remembers a db it no longer holds. */
 static void
 read_meta(StackService *svc)
 {
+	char dbname_key[256];
+
+	if (!service_meta_dbname_key(svc, dbname_key, sizeof(dbname_key)))
+		dbname_key[0] = '\0';
 	for (size_t i = 0; i < svc->file.meta_count; i++)
 	{
 		const MetaEntry *m = &svc->file.meta[i];
@@ -446,9 +486,43 @@ read_meta(StackService *svc)
 			continue;
 		if (strcasecmp(m->key, "database") == 0)
 			svc->meta_database = m->value;
-		else if (strcasecmp(m->key, "database_name") == 0)
+		else if (strcasecmp(m->key, dbname_key) == 0)
 			svc->meta_database_name = m->value;
 	}
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void
+service_db_keys(StackService *svc, char ***keys, size_t *count)
+{
+	DbCandidates dc;
+	bool by_env;
+	const Candidates *pick;
+
+	*keys = NULL;
+	*count = 0;
+	if (!svc->loaded)
+		return;
+	read_meta(svc);      /* a migrated header changes which candidates count */
+	pick = pick_db_candidates(svc, &dc, &by_env);
+	for (size_t i = 0; pick != NULL && i < pick->count; i++)
+		strlist_add_unique(keys, count, svc->file.services[pick->idx[i]].key);
+	for (size_t i = 0; i < svc->file.meta_count; i++)
+	{
+		const char *k = svc->file.meta[i].key;
+
+		if (k != NULL && strncasecmp(k, META_DBNAME ".", sizeof(META_DBNAME)) == 0
+			&& k[sizeof(META_DBNAME)] != '\0')
+			strlist_add_unique(keys, count, k + sizeof(META_DBNAME));
+	}
+	/* by key: the same order before and after a fold moves a db to the header */
+	if (*count > 1)
+		qsort(*keys, *count, sizeof(char *), cmp_key);
 }
 
 bool

@@ -178,19 +178,42 @@ dangling_link(StackService *s)
 	return true;
 }
 
-static void
-load_one(const Config *cfg, Stack *stack, const char *file, size_t *env_budget)
+/* A fresh entry; db_key NULL for a file's only db (its stem names it),
+ * else "<stem>/<db_key>" and, on disk, "<stem>--<db_key>". */
+static StackService *
+new_entry(Stack *stack, char *stem, const char *db_key)
 {
 	StackService *s = &stack->services[stack->count];
-	StrBuf path = STRBUF_INIT;
+	StrBuf name = STRBUF_INIT, fsname = STRBUF_INIT;
 
 	memset(s, 0, sizeof(*s));
 	service_analysis_clear(s);   /* sets the -1 defaults */
-	s->name = stem_of(file);
+	if (db_key == NULL)
+	{
+		s->name = stem;
+		s->fsname = xstrdup(stem);
+		return s;
+	}
+	s->db_key = xstrdup(db_key);
+	sb_appendf(&name, "%s/%s", stem, db_key);
+	sb_appendf(&fsname, "%s--%s", stem, db_key);
+	s->name = sb_steal(&name);
+	s->fsname = sb_steal(&fsname);
+	free(stem);
+	return s;
+}
+
+static void
+load_one(const Config *cfg, Stack *stack, const char *file, const char *db_key,
+		 size_t *env_budget)
+{
+	StackService *s = new_entry(stack, stem_of(file), db_key);
+	StrBuf path = STRBUF_INIT;
+
 	sb_appendf(&path, "%s/%s", cfg->services_dir, file);
 	s->path = sb_steal(&path);
 
-	if (stem_taken(stack, s->name))
+	if (db_key == NULL && stem_taken(stack, s->name))
 	{
 		/* x.yml and x.yaml: compose would run either; we would not know which */
 		s->problem = xstrdup("both NAME.yml and NAME.yaml exist; keep one");
@@ -246,14 +269,13 @@ list_app_dirs(const char *root, char ***names, size_t *count)
  * service file, and compose's defaults there (the directory, its .env) are
  * how the file is read until its containers' labels say otherwise. */
 static void
-load_app(const Config *cfg, Stack *stack, const char *dir, size_t *env_budget)
+load_app(const Config *cfg, Stack *stack, const char *dir, const char *db_key,
+		 size_t *env_budget)
 {
-	StackService *s = &stack->services[stack->count++];
+	StackService *s = new_entry(stack, xstrdup(dir), db_key);
 	StrBuf path = STRBUF_INIT, appdir = STRBUF_INIT;
 
-	memset(s, 0, sizeof(*s));
-	service_analysis_clear(s);
-	s->name = xstrdup(dir);
+	stack->count++;
 	sb_appendf(&appdir, "%s/%s", cfg->root, dir);
 	sb_appendf(&path, "%s/%s", sb_str(&appdir), config_app_compose_file(sb_str(&appdir)));
 	s->path = sb_steal(&path);
@@ -264,11 +286,68 @@ load_app(const Config *cfg, Stack *stack, const char *dir, size_t *env_budget)
 	sb_free(&appdir);
 }
 
+static void
+entry_free(StackService *s)
+{
+	service_analysis_clear(s);
+	if (s->loaded)
+		compose_free(&s->file);
+	free(s->name);
+	free(s->db_key);
+	free(s->fsname);
+	free(s->path);
+	dotenv_free(&s->project_env);
+	free(s->project_dir);
+	memset(s, 0, sizeof(*s));
+}
+
+/* One file (or app directory): one entry, or one per dedicated db when it
+ * holds several (each loaded again with its db fixed: the analysis, the
+ * apps that connect and every name on disk are that db's own). */
+static void
+load_entry(const Config *cfg, Stack *out, size_t *cap, const char *name, size_t *env_budget)
+{
+	bool apps = cfg->layout == LAYOUT_APPS;
+	size_t at = out->count, before = *env_budget, least = *env_budget;
+	char **keys = NULL;
+	size_t nkeys = 0;
+
+	if (apps)
+		load_app(cfg, out, name, NULL, env_budget);
+	else
+		load_one(cfg, out, name, NULL, env_budget);
+	if (out->count > at)
+		service_db_keys(&out->services[at], &keys, &nkeys);
+	if (nkeys > 1)
+	{
+		entry_free(&out->services[at]);
+		out->count = at;
+		if (*cap < at + nkeys)
+		{
+			*cap = at + nkeys;
+			out->services = xrealloc(out->services, *cap, sizeof(StackService));
+		}
+		/* the same file read again: its env files count once */
+		for (size_t k = 0; k < nkeys; k++)
+		{
+			size_t budget = before;
+
+			if (apps)
+				load_app(cfg, out, name, keys[k], &budget);
+			else
+				load_one(cfg, out, name, keys[k], &budget);
+			least = budget < least ? budget : least;
+		}
+		*env_budget = least;
+	}
+	strlist_free(&keys, &nkeys);
+}
+
 bool
 stack_load(const Config *cfg, Stack *out)
 {
 	char **names;
-	size_t count;
+	size_t count, cap;
 	/* the stack's .env counts first, then every env_file in file order */
 	size_t env_budget = DOTENV_STACK_MAX_EXPANDED - cfg->dotenv.expanded;
 	bool apps = cfg->layout == LAYOUT_APPS;
@@ -278,12 +357,17 @@ stack_load(const Config *cfg, Stack *out)
 		  : list_service_files(cfg->services_dir, &names, &count)))
 		return false;
 
-	out->services = xcalloc(count ? count : 1, sizeof(StackService));
+	cap = count ? count : 1;
+	out->services = xcalloc(cap, sizeof(StackService));
 	for (size_t i = 0; i < count; i++)
-		if (apps)
-			load_app(cfg, out, names[i], &env_budget);
-		else
-			load_one(cfg, out, names[i], &env_budget);
+	{
+		if (out->count == cap)
+		{
+			cap *= 2;
+			out->services = xrealloc(out->services, cap, sizeof(StackService));
+		}
+		load_entry(cfg, out, &cap, names[i], &env_budget);
+	}
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
@@ -294,19 +378,15 @@ void
 stack_free(Stack *stack)
 {
 	for (size_t i = 0; i < stack->count; i++)
-	{
-		StackService *s = &stack->services[i];
-
-		service_analysis_clear(s);
-		if (s->loaded)
-			compose_free(&s->file);
-		free(s->name);
-		free(s->path);
-		dotenv_free(&s->project_env);
-		free(s->project_dir);
-	}
+		entry_free(&stack->services[i]);
 	free(stack->services);
 	memset(stack, 0, sizeof(*stack));
+}
+
+const char *
+service_fsname(const StackService *svc)
+{
+	return svc->fsname ? svc->fsname : svc->name;
 }
 
 /* By stem ("docmost") or file name ("docmost.yml"). */
