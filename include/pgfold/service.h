@@ -272,6 +272,9 @@ typedef struct ContainerInfo
 	char        *environment_file;   /* compose v2: the --env-file list */
 	char        *compose_version;    /* the compose that created it ("1.29.2") */
 	char        *config_hash;        /* compose's hash of the service's config then */
+	/* when no container matched: one that holds this service's name but
+	 * belongs to another stack's file ("name (project P, files F)") */
+	char        *claimed_by;
 	char        *service;
 } ContainerInfo;
 

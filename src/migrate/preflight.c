@@ -285,6 +285,15 @@ check_container(Preflight *pf, App *app, size_t index, const StackService *svc)
 {
 	const ContainerInfo *ci = app_db_container(app, index);
 
+	const ContainerInfo *slot = &app->containers.services[index].members[svc->db_service];
+
+	if (ci == NULL && slot->claimed_by != NULL)
+	{
+		add_check(pf, "source container", CHECK_BLOCK,
+				  "the name %s is held by %s: two projects claim one container name; give "
+				  "one of them another container_name", svc->db_container, slot->claimed_by);
+		return NULL;
+	}
 	if (ci == NULL)
 	{
 		add_check(pf, "source container", CHECK_WARN,

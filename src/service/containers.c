@@ -378,6 +378,7 @@ info_free(ContainerInfo *info)
 	free(info->environment_file);
 	free(info->compose_version);
 	free(info->config_hash);
+	free(info->claimed_by);
 	free(info->service);
 	memset(info, 0, sizeof(*info));
 }
@@ -414,6 +415,23 @@ rank(const StackService *svc, json_t *c, ContainerMatch m)
 }
 
 /* The best container for compose service j of svc. */
+/* "<name> (project P, files F)" of a container that holds a name this
+ * file gives but belongs to another stack's file. */
+static char *
+claimant(json_t *c)
+{
+	json_t *names = json_object_get(c, "Names");
+	json_t *first = json_is_array(names) ? json_array_get(names, 0) : NULL;
+	const char *name = json_is_string(first) ? json_string_value(first) : "?";
+	const char *project = label(c, LABEL_PROJECT);
+	const char *files = label(c, LABEL_CONFIG_FILES);
+	StrBuf b = STRBUF_INIT;
+
+	sb_appendf(&b, "%s (project %s, files %s)", name[0] == '/' ? name + 1 : name,
+			   project ? project : "?", files ? files : "?");
+	return sb_steal(&b);
+}
+
 static void
 match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *info)
 {
@@ -433,7 +451,12 @@ match_member(const StackService *svc, size_t j, json_t *list, ContainerInfo *inf
 		ContainerMatch m = match_one(svc, j, c, cands, n);
 
 		if (m == MATCH_NONE)
+		{
+			/* our name, another stack's labels: say who holds it */
+			if (info->claimed_by == NULL && name_matches(c, cands, n))
+				info->claimed_by = claimant(c);
 			continue;
+		}
 		info->matches++;
 		if (from_this_stack(svc, c))
 			ours++;

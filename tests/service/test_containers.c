@@ -307,6 +307,11 @@ Test(service_containers, other_stacks_container_is_never_ours)
 	cr_assert(stack_match_containers(&two, list, &sc));
 	/* not even the one holding our container name: its labels say whose */
 	cr_assert_null(stack_containers_db(&sc, 0));
+	/* and that is said: two projects claim one name */
+	const ContainerInfo *slot = &sc.services[0].members[sc.services[0].db];
+
+	cr_assert_not_null(slot->claimed_by);
+	cr_assert_str_eq(slot->claimed_by, "docmost-db-b (project a2, files /srv/a2/services/docmost.yml)");
 	stack_containers_free(&sc);
 	json_decref(list);
 }
