@@ -80,6 +80,11 @@ bool fs_read_file_if_exists(const char *path, size_t max_bytes, StrBuf *out,
  * component is an error. */
 bool fs_mkdir_p(const char *path, mode_t mode);
 
+/* path relative to root ("services/x.yml") when it lies under root, else
+ * path itself, into out; false when it does not fit. For messages, diffs
+ * and the commands pgfold prints. */
+bool fs_relative_to(const char *root, const char *path, char *out, size_t size);
+
 /* Split path into its directory ("." when there is none) and basename; a
  * path ending in '/' or too long for the buffers is an error. */
 bool fs_path_split(const char *path, char *dir, size_t dirsize,

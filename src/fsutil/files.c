@@ -552,3 +552,13 @@ fs_clean_tmp(const char *dir)
 	closedir(d);
 	return removed;
 }
+
+bool
+fs_relative_to(const char *root, const char *path, char *out, size_t size)
+{
+	size_t n = strlen(root);
+
+	if (strncmp(path, root, n) == 0 && path[n] == '/')
+		path += n + 1;
+	return str_copy(out, size, path);
+}

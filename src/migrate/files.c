@@ -14,16 +14,6 @@
 #define ENV_MAX_BYTES (1024 * 1024)
 
 static bool
-relative_to_root(const char *root, const char *path, char *out, size_t size)
-{
-	size_t n = strlen(root);
-
-	if (strncmp(path, root, n) == 0 && path[n] == '/')
-		return str_copy(out, size, path + n + 1);
-	return str_copy(out, size, path);
-}
-
-static bool
 build_env(App *app, const RwServiceResult *rw, MigrationFiles *out)
 {
 	if (!fs_read_file_if_exists(out->env_path, ENV_MAX_BYTES, &out->env_old,
@@ -60,9 +50,9 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 	const ComposeInvocation *inv = app_invocation(app, (size_t) (svc - app->stack.services));
 
 	memset(out, 0, sizeof(*out));
-	if (!relative_to_root(app->cfg.root, svc->path, out->service_rel, sizeof(out->service_rel))
+	if (!fs_relative_to(app->cfg.root, svc->path, out->service_rel, sizeof(out->service_rel))
 		|| !str_copy(out->env_path, sizeof(out->env_path), inv->env_target)
-		|| !relative_to_root(app->cfg.root, inv->env_target, out->env_rel, sizeof(out->env_rel))
+		|| !fs_relative_to(app->cfg.root, inv->env_target, out->env_rel, sizeof(out->env_rel))
 		|| !rewrite_override_name(service_fsname(svc), name, sizeof(name))
 		|| !str_format(out->override_rel, sizeof(out->override_rel), "overrides/%s", name)
 		|| !str_format(out->override_path, sizeof(out->override_path), "%s/%s",

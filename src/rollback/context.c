@@ -173,11 +173,7 @@ rb_run_file(const Rb *r, const char *middle, const char *ext, char *out, size_t 
 bool
 rb_service_rel(const Rb *r, const char *path, char *out, size_t size)
 {
-	size_t n = strlen(r->app->cfg.root);
-
-	if (strncmp(path, r->app->cfg.root, n) == 0 && path[n] == '/')
-		path += n + 1;
-	if (!str_copy(out, size, path))
+	if (!fs_relative_to(r->app->cfg.root, path, out, size))
 	{
 		log_error("path too long: %s", path);
 		return false;
