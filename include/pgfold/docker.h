@@ -62,6 +62,11 @@ bool docker_endpoint_parse(const char *docker_host, const char *tls_verify,
 						   const char *cert_path, const char *home,
 						   DockerEndpoint *out);
 
+/* libcurl's global setup: main calls init before anything else and cleanup
+ * at the end; docker_connect calls init itself when nobody did (tests). */
+bool docker_library_init(void);
+void docker_library_cleanup(void);
+
 /* DOCKER_HOST (unix:// default /var/run/docker.sock, tcp:// with TLS when
  * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH), then GET /_ping and negotiate. */
 bool docker_connect(DockerClient **out);

@@ -21,17 +21,29 @@
 /* Older engines lack features we use (exec Env needs 1.25). */
 #define DOCKER_MIN_API_MINOR 25
 
-static void
-global_init_once(void)
-{
-	static bool done = false;
+/* libcurl's global state belongs to this module, the only one that uses
+ * libcurl: set up once, by main before anything else or by the first
+ * connection (tests), and released by main at the end. */
+static bool curl_ready = false;
 
-	if (!done)
+bool
+docker_library_init(void)
+{
+	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 	{
-		/* Thread-safe since 7.84; pgfold is single-threaded anyway. */
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		done = true;
+		log_error("cannot initialise libcurl");
+		return false;
 	}
+	curl_ready = true;
+	return true;
+}
+
+void
+docker_library_cleanup(void)
+{
+	if (curl_ready)
+		curl_global_cleanup();
+	curl_ready = false;
 }
 
 const char *
@@ -397,7 +409,11 @@ docker_connect(DockerClient **out)
 		log_warn("DOCKER_CERT_PATH is set without DOCKER_TLS_VERIFY: the engine's "
 				 "certificate at %s is not verified", client->ep.display);
 
-	global_init_once();
+	if (!docker_library_init())
+	{
+		free(client);
+		return false;
+	}
 	client->curl = curl_easy_init();
 	if (client->curl == NULL)
 	{
