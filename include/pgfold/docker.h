@@ -99,7 +99,16 @@ bool docker_inspect_container(DockerClient *client, const char *id,
 							  json_t **out, bool *found);
 
 bool docker_start_container(DockerClient *client, const char *id);
+/* Stop with timeout_s of grace, or with the container's own (timeout_s < 0):
+ * the StopTimeout compose sets from stop_grace_period, else the engine's
+ * 10 s. */
 bool docker_stop_container(DockerClient *client, const char *id, int timeout_s);
+/* Stop them all at once, each with its own grace period: the wait is the
+ * longest grace, not their sum. False (each failure logged) when any
+ * could not be stopped. */
+bool docker_stop_containers(DockerClient *client, const char *const *ids, size_t n);
+/* Config.StopTimeout of an inspect document, else the engine's 10 s. */
+int docker_stop_grace(json_t *inspect);
 
 /* Convenience readers over an inspect document. */
 const char *docker_inspect_label(json_t *inspect, const char *key);
