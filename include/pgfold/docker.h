@@ -196,6 +196,30 @@ bool docker_exec_capture(DockerClient *client, const char *container,
 						 size_t stdin_len, size_t max_bytes,
 						 StrBuf *out, StrBuf *err, int *exit_code);
 
+/* One command of docker_exec_capture_many: in, the same as
+ * docker_exec_capture's arguments; out, ok (the command ran: exit_code is
+ * set, whatever it is) or not (why is logged). */
+typedef struct DockerCaptureJob
+{
+	const char           *container;
+	const DockerExecSpec *spec;
+	const char           *stdin_data;
+	size_t                stdin_len;
+	size_t                max_bytes;
+	StrBuf               *out;
+	StrBuf               *err;
+	int                   exit_code;
+	bool                  ok;
+} DockerCaptureJob;
+
+/* Run the jobs, up to window of them at once (each on its own engine
+ * connection, all served by one poll loop): for many short commands in
+ * many containers, where the engine's own work is most of the time. False
+ * only when interrupted (exit 130) or poll failed; each job says how it
+ * went. */
+bool docker_exec_capture_many(DockerClient *client, DockerCaptureJob *jobs, size_t n,
+							  size_t window);
+
 /* ---- frame demultiplexer (pure; unit-tested on its own) ----------------- */
 
 typedef struct DockerDemux
