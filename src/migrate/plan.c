@@ -138,7 +138,8 @@ int
 migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 {
 	StackService *svc = &app->stack.services[index];
-	PreflightOptions po = { .db = opts->db, .role = opts->role };
+	PreflightOptions po = { .db = opts->db, .role = opts->role,
+							.connection_limit = opts->connection_limit };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
 	int rc;
@@ -164,7 +165,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 		}
 		if (app->shared != NULL)
 			migration_sql_describe(app->shared, &pf.names, pf.source.encoding,
-								   opts->connection_limit, &sql);
+								   pf.conns.limit, &sql);
 	}
 
 	if (opts->json)
