@@ -64,8 +64,10 @@ app_users(const StackService *svc, StrBuf *out)
 /* One psql run: settings, then CONN_SAMPLES counts CONN_SAMPLE_MS apart.
  * psql sends each statement on its own, so each count is its own
  * transaction and sees the sessions of that moment (a transaction keeps
- * one snapshot of pg_stat_activity). Our own session, and any other
- * pgfold's, is not the app's. */
+ * one snapshot of pg_stat_activity). Only client backends count (the
+ * logical replication launcher runs as the bootstrap superuser, often the
+ * app's user; backend_type is read through to_jsonb, absent before 10).
+ * Our own session, and any other pgfold's, is not the app's. */
 static void
 sample_sql(StrBuf *sql)
 {
@@ -78,8 +80,10 @@ sample_sql(StrBuf *sql)
 		if (i > 0)
 			sb_appendf(sql, "SELECT 'pause', '', '' FROM pg_catalog.pg_sleep(%d.%03d);\n",
 					   CONN_SAMPLE_MS / 1000, CONN_SAMPLE_MS % 1000);
-		sb_appends(sql, "SELECT 'sample', count(*)::text, '' FROM pg_catalog.pg_stat_activity "
+		sb_appends(sql, "SELECT 'sample', count(*)::text, '' FROM pg_catalog.pg_stat_activity a "
 				   "WHERE usename = ANY (pg_catalog.string_to_array(:'users', E'\\n')) "
+				   "AND coalesce(pg_catalog.to_jsonb(a) ->> 'backend_type', 'client backend') "
+				   "= 'client backend' "
 				   "AND pid <> pg_catalog.pg_backend_pid() "
 				   "AND coalesce(application_name, '') <> '" PG_APPLICATION_NAME "';\n");
 	}
