@@ -127,9 +127,15 @@ pgx_query(DockerClient *docker, const char *container, const char *user,
 	}
 	argv[n] = NULL;
 
+	char port[24];
+	const char *env[] = { "PGAPPNAME=" PG_APPLICATION_NAME, NULL, NULL };
+
+	if (pgx_port_env(docker, container, port, sizeof(port)))
+		env[1] = port;      /* a port on the server's command line (port.c) */
+
 	DockerExecSpec spec = {
 		.cmd = argv,
-		.env = (const char *const[]) { "PGAPPNAME=" PG_APPLICATION_NAME, NULL },
+		.env = env,
 		.user = NULL,
 		.workdir = "/",
 		.attach_stdin = true,

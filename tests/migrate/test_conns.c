@@ -344,3 +344,55 @@ Test(migrate_conns, failed_proof_then_fix_resumes)
 	cr_expect_eq(mig_journal_count(&stack, svc, "proof", "done"), 1);
 	free(password);
 }
+
+/*
+ * The dedicated postgres listens on 5433 (`command: postgres -c port=5433`)
+ * and the app says 5433: plan reads the port from the server (SHOW port)
+ * and does not warn; psql, pg_isready and pg_dump in the container find the
+ * server, and the fold completes with its proof.
+ */
+Test(migrate_conns, source_on_port_5433_from_its_command)
+{
+	char dbc[128];
+	MigRun r;
+	bool ready = false;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(dbc, sizeof(dbc), "%s-port-db", stack.id);
+	mig_service_add(&stack, "port5433", "port5433", NULL);
+	cr_assert_eq(mig_compose(&stack, NULL, "-f services/port5433.yml up -d"), 0);
+	for (int i = 0; i < 600 && !ready; i++)
+	{
+		ready = lab_sh("docker exec %s pg_isready -q -p 5433 >/dev/null 2>&1", dbc) == 0;
+		if (!ready)
+			nap_ms(200);
+	}
+	cr_assert(ready, "%s does not answer on 5433", dbc);
+	nap_ms(1000);     /* the entrypoint's first-start server may have answered */
+	cr_assert_eq(lab_sh("docker exec %s psql -X -q -p 5433 -U porty -d porty -c "
+						"'CREATE TABLE t AS SELECT 42 AS x' >/dev/null", dbc), 0);
+
+	mig_pgfold(&stack, &r, NULL, "plan", "port5433", NULL);
+	mig_expect_exit(&r, 0, "plan");
+	cr_assert_not_null(strstr(sb_str(&r.out), "listens on port 5433"), "%s", sb_str(&r.out));
+	cr_assert_null(strstr(sb_str(&r.out), "uses port"), "a port warning:\n%s", sb_str(&r.out));
+	/* the checks (not the diff: 5432 is the shared instance's port there) */
+	const char *steps = strstr(sb_str(&r.out), "\nsteps:");
+
+	cr_assert_not_null(steps);
+	cr_assert_null(memmem(sb_str(&r.out), (size_t) (steps - sb_str(&r.out)), "5432", 4),
+				   "the checks assume 5432:\n%s", sb_str(&r.out));
+	mig_run_free(&r);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", "port5433", "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	cr_assert_not_null(strstr(sb_str(&r.out), "proof     every app logged in"), "%s",
+					   sb_str(&r.out));
+	mig_run_free(&r);
+
+	char *v = mig_shared_value(&stack, "porty", "SELECT x FROM t");
+
+	cr_expect_str_eq(v, "42");
+	free(v);
+}
