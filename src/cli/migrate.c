@@ -47,11 +47,14 @@ const char *const cli_migrate_usage =
 	"whose settings do not log in (the proof), 7 locked.\n";
 
 const char *const cli_plan_usage =
-	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply] [--json]\n"
+	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
+	"                   [--connection-limit N] [--json]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
-	"space, other databases in the dedicated cluster) and print the exact steps,\n"
+	"space, other databases in the dedicated cluster, the apps' sessions sampled\n"
+	"on the source and the role's connection limit from them, room for it on the\n"
+	"shared instance) and print the exact steps,\n"
 	"the SQL and a unified diff of every file that would change. SERVICE is\n"
 	"FILE/DBSERVICE for a file with several dedicated postgres services.\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
