@@ -126,6 +126,15 @@ print_json(const StackService *svc, const Preflight *pf, const StrBuf *steps,
 	json_t *o = preflight_json(svc, pf);
 
 	json_object_set_new(o, "can_proceed", json_boolean(rc == EXIT_OK));
+	/* what the pre-flight measured (conns.c); -1 = unknown / no limit */
+	if (pf->source.known)
+		json_object_set_new(o, "connections", json_pack(
+			"{s:b, s:I, s:I, s:I, s:i, s:b, s:I, s:I}", "measured", pf->conns.measured,
+			"peak", (json_int_t) pf->conns.peak, "source_max", (json_int_t) pf->conns.source_max,
+			"source_port", (json_int_t) pf->conns.source_port, "limit", pf->conns.limit,
+			"override", pf->conns.overridden,
+			"shared_usable", (json_int_t) pf->conns.shared_usable,
+			"shared_committed", (json_int_t) pf->conns.shared_committed));
 	json_object_set_new(o, "steps", json_string(sb_str(steps)));
 	json_object_set_new(o, "sql", json_string(sb_str(sql)));
 	json_object_set_new(o, "diff", json_string(sb_str(diff)));

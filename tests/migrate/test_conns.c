@@ -129,6 +129,11 @@ Test(migrate_conns, app_with_30_sessions_folds_without_refusals)
 							  "port 5432"), "plan does not show the source's max:\n%s",
 					   sb_str(&r.out));
 	mig_run_free(&r);
+	mig_pgfold(&stack, &r, env, "plan", "conns", "--json", NULL);
+	mig_expect_exit(&r, 0, "plan --json");
+	cr_assert_geq(number_after(sb_str(&r.out), "\"peak\": "), 30, "%s", sb_str(&r.out));
+	cr_assert_eq(number_after(sb_str(&r.out), "\"limit\": "), 60, "%s", sb_str(&r.out));
+	mig_run_free(&r);
 
 	mig_pgfold(&stack, &r, env, "migrate", "conns", "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
