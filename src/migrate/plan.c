@@ -77,6 +77,13 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	else
 		sb_appendf(out, "  %d. apply: %s\n", n++, sb_str(&cmd));
 	sb_appendf(out, "  %d. stop (not remove) %s; its volume is kept\n", n++, container);
+	if (opts->no_apply || opts->keep_app_stopped)
+		sb_appendf(out, "  %d. no connection proof: the apps are not started\n", n++);
+	else
+		sb_appendf(out, "  %d. connection proof: log in as each app with the settings its new "
+				   "container got (user, password, database; %s:%d reached at %s:%d) and read "
+				   "one of its tables\n", n++, app->cfg.shared_host, app->cfg.shared_port,
+				   app->cfg.pg_host, app->cfg.pg_port);
 	sb_appendf(out, "  %d. log to backups/%s/%s_%s.log; rollback: pgfold rollback %s\n", n++,
 			   JOURNAL_SUBDIR, service_fsname(svc), stamp, svc->name);
 	sb_free(&apps);
