@@ -116,7 +116,13 @@ Test(migrate_conns, app_with_30_sessions_folds_without_refusals)
 					   "generate_series(1, 100) g; SELECT 1"));
 	wait_source_sessions(dbc, 30);
 
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	mig_pgfold(&stack, &r, env, "plan", "conns", NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "migrate_conns: plan with 30 app sessions took %.2f s\n",
+			(double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	mig_expect_exit(&r, 0, "plan");
 	long peak = number_after(sb_str(&r.out), "peak ");
 
