@@ -6,8 +6,9 @@
  * commands (compose_*), so the plan is exactly what will run.
  *
  * Order of the steps (each journaled; see docs/MIGRATE.md):
- *   save-original, stop-apps, role, create-temp, stream, ownership, verify,
- *   files (service file, .env, override), cutover (rename), apply.
+ *   connections (what the pre-flight measured), save-original, stop-apps,
+ *   role, create-temp, stream, ownership, verify, files (service file, .env,
+ *   override), cutover (rename), apply, proof (each app's settings log in).
  * Files are written before the cutover so that any failure up to and
  * including the rename can be undone completely (original file restored,
  * temporary database dropped, apps restarted). After the rename the data
@@ -26,13 +27,15 @@
 #include "pgfold/rewrite.h"
 #include "pgfold/str.h"
 
+/* `user create`'s default; migrate sizes the role from evidence
+ * (preflight.h: CONN_LIMIT_FROM_EVIDENCE). */
 #define MIGRATE_DEFAULT_CONNECTION_LIMIT 20
 
 typedef struct MigrateOptions
 {
 	const char *db;                /* --db */
 	const char *role;              /* --role */
-	int         connection_limit;  /* --connection-limit */
+	int         connection_limit;  /* --connection-limit, or CONN_LIMIT_FROM_EVIDENCE */
 	bool        yes;               /* --yes */
 	bool        no_apply;          /* --no-apply: print compose commands */
 	bool        deep;              /* --deep: content hashes */

@@ -182,6 +182,16 @@ bool pgx_query(DockerClient *docker, const char *container, const char *user,
 			   const char *db, const char *sql, const char *const *vars,
 			   StrBuf *out);
 
+/* The port a postgres in container listens on when its command line sets
+ * one (-c port=N, -p N, --port=N), else -1 (5432, or PGPORT in its
+ * environment, which exec'd clients read themselves). Inspected once per
+ * process and container; with docker NULL only what is known (port.c). */
+int pgx_container_port(DockerClient *docker, const char *container);
+/* "PGPORT=N" into out when pgx_container_port knows one; else false. */
+bool pgx_port_env(DockerClient *docker, const char *container, char *out, size_t size);
+/* The port postgres takes from these arguments (the last one), or -1. */
+int pgx_port_from_args(const char *const *args, size_t n);
+
 /* pgx_query + pg_rows_parse. */
 bool pgx_query_rows(DockerClient *docker, const char *container,
 					const char *user, const char *db, const char *sql,

@@ -5,6 +5,7 @@
 
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/pg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,16 @@ add_db(PgCommand *pc, size_t *n, const char *db)
 static bool
 finish_in_container(PgCommand *pc, size_t n, const char *user, const char *db)
 {
+	char port[16];
+	int p = pgx_container_port(NULL, pc->cmd.container);
+
+	/* a port on the server's command line, known from the psql calls
+	 * before this one (pg.h: pgx_container_port) */
+	if (p > 0 && str_format(port, sizeof(port), "%d", p))
+	{
+		pc->argv[n++] = "-p";
+		pc->argv[n++] = own(pc, port);
+	}
 	pc->argv[n++] = "-U";
 	pc->argv[n++] = own(pc, user);
 	if (!add_db(pc, &n, db))

@@ -736,6 +736,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		if (pf->names.db[0] != '\0')
 			check_shared_names(pf, app);
 	}
+	if (!opts->light)
+		preflight_connections(app, svc, opts, pf);    /* conns.c */
 	if (!opts->light && pf->source.known)
 		check_disk(pf, app);
 	preflight_settle(pf);

@@ -82,18 +82,22 @@ log_psql_failure(const char *container, const char *user, const char *db,
 typedef struct PsqlCall
 {
 	const char     *argv[16 + 2 * PGX_MAX_VARS];
+	const char     *env[3];
+	char            port[24];
 	StrBuf          dbarg;
 	DockerExecSpec  spec;
 } PsqlCall;
 
-static const char *const psql_env[] = { "PGAPPNAME=" PG_APPLICATION_NAME, NULL };
-
 static bool
-psql_call_init(PsqlCall *pc, const char *user, const char *db, const char *const *vars)
+psql_call_init(PsqlCall *pc, DockerClient *docker, const char *container, const char *user,
+			   const char *db, const char *const *vars)
 {
 	int n = 0;
 
 	memset(pc, 0, sizeof(*pc));
+	pc->env[0] = "PGAPPNAME=" PG_APPLICATION_NAME;
+	if (pgx_port_env(docker, container, pc->port, sizeof(pc->port)))
+		pc->env[1] = pc->port;  /* a port on the server's command line (port.c) */
 	pc->argv[n++] = "psql";
 	pc->argv[n++] = "-X";           /* no ~/.psqlrc */
 	pc->argv[n++] = "-q";
@@ -128,7 +132,7 @@ psql_call_init(PsqlCall *pc, const char *user, const char *db, const char *const
 	}
 	pc->argv[n] = NULL;
 	pc->spec.cmd = pc->argv;
-	pc->spec.env = psql_env;
+	pc->spec.env = pc->env;
 	pc->spec.workdir = "/";
 	pc->spec.attach_stdin = true;
 	return true;
@@ -169,7 +173,7 @@ pgx_query(DockerClient *docker, const char *container, const char *user,
 	if (out == NULL)
 		out = &discard;         /* statements whose output nobody needs */
 	sb_reset(out);
-	if (!psql_call_init(&pc, user, db, vars))
+	if (!psql_call_init(&pc, docker, container, user, db, vars))
 		return false;
 	log_debug("psql in container %s: %zu bytes of SQL", pg_display(&c, container),
 			  strlen(sql));
@@ -218,7 +222,7 @@ pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n)
 	{
 		jobs[i].ok = false;
 		jobs[i].rows = (PgRows) PGROWS_INIT;
-		if (!psql_call_init(&calls[i], jobs[i].user, jobs[i].db, NULL))
+		if (!psql_call_init(&calls[i], docker, jobs[i].container, jobs[i].user, jobs[i].db, NULL))
 			continue;
 		ready[i] = true;
 		job_of[m] = i;
