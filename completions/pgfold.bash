@@ -77,7 +77,7 @@ _pgfold()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
-	local commands="status plan migrate rollback db user backups help version"
+	local commands="status plan migrate rollback db user backup backups help version"
 
 	# the command and subcommand: the first two words that are not options
 	cmd="" sub=""
@@ -98,6 +98,7 @@ _pgfold()
 		--backup) COMPREPLY=($(compgen -f -X '!*.dump' -- "$cur")); return ;;
 		--older-than) COMPREPLY=($(compgen -W "7d 30d 90d" -- "$cur")); return ;;
 		--keep-last|--connection-limit|--db|--role) return ;;
+		--keep-daily|--keep-weekly|--keep-monthly) return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -112,6 +113,8 @@ _pgfold()
 		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+		backup) opts="--all --keep-daily --keep-weekly --keep-monthly --no-retention --dry-run --json"
+			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)" ;;
 		db)
 			if [[ -z $sub ]]; then
 				COMPREPLY=($(compgen -W "list exists create drop backup restore stats verify console migrate-from" -- "$cur"))

@@ -67,6 +67,10 @@ extern const char *const cli_db_usage;
 extern const char *const cli_user_usage;
 extern const char *const cli_backups_usage;
 
+/* `pgfold backup` (src/cli/backup.c). */
+int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char *const cli_backup_usage;
+
 /* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
  * subcommands in table (instance.h); its options are parsed (those it does
  * not accept are usage errors), its arguments counted, then it runs. */

@@ -17,6 +17,7 @@
 #define EXIT_SHARED        5   /* shared PostgreSQL instance unreachable */
 #define EXIT_VERIFY        6   /* verification found differences */
 #define EXIT_LOCKED        7   /* another pgfold holds the stack lock */
+#define EXIT_PARTIAL       8   /* `backup`: some databases failed, the others were done */
 #define EXIT_INTERRUPTED 130   /* SIGINT / SIGTERM */
 
 /* Record the exit status for the failure being logged; the first one wins. */

@@ -1,0 +1,89 @@
+/*
+ * retention.c — which dumps of a database `pgfold backup` keeps:
+ * --keep-daily, --keep-weekly, --keep-monthly, as the common backup tools
+ * count them, on top of the rule `backups prune` keeps (never the newest,
+ * never one a journal needs).
+ *
+ * Periods are counted among those that have a dump (as restic does), not
+ * back from today: after two weeks without backups, --keep-daily 7 still
+ * keeps seven daily dumps instead of none. A dump is good when its sidecar
+ * is there and no restore test failed on it; only good dumps stand for a
+ * period.
+ */
+#include "pgfold/instance.h"
+
+#include <string.h>
+#include <time.h>
+
+typedef enum Period { PERIOD_DAY = 0, PERIOD_WEEK, PERIOD_MONTH } Period;
+
+/* "2026-12-05", "2026-W49", "2026-12" (UTC) */
+static void
+period_key(time_t when, Period p, char *out, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	if (p == PERIOD_DAY)
+		strftime(out, size, "%Y-%m-%d", &tm);
+	else if (p == PERIOD_WEEK)
+		strftime(out, size, "%G-W%V", &tm);
+	else
+		strftime(out, size, "%Y-%m", &tm);
+}
+
+static bool
+good(const BackupFile *f)
+{
+	return f->sidecar && f->tested >= 0;
+}
+
+/* Newest first: the newest good dump of each of the last n periods. */
+static void
+keep_periods(const BackupList *list, const char *group, Period p, long n, const char *why,
+			 const char **keep)
+{
+	char last[32] = "", key[32];
+	long taken = 0;
+
+	for (size_t i = list->count; i-- > 0 && taken < n;)
+	{
+		const BackupFile *f = &list->items[i];
+
+		if (strcmp(f->group, group) != 0 || !good(f))
+			continue;
+		period_key(f->when, p, key, sizeof(key));
+		if (strcmp(key, last) == 0)
+			continue;
+		str_copy(last, sizeof(last), key);
+		taken++;
+		if (keep[i] == NULL)
+			keep[i] = why;
+	}
+}
+
+void
+backups_retention_select(const BackupList *list, const char *group,
+						 const RetentionPolicy *policy, const char **keep)
+{
+	bool newest_good = false;
+
+	for (size_t i = list->count; i-- > 0;)
+	{
+		const BackupFile *f = &list->items[i];
+
+		if (strcmp(f->group, group) != 0)
+			continue;
+		keep[i] = NULL;
+		if (f->referenced)
+			keep[i] = "used by a live migration or an unfinished run (journal)";
+		else if (f->newest)
+			keep[i] = "newest dump of its database";
+		else if (!newest_good && good(f))
+			keep[i] = "newest good dump of its database";
+		newest_good = newest_good || good(f);
+	}
+	keep_periods(list, group, PERIOD_DAY, policy->daily, "--keep-daily", keep);
+	keep_periods(list, group, PERIOD_WEEK, policy->weekly, "--keep-weekly", keep);
+	keep_periods(list, group, PERIOD_MONTH, policy->monthly, "--keep-monthly", keep);
+}

@@ -1,0 +1,147 @@
+/*
+ * test_backup_all_lab.c — `pgfold backup`: three databases and the globals
+ * of a real shared instance; then one database that cannot be dumped (no
+ * connections allowed: what a database being dropped looks like to pg_dump)
+ * while the others are backed up.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "instance/ifix.h"
+#include "lab.h"
+#include "pgfold/exitcodes.h"
+#include "pgfold/fsutil.h"
+
+IFX_SUITE(instance_backup_all_lab);
+
+static json_t *
+load_json(const char *path)
+{
+	json_error_t e;
+	json_t *doc = json_load_file(path, 0, &e);
+
+	cr_assert_not_null(doc, "%s: %s", path, e.text);
+	return doc;
+}
+
+/* The manifest of the last run (its path is relative to the root in the
+ * summary, absolute in --json). */
+static json_t *
+manifest_of(json_t *run)
+{
+	return load_json(json_string_value(json_object_get(run, "manifest")));
+}
+
+static long long
+manifest_rows(json_t *manifest, const char *db, const char *table)
+{
+	json_t *e = ifx_find(json_object_get(manifest, "databases"), "database", db, false);
+	json_t *t = ifx_find(json_object_get(e, "tables"), "name", table, false);
+
+	return json_integer_value(json_object_get(t, "rows"));
+}
+
+Test(instance_backup_all_lab, three_databases_globals_and_a_failure)
+{
+	const char *dbs[] = { "alpha", "beta", "gamma" };
+	char path[4096], globals[4096];
+	json_t *run, *man, *list;
+	struct stat st;
+	StrBuf text = STRBUF_INIT;
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	for (int i = 0; i < 3; i++)
+		ifx_seeded_db(&x, dbs[i], 100 * (i + 1));
+	ifx_exec(&x, "postgres", "CREATE ROLE svc_alpha LOGIN PASSWORD 'pw-alpha-1'");
+
+	ifx_run(&x, "backup", "--all", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backup --all");
+	run = ifx_json(&x);
+	cr_assert_eq(json_array_size(json_object_get(run, "failed")), 0);
+	list = json_object_get(run, "databases");
+	/* every database but postgres and the templates (admin: the instance's
+	 * POSTGRES_DB) */
+	cr_assert_eq(json_array_size(list), 4, "%s", sb_str(&x.out));
+	ifx_find(list, "database", "admin", false);
+	for (int i = 0; i < 3; i++)
+	{
+		json_t *e = ifx_find(list, "database", dbs[i], false);
+		const char *file = json_string_value(json_object_get(e, "file"));
+		char want[256];
+
+		str_format(want, sizeof(want), "/backups/shared/%s/%s_%s.dump", dbs[i], dbs[i],
+				   json_string_value(json_object_get(run, "stamp")));
+		cr_assert(str_has_suffix(file, want), "%s", file);
+		cr_assert(fs_sha256_sidecar_verify(file));
+	}
+	/* the manifest: rows per table as the database had them, server version */
+	man = manifest_of(run);
+	cr_assert_eq(manifest_rows(man, "alpha", "big"), 100);
+	cr_assert_eq(manifest_rows(man, "gamma", "big"), 300);
+	cr_assert_eq(manifest_rows(man, "beta", "Mixed-Case"), 1500);
+	cr_assert_eq(manifest_rows(man, "beta", ":x. y"), 3);
+	cr_assert(strncmp(json_string_value(json_object_get(man, "server_version")), "15.", 3) == 0);
+	cr_assert(json_integer_value(json_object_get(ifx_find(json_object_get(man, "databases"),
+														   "database", "beta", false),
+												 "size_bytes")) > 0);
+	json_decref(man);
+
+	/* the globals: roles with their SCRAM verifiers, 0600, with a sidecar */
+	str_copy(globals, sizeof(globals),
+			 json_string_value(json_object_get(json_object_get(run, "globals"), "file")));
+	cr_assert(str_has_suffix(globals, ".globals.sql"), "%s", globals);
+	cr_assert_eq(stat(globals, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	cr_assert(fs_sha256_sidecar_verify(globals));
+	cr_assert(fs_read_file(globals, 1 << 20, &text));
+	cr_assert(strstr(sb_str(&text), "CREATE ROLE svc_alpha;") != NULL, "%s", sb_str(&text));
+	cr_assert(strstr(sb_str(&text), "ALTER ROLE svc_alpha WITH") != NULL);
+	cr_assert(strstr(sb_str(&text), "PASSWORD 'SCRAM-SHA-256$") != NULL);
+	cr_assert(strstr(sb_str(&text), "pw-alpha-1") == NULL);
+	json_decref(run);
+
+	/* one database pg_dump cannot connect to: the others are backed up,
+	 * the exit status and the summary say which one failed */
+	ifx_exec(&x, "postgres", "ALTER DATABASE beta ALLOW_CONNECTIONS false");
+	ifx_run(&x, "backup", NULL);
+	ifx_expect(&x, EXIT_PARTIAL, "backup with beta unconnectable");
+	cr_assert(strstr(sb_str(&x.out), "failed: \"beta\"\n") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), ", 1 failed, ") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.err), "backup of \"beta\" failed; going on with the other "
+						 "databases") != NULL, "%s", sb_str(&x.err));
+	ifx_run(&x, "backup", "--json", NULL);
+	ifx_expect(&x, EXIT_PARTIAL, "backup --json with beta unconnectable");
+	run = ifx_json(&x);
+	cr_assert_eq(json_array_size(json_object_get(run, "failed")), 1);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(run, "failed"), 0)), "beta");
+	man = manifest_of(run);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(man, "failed"), 0)), "beta");
+	cr_assert_eq(manifest_rows(man, "alpha", "big"), 100);
+	cr_assert_eq(manifest_rows(man, "gamma", "big"), 300);
+	cr_assert(json_is_false(json_object_get(ifx_find(json_object_get(man, "databases"),
+													 "database", "beta", false), "ok")));
+	/* the dumps that succeeded are complete, the failed one left nothing */
+	cr_assert(fs_sha256_sidecar_verify(json_string_value(json_object_get(
+		ifx_find(json_object_get(run, "databases"), "database", "gamma", false), "file"))));
+	str_format(path, sizeof(path), "%s/backups/shared/beta", x.root);
+	cr_assert_eq(lab_sh("test $(ls %s | grep -c 'dump$') -eq 1", path), 0,
+				 "only the first run's dump of beta");
+	cr_assert_eq(lab_sh("! ls %s | grep -q partial", path), 0);
+	json_decref(man);
+	json_decref(run);
+
+	/* postgres only when named; a name that does not exist is a usage error */
+	ifx_run(&x, "backup", "postgres", "--no-retention", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backup postgres");
+	run = ifx_json(&x);
+	cr_assert_eq(json_array_size(json_object_get(run, "databases")), 1);
+	json_decref(run);
+	ifx_run(&x, "backup", "nosuch", NULL);
+	ifx_expect(&x, EXIT_USAGE, "backup nosuch");
+	cr_assert(strstr(sb_str(&x.err), "no database \"nosuch\" on the shared instance") != NULL,
+			  "%s", sb_str(&x.err));
+	sb_free(&text);
+}
