@@ -145,3 +145,92 @@ Test(instance_backup_all_lab, three_databases_globals_and_a_failure)
 			  "%s", sb_str(&x.err));
 	sb_free(&text);
 }
+
+/* Copies of a real dump under fake stamps, each with its sidecar. */
+static void
+fake_dumps(const char *real, const char *const *stamps, size_t n)
+{
+	char dir[4096];
+
+	str_format(dir, sizeof(dir), "%s/backups/shared/alpha", x.root);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(lab_sh("mkdir -p %s && cd %s && cp %s alpha_%s.dump && sha256sum alpha_%s.dump > "
+							"alpha_%s.dump.sha256", dir, dir, real, stamps[i], stamps[i], stamps[i]), 0);
+}
+
+/* The dumps of alpha now there, oldest first, as "stamp,stamp,...". */
+static void
+remaining(char *out, size_t size)
+{
+	char cmd[4096];
+	FILE *p;
+	StrBuf sb = STRBUF_INIT;
+	char line[512];
+
+	str_format(cmd, sizeof(cmd), "cd %s/backups/shared/alpha && ls alpha_*.dump | sort", x.root);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof(line), p) != NULL)
+	{
+		line[strcspn(line, "\n")] = '\0';
+		/* alpha_<stamp>.dump → stamp */
+		sb_appendf(&sb, "%s%.16s", sb.len ? "," : "", line + 6);
+	}
+	pclose(p);
+	str_copy(out, size, sb_str(&sb));
+	sb_free(&sb);
+}
+
+Test(instance_backup_all_lab, retention_over_fake_dated_dumps)
+{
+	char real[4096], stamps_buf[40][20], got[4096], want[4096], side[4096];
+	const char *stamps[40];
+	size_t n = 0;
+	json_t *run;
+	const char *stamp;
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_seeded_db(&x, "alpha", 10);
+	ifx_backup(&x, "alpha", real, sizeof(real));
+	/* 2020-11-01 .. 2020-11-30 daily, 2020-10-15, 2020-09-10 */
+	for (int d = 1; d <= 30; d++, n++)
+		str_format(stamps_buf[n], sizeof(stamps_buf[n]), "202011%02dT031500Z", d);
+	str_copy(stamps_buf[n++], 20, "20201015T031500Z");
+	str_copy(stamps_buf[n++], 20, "20200910T031500Z");
+	for (size_t i = 0; i < n; i++)
+		stamps[i] = stamps_buf[i];
+	fake_dumps(real, stamps, n);
+
+	/* --dry-run: says what would go, dumps and removes nothing */
+	ifx_run(&x, "backup", "alpha", "--keep-daily", "2", "--keep-weekly", "3",
+			"--keep-monthly", "3", "--dry-run", NULL);
+	ifx_expect(&x, EXIT_OK, "backup --dry-run");
+	cr_assert(strstr(sb_str(&x.out), "would remove  backups/shared/alpha/alpha_20201128T031500Z"
+					 ".dump\n") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "alpha_20201130T031500Z") == NULL, "%s", sb_str(&x.out));
+	remaining(got, sizeof(got));
+	cr_assert_eq(strlen(got), 32 * 17 - 1, "%s", got);
+
+	ifx_run(&x, "backup", "alpha", "--keep-daily", "2", "--keep-weekly", "3",
+			"--keep-monthly", "3", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backup with retention");
+	run = ifx_json(&x);
+	stamp = json_string_value(json_object_get(run, "stamp"));
+	/* days: today, Nov 30; ISO weeks: this one, 2020-W49 (Nov 30), W48
+	 * (Nov 29); months: this one, 2020-11 (Nov 30), 2020-10 (Oct 15) */
+	str_format(want, sizeof(want), "20201015T031500Z,20201129T031500Z,20201130T031500Z,%s", stamp);
+	remaining(got, sizeof(got));
+	cr_assert_str_eq(got, want);
+	cr_assert_str_eq(json_string_value(json_object_get(ifx_find(json_object_get(run, "retention"),
+		"file", "alpha_20201128T031500Z.dump", true), "action")), "removed");
+	/* the sidecars went with their dumps */
+	str_format(side, sizeof(side), "%s/backups/shared/alpha/alpha_20201128T031500Z.dump.sha256",
+			   x.root);
+	cr_assert_not(ifx_exists(side));
+	str_format(side, sizeof(side), "%s/backups/shared/alpha/alpha_20201129T031500Z.dump.sha256",
+			   x.root);
+	cr_assert(ifx_exists(side));
+	/* the `db backup` dump outside backups/shared is not retention's */
+	cr_assert(ifx_exists(real));
+	json_decref(run);
+}
