@@ -152,12 +152,14 @@ _pgfold()
 			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)"
 			;;
 		backups)
-			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list verify prune" -- "$cur")); return; fi
+			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list verify prune test" -- "$cur")); return; fi
 			case $sub in
 				list) opts="--no-checksum --json" ;;
 				verify) opts="--all --json"
 					[[ $cur != -* ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
 				prune) opts="--older-than --keep-last --yes --dry-run --json" ;;
+				test) opts="--all --latest --json"
+					[[ $cur != -* ]] && { COMPREPLY=($(compgen -W "$opts $(_pgfold_databases)" -- "$cur")); return; } ;;
 			esac
 			[[ $cur != -* && $sub != verify ]] && opts="$opts $(_pgfold_services)"
 			;;

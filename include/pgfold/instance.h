@@ -36,7 +36,8 @@ enum
 {
 	IOPT_OWNER = 1 << 0, IOPT_FORCE = 1 << 1, IOPT_NO_BACKUP = 1 << 2,
 	IOPT_ESTIMATE = 1 << 3, IOPT_AGAINST = 1 << 4, IOPT_DEEP = 1 << 5, IOPT_ALL = 1 << 6,
-	IOPT_NO_CHECKSUM = 1 << 7, IOPT_OLDER_THAN = 1 << 8, IOPT_KEEP_LAST = 1 << 9
+	IOPT_NO_CHECKSUM = 1 << 7, IOPT_OLDER_THAN = 1 << 8, IOPT_KEEP_LAST = 1 << 9,
+	IOPT_LATEST = 1 << 10
 };
 
 typedef struct InstanceOptions
@@ -46,6 +47,7 @@ typedef struct InstanceOptions
 	const char *older_than;   /* --older-than AGE */
 	long        keep_last;    /* --keep-last N, 0 = unset */
 	bool        json, yes, dry_run, force, no_backup, estimate, deep, all, no_checksum;
+	bool        latest;       /* backups test --latest */
 	int         argc;         /* positional arguments */
 	char      **argv;
 } InstanceOptions;

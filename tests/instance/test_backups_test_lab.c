@@ -1,0 +1,104 @@
+/*
+ * test_backups_test_lab.c — `pgfold backups test`: the newest dump of each
+ * database restored into a scratch database and checked against its run's
+ * manifest; a dump whose content was changed before its sidecar was
+ * written (so the sidecar matches) is caught by the row counts.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "instance/ifix.h"
+#include "lab.h"
+#include "pgfold/exitcodes.h"
+#include "pgfold/fsutil.h"
+
+IFX_SUITE(instance_backups_test_lab);
+
+static const char *
+tested_outcome(const char *suffix)
+{
+	static char outcome[32];
+	json_t *doc, *e;
+
+	ifx_run(&x, "backups", "list", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backups list");
+	doc = ifx_json(&x);
+	e = json_object_get(ifx_find(doc, "file", suffix, true), "tested");
+	str_copy(outcome, sizeof(outcome), json_is_null(e) ? "never"
+			 : json_string_value(json_object_get(e, "outcome")));
+	json_decref(doc);
+	return outcome;
+}
+
+Test(instance_backups_test_lab, restores_and_catches_a_dump_changed_before_its_sidecar)
+{
+	char alpha[4096], other[4096], want[512], tested[4096];
+	char *left;
+	json_t *run, *doc;
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_seeded_db(&x, "alpha", 50);
+	ifx_seeded_db(&x, "beta", 20);
+	ifx_run(&x, "backup", "alpha", "beta", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backup");
+	run = ifx_json(&x);
+	str_copy(alpha, sizeof(alpha), json_string_value(json_object_get(
+		ifx_find(json_object_get(run, "databases"), "database", "alpha", false), "file")));
+	json_decref(run);
+	cr_assert_str_eq(tested_outcome(strrchr(alpha, '/')), "never");
+
+	/* both restore, match their manifest, verify; the outcome is recorded */
+	ifx_run(&x, "backups", "test", "--all", NULL);
+	ifx_expect(&x, EXIT_OK, "backups test --all");
+	cr_assert(strstr(sb_str(&x.out), "rows match the manifest; verified") != NULL, "%s",
+			  sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "2 dump(s) tested, 0 failed\n") != NULL, "%s",
+			  sb_str(&x.out));
+	cr_assert_str_eq(tested_outcome(strrchr(alpha, '/')), "ok");
+	ifx_run(&x, "backups", "list", NULL);
+	cr_assert(strstr(sb_str(&x.out), "TESTED") != NULL);
+	cr_assert(strstr(sb_str(&x.out), " ok        ok 20") != NULL, "%s", sb_str(&x.out));
+
+	/* alpha's dump replaced by a dump of other data, its sidecar rewritten
+	 * to match: the checksum is fine, the rows are not */
+	ifx_exec(&x, "alpha", "DELETE FROM big WHERE id <= 10");
+	ifx_backup(&x, "alpha", other, sizeof(other));
+	cr_assert_eq(lab_sh("cp %s %s && cd \"$(dirname %s)\" && sha256sum \"$(basename %s)\" > "
+						"\"$(basename %s)\".sha256", other, alpha, alpha, alpha, alpha), 0);
+	cr_assert(fs_sha256_sidecar_verify(alpha));
+	ifx_run(&x, "backups", "test", "alpha", NULL);
+	ifx_expect(&x, EXIT_VERIFY, "backups test of the changed dump");
+	str_format(want, sizeof(want), "table \"public\".\"big\": 50 rows in the manifest, 40 restored");
+	cr_assert(strstr(sb_str(&x.err), want) != NULL, "%s", sb_str(&x.err));
+	cr_assert(strstr(sb_str(&x.out), "FAILED   backups/shared/alpha/") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "1 difference(s) between the restored copy and the "
+						 "manifest's row counts") != NULL, "%s", sb_str(&x.out));
+	cr_assert_str_eq(tested_outcome(strrchr(alpha, '/')), "failed");
+	str_format(tested, sizeof(tested), "%s.tested", alpha);
+	doc = json_load_file(tested, 0, NULL);
+	cr_assert_not_null(doc);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "outcome")), "failed");
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "database")), "alpha");
+	json_decref(doc);
+	/* no scratch database stays behind, after success or failure */
+	left = ifx_value(&x, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE "
+					 "'pgfold\\_test\\_%'");
+	cr_assert_str_eq(left, "0");
+	free(left);
+
+	/* --latest: the dumps of the newest run only; beta has none there */
+	ifx_run(&x, "backup", "alpha", "--no-retention", NULL);
+	ifx_expect(&x, EXIT_OK, "backup alpha");
+	ifx_run(&x, "backups", "test", "--all", "--latest", "--json", NULL);
+	ifx_expect(&x, EXIT_VERIFY, "backups test --all --latest");
+	doc = ifx_json(&x);
+	cr_assert(json_is_true(json_object_get(ifx_find(doc, "database", "alpha", false), "ok")));
+	cr_assert(json_is_false(json_object_get(ifx_find(doc, "database", "beta", false), "ok")));
+	cr_assert(strstr(json_string_value(json_object_get(ifx_find(doc, "database", "beta", false),
+													   "reason")), "no dump of `pgfold backup` in the newest run") != NULL);
+	json_decref(doc);
+	ifx_run(&x, "backups", "test", NULL);
+	ifx_expect(&x, EXIT_USAGE, "backups test without DB or --all");
+}
