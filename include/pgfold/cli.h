@@ -67,6 +67,12 @@ extern const char *const cli_db_usage;
 extern const char *const cli_user_usage;
 extern const char *const cli_backups_usage;
 
+/* `pgfold status`: the age of a migrated service's last backup and restore
+ * test (src/cli/status_backup.c); into obj when not NULL, else one line. */
+struct App;
+struct json_t;
+void cli_status_backup(const struct App *app, const char *db, struct json_t *obj);
+
 /* `pgfold backup` (src/cli/backup.c). */
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char *const cli_backup_usage;

@@ -541,4 +541,17 @@ bool instance_restore_scratch(App *app, const char *file, const char *scratch);
 /* <file>.tested: *when and *ok; false (nothing logged) when never tested. */
 bool backups_tested_read(const char *file, time_t *when, bool *ok);
 
+/* ---- backup age (backup_age.c) -------------------------------------------- */
+
+typedef struct SharedBackupAge
+{
+	bool   found;          /* a dump with its sidecar under backups/shared/<db>/ */
+	time_t dump_when;      /* the newest one's stamp */
+	int    tested;         /* newest restore test: 0 none, 1 ok, -1 failed */
+	time_t tested_when;
+} SharedBackupAge;
+
+/* Files only (no engine, no SQL): for `pgfold status`. False: no dump. */
+bool shared_backup_age(const Config *cfg, const char *db, SharedBackupAge *out);
+
 #endif

@@ -32,6 +32,21 @@ tested_outcome(const char *suffix)
 	return outcome;
 }
 
+/* A service file as migrate leaves it: its database on the shared instance. */
+static void
+write_service(const char *db)
+{
+	char path[4096];
+	FILE *f;
+
+	str_format(path, sizeof(path), "%s/services/%s.yml", x.root, db);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "# database: postgres\n# database_name: %s\nservices:\n  %s:\n"
+			"    image: busybox\n    network_mode: none\n", db, db);
+	fclose(f);
+}
+
 Test(instance_backups_test_lab, restores_and_catches_a_dump_changed_before_its_sidecar)
 {
 	char alpha[4096], other[4096], want[512], tested[4096];
@@ -87,6 +102,33 @@ Test(instance_backups_test_lab, restores_and_catches_a_dump_changed_before_its_s
 					 "'pgfold\\_test\\_%'");
 	cr_assert_str_eq(left, "0");
 	free(left);
+
+	/* status: a migrated service's last backup and restore test, from
+	 * files; one with no backup is flagged */
+	write_service("alpha");
+	write_service("gamma");
+	ifx_run(&x, "status", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "status --json");
+	doc = ifx_json(&x);
+	{
+		json_t *b = json_object_get(ifx_find(doc, "service", "alpha", false), "backup");
+		json_t *g = json_object_get(ifx_find(doc, "service", "gamma", false), "backup");
+
+		cr_assert_not_null(b, "%s", sb_str(&x.out));
+		cr_assert(json_integer_value(json_object_get(json_object_get(b, "last_backup"),
+													 "age_seconds")) < 600);
+		cr_assert_str_eq(json_string_value(json_object_get(b, "test_outcome")), "failed");
+		cr_assert(json_is_false(json_object_get(b, "backup_overdue")));
+		cr_assert(json_is_true(json_object_get(b, "test_overdue")));
+		cr_assert(json_is_null(json_object_get(g, "last_backup")));
+		cr_assert(json_is_true(json_object_get(g, "backup_overdue")));
+	}
+	json_decref(doc);
+	ifx_run(&x, "status", NULL);
+	ifx_expect(&x, EXIT_OK, "status");
+	cr_assert(strstr(sb_str(&x.out), "s ago; restore test: FAILED, ") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "backup: none by `pgfold backup` (OVERDUE)") != NULL, "%s",
+			  sb_str(&x.out));
 
 	/* --latest: the dumps of the newest run only; beta has none there */
 	ifx_run(&x, "backup", "alpha", "--no-retention", NULL);
