@@ -5,8 +5,11 @@
  * written (so the sidecar matches) is caught by the row counts.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "instance/ifix.h"
@@ -143,4 +146,65 @@ Test(instance_backups_test_lab, restores_and_catches_a_dump_changed_before_its_s
 	json_decref(doc);
 	ifx_run(&x, "backups", "test", NULL);
 	ifx_expect(&x, EXIT_USAGE, "backups test without DB or --all");
+}
+
+/* Ctrl-C while pg_restore loads the scratch database: pgfold ends with 130,
+ * the scratch database is gone and no outcome is recorded. */
+Test(instance_backups_test_lab, ctrl_c_drops_the_scratch_database)
+{
+	const char *bin = getenv("PGFOLD_TEST_BIN");
+	char dump[4096], tested[4096], errp[4096];
+	json_t *run;
+	pid_t child, done = 0;
+	int status = 0;
+	char *n = NULL;
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_seeded_db(&x, "big", 2000000);
+	ifx_run(&x, "backup", "big", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backup big");
+	run = ifx_json(&x);
+	str_copy(dump, sizeof(dump), json_string_value(json_object_get(
+		json_array_get(json_object_get(run, "databases"), 0), "file")));
+	json_decref(run);
+
+	str_format(errp, sizeof(errp), "%s/err-test", x.dir);
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0)
+	{
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		execl(bin && *bin ? bin : "build/pgfold", "pgfold", "--root", x.root, "--no-color",
+			  "backups", "test", "big", (char *) NULL);
+		_exit(127);
+	}
+	/* wait until pg_restore writes into the scratch database */
+	for (int i = 0; i < 600; i++)
+	{
+		free(n);
+		n = ifx_value(&x, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname "
+					  "LIKE 'pgfold\\_test\\_%' AND query LIKE 'COPY%'");
+		if (strcmp(n, "1") == 0)
+			break;
+		usleep(50 * 1000);
+	}
+	cr_assert_str_eq(n, "1", "pg_restore never started its COPY");
+	free(n);
+	cr_assert_eq(kill(child, SIGINT), 0);
+	for (int i = 0; i < 600 && (done = waitpid(child, &status, WNOHANG)) == 0; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(done, child, "pgfold did not exit within 60 s of Ctrl-C");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_INTERRUPTED,
+			  "status %#x", status);
+	n = ifx_value(&x, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE "
+				  "'pgfold\\_test\\_%'");
+	cr_assert_str_eq(n, "0", "the scratch database was left behind");
+	free(n);
+	str_format(tested, sizeof(tested), "%s.tested", dump);
+	cr_assert_not(ifx_exists(tested));
 }
