@@ -516,6 +516,12 @@ typedef struct RetentionPolicy
 void backups_retention_select(const BackupList *list, const char *group,
 							  const RetentionPolicy *policy, const char **keep);
 
+/* The runs (<stamp>.json, <stamp>.globals.sql under backups/shared) none of
+ * whose dumps stays (stays[i]: list->items[i] is not removed), but the
+ * newest run; free with instance_names_free. */
+bool shared_runs_unused(const Config *cfg, const BackupList *list, const bool *stays,
+						char ***stamps, size_t *n);
+
 /* ---- restore tests (restore_test.c) ----------------------------------------- */
 
 typedef struct RestoreTest

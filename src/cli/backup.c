@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const cli_backup_usage =
 	"usage: pgfold backup [--all | DB...] [--keep-daily N] [--keep-weekly N]\n"
@@ -118,6 +119,14 @@ rel(const App *app, const char *path)
 /* ---- retention ----------------------------------------------------------------- */
 
 static bool
+is_file(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool
 group_of(const char *db, char *out, size_t size)
 {
 	StrBuf safe = STRBUF_INIT;
@@ -126,6 +135,44 @@ group_of(const char *db, char *out, size_t size)
 	instance_file_safe(db, &safe);
 	ok = str_format(out, size, SHARED_BACKUP_SUBDIR "/%s", sb_str(&safe));
 	sb_free(&safe);
+	return ok;
+}
+
+/* A run's manifest and globals go once none of its dumps stays. */
+static bool
+runs_retention(App *app, const BackupList *list, const char **keep, const bool *mine,
+			   bool remove, bool json, json_t *out)
+{
+	bool *stays = xcalloc(list->count + 1, sizeof(bool));
+	char **stamps = NULL, dir[PATH_MAX], path[PATH_MAX];
+	size_t n = 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < list->count; i++)
+		stays[i] = !mine[i] || keep[i] != NULL;
+	if (!shared_backup_dir(&app->cfg, dir, sizeof(dir))
+		|| !shared_runs_unused(&app->cfg, list, stays, &stamps, &n))
+		ok = false;
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++)
+		{
+			const char *action = remove ? "removed" : "would remove";
+
+			if (!str_format(path, sizeof(path), "%s/%s%s", dir, stamps[i],
+							k ? SHARED_GLOBALS_SUFFIX : ".json") || !is_file(path))
+				continue;
+			if (remove && !backups_remove(path))
+			{
+				action = "failed";
+				ok = false;
+			}
+			json_array_append_new(out, json_pack("{s:s, s:s, s:n}", "file", path,
+												 "action", action, "reason"));
+			if (!json)
+				printf("  %-13s %s\n", action, rel(app, path));
+		}
+	instance_names_free(stamps, n);
+	free(stays);
 	return ok;
 }
 
@@ -167,6 +214,7 @@ retention(App *app, char **dbs, size_t n, const RetentionPolicy *policy, bool re
 		if (!json && !keep[i])
 			printf("  %-13s %s\n", action, rel(app, list.items[i].path));
 	}
+	ok = runs_retention(app, &list, keep, mine, remove, json, out) && ok;
 	free(keep);
 	free(mine);
 	backups_list_free(&list);

@@ -12,6 +12,8 @@
  */
 #include "pgfold/instance.h"
 
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -86,4 +88,58 @@ backups_retention_select(const BackupList *list, const char *group,
 	keep_periods(list, group, PERIOD_DAY, policy->daily, "--keep-daily", keep);
 	keep_periods(list, group, PERIOD_WEEK, policy->weekly, "--keep-weekly", keep);
 	keep_periods(list, group, PERIOD_MONTH, policy->monthly, "--keep-monthly", keep);
+}
+
+/* ---- the runs' own files ------------------------------------------------- */
+
+static bool
+stamp_stays(const BackupList *list, const bool *stays, const char *stamp)
+{
+	char suffix[JOURNAL_STAMP_LEN + 8];
+
+	str_format(suffix, sizeof(suffix), "_%s.dump", stamp);
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].kind == BACKUP_SHARED && stays[i]
+			&& str_has_suffix(list->items[i].path, suffix))
+			return true;
+	return false;
+}
+
+bool
+shared_runs_unused(const Config *cfg, const BackupList *list, const bool *stays, char ***stamps,
+				   size_t *n)
+{
+	char dir[PATH_MAX], newest[JOURNAL_STAMP_LEN + 1] = "";
+	DIR *d;
+
+	*stamps = NULL;
+	*n = 0;
+	if (!shared_backup_dir(cfg, dir, sizeof(dir)))
+		return false;
+	if ((d = opendir(dir)) == NULL)
+		return true;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+	{
+		char stamp[JOURNAL_STAMP_LEN + 1];
+
+		if (strlen(e->d_name) != JOURNAL_STAMP_LEN + 5 || !str_has_suffix(e->d_name, ".json"))
+			continue;
+		str_format(stamp, sizeof(stamp), "%.*s", JOURNAL_STAMP_LEN, e->d_name);
+		if (strcmp(stamp, newest) > 0)
+			str_copy(newest, sizeof(newest), stamp);
+		if (stamp_stays(list, stays, stamp))
+			continue;
+		*stamps = xrealloc(*stamps, *n + 1, sizeof(char *));
+		(*stamps)[(*n)++] = xstrdup(stamp);
+	}
+	closedir(d);
+	/* the newest run stays whatever happened to its dumps */
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*stamps)[i], newest) == 0)
+		{
+			free((*stamps)[i]);
+			(*stamps)[i] = (*stamps)[--*n];
+			break;
+		}
+	return true;
 }

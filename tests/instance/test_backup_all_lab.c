@@ -200,6 +200,10 @@ Test(instance_backup_all_lab, retention_over_fake_dated_dumps)
 	for (size_t i = 0; i < n; i++)
 		stamps[i] = stamps_buf[i];
 	fake_dumps(real, stamps, n);
+	/* the runs' own files: Nov 28's go with its dump, Nov 29's stay */
+	cr_assert_eq(lab_sh("cd %s/backups/shared && for s in 20201128T031500Z 20201129T031500Z; do "
+						"echo '{}' > $s.json; echo '-- g' > $s.globals.sql; "
+						"sha256sum $s.globals.sql > $s.globals.sql.sha256; done", x.root), 0);
 
 	/* --dry-run: says what would go, dumps and removes nothing */
 	ifx_run(&x, "backup", "alpha", "--keep-daily", "2", "--keep-weekly", "3",
@@ -230,6 +234,13 @@ Test(instance_backup_all_lab, retention_over_fake_dated_dumps)
 	str_format(side, sizeof(side), "%s/backups/shared/alpha/alpha_20201129T031500Z.dump.sha256",
 			   x.root);
 	cr_assert(ifx_exists(side));
+	str_format(side, sizeof(side), "%s/backups/shared", x.root);
+	cr_assert_eq(lab_sh("cd %s && test ! -e 20201128T031500Z.json && test ! -e "
+						"20201128T031500Z.globals.sql && test ! -e 20201128T031500Z.globals.sql.sha256 "
+						"&& test -e 20201129T031500Z.json && test -e 20201129T031500Z.globals.sql && "
+						"test -e %s.json", side, stamp), 0, "the runs' files:\n%s", sb_str(&x.out));
+	cr_assert_str_eq(json_string_value(json_object_get(ifx_find(json_object_get(run, "retention"),
+		"file", "/20201128T031500Z.globals.sql", true), "action")), "removed");
 	/* the `db backup` dump outside backups/shared is not retention's */
 	cr_assert(ifx_exists(real));
 	json_decref(run);
