@@ -77,6 +77,10 @@ void cli_status_backup(const struct App *app, const char *db, struct json_t *obj
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char *const cli_backup_usage;
 
+/* `pgfold schedule` (src/cli/schedule.c). */
+int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char *const cli_schedule_usage;
+
 /* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
  * subcommands in table (instance.h); its options are parsed (those it does
  * not accept are usage errors), its arguments counted, then it runs. */

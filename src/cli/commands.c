@@ -38,6 +38,8 @@ static const Command commands[] = {
 	  NULL, cli_backup_main },
 	{ "backups", "the dumps under backups/: list, verify, prune, test",
 	  NULL, cli_backups_main },
+	{ "schedule", "run backup nightly (and a weekly restore test): systemd timer or cron",
+	  NULL, cli_schedule_main },
 	{ "help", "show help for a command", NULL, cli_help_main },
 	{ "version", "print the version", NULL, cli_version_main },
 };
@@ -63,6 +65,8 @@ command_usage(const Command *cmd)
 		return cli_backup_usage;
 	if (strcmp(cmd->name, "backups") == 0)
 		return cli_backups_usage;
+	if (strcmp(cmd->name, "schedule") == 0)
+		return cli_schedule_usage;
 	if (strcmp(cmd->name, "help") == 0)
 		return help_usage;
 	return version_usage;

@@ -81,7 +81,8 @@ Test(instance_docs, completion_knows_every_command)
 		"list exists create drop backup restore stats verify console migrate-from",
 		"\"list verify prune test\"", "\"create\"", "--older-than", "--keep-last", "--rotate",
 		"--against", "--estimate", "--no-backup", "--keep-daily", "--keep-weekly",
-		"--keep-monthly", "--latest", NULL
+		"--keep-monthly", "--latest", "\"install status remove run\"", "--on-failure",
+		"--test-weekly", NULL
 	};
 	StrBuf comp = STRBUF_INIT;
 	int count = 0;
