@@ -245,3 +245,26 @@ Test(instance_backup_all_lab, retention_over_fake_dated_dumps)
 	cr_assert(ifx_exists(real));
 	json_decref(run);
 }
+
+/* No shared container named: pg_dump and pg_dumpall run on this host over
+ * TCP (password in a passfile), and the restore test's pg_restore too. */
+Test(instance_backup_all_lab, local_clients)
+{
+	json_t *run;
+	StrBuf text = STRBUF_INIT;
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_seeded_db(&x, "alpha", 10);
+	ifx_local_clients(&x);
+	ifx_run(&x, "backup", "--all", "--json", NULL);
+	ifx_expect(&x, EXIT_OK, "backup --all with local clients");
+	run = ifx_json(&x);
+	cr_assert(fs_read_file(json_string_value(json_object_get(json_object_get(run, "globals"),
+															  "file")), 1 << 20, &text));
+	cr_assert(strstr(sb_str(&text), "CREATE ROLE admin;") != NULL, "%s", sb_str(&text));
+	json_decref(run);
+	ifx_run(&x, "backups", "test", "alpha", NULL);
+	ifx_expect(&x, EXIT_OK, "backups test with local clients");
+	cr_assert(strstr(sb_str(&x.out), "1 dump(s) tested, 0 failed") != NULL, "%s", sb_str(&x.out));
+	sb_free(&text);
+}
