@@ -77,8 +77,11 @@ rel(const App *app, const char *path)
 static bool
 wanted(const BackupFile *f, const char *service)
 {
+	/* a dump of `pgfold backup` is found by its database too */
 	return service == NULL || (f->service && strcmp(f->service, service) == 0)
-		|| strcmp(f->group, service) == 0;
+		|| strcmp(f->group, service) == 0
+		|| (f->kind == BACKUP_SHARED && strcmp(f->group + strlen(SHARED_BACKUP_SUBDIR "/"),
+											   service) == 0);
 }
 
 static void

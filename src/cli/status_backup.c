@@ -44,7 +44,7 @@ when_json(time_t when, long long age)
 void
 cli_status_backup(const App *app, const char *db, json_t *obj)
 {
-	SharedBackupAge a;
+	SharedBackupAge a = { 0 };
 	time_t now = time(NULL);
 	bool found = db != NULL && db[0] != '\0' && shared_backup_age(&app->cfg, db, &a);
 	long long dump_age = found ? (long long) (now - a.dump_when) : 0;

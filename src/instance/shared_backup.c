@@ -270,8 +270,10 @@ shared_backup_run(App *app, char **dbs, size_t count, SharedBackupRun *out)
 		if (signals_interrupted())
 			break;
 	}
-	out->globals_ok = str_format(globals, sizeof(globals), "%s/%s" SHARED_GLOBALS_SUFFIX,
-								 out->dir, out->stamp)
+	/* after Ctrl-C, only the manifest of what was done */
+	out->globals_ok = !signals_interrupted()
+		&& str_format(globals, sizeof(globals), "%s/%s" SHARED_GLOBALS_SUFFIX, out->dir,
+					  out->stamp)
 		&& instance_backup_globals(app, globals, &out->globals);
 	out->failed += !out->globals_ok;
 	out->seconds = elapsed(&t0);

@@ -66,6 +66,14 @@ Test(instance_backups_test_lab, restores_and_catches_a_dump_changed_before_its_s
 		ifx_find(json_object_get(run, "databases"), "database", "alpha", false), "file")));
 	json_decref(run);
 	cr_assert_str_eq(tested_outcome(strrchr(alpha, '/')), "never");
+	/* `backups list DB` finds the dumps of `pgfold backup` by database */
+	ifx_run(&x, "backups", "list", "alpha", "--json", NULL);
+	doc = ifx_json(&x);
+	cr_assert_eq(json_array_size(doc), 1, "%s", sb_str(&x.out));
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(doc, 0), "kind")), "shared");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(doc, 0), "group")),
+					 "shared/alpha");
+	json_decref(doc);
 
 	/* both restore, match their manifest, verify; the outcome is recorded */
 	ifx_run(&x, "backups", "test", "--all", NULL);
