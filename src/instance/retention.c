@@ -68,23 +68,24 @@ void
 backups_retention_select(const BackupList *list, const char *group,
 						 const RetentionPolicy *policy, const char **keep)
 {
+	const char **base = xcalloc(list->count + 1, sizeof(char *));
 	bool newest_good = false;
 
+	/* the rule of `backups prune` first, with no age and no count: what it
+	 * never removes (a journal's dump, the newest of a group) stays here too */
+	backups_prune_select(list, 0, -1, 0, base);
 	for (size_t i = list->count; i-- > 0;)
 	{
 		const BackupFile *f = &list->items[i];
 
 		if (strcmp(f->group, group) != 0)
 			continue;
-		keep[i] = NULL;
-		if (f->referenced)
-			keep[i] = "used by a live migration or an unfinished run (journal)";
-		else if (f->newest)
-			keep[i] = "newest dump of its database";
-		else if (!newest_good && good(f))
+		keep[i] = base[i];
+		if (keep[i] == NULL && !newest_good && good(f))
 			keep[i] = "newest good dump of its database";
 		newest_good = newest_good || good(f);
 	}
+	free(base);
 	keep_periods(list, group, PERIOD_DAY, policy->daily, "--keep-daily", keep);
 	keep_periods(list, group, PERIOD_WEEK, policy->weekly, "--keep-weekly", keep);
 	keep_periods(list, group, PERIOD_MONTH, policy->monthly, "--keep-monthly", keep);

@@ -93,7 +93,7 @@ Test(retention, ninety_days_7_4_6)
 	cr_assert_str_eq(got, "2026-03-31T03:15,2026-03-30T03:15,2026-03-29T03:15,"
 					 "2026-03-28T03:15,2026-03-27T03:15,2026-03-26T03:15,2026-03-25T03:15,"
 					 "2026-03-22T03:15,2026-03-15T03:15,2026-02-28T03:15,2026-01-31T03:15");
-	cr_assert_str_eq(keep[89], "newest dump of its database");
+	cr_assert_str_eq(keep[89], "newest dump of its service (or database)");
 	cr_assert_str_eq(keep[88], "--keep-daily");
 	cr_assert_str_eq(keep[80], "--keep-weekly");     /* Mar 22 */
 	cr_assert_str_eq(keep[58], "--keep-monthly");    /* Feb 28 */
