@@ -5,9 +5,11 @@
  * while the others are backed up.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "instance/ifix.h"
@@ -267,4 +269,57 @@ Test(instance_backup_all_lab, local_clients)
 	ifx_expect(&x, EXIT_OK, "backups test with local clients");
 	cr_assert(strstr(sb_str(&x.out), "1 dump(s) tested, 0 failed") != NULL, "%s", sb_str(&x.out));
 	sb_free(&text);
+}
+
+/* A database dropped while the run dumps another one: it was listed at the
+ * start, it is gone when its turn comes; the others are backed up. */
+Test(instance_backup_all_lab, database_dropped_mid_run)
+{
+	const char *bin = getenv("PGFOLD_TEST_BIN");
+	char outp[4096], errp[4096], *n = NULL;
+	pid_t child, done = 0;
+	int status = 0;
+	StrBuf out = STRBUF_INIT;
+
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_seeded_db(&x, "aaa_big", 2000000);
+	ifx_seeded_db(&x, "zzz_gone", 10);
+	str_format(outp, sizeof(outp), "%s/out-run", x.dir);
+	str_format(errp, sizeof(errp), "%s/err-run", x.dir);
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0)
+	{
+		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(o, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		execl(bin && *bin ? bin : "build/pgfold", "pgfold", "--root", x.root, "--no-color",
+			  "backup", "--all", (char *) NULL);
+		_exit(127);
+	}
+	/* pg_dump of aaa_big is reading: drop zzz_gone now */
+	for (int i = 0; i < 600; i++)
+	{
+		free(n);
+		n = ifx_value(&x, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+					  "'aaa_big' AND application_name = 'pg_dump' AND query LIKE 'COPY%'");
+		if (strcmp(n, "1") == 0)
+			break;
+		usleep(20 * 1000);
+	}
+	cr_assert_str_eq(n, "1", "pg_dump of aaa_big never started its COPY");
+	free(n);
+	ifx_exec(&x, "postgres", "DROP DATABASE zzz_gone");
+	for (int i = 0; i < 1200 && (done = waitpid(child, &status, WNOHANG)) == 0; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(done, child, "pgfold backup did not end");
+	cr_assert(fs_read_file(outp, 1 << 20, &out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_PARTIAL, "status %#x:\n%s",
+			  status, sb_str(&out));
+	cr_assert(strstr(sb_str(&out), "failed: \"zzz_gone\"\n") != NULL, "%s", sb_str(&out));
+	cr_assert(strstr(sb_str(&out), "  ok      \"aaa_big\"") != NULL, "%s", sb_str(&out));
+	cr_assert(strstr(sb_str(&out), "  ok      (globals)") != NULL, "%s", sb_str(&out));
+	sb_free(&out);
 }
