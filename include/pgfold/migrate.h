@@ -97,6 +97,9 @@ bool migration_verify(App *app, const char *container, const char *user,
  * instance (libpq). Also used by rollback. */
 bool migration_container_inventory(App *app, const char *container, const char *user,
 								   const char *db, bool deep, struct Inventory *inv);
+/* The inventory on an open connection (inside the caller's transaction:
+ * `pgfold backup` takes it in the snapshot its pg_dump reads). */
+bool migration_conn_inventory(PGconn *conn, bool deep, struct Inventory *inv);
 bool migration_shared_inventory(App *app, const char *db, bool deep, struct Inventory *inv);
 
 /* ---- files (src/migrate/files.c) --------------------------------------- */

@@ -308,10 +308,14 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 		if (!wanted(argc, argv, svc->name))
 			continue;
 		preflight_run(&app, i, &po, &pf);
+		json_t *doc = json ? preflight_json(svc, &pf) : NULL;
+
 		if (json)
-			json_array_append_new(all, preflight_json(svc, &pf));
+			json_array_append_new(all, doc);
 		else
 			print_line(svc, &pf, opts->color);
+		if (pf.state == STATE_MIGRATED)
+			cli_status_backup(&app, pf.names.db[0] ? pf.names.db : svc->meta_database_name, doc);
 		preflight_free(&pf);
 	}
 	if (rc == EXIT_OK && json)
