@@ -163,7 +163,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 			migration_files_diff(svc, pf.files, &diff);
 		}
 		if (app->shared != NULL)
-			migration_sql_describe(app->shared, &pf.names, pf.source.encoding,
+			migration_sql_describe(app->shared, &pf.names, pf.props,
 								   opts->connection_limit, &sql);
 	}
 
