@@ -1,0 +1,141 @@
+/*
+ * test_fidelity.c — what belongs to the database rather than to its rows
+ * arrives on the shared instance and is verified (issue 9): the locale (C,
+ * ICU), the database's settings and comment, the app role's settings
+ * (scoped to the new database), statistics; a locale the shared instance
+ * cannot create blocks before anything changes.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate/fidelity.h"
+
+static MigStack stack;
+
+static void
+teardown(void)
+{
+	mig_stack_destroy(&stack);
+}
+
+TestSuite(migrate_fidelity, .fini = teardown, .timeout = 600);
+
+/* Seed sh on db_image, fold it into a shared_image instance, and compare
+ * every property with the source's; returns them (caller frees). */
+static void
+carried(const MigShape *sh, const char *db_image, const char *shared_image, FidProps *src)
+{
+	FidProps dst = { 0 };
+	char dbc[160];
+	char *fp, *v;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, shared_image);
+	fp = fid_seed(&stack, sh, db_image);
+	str_copy(dbc, sizeof(dbc), mig_name(&stack, sh->db_container));
+	fid_props_container(dbc, sh->db_user, sh->src_db, src);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", mig_svc(&stack, sh), "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	cr_assert_not_null(strstr(sb_str(&r.out), "  analyzed  in "), "no ANALYZE time:\n%s",
+					   sb_str(&r.out));
+	mig_run_free(&r);
+	mig_assert_migrated(&stack, sh, fp);
+
+	fid_props_shared(&stack, sh->db, sh->db, &dst);
+	fid_props_assert_eq(src, &dst, "shared instance");
+	fid_props_free(&dst);
+
+	/* the role's settings exist only in its database, none role-wide */
+	v = mig_shared_value(&stack, "postgres", "SELECT count(*) FROM pg_db_role_setting "
+						 "WHERE setdatabase = 0");
+	cr_assert_str_eq(v, "0", "role-wide settings on the shared instance: %s", v);
+	free(v);
+	/* statistics before the apps start */
+	v = mig_shared_value(&stack, sh->db, "SELECT count(*) > 0 FROM pg_stats "
+						 "WHERE schemaname = 'public' AND tablename = 'sortme'");
+	cr_assert_str_eq(v, "t", "sortme has no statistics on the shared instance");
+	free(v);
+	free(fp);
+}
+
+Test(migrate_fidelity, c_locale_15_to_15)
+{
+	FidProps src = { 0 };
+	MigRun r;
+
+	carried(&fid_synapse, MIG_PG15, MIG_PG15, &src);
+	cr_assert_str_eq(src.locale, "UTF8/C/C/c/", "source locale: %s", src.locale);
+	cr_assert_str_eq(src.order, FID_C_ORDER);
+	cr_assert_str_eq(src.settings, "search_path=\"$user\", public, \"odd \"\"sch\"\"\""
+					 "|statement_timeout=42s", "source settings: %s", src.settings);
+	cr_assert_str_eq(src.comment, "Synapse's home, grüße \"quoted\"");
+	cr_assert_str_eq(src.session, "12MB,3s,42s,\"$user\", public, \"odd \"\"sch\"\"\"",
+					 "source session: %s", src.session);
+
+	/* a property changed afterwards is a difference, exit 6, named */
+	free(mig_shared_value(&stack, "postgres",
+						  "ALTER DATABASE synapse SET statement_timeout = '1s'; SELECT 1"));
+	mig_pgfold(&stack, &r, NULL, "migrate", mig_svc(&stack, &fid_synapse), "--verify", NULL);
+	mig_expect_exit(&r, 6, "migrate --verify");
+	cr_assert_not_null(strstr(sb_str(&r.out), "statement_timeout"),
+					   "the difference is not named:\n%s", sb_str(&r.out));
+	mig_run_free(&r);
+	fid_props_free(&src);
+}
+
+Test(migrate_fidelity, c_locale_13_to_15)
+{
+	FidProps src = { 0 };
+
+	carried(&fid_synapse, "pgfold-lab/postgres:13", MIG_PG15, &src);
+	cr_assert_str_eq(src.locale, "UTF8/C/C/c/", "source locale: %s", src.locale);
+	cr_assert_str_eq(src.order, FID_C_ORDER);
+	fid_props_free(&src);
+}
+
+Test(migrate_fidelity, icu_15_to_17)
+{
+	FidProps src = { 0 };
+
+	carried(&fid_icu, MIG_PG15, "pgfold-lab/postgres:17", &src);
+	cr_assert(str_has_suffix(src.locale, "/i/de-DE"), "source locale: %s", src.locale);
+	cr_assert_str_neq(src.order, FID_C_ORDER, "ICU sorts like C: %s", src.order);
+	fid_props_free(&src);
+}
+
+/* The source's libc locale exists only in its own image: plan and migrate
+ * exit 3 with the reason and the fix; nothing changed. */
+Test(migrate_fidelity, missing_locale_is_blocked)
+{
+	const char *want = "the database's locale (libc LC_COLLATE \"de_DE.utf8\" LC_CTYPE "
+		"\"de_DE.utf8\") cannot be created on the shared instance (could not create locale "
+		"\"de_DE.utf8\": No such file or directory): generate the locale there";
+	char svc[96], db[160], app[160];
+	const char *running[] = { db, app, NULL };
+	MigSnapshot snap;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(fid_seed(&stack, &fid_dede, MIG_PG15));
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &fid_dede));
+	str_copy(db, sizeof(db), mig_name(&stack, fid_dede.db_container));
+	str_copy(app, sizeof(app), mig_name(&stack, fid_dede.apps[0]));
+	mig_snapshot(&stack, svc, &snap);
+
+	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
+	mig_expect_exit(&r, 3, "plan");
+	cr_assert_not_null(strstr(sb_str(&r.out), want), "plan does not say why:\n%s",
+					   sb_str(&r.out));
+	mig_run_free(&r);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 3, "migrate");
+	cr_assert_not_null(strstr(sb_str(&r.err), want), "migrate does not say why:\n%s",
+					   sb_str(&r.err));
+	mig_run_free(&r);
+	mig_assert_unchanged(&stack, svc, &snap, running);
+	mig_snapshot_free(&snap);
+}
