@@ -16,7 +16,8 @@
 
 /* src/migrate/run_internal.h, in order */
 static const char *const steps[] = {
-	"save-original", "stop-apps", "role", "stream", "ownership", "verify", "files",
+	"save-original", "stop-apps", "role", "stream", "ownership", "properties", "analyze",
+	"verify", "files",
 	"cutover", "apply",
 };
 #define STEP_COUNT (sizeof(steps) / sizeof(steps[0]))
