@@ -201,11 +201,12 @@ dbprops_warn_collation(PGconn *conn, const char *db, const DbProps *src, const D
 		for (int r = 0; r < PQntuples(res); r++)
 			sb_appendf(&list, "%s%s", r ? ", " : "", PQgetvalue(res, r, 0));
 	dbprops_describe_locale(dst, &loc);
-	log_warn("the collation (%s) has version %s on the source and %s in %s: text may sort "
-			 "differently there, and indexes on text built by the old rules may miss rows; "
-			 "REINDEX %s (or REINDEX DATABASE), then ALTER DATABASE … REFRESH COLLATION "
-			 "VERSION", sb_str(&loc), src->coll_version, dst->coll_version,
-			 pg_display(&d, db), list.len ? sb_str(&list) : "(no index on text found)");
+	log_warn("the collation (%s) is version %s on the source but %s in %s: text may sort "
+			 "differently there (ORDER BY, range scans). Its indexes on text were built by the "
+			 "restore under %s; check the apps' ordering, and REINDEX these whenever the "
+			 "collation version changes again: %s", sb_str(&loc), src->coll_version,
+			 dst->coll_version, pg_display(&d, db), dst->coll_version,
+			 list.len ? sb_str(&list) : "(no index on text)");
 	PQclear(res);
 	sb_free(&list);
 	sb_free(&d);
