@@ -139,3 +139,43 @@ Test(migrate_fidelity, missing_locale_is_blocked)
 	mig_assert_unchanged(&stack, svc, &snap, running);
 	mig_snapshot_free(&snap);
 }
+
+/* The carried search_path puts the source's schema before pg_catalog: a
+ * function there with a built-in's name and arguments would run as the
+ * shared instance's admin in every pgfold session on the database
+ * (verification, ANALYZE) unless those pin their own. */
+static const char evil_sql[] =
+	"CREATE SCHEMA evil;\n"
+	"CREATE TABLE evil.log (who text);\n"
+	"CREATE FUNCTION evil.query_to_xml(q text, n boolean, t boolean, ns text) RETURNS xml "
+	"LANGUAGE plpgsql AS $$ BEGIN IF session_user <> 'synapse' THEN "
+	"INSERT INTO evil.log VALUES (session_user); END IF; "
+	"RETURN pg_catalog.query_to_xml(q, n, t, ns); END $$;\n"
+	"ALTER DATABASE synapse SET search_path = evil, pg_catalog, public;\n";
+
+Test(migrate_fidelity, carried_search_path_never_runs_as_the_admin)
+{
+	char dbc[160];
+	char *fp, *v;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(fid_seed(&stack, &fid_synapse, MIG_PG15));
+	str_copy(dbc, sizeof(dbc), mig_name(&stack, fid_synapse.db_container));
+	free(mig_sql_value(dbc, "synapse", "synapse", evil_sql));
+	fp = mig_fingerprint(dbc, "synapse", "synapse");
+
+	mig_pgfold(&stack, &r, NULL, "migrate", mig_svc(&stack, &fid_synapse), "--yes", "--deep",
+			   NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	mig_run_free(&r);
+	v = mig_shared_value(&stack, "synapse", "SELECT coalesce(string_agg(who, ','), '(none)') "
+						 "FROM evil.log");
+	cr_assert_str_eq(v, "(none)", "the source's function ran on the shared instance as: %s", v);
+	free(v);
+	v = mig_shared_value(&stack, "synapse", "SELECT current_setting('search_path')");
+	cr_assert_str_eq(v, "evil, pg_catalog, public", "the setting was not carried: %s", v);
+	free(v);
+	free(fp);
+}

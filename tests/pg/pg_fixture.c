@@ -78,7 +78,7 @@ pgtest_shared_start(SharedPg *s, const char *image)
 	str_copy(s->cfg.env_path, sizeof(s->cfg.env_path), "/nonexistent/.env");
 
 	/* pg_isready answers on the socket; give TCP a moment as well. */
-	PgConnParams p = { "127.0.0.1", s->port, "admin", s->admin_pw, "postgres" };
+	PgConnParams p = { "127.0.0.1", s->port, "admin", s->admin_pw, "postgres", NULL };
 
 	for (int i = 0; i < 100; i++)
 	{
