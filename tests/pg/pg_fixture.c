@@ -104,12 +104,18 @@ pgtest_shared_stop(SharedPg *s)
 	s->name[0] = '\0';
 }
 
+/* As an operator's client connects: without pgfold's session pins
+ * (PG_ADMIN_SESSION_OPTIONS), so tests name their tables unqualified. */
 PGconn *
 pgtest_shared_connect(SharedPg *s, const char *dbname)
 {
+	PgConnParams p = { s->cfg.pg_host, s->cfg.pg_port, s->cfg.pg_user, s->cfg.pg_pass,
+					   dbname ? dbname : "postgres", NULL };
 	PGconn *conn = NULL;
+	StrBuf err = STRBUF_INIT;
 
-	cr_assert(pg_connect_shared(&s->cfg, dbname, &conn), "connect to %s", s->name);
+	cr_assert(pg_connect_params(&p, &conn, &err), "connect to %s: %s", s->name, sb_str(&err));
+	sb_free(&err);
 	return conn;
 }
 
