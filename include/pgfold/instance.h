@@ -88,7 +88,7 @@ typedef struct InstanceDb
 	int      connection_limit;  /* -1 = none */
 	long     connections;       /* sessions on it now (ours excluded) */
 	bool     allow_connections;
-	const char *service;        /* the service that uses it, NULL = none (borrowed) */
+	char    *service;           /* the service that uses it, NULL = none */
 } InstanceDb;
 
 typedef struct InstanceDbList
@@ -109,11 +109,21 @@ bool instance_db_get(App *app, const char *name, InstanceDb *out, bool *found);
 bool instance_db_require(App *app, const char *name, InstanceDb *out);
 void instance_db_free(InstanceDb *db);
 
-/* The service whose database on the shared instance is db: from the
+/* Which service uses which database on the shared instance: from the
  * journals under backups/postgres-migrations (a live migration), else the
- * `# database_name:` metadata of a migrated service file. NULL when none.
- * Built once per App (the journals are read on the first call). */
-const char *instance_db_service(App *app, const char *db);
+ * `# database_name:` metadata of a migrated service file. Built by whoever
+ * asks, for as long as it asks (the journals are read by build). */
+typedef struct InstanceServiceMap
+{
+	char  **service;
+	char  **db;
+	size_t  count;
+} InstanceServiceMap;
+
+void instance_service_map_build(App *app, InstanceServiceMap *map);
+/* The service whose database is db; NULL when none. */
+const char *instance_service_map_find(const InstanceServiceMap *map, const char *db);
+void instance_service_map_free(InstanceServiceMap *map);
 
 /* postgres, template0, template1: never dropped or replaced by pgfold. */
 bool instance_db_is_system(const char *name);

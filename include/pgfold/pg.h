@@ -201,6 +201,24 @@ bool pgx_query_rows(DockerClient *docker, const char *container,
 					const char *user, const char *db, const char *sql,
 					const char *const *vars, size_t ncols, PgRows *out);
 
+/* One query of pgx_query_rows_many: ok and rows (free them) as
+ * pgx_query_rows would give, its failure logged. */
+typedef struct PgxRowsJob
+{
+	const char *container;
+	const char *user;
+	const char *db;
+	const char *sql;
+	size_t      ncols;
+	PgRows      rows;
+	bool        ok;
+} PgxRowsJob;
+
+/* The jobs, several at once (in different containers, or the same): for
+ * the questions `status` asks every dedicated database. False only when
+ * interrupted; each job says how it went. */
+bool pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n);
+
 /* Poll pg_isready inside the container (quietly) for up to timeout_s until
  * it answers twice in a row, then confirm with a real query; a stopped
  * container, Ctrl-C or the timeout end the wait with one clear error. */

@@ -97,11 +97,19 @@ typedef struct MigrationNames
 	char role[64];
 } MigrationNames;
 
+/* The question pre-flight asks the dedicated database of service index,
+ * set up in *job for pgx_query_rows_many (false: it has none to ask, or
+ * its container does not run). After app_engine. */
+bool preflight_source_job(App *app, size_t index, PgxRowsJob *job);
+
 typedef struct PreflightOptions
 {
 	const char *db;           /* --db */
 	const char *role;         /* --role */
 	bool        light;        /* status: skip the costlier checks */
+	/* status: the source's answer, asked with every other service's at
+	 * once (preflight_source_job); NULL = ask now */
+	const PgxRowsJob *source_answer;
 } PreflightOptions;
 
 typedef struct Preflight

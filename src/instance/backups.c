@@ -131,6 +131,7 @@ typedef struct JournalRefs
 	BackupKind *kinds;
 	bool       *live;        /* protected: live migration or unfinished run */
 	size_t      count;
+	InstanceServiceMap db_services;   /* who uses a database: manual dumps' owners */
 } JournalRefs;
 
 static void
@@ -164,6 +165,7 @@ refs_free(JournalRefs *refs)
 	free(refs->services);
 	free(refs->kinds);
 	free(refs->live);
+	instance_service_map_free(&refs->db_services);
 	memset(refs, 0, sizeof(*refs));
 }
 
@@ -309,7 +311,7 @@ describe(App *app, BackupFile *f, const char *name, bool in_journal_dir, const J
 	if (!in_journal_dir)
 	{
 		f->kind = BACKUP_MANUAL;
-		const char *svc = instance_db_service(app, prefix);
+		const char *svc = instance_service_map_find(&refs->db_services, prefix);
 
 		f->service = svc ? xstrdup(svc) : NULL;
 	}
@@ -385,6 +387,7 @@ backups_scan(App *app, bool verify_checksums, BackupList *out)
 	memset(out, 0, sizeof(*out));
 	if (!journal_dir_path(app->cfg.backups_dir, jdir, sizeof(jdir)))
 		return false;
+	instance_service_map_build(app, &refs.db_services);
 	ok = load_journals(app->cfg.backups_dir, &refs)
 		&& scan_dir(app, app->cfg.backups_dir, false, &refs, verify_checksums, out)
 		&& scan_dir(app, jdir, true, &refs, verify_checksums, out);

@@ -87,7 +87,7 @@ step_stop_apps(Run *r)
 	json_t *names = json_array();
 
 	r->stopped = json_array();
-	if (!app_stop_containers(r->app, r->index, r->svc->db_service, STOP_TIMEOUT_S, r->stopped,
+	if (!app_stop_containers(r->app, r->index, r->svc->db_service, r->stopped,
 							 names))
 	{
 		json_decref(names);

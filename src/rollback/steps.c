@@ -41,7 +41,7 @@ rb_step_stop_apps(Rb *r)
 	names = json_array();
 	r->stopped = json_array();
 	/* the migrated file holds only the apps (and their helpers) */
-	if (!app_stop_containers(r->app, r->index, -1, STOP_TIMEOUT_S, r->stopped, names))
+	if (!app_stop_containers(r->app, r->index, -1, r->stopped, names))
 	{
 		json_decref(names);
 		return false;
