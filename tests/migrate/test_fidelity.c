@@ -37,6 +37,15 @@ carried(const MigShape *sh, const char *db_image, const char *shared_image, FidP
 	str_copy(dbc, sizeof(dbc), mig_name(&stack, sh->db_container));
 	fid_props_container(dbc, sh->db_user, sh->src_db, src);
 
+	/* plan says what will be carried, as the statements that will run */
+	mig_pgfold(&stack, &r, NULL, "plan", mig_svc(&stack, sh), NULL);
+	mig_expect_exit(&r, 0, "plan");
+	cr_assert(strstr(sb_str(&r.out), "properties         carried: ")
+			  && strstr(sb_str(&r.out), "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE ")
+			  && strstr(sb_str(&r.out), "IN DATABASE \"" ),
+			  "plan does not show the properties:\n%s", sb_str(&r.out));
+	mig_run_free(&r);
+
 	mig_pgfold(&stack, &r, NULL, "migrate", mig_svc(&stack, sh), "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
 	cr_assert_not_null(strstr(sb_str(&r.out), "  analyzed  in "), "no ANALYZE time:\n%s",
