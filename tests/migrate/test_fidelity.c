@@ -188,3 +188,44 @@ Test(migrate_fidelity, carried_search_path_never_runs_as_the_admin)
 	free(v);
 	free(fp);
 }
+
+/* A 13 image (bullseye, glibc 2.31) folded into a 15 (bookworm, 2.36): the
+ * same en_US.utf8 collation in another version. The fold goes on, warns,
+ * names the indexes on text, and journals both versions. */
+Test(migrate_fidelity, collation_version_change_is_warned)
+{
+	char dbc[160], journal[PATH_MAX], want[256];
+	char *src_version, *dst_version;
+	StrBuf j = STRBUF_INIT;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(mig_seed_service(&stack, &mig_docmost, "pgfold-lab/postgres:13"));
+	str_copy(dbc, sizeof(dbc), mig_name(&stack, mig_docmost.db_container));
+	src_version = mig_sql_value(dbc, "docmost", "docmost", "SELECT pg_collation_actual_version("
+								"c.oid) FROM pg_collation c, pg_database d WHERE d.datname = "
+								"current_database() AND c.collname = d.datcollate");
+	dst_version = mig_shared_value(&stack, "postgres", "SELECT datcollversion FROM pg_database "
+								   "WHERE datname = 'postgres'");
+	cr_assert_str_neq(src_version, dst_version, "the lab's 13 and 15 have one glibc: %s",
+					  src_version);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", mig_svc(&stack, &mig_docmost), "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	str_format(want, sizeof(want), "is version %s on the source but %s in \"docmost\"",
+			   src_version, dst_version);
+	cr_assert(strstr(sb_str(&r.err), want) && strstr(sb_str(&r.err), "public.items_title_idx")
+			  && strstr(sb_str(&r.err), "REINDEX these"),
+			  "no warning naming the indexes (%s):\n%s", want, sb_str(&r.err));
+	mig_run_free(&r);
+
+	mig_path(&stack, journal, sizeof(journal), "backups/postgres-migrations/%s.journal",
+			 mig_svc(&stack, &mig_docmost));
+	mig_read(journal, &j, false);
+	str_format(want, sizeof(want), "\"collation_version_source\":\"%s\"", src_version);
+	cr_assert_not_null(strstr(sb_str(&j), want), "journal lacks %s:\n%s", want, sb_str(&j));
+	sb_free(&j);
+	free(src_version);
+	free(dst_version);
+}
