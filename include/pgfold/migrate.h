@@ -59,17 +59,19 @@ void run_fault_point(const char *step);
 /* ---- SQL (src/migrate/sql.c) ------------------------------------------- */
 
 /* The statements, for printing; the role's password shows as a placeholder. */
+struct DbProps;
 bool migration_sql_describe(PGconn *conn, const MigrationNames *names,
-							const char *encoding, int connection_limit,
+							const struct DbProps *props, int connection_limit,
 							StrBuf *out);
 
 /* REVOKE ALL ON DATABASE db FROM PUBLIC, GRANT CONNECT, TEMPORARY to role:
  * only role (and the owner, and superusers) may connect. */
 bool migration_isolate_database(PGconn *admin, const char *db, const char *role);
 
-/* Create the temporary database owned by the role, closed to PUBLIC. */
+/* Create the temporary database owned by the role, closed to PUBLIC, with
+ * the source's encoding and locale (props NULL: the server's defaults). */
 bool migration_create_temp(PGconn *admin, const MigrationNames *names,
-						   const char *encoding);
+						   const struct DbProps *props);
 
 /* Hand every non-extension object of database db (just restored, or
  * `user create --owner`) to role, as the admin but running none of the
@@ -85,12 +87,16 @@ const char *migration_ownership_sql(void);
 /* ---- verification (src/migrate/verify_run.c) -------------------------- */
 
 /* Inventory of src_db in container (psql) and target_db on the shared
- * instance (libpq), compared into report (diff_count 0 = identical). src and
- * dst keep the items the report points into: free them after it. */
+ * instance (libpq), with both databases' properties (dbprops.h: locale,
+ * settings, comment; the settings of user there and of target_role here,
+ * left out when target_role is NULL), compared into report (diff_count 0 =
+ * identical). src and dst keep the items the report points into: free
+ * them after it. */
 struct VerifyReport;
 struct Inventory;
 bool migration_verify(App *app, const char *container, const char *user,
-					  const char *src_db, const char *target_db, bool deep,
+					  const char *src_db, const char *target_db,
+					  const char *target_role, bool deep,
 					  struct VerifyReport *report, struct Inventory *src,
 					  struct Inventory *dst);
 /* One side's inventory (sorted): db in container (psql) / on the shared

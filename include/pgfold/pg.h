@@ -56,13 +56,27 @@ typedef struct PgConnParams
 	const char *user;
 	const char *password;   /* secret: handed to libpq only */
 	const char *dbname;     /* taken literally, never as a conninfo string */
+	const char *options;    /* libpq "options" (-c name=value ...), may be NULL */
 } PgConnParams;
+
+/*
+ * Every admin session on the shared instance starts with these, above any
+ * database or role setting: a database carries its source's settings
+ * (ALTER DATABASE ... SET, dbprops.h), and one with `search_path = x,
+ * pg_catalog` would let its own functions and operators stand in for the
+ * built-ins pgfold's queries call as the admin; a statement_timeout would
+ * cancel a verification or ANALYZE of a big database.
+ */
+#define PG_ADMIN_SESSION_OPTIONS \
+	"-c search_path=pg_catalog,pg_temp -c statement_timeout=0 -c lock_timeout=0 " \
+	"-c idle_in_transaction_session_timeout=0 -c default_transaction_read_only=off"
 
 /* Open a connection; nothing is logged. On failure *out is NULL and errmsg
  * (if not NULL) receives libpq's message on one line. */
 bool pg_connect_params(const PgConnParams *params, PGconn **out, StrBuf *errmsg);
 
-/* Connect to the shared instance as PG_USER (dbname NULL = "postgres").
+/* Connect to the shared instance as PG_USER (dbname NULL = "postgres"),
+ * with PG_ADMIN_SESSION_OPTIONS.
  * On failure: logs "cannot connect to the shared PostgreSQL at HOST:PORT as
  * USER: ...; check PG_HOST/PG_PORT/PG_USER/PG_PASS in <root>/.env" and sets
  * EXIT_SHARED. */

@@ -169,6 +169,9 @@ typedef struct Preflight
 	 * run with a placeholder password (plan shows their diffs); NULL when
 	 * the service cannot be rewritten (a blocking check says why). */
 	struct MigrationFiles *files;
+	/* The source database's locale and settings (dbprops.h), read by
+	 * preflight_check_properties; NULL when they could not be. */
+	struct DbProps *props;
 } Preflight;
 
 /* Shown in place of the password a migration will generate. */
@@ -191,6 +194,10 @@ void preflight_connections(App *app, const StackService *svc, const PreflightOpt
 bool preflight_run(App *app, size_t index, const PreflightOptions *opts,
 				   Preflight *out);
 void preflight_free(Preflight *pf);
+
+/* The source's locale can be created on the shared instance and no
+ * setting loads code (preflight_props.c); fills pf->props. */
+void preflight_check_properties(Preflight *pf, App *app, const StackService *svc);
 
 /* For other commands' checks (rollback): add one (detail from fmt), and set
  * state/reason from the worst level present (block, then warn). */

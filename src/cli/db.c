@@ -555,7 +555,8 @@ verify_against(App *app, InstanceOptions *o, const char *name)
 	if (!instance_container_env(app, container, user, sizeof(user), defdb, sizeof(defdb), &found))
 		return fail();
 	src = colon && colon[1] ? colon + 1 : defdb;
-	ok = migration_verify(app, container, user, src, name, o->deep, &report, &src_inv, &dst_inv);
+	ok = migration_verify(app, container, user, src, name, NULL, o->deep, &report, &src_inv,
+						  &dst_inv);
 	if (ok && o->json)
 		cli_print_json(json_pack("{s:s, s:s, s:{s:s, s:s}, s:b, s:b, s:I, s:I, s:I, s:o}",
 							 "database", name, "mode", "against", "source", "container", container,

@@ -10,6 +10,7 @@
  */
 #include "pgfold/instance.h"
 
+#include "pgfold/dbprops.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/migrate.h"
@@ -197,16 +198,49 @@ typedef struct Load
 {
 	const char          *tmp;
 	const char          *owner;        /* NULL: the admin */
-	const char          *encoding;     /* NULL: server default */
+	const DbProps       *props;        /* locale, settings, comment (NULL: defaults) */
+	const char          *props_role;   /* takes the role settings in props (NULL: none) */
 	const StreamCommand *producer;     /* NULL: file */
 	const char          *file;
 	const char          *backup_path;  /* tee, may be NULL */
 	uint64_t             expected;
 } Load;
 
-/* Fresh temporary database, pg_restore into it (streamed), ownership
- * handed to owner (migration_hand_over: refused when the restore brought
- * code that would run as the admin, or made a non-superuser owner one). */
+/* The shared instance can create the source's locale: exit 3 otherwise. */
+static bool
+locale_available(App *app, const DbProps *p)
+{
+	StrBuf why = STRBUF_INIT;
+	bool ok = true;
+
+	if (p == NULL)
+		return true;
+	if (!dbprops_locale_ok_shared(app->shared, p, "the shared instance", &ok, &why))
+		ok = false;
+	else if (!ok)
+	{
+		log_error("%s; nothing was created", sb_str(&why));
+		exit_hint_set(EXIT_BLOCKED);
+	}
+	sb_free(&why);
+	return ok;
+}
+
+static bool
+analyze(App *app, const char *db, const char *role)
+{
+	double secs = 0;
+
+	if (!dbprops_analyze(&app->cfg, db, role, &secs))
+		return false;
+	log_notice("analyzed the new copy in %.1f s", secs);
+	return true;
+}
+
+/* Fresh temporary database with the source's locale, pg_restore into it
+ * (streamed), ownership handed to owner (migration_hand_over: refused when
+ * the restore brought code that would run as the admin, or made a
+ * non-superuser owner one), the source's settings and comment, ANALYZE. */
 static bool
 load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 {
@@ -218,8 +252,9 @@ load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 
 	if (hand_over && !pg_role_is_superuser(app->shared, l->owner, &owner_super))
 		return false;
-	if (!need_engine(app) || !pg_drop_database(app->shared, l->tmp, true)
-		|| !pg_create_database(app->shared, l->tmp, l->owner, l->encoding)
+	if (!need_engine(app) || !locale_available(app, l->props)
+		|| !pg_drop_database(app->shared, l->tmp, true)
+		|| !dbprops_create_shared(app->shared, l->tmp, l->owner, l->props)
 		|| !pgcmd_restore_shared(&restore, &app->cfg, l->tmp))
 		return false;
 	run_id(id, sizeof(id), "ld");
@@ -247,7 +282,9 @@ load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 	pgcmd_free(&restore);
 	if (ok && hand_over)
 		ok = migration_hand_over(app, l->tmp, l->owner, !owner_super);
-	return ok;
+	if (ok && l->props != NULL)
+		ok = dbprops_apply_shared(app->shared, l->tmp, l->props_role, l->props);
+	return ok && analyze(app, l->tmp, hand_over ? l->owner : NULL);
 }
 
 /* ---- restore --------------------------------------------------------------- */
@@ -472,7 +509,18 @@ restore_checked(App *app, const InstanceRestore *req, const InstanceDb *cur, boo
 		return false;
 	}
 
-	Load l = { .tmp = tmp, .owner = owner, .encoding = exists ? cur->encoding : NULL,
+	/* what the archive cannot say (locale, settings, comment) comes from
+	 * the database it replaces */
+	DbProps props = DBPROPS_INIT;
+	const char *role = strcmp(owner, app->cfg.pg_user) != 0 ? owner : NULL;
+
+	if (exists && !dbprops_read_shared(app, req->db, role, &props))
+	{
+		archive_scan_free(&scan);
+		return false;
+	}
+
+	Load l = { .tmp = tmp, .owner = owner, .props = exists ? &props : NULL, .props_role = role,
 			   .file = req->file };
 
 	log_notice("restoring %s into a temporary database", req->file);
@@ -481,6 +529,7 @@ restore_checked(App *app, const InstanceRestore *req, const InstanceDb *cur, boo
 		&& compare_counts(app, tmp, &scan.counts, &out->tables);
 	out->rows = scan.counts.rows;
 	archive_scan_free(&scan);
+	dbprops_free(&props);
 	if (ok)
 		ok = swap_in(app, req->db, tmp, old, exists, &out->terminated);
 	if (!ok && exit_hint_get() != EXIT_VERIFY)
@@ -583,10 +632,9 @@ instance_container_env(App *app, const char *container, char *user, size_t usize
 	return true;
 }
 
-/* The source database's encoding, and whether it exists at all. */
+/* The source database's properties, and whether it exists at all. */
 static bool
-source_encoding(App *app, const char *container, const char *user, const char *db,
-				char *enc, size_t size)
+source_props(App *app, const char *container, const char *user, const char *db, DbProps *out)
 {
 	PgxDatabaseList list = { 0 };
 	StrBuf d = STRBUF_INIT;
@@ -595,11 +643,7 @@ source_encoding(App *app, const char *container, const char *user, const char *d
 	if (!pgx_list_databases(app->docker, container, user, &list))
 		return false;
 	for (size_t i = 0; i < list.count && !found; i++)
-		if (strcmp(list.items[i].name, db) == 0)
-		{
-			found = true;
-			str_copy(enc, size, list.items[i].encoding);
-		}
+		found = strcmp(list.items[i].name, db) == 0;
 	pgx_database_list_free(&list);
 	if (!found)
 	{
@@ -607,7 +651,7 @@ source_encoding(App *app, const char *container, const char *user, const char *d
 		exit_hint_set(EXIT_USAGE);
 	}
 	sb_free(&d);
-	return found;
+	return found && dbprops_read_container(app->docker, container, user, db, out);
 }
 
 /* What migrate's "dump contents" check refuses, refused here too, before
@@ -630,7 +674,8 @@ source_restorable(App *app, const char *container, const char *user, const char 
 bool
 instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 {
-	char user[128], defdb[128], enc[64] = "", tmp[64], old[64], path[PATH_MAX];
+	char user[128], defdb[128], tmp[64], old[64], path[PATH_MAX];
+	DbProps props = DBPROPS_INIT;
 	StrBuf d = STRBUF_INIT;
 	PgCommand dump;
 	bool found = false, exists = false, ok = false;
@@ -640,12 +685,16 @@ instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 	if (!app_shared(app)
 		|| !instance_container_env(app, req->container, user, sizeof(user), defdb,
 								   sizeof(defdb), &found)
-		|| !source_encoding(app, req->container, user, req->src_db, enc, sizeof(enc))
+		|| !source_props(app, req->container, user, req->src_db, &props)
 		|| !source_restorable(app, req->container, user, req->src_db)
 		|| !pg_database_exists(app->shared, req->dest_db, &exists))
+	{
+		dbprops_free(&props);
 		return false;
+	}
 	if (exists)
 	{
+		dbprops_free(&props);
 		log_error("database %s already exists on the shared instance; choose another name "
 				  "or drop it first (pgfold db drop)", instance_show(&d, req->dest_db));
 		sb_free(&d);
@@ -657,17 +706,21 @@ instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 	if (!instance_backup_default_path(&app->cfg, req->dest_db, time(NULL), path, sizeof(path))
 		|| !fs_mkdir_p(app->cfg.backups_dir, 0750)
 		|| !pgcmd_dump_in_container(&dump, req->container, user, req->src_db))
+	{
+		dbprops_free(&props);
 		return false;
+	}
 
-	Load l = { .tmp = tmp, .owner = req->owner, .encoding = enc[0] ? enc : NULL,
+	Load l = { .tmp = tmp, .owner = req->owner, .props = &props, .props_role = req->owner,
 			   .producer = &dump.cmd, .backup_path = path,
 			   .expected = size > 0 ? (uint64_t) size : 0 };
 
 	log_notice("copying %s from %s into the shared instance", req->src_db, req->container);
 	ok = load_temp(app, &l, &out->dump)
-		&& migration_verify(app, req->container, user, req->src_db, tmp, req->deep,
+		&& migration_verify(app, req->container, user, req->src_db, tmp, req->owner, req->deep,
 							&out->report, &out->src, &out->dst);
 	pgcmd_free(&dump);
+	dbprops_free(&props);
 	if (ok && out->report.diff_count > 0)
 	{
 		verify_report_print(stderr, &out->report, req->container, tmp);

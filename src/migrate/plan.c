@@ -58,8 +58,8 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	sb_appendf(out, "  %d. stop the app containers: %s\n", n++, apps.len ? sb_str(&apps) : "none");
 	sb_appendf(out, "  %d. role \"%s\": %s (password in etc/.db_passwords/%s.txt, mode 0600)\n",
 			   n++, pf->names.role, pf->role_exists ? "reuse" : "create", pf->names.role);
-	sb_appendf(out, "  %d. create \"%s\" owned by \"%s\", closed to other roles\n", n++,
-			   pf->names.tmp_db, pf->names.role);
+	sb_appendf(out, "  %d. create \"%s\" owned by \"%s\", closed to other roles, with the "
+			   "source's encoding and locale\n", n++, pf->names.tmp_db, pf->names.role);
 	sb_appendf(out, "  %d. stream pg_dump -Fc of \"%s\" (%s) in %s into backups/%s/%s_%s.dump "
 			   "(+ .sha256) and pg_restore --exit-on-error into \"%s\" %s%s\n", n++,
 			   svc->db_name, size, container, JOURNAL_SUBDIR, service_fsname(svc), stamp, pf->names.tmp_db,
@@ -67,8 +67,13 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 			   app->cfg.shared_container);
 	sb_appendf(out, "  %d. check \"%s\" again for what \"dump contents\" refuses, then hand "
 			   "every object of it to \"%s\"\n", n++, pf->names.tmp_db, pf->names.role);
-	sb_appendf(out, "  %d. verify against %s: object counts, exact rows per table, sequences%s\n",
-			   n++, container, opts->deep ? ", content hash per table" : "");
+	sb_appendf(out, "  %d. give \"%s\" the source database's settings and comment, and \"%s\" "
+			   "the settings of \"%s\" there (IN DATABASE only)\n", n++, pf->names.tmp_db,
+			   pf->names.role, svc->db_user);
+	sb_appendf(out, "  %d. ANALYZE \"%s\" as \"%s\"\n", n++, pf->names.tmp_db, pf->names.role);
+	sb_appendf(out, "  %d. verify against %s: object counts, exact rows per table, sequences%s, "
+			   "locale, settings, comment\n", n++, container,
+			   opts->deep ? ", content hash per table" : "");
 	sb_appendf(out, "  %d. write %s, %s and .env (diffs below)\n", n++, files->service_rel,
 			   files->override_rel);
 	sb_appendf(out, "  %d. rename \"%s\" to \"%s\"\n", n++, pf->names.tmp_db, pf->names.db);
@@ -180,8 +185,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 			migration_files_diff(svc, pf.files, &diff);
 		}
 		if (app->shared != NULL)
-			migration_sql_describe(app->shared, &pf.names, pf.source.encoding,
-								   pf.conns.limit, &sql);
+			migration_sql_describe(app->shared, &pf.names, pf.props, pf.conns.limit, &sql);
 	}
 
 	if (opts->json)

@@ -7,6 +7,7 @@
  */
 #include "pgfold/preflight.h"
 
+#include "pgfold/dbprops.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
@@ -730,6 +731,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		{
 			check_versions(pf);
 			check_extensions(pf, app);
+			if (!opts->light)
+				preflight_check_properties(pf, app, svc);
 		}
 		else
 			check_image_hints(pf, app, svc);
@@ -760,6 +763,9 @@ preflight_free(Preflight *pf)
 	free(pf->source.encoding);
 	free(pf->source.collate);
 	free(pf->source.ctype);
+	if (pf->props != NULL)
+		dbprops_free(pf->props);
+	free(pf->props);
 	if (pf->files != NULL)
 	{
 		migration_files_free(pf->files);

@@ -329,6 +329,9 @@ summary(Run *r)
 	if (r->report.items > 0)
 		printf("  verified  %zu tables, %lld rows, %zu items identical\n", r->report.tables,
 			   r->report.rows, r->report.items);
+	if (r->analyze_seconds >= 0)
+		printf("  analyzed  in %.1f s (statistics ready before the apps start)\n",
+			   r->analyze_seconds);
 	printf("  proof     %s\n", r->proof_skipped
 		   ? "not done: the apps were not started; check that they log in once they run"
 		   : "every app logged in with its own settings and read its data");
@@ -374,8 +377,9 @@ verify_migrated(Run *r, const char *run)
 	if (!was_running && !docker_start_container(r->app->docker, container))
 		return exit_hint_get();
 	ok = pgx_wait_ready(r->app->docker, container, user, src_db, 60)
-		&& migration_verify(r->app, container, user, src_db, db, r->opts->deep, &r->report,
-						  &r->src_inv, &r->dst_inv);
+		&& migration_verify(r->app, container, user, src_db, db,
+							json_string_value(json_object_get(role, "role")), r->opts->deep,
+							&r->report, &r->src_inv, &r->dst_inv);
 	if (!was_running)
 		docker_stop_container(r->app->docker, container, 30);
 	if (!ok)
@@ -444,8 +448,9 @@ begin(Run *r)
 int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
-	static const StepFn before[] = { step_connections, step_save_original, step_stop_apps, step_role, step_stream,
-									 step_ownership, step_verify, step_files };
+	static const StepFn before[] = { step_connections, step_save_original, step_stop_apps,
+									 step_role, step_stream, step_ownership, step_properties,
+									 step_analyze, step_verify, step_files };
 	static const StepFn after[] = { step_cutover, step_apply, step_proof };
 	Run r;
 	int rc;
@@ -456,6 +461,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	r.svc = &app->stack.services[index];
 	r.opts = opts;
 	r.started = now_seconds();
+	r.analyze_seconds = -1;
 	r.lock = (Lock) LOCK_INIT;
 	r.journal = (Journal) JOURNAL_INIT;
 

@@ -20,6 +20,8 @@
 #define STEP_ROLE      "role"
 #define STEP_STREAM    "stream"
 #define STEP_OWNERSHIP "ownership"
+#define STEP_PROPERTIES "properties"
+#define STEP_ANALYZE   "analyze"
 #define STEP_VERIFY    "verify"
 #define STEP_FILES     "files"
 #define STEP_CUTOVER   "cutover"
@@ -63,6 +65,7 @@ typedef struct Run
 	StreamResult          stream;
 	VerifyReport          report;
 	Inventory             src_inv, dst_inv;
+	double                analyze_seconds;     /* -1: not run by this process */
 } Run;
 
 /* steps.c */
@@ -72,6 +75,12 @@ bool step_role(Run *r);
 bool step_stream(Run *r);
 bool step_ownership(Run *r);
 bool step_verify(Run *r);
+/* steps_props.c */
+bool step_properties(Run *r);
+bool step_analyze(Run *r);
+/* r->pf.props, read now when the pre-flight could not, and the shared
+ * instance able to create its locale (exit 3 otherwise). */
+bool steps_source_props(Run *r);
 bool step_files(Run *r);
 bool step_cutover(Run *r);
 bool step_apply(Run *r);

@@ -13,6 +13,7 @@
 #include "pgfold/migrate.h"
 #include "pgfold/secrets.h"
 
+#include "pgfold/dbprops.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
@@ -236,26 +237,25 @@ migration_isolate_database(PGconn *admin, const char *db, const char *role)
 }
 
 bool
-migration_create_temp(PGconn *admin, const MigrationNames *names, const char *encoding)
+migration_create_temp(PGconn *admin, const MigrationNames *names, const DbProps *props)
 {
 	if (!pg_drop_database(admin, names->tmp_db, true))
 		return false;
-	if (!pg_create_database(admin, names->tmp_db, names->role, encoding))
+	if (!dbprops_create_shared(admin, names->tmp_db, names->role, props))
 		return false;
 	return migration_isolate_database(admin, names->tmp_db, names->role);
 }
 
 bool
-migration_sql_describe(PGconn *conn, const MigrationNames *names, const char *encoding,
+migration_sql_describe(PGconn *conn, const MigrationNames *names, const DbProps *props,
 					   int connection_limit, StrBuf *out)
 {
-	StrBuf role = STRBUF_INIT, tmp = STRBUF_INIT, db = STRBUF_INIT, enc = STRBUF_INIT;
+	StrBuf role = STRBUF_INIT, tmp = STRBUF_INIT, db = STRBUF_INIT;
 	StrBuf lrole = STRBUF_INIT;
 	bool ok = pg_quote_ident(conn, names->role, &role)
 		&& pg_quote_literal(conn, names->role, &lrole)
 		&& pg_quote_ident(conn, names->tmp_db, &tmp)
-		&& pg_quote_ident(conn, names->db, &db)
-		&& pg_quote_literal(conn, encoding ? encoding : "UTF8", &enc);
+		&& pg_quote_ident(conn, names->db, &db);
 
 	if (ok)
 	{
@@ -267,21 +267,27 @@ migration_sql_describe(PGconn *conn, const MigrationNames *names, const char *en
 		sb_appendf(out, ";  -- unless it exists with a working password file\n"
 				   "COMMENT ON ROLE %s IS '" SECRETS_ROLE_COMMENT "';\n", sb_str(&role));
 		sb_appendf(out, "DROP DATABASE IF EXISTS %s WITH (FORCE);\n", sb_str(&tmp));
-		sb_appendf(out, "CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING %s;\n",
-				   sb_str(&tmp), sb_str(&role), sb_str(&enc));
-		ok = build_privileges(conn, names->tmp_db, names->role, out, out);
+		ok = dbprops_create_sql(conn, names->tmp_db, names->role, props, out)
+			&& sb_appends(out, ";  -- the source's encoding and locale\n")
+			&& build_privileges(conn, names->tmp_db, names->role, out, out);
 		sb_appendf(out, "-- pg_restore --no-owner --no-acl --exit-on-error -d %s  (streamed)\n",
 				   sb_str(&tmp));
 		sb_appendf(out, "-- in %s, unless it holds what the \"dump contents\" check refuses:\n"
 				   "%s;  -- $1 = %s\n%s;\n", sb_str(&tmp), pin_session_sql, sb_str(&lrole),
 				   ownership_sql);
+		if (ok && props != NULL && props->known)
+		{
+			sb_appends(out, "-- the source database's settings, comment, and its role's "
+					   "settings, scoped to this database:\n");
+			ok = dbprops_apply_sql(conn, names->tmp_db, names->role, props, out);
+		}
+		sb_appendf(out, "-- in %s, as %s: ANALYZE;\n", sb_str(&tmp), sb_str(&role));
 		sb_appendf(out, "ALTER DATABASE %s RENAME TO %s;  -- after verification\n",
 				   sb_str(&tmp), sb_str(&db));
 	}
 	sb_free(&role);
 	sb_free(&tmp);
 	sb_free(&db);
-	sb_free(&enc);
 	sb_free(&lrole);
 	return ok;
 }

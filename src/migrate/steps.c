@@ -199,7 +199,8 @@ step_stream(Run *r)
 	memset(&restore, 0, sizeof(restore));
 	if (!source_still_restorable(r)
 		|| !run_file(r, ".dump", r->dump_path, sizeof(r->dump_path))
-		|| !migration_create_temp(r->app->shared, &r->names, r->pf.source.encoding)
+		|| !steps_source_props(r)
+		|| !migration_create_temp(r->app->shared, &r->names, r->pf.props)
 		|| !pgcmd_dump_in_container(&dump, r->db_container_name, r->svc->db_user, r->svc->db_name)
 		|| !pgcmd_restore_shared(&restore, &r->app->cfg, r->names.tmp_db))
 		goto out;
@@ -260,7 +261,8 @@ step_verify(Run *r)
 	if (journal_step_done(&r->journal, r->run_id, STEP_VERIFY) != NULL)
 		return true;
 	if (!migration_verify(r->app, r->db_container, r->svc->db_user, r->svc->db_name,
-						  r->names.tmp_db, r->opts->deep, &r->report, &r->src_inv, &r->dst_inv))
+						  r->names.tmp_db, r->names.role, r->opts->deep, &r->report,
+						  &r->src_inv, &r->dst_inv))
 		return false;
 	if (r->report.diff_count > 0)
 	{

@@ -4,6 +4,7 @@
  */
 #include "pgfold/migrate.h"
 
+#include "pgfold/dbprops.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 #include "pgfold/verify.h"
@@ -87,10 +88,40 @@ collect_inventory(PGconn *conn, Inventory *inv)
  * waiting (the server counts rows there) while the source's runs in its
  * container; on a large database this halves the verification's time.
  */
+/* The properties of both databases as inventory items: a locale, a
+ * setting or a comment that did not arrive is a difference like a row. */
+static bool
+add_properties(App *app, const char *container, const char *user, const char *src_db,
+			   const char *target_db, const char *target_role, Inventory *src, Inventory *dst)
+{
+	DbProps a = DBPROPS_INIT, b = DBPROPS_INIT;
+	bool ok = dbprops_read_container(app->docker, container, user, src_db, &a)
+		&& dbprops_read_shared(app, target_db, target_role, &b);
+
+	size_t na = a.role_setting_count, nb = b.role_setting_count;
+
+	if (ok && target_role == NULL)
+	{
+		/* no role to compare with: neither side's */
+		a.role_setting_count = 0;
+		b.role_setting_count = 0;
+	}
+	if (ok)
+	{
+		dbprops_inventory(&a, src);
+		dbprops_inventory(&b, dst);
+	}
+	a.role_setting_count = na;
+	b.role_setting_count = nb;
+	dbprops_free(&a);
+	dbprops_free(&b);
+	return ok;
+}
+
 bool
 migration_verify(App *app, const char *container, const char *user, const char *src_db,
-				 const char *target_db, bool deep, VerifyReport *report,
-				 Inventory *src, Inventory *dst)
+				 const char *target_db, const char *target_role, bool deep,
+				 VerifyReport *report, Inventory *src, Inventory *dst)
 {
 	PGconn *conn = NULL;
 	bool ok;
@@ -109,5 +140,6 @@ migration_verify(App *app, const char *container, const char *user, const char *
 		PQrequestCancel(conn);
 	ok = collect_inventory(conn, dst) && ok;
 	pg_disconnect(conn);
-	return ok && verify_compare(src, dst, report);
+	return ok && add_properties(app, container, user, src_db, target_db, target_role, src, dst)
+		&& verify_compare(src, dst, report);
 }

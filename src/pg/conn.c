@@ -86,8 +86,8 @@ notice_to_log(void *arg, const char *message)
 bool
 pg_connect_params(const PgConnParams *params, PGconn **out, StrBuf *errmsg)
 {
-	const char *keys[8];
-	const char *vals[8];
+	const char *keys[10];
+	const char *vals[10];
 	char port[16];
 	char timeout[16];
 	int n = 0;
@@ -118,6 +118,11 @@ pg_connect_params(const PgConnParams *params, PGconn **out, StrBuf *errmsg)
 	vals[n++] = params->dbname ? params->dbname : PG_MAINTENANCE_DB;
 	keys[n] = "application_name";
 	vals[n++] = PG_APPLICATION_NAME;
+	if (params->options != NULL)
+	{
+		keys[n] = "options";
+		vals[n++] = params->options;
+	}
 	str_format(timeout, sizeof(timeout), "%d", PG_CONNECT_TIMEOUT_S);
 	keys[n] = "connect_timeout";
 	vals[n++] = timeout;
@@ -159,6 +164,7 @@ pg_connect_shared(const Config *cfg, const char *dbname, PGconn **out)
 		.user = cfg->pg_user,
 		.password = cfg->pg_pass,
 		.dbname = dbname ? dbname : PG_MAINTENANCE_DB,
+		.options = PG_ADMIN_SESSION_OPTIONS,
 	};
 	StrBuf err = STRBUF_INIT;
 

@@ -305,6 +305,7 @@ rb_free(Rb *r)
 	verify_report_free(&r->report);
 	inventory_free(&r->src_inv);
 	inventory_free(&r->dst_inv);
+	dbprops_free(&r->props);
 	json_decref(r->stopped);
 	r->stopped = NULL;
 	journal_close(&r->journal);

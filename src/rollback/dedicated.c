@@ -7,26 +7,19 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/dbprops.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 
 #include <string.h>
+#include <time.h>
 
 /* A stopped cluster with an intact volume starts in seconds; crash
  * recovery of a big one may take a while, a broken one never answers. */
 #define READY_TIMEOUT_S 180
 #define STOP_TIMEOUT_S  30
-
-/* The new database takes the old one's encoding and locale (template0's
- * when there is no old one: a volume initialised afresh). */
-static const char create_sql[] =
-	"SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS coll, datctype AS ctyp "
-	"FROM pg_database WHERE datname IN (:'db', 'template0') "
-	"ORDER BY datname = :'db' DESC LIMIT 1 \\gset\n"
-	"CREATE DATABASE :\"tmp\" OWNER :\"owner\" TEMPLATE template0 "
-	"ENCODING :'enc' LC_COLLATE :'coll' LC_CTYPE :'ctyp';\n";
 
 static const char drop_sql[] =
 	"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -94,18 +87,49 @@ rb_db_exists(Rb *r, const char *db, bool *exists)
 	return ok;
 }
 
+/* The new database takes the shared database's locale, the one its data
+ * was sorted and indexed by (the dedicated one's, carried by migrate): the
+ * container must be able to create it, else exit 3 before anything is
+ * replaced. */
 bool
 rb_db_create_tmp(Rb *r)
 {
-	char v1[256], v2[256], v3[256];
-	const char *vars[] = { v1, v2, v3, NULL };
-	StrBuf out = STRBUF_INIT;
-	bool ok;
+	StrBuf why = STRBUF_INIT;
+	bool ok = true;
 
-	if (!rb_db_drop(r, r->tmp_db) || !var(v1, sizeof(v1), "db", r->mig.db)
-		|| !var(v2, sizeof(v2), "tmp", r->tmp_db) || !var(v3, sizeof(v3), "owner", r->mig.user))
+	if (!r->props.known && !dbprops_read_shared(r->app, r->mig.shared_db, r->mig.role, &r->props))
 		return false;
-	ok = pgx_query(r->app->docker, r->container, r->mig.user, r->maint_db, create_sql, vars, &out);
+	if (!dbprops_locale_ok_container(r->app->docker, r->container, r->mig.user, r->maint_db,
+									 &r->props, &ok, &why))
+		ok = false;
+	else if (!ok)
+	{
+		log_error("%s; nothing was replaced", sb_str(&why));
+		exit_hint_set(EXIT_BLOCKED);
+	}
+	sb_free(&why);
+	return ok && rb_db_drop(r, r->tmp_db)
+		&& dbprops_create_container(r->app->docker, r->container, r->mig.user, r->maint_db,
+									r->tmp_db, r->mig.user, &r->props);
+}
+
+/* The shared database's settings and comment, and its role's settings for
+ * POSTGRES_USER in the restored database; then ANALYZE. */
+bool
+rb_db_finish_tmp(Rb *r)
+{
+	StrBuf out = STRBUF_INIT;
+	struct timespec a, b;
+	bool ok = dbprops_apply_container(r->app->docker, r->container, r->mig.user, r->maint_db,
+									  r->tmp_db, r->mig.user, &r->props);
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ok = ok && pgx_query(r->app->docker, r->container, r->mig.user, r->tmp_db, "ANALYZE;\n",
+						 NULL, &out);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (ok)
+		log_notice("analyzed \"%s\" in %s in %.1f s", r->tmp_db, r->mig.container,
+				   (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9);
 	sb_free(&out);
 	return ok;
 }

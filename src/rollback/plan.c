@@ -45,13 +45,18 @@ data_steps(Rb *r, StrBuf *out, int *n)
 				   r->mig.db, r->mig.container);
 		return;
 	}
-	sb_appendf(out, "  %d. create \"%s\" in %s owned by \"%s\" and restore %s into it "
-			   "(pg_restore --exit-on-error inside the container, fed over exec stdin)\n",
-			   (*n)++, r->tmp_db, r->mig.container, r->mig.user, src);
+	sb_appendf(out, "  %d. create \"%s\" in %s owned by \"%s\" with the locale of \"%s\" "
+			   "on the shared instance, and restore %s into it (pg_restore --exit-on-error "
+			   "inside the container, fed over exec stdin)\n", (*n)++, r->tmp_db,
+			   r->mig.container, r->mig.user, r->mig.shared_db, src);
+	sb_appendf(out, "  %d. give \"%s\" the settings and comment of \"%s\", and \"%s\" the "
+			   "settings of \"%s\" there (IN DATABASE); ANALYZE\n", (*n)++, r->tmp_db,
+			   r->mig.shared_db, r->mig.user, r->mig.role);
 	if (r->source[0] == '\0')
 		sb_appendf(out, "  %d. verify \"%s\" against \"%s\" on the shared instance: object "
-				   "counts, exact rows per table, sequences%s\n", (*n)++, r->tmp_db,
-				   r->mig.shared_db, r->opts->deep ? ", content hash per table" : "");
+				   "counts, exact rows per table, sequences%s, locale, settings, comment\n",
+				   (*n)++, r->tmp_db, r->mig.shared_db,
+				   r->opts->deep ? ", content hash per table" : "");
 	else
 		sb_appendf(out, "  %d. verify \"%s\": tables and rows against what pgfold counted when "
 				   "the dump was made\n", (*n)++, r->tmp_db);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "pgfold/dbprops.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/journal.h"
 #include "pgfold/preflight.h"
@@ -110,6 +111,7 @@ typedef struct Rb
 	VerifyReport           report;
 	Inventory              src_inv, dst_inv;
 	RbCounts               backup_counts;      /* shared database at backup time */
+	DbProps                props;              /* the shared database's (dbprops.h) */
 } Rb;
 
 /* context.c */
@@ -135,6 +137,7 @@ bool rb_db_up(Rb *r);
 bool rb_db_stop(Rb *r);
 bool rb_db_exists(Rb *r, const char *db, bool *exists);
 bool rb_db_create_tmp(Rb *r);
+bool rb_db_finish_tmp(Rb *r);
 bool rb_db_fit_for(Rb *r, int source_version);
 bool rb_db_drop(Rb *r, const char *db);
 bool rb_db_rename(Rb *r, const char *from, const char *to);

@@ -214,7 +214,7 @@ rb_step_restore(Rb *r)
 	};
 
 	log_notice("restoring %s into \"%s\" in %s", src, r->tmp_db, r->mig.container);
-	if (stream_run(&spec, &r->restore_stream))
+	if (stream_run(&spec, &r->restore_stream) && rb_db_finish_tmp(r))
 	{
 		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:f}", "source", src, "sha256", sha,
 							  "tmp_db", r->tmp_db, "bytes", (json_int_t) r->restore_stream.bytes,
@@ -245,7 +245,7 @@ verify_live(Rb *r)
 	char label[320];
 
 	if (!migration_verify(r->app, r->container, r->mig.user, r->tmp_db, r->mig.shared_db,
-						  r->opts->deep, &r->report, &r->src_inv, &r->dst_inv))
+						  r->mig.role, r->opts->deep, &r->report, &r->src_inv, &r->dst_inv))
 		return false;
 	if (r->report.diff_count == 0)
 		return true;

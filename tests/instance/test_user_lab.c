@@ -30,7 +30,7 @@ password_of(const char *role)
 static bool
 as_role(const char *role, const char *password, const char *db, const char *sql)
 {
-	PgConnParams p = { "127.0.0.1", x.shared.port, role, password, db };
+	PgConnParams p = { "127.0.0.1", x.shared.port, role, password, db, NULL };
 	PGconn *c = NULL;
 	bool ok = pg_connect_params(&p, &c, NULL);
 

@@ -16,8 +16,9 @@
 
 /* src/migrate/run_internal.h, in order */
 static const char *const steps[] = {
-	"save-original", "stop-apps", "role", "stream", "ownership", "verify", "files",
-	"cutover", "apply",
+	"connections", "save-original", "stop-apps", "role", "stream", "ownership", "properties",
+	"analyze", "verify", "files",
+	"cutover", "apply", "proof",
 };
 #define STEP_COUNT (sizeof(steps) / sizeof(steps[0]))
 

@@ -78,7 +78,7 @@ pgtest_shared_start(SharedPg *s, const char *image)
 	str_copy(s->cfg.env_path, sizeof(s->cfg.env_path), "/nonexistent/.env");
 
 	/* pg_isready answers on the socket; give TCP a moment as well. */
-	PgConnParams p = { "127.0.0.1", s->port, "admin", s->admin_pw, "postgres" };
+	PgConnParams p = { "127.0.0.1", s->port, "admin", s->admin_pw, "postgres", NULL };
 
 	for (int i = 0; i < 100; i++)
 	{
@@ -104,12 +104,18 @@ pgtest_shared_stop(SharedPg *s)
 	s->name[0] = '\0';
 }
 
+/* As an operator's client connects: without pgfold's session pins
+ * (PG_ADMIN_SESSION_OPTIONS), so tests name their tables unqualified. */
 PGconn *
 pgtest_shared_connect(SharedPg *s, const char *dbname)
 {
+	PgConnParams p = { s->cfg.pg_host, s->cfg.pg_port, s->cfg.pg_user, s->cfg.pg_pass,
+					   dbname ? dbname : "postgres", NULL };
 	PGconn *conn = NULL;
+	StrBuf err = STRBUF_INIT;
 
-	cr_assert(pg_connect_shared(&s->cfg, dbname, &conn), "connect to %s", s->name);
+	cr_assert(pg_connect_params(&p, &conn, &err), "connect to %s: %s", s->name, sb_str(&err));
+	sb_free(&err);
 	return conn;
 }
 

@@ -30,7 +30,7 @@ void pgtest_shared_start(SharedPg *s, const char *image);
 int pgtest_free_port(void);
 /* Remove the container (fine if never started). */
 void pgtest_shared_stop(SharedPg *s);
-/* pg_connect_shared(&s->cfg, dbname); asserts. */
+/* Connect as the admin, without pgfold's session pins; asserts. */
 PGconn *pgtest_shared_connect(SharedPg *s, const char *dbname);
 /* `docker logs` of the container (stdout and stderr). */
 void pgtest_docker_logs(const char *name, StrBuf *out);

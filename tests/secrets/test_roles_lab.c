@@ -150,7 +150,7 @@ Test(secrets_lab, role_lifecycle_and_no_leaks)
 	cr_assert_neq(stat(pending, &st), 0);
 
 	/* one more scan while a session of the role is open */
-	PgConnParams rp = { "127.0.0.1", shared.port, role, sb_str(&pw2), "postgres" };
+	PgConnParams rp = { "127.0.0.1", shared.port, role, sb_str(&pw2), "postgres", NULL };
 	PGconn *as_role = NULL;
 
 	cr_assert(pg_connect_params(&rp, &as_role, NULL));
@@ -268,7 +268,7 @@ Test(secrets_lab, trust_authentication_is_not_a_match)
 	sb_free(&cmd);
 	cr_assert(lab_wait_ready(name, 90));
 
-	PgConnParams p = { "127.0.0.1", port, "admin", NULL, "postgres" };
+	PgConnParams p = { "127.0.0.1", port, "admin", NULL, "postgres", NULL };
 	PGconn *conn = NULL;
 
 	for (int i = 0; i < 100 && !pg_connect_params(&p, &conn, NULL); i++)
