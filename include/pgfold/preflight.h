@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pgfold/app.h"
+#include "pgfold/guard.h"
 #include "pgfold/pg.h"
 
 typedef enum CheckLevel
@@ -102,6 +103,8 @@ typedef struct PreflightOptions
 	const char *db;           /* --db */
 	const char *role;         /* --role */
 	bool        light;        /* status: skip the costlier checks */
+	bool        ignore_migration_state;   /* --ignore-migration-state */
+	bool        drop_grants;  /* --drop-grants */
 } PreflightOptions;
 
 typedef struct Preflight
@@ -118,6 +121,12 @@ typedef struct Preflight
 	bool            role_exists;
 	bool            role_password_file;  /* and it logs in */
 	bool            tmp_db_exists;
+	/* guard.h: the runners' state tables and the other roles of the
+	 * source (not read in light mode) */
+	RunnerStates    runners;
+	bool            runners_known;
+	OtherRoles      roles;
+	bool            roles_known;
 	const ContainerInfo *db_container;
 	/* The files the migration would write, built by the pre-flight's dry
 	 * run with a placeholder password (plan shows their diffs); NULL when
@@ -148,6 +157,11 @@ void preflight_settle(Preflight *pf);
 
 const char *preflight_state_name(ServiceState state);
 const char *preflight_level_name(CheckLevel level);
+
+/* The checks of guard.h ("migration state", "other roles"), on the
+ * running source (guard_checks.c). */
+void preflight_check_guard(Preflight *pf, App *app, const StackService *svc,
+						   const PreflightOptions *opts);
 
 /* The checks as text lines (plan) or JSON (status --json, plan --json). */
 void preflight_print(FILE *out, const Preflight *pf, bool color);

@@ -14,6 +14,7 @@
 const char *const cli_migrate_usage =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
+	"                      [--ignore-migration-state] [--drop-grants]\n"
 	"                      [--dry-run] [--verify] [--json]\n"
 	"\n"
 	"Move SERVICE's database from its dedicated postgres container into the shared\n"
@@ -33,6 +34,14 @@ const char *const cli_migrate_usage =
 	"                      (default: `# database_name:` or POSTGRES_DB)\n"
 	"  --role NAME         role name (default: the database name)\n"
 	"  --connection-limit N  the role's CONNECTION LIMIT (default 20)\n"
+	"  --ignore-migration-state  fold even when a migration runner's state\n"
+	"                      table shows a half-done migration (golang-migrate\n"
+	"                      dirty, Liquibase or Knex locked, Flyway, Prisma or\n"
+	"                      sqlx failed); the summary warns\n"
+	"  --drop-grants       fold even when roles other than the app's own own\n"
+	"                      objects or hold grants in the database: their\n"
+	"                      objects go to the service role, their grants are\n"
+	"                      not carried; the summary says so\n"
 	"  --dry-run           same as `pgfold plan SERVICE`\n"
 	"  --verify            on a migrated service: compare again with the\n"
 	"                      dedicated container, if it still exists\n"
@@ -43,10 +52,13 @@ const char *const cli_migrate_usage =
 
 const char *const cli_plan_usage =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply] [--json]\n"
+	"                   [--ignore-migration-state] [--drop-grants]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
-	"space, other databases in the dedicated cluster) and print the exact steps,\n"
+	"space, other databases in the dedicated cluster, the state tables of the\n"
+	"schema-migration runners and their last applied version, roles other than\n"
+	"the app's own that own objects or hold grants) and print the exact steps,\n"
 	"the SQL and a unified diff of every file that would change. SERVICE is\n"
 	"FILE/DBSERVICE for a file with several dedicated postgres services.\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
@@ -66,6 +78,8 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "role", required_argument, NULL, 'R' },
 		{ "connection-limit", required_argument, NULL, 'c' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "ignore-migration-state", no_argument, NULL, 'I' },
+		{ "drop-grants", no_argument, NULL, 'G' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -90,6 +104,8 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case 'R': opts->role = optarg; break;
 			case 'v': opts->verify_only = true; break;
 			case 'j': opts->json = true; break;
+			case 'I': opts->ignore_migration_state = true; break;
+			case 'G': opts->drop_grants = true; break;
 			case 'c':
 				if (!str_to_long(optarg, -1, 10000, &limit))
 					return cli_usage_error(command, "--connection-limit takes a number "

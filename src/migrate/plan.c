@@ -138,7 +138,9 @@ int
 migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 {
 	StackService *svc = &app->stack.services[index];
-	PreflightOptions po = { .db = opts->db, .role = opts->role };
+	PreflightOptions po = { .db = opts->db, .role = opts->role,
+							.ignore_migration_state = opts->ignore_migration_state,
+							.drop_grants = opts->drop_grants };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
 	int rc;

@@ -228,7 +228,9 @@ load_from_journal(Run *r)
 static int
 preflight_gate(Run *r)
 {
-	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role };
+	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role,
+							.ignore_migration_state = r->opts->ignore_migration_state,
+							.drop_grants = r->opts->drop_grants };
 
 	preflight_run(r->app, r->index, &po, &r->pf);
 	if (r->pf.state == STATE_BLOCKED)
@@ -252,6 +254,7 @@ preflight_gate(Run *r)
 	str_copy(r->db_container, sizeof(r->db_container), r->pf.db_container->id);
 	str_copy(r->db_container_name, sizeof(r->db_container_name), r->pf.db_container->name);
 	str_copy(r->project, sizeof(r->project), migration_project(r->app, r->index));
+	guard_log_before(r);
 	return EXIT_OK;
 }
 
@@ -330,6 +333,7 @@ summary(Run *r)
 	printf("  log       %s\n", r->log_path);
 	printf("  took      %s\n", took);
 	printf("  rollback  pgfold rollback %s\n", r->svc->name);
+	guard_summary(r);
 	log_info("migration of %s complete in %.1f s", r->svc->name, secs);
 }
 
@@ -438,8 +442,9 @@ begin(Run *r)
 int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
-	static const StepFn before[] = { step_save_original, step_stop_apps, step_role, step_stream,
-									 step_ownership, step_verify, step_files };
+	static const StepFn before[] = { step_save_original, step_stop_apps, step_migration_state,
+									 step_role, step_stream, step_ownership, step_verify,
+									 step_migration_state_after, step_files };
 	static const StepFn after[] = { step_cutover, step_apply };
 	Run r;
 	int rc;

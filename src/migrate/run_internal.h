@@ -76,6 +76,15 @@ void steps_undo_files(Run *r);
 void steps_drop_temp(Run *r);
 void steps_drop_created_role(Run *r);
 
+/* guard_checks.c: the runners' state read again with the apps stopped
+ * (refused unless --ignore-migration-state), their versions on the
+ * restored copy; both read-only, not journaled. */
+bool step_migration_state(Run *r);
+bool step_migration_state_after(Run *r);
+void guard_log_before(Run *r);
+/* "  warning ..." lines of what the options let go (summary). */
+void guard_summary(const Run *r);
+
 /* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
 bool run_file(Run *r, const char *ext, char *out, size_t size);
 
