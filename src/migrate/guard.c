@@ -15,7 +15,8 @@
  * Rows: runner, table (schema-qualified, quoted), kind (the runner's table
  * name), state ('found' once per table, 'bad' for at most 5 rows that show
  * a half-done migration, 'last' for the last applied one), label (hex),
- * count (of the rows in that state).
+ * count (of the rows in that state), and the row's place (bad rows oldest
+ * first).
  *
  * Alembic keeps no flag (alembic_version holds the revision only): it is
  * reported, never blocked; docs/MIGRATE.md says so.
@@ -57,12 +58,12 @@ static const char runners_sql[] =
 	"    pg_catalog.format(\n"
 	"    'SELECT CASE WHEN b THEN ''bad'' ELSE ''last'' END AS s, '\n"
 	"    'pg_catalog.encode(pg_catalog.convert_to(l, pg_catalog.getdatabaseencoding()), ''hex'') AS l, '\n"
-	"    'n AS c FROM (SELECT b, l, pg_catalog.count(*) OVER (PARTITION BY b) AS n, '\n"
+	"    'n AS c FROM (SELECT b, l, o, pg_catalog.count(*) OVER (PARTITION BY b) AS n, '\n"
 	"    'pg_catalog.row_number() OVER (PARTITION BY b ORDER BY o DESC) AS r FROM ('\n"
 	"    'SELECT coalesce(%s, false) AS b, coalesce(%s, false) AS a, coalesce(%s, '''') AS o, '\n"
 	"    'coalesce(%s, ''?'') AS l FROM (SELECT (SELECT pg_catalog.jsonb_object_agg('\n"
 	"    'pg_catalog.lower(e.key), e.value) FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(x)) e) '\n"
-	"    'AS j FROM %I.%I x) y) z WHERE b OR a) w WHERE r <= CASE WHEN b THEN 5 ELSE 1 END',\n"
+	"    'AS j FROM %I.%I x) y) z WHERE b OR a) w WHERE r <= CASE WHEN b THEN 5 ELSE 1 END ORDER BY o',\n"
 	"    k.b, k.a, k.o, k.l, n.nspname, c.relname) AS q\n"
 	"  FROM pg_catalog.pg_class c\n"
 	"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
@@ -71,13 +72,14 @@ static const char runners_sql[] =
 	"    AND n.nspname !~ '^pg_(toast|temp_)'\n"
 	"    AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute at WHERE at.attrelid = c.oid\n"
 	"                AND at.attnum > 0 AND NOT at.attisdropped AND pg_catalog.lower(at.attname) = k.col))\n"
-	"SELECT t.runner, t.qual, t.tab, 'found', '', '0' FROM t\n"
+	"SELECT t.runner, t.qual, t.tab, 'found', '', '0', 0::bigint FROM t\n"
 	"UNION ALL\n"
 	"SELECT t.runner, t.qual, t.tab, (pg_catalog.xpath('/row/s/text()', r))[1]::text,\n"
-	"  (pg_catalog.xpath('/row/l/text()', r))[1]::text, (pg_catalog.xpath('/row/c/text()', r))[1]::text\n"
+	"  (pg_catalog.xpath('/row/l/text()', r))[1]::text, (pg_catalog.xpath('/row/c/text()', r))[1]::text,\n"
+	"  x.i\n"
 	"FROM t, LATERAL pg_catalog.unnest(pg_catalog.xpath('/table/row',\n"
-	"  pg_catalog.query_to_xml(t.q, false, false, ''))) AS r\n"
-	"ORDER BY 1, 2, 4\n"
+	"  pg_catalog.query_to_xml(t.q, false, false, ''))) WITH ORDINALITY AS x(r, i)\n"
+	"ORDER BY 1, 2, 4, 7\n"
 	;
 
 /* What the bad rows mean and what the operator does about them. */
@@ -184,7 +186,7 @@ guard_runners_source(DockerClient *docker, const char *container, const char *us
 
 	memset(out, 0, sizeof(*out));
 	sb_appendf(&sql, "%s;\n", runners_sql);
-	ok = pgx_query_rows(docker, container, user, db, sb_str(&sql), NULL, 6, &rows);
+	ok = pgx_query_rows(docker, container, user, db, sb_str(&sql), NULL, 7, &rows);
 	for (size_t r = 0; ok && r < rows.nrows; r++)
 		add_row(out, pg_rows_get(&rows, r, 0), pg_rows_get(&rows, r, 1),
 				pg_rows_get(&rows, r, 2), pg_rows_get(&rows, r, 3), pg_rows_get(&rows, r, 4),
