@@ -94,4 +94,12 @@ const char *guard_roles_sql(void);
 /* "role "x" owns table a, schema b; may SELECT on table c (and 4 more)". */
 void guard_role_describe(const OtherRole *role, StrBuf *out);
 
+/* --with-roles (carry.c): "<db>_<role>" into out; false when it does not
+ * fit PostgreSQL's 63 bytes. */
+bool guard_carried_name(const char *db, const char *role, char *out, size_t size);
+/* Does role name exist on the shared instance, and was it created by
+ * pgfold to carry a role of database db (its comment says so)? */
+bool guard_carried_role_state(PGconn *admin, const char *db, const char *name,
+							  bool *exists, bool *ours);
+
 #endif

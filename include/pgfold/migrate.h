@@ -41,6 +41,7 @@ typedef struct MigrateOptions
 	bool        dry_run;           /* --dry-run = plan */
 	bool        ignore_migration_state;  /* --ignore-migration-state */
 	bool        drop_grants;       /* --drop-grants */
+	bool        with_roles;        /* --with-roles */
 	bool        json;
 } MigrateOptions;
 

@@ -105,6 +105,7 @@ typedef struct PreflightOptions
 	bool        light;        /* status: skip the costlier checks */
 	bool        ignore_migration_state;   /* --ignore-migration-state */
 	bool        drop_grants;  /* --drop-grants */
+	bool        with_roles;   /* --with-roles */
 } PreflightOptions;
 
 typedef struct Preflight

@@ -14,7 +14,7 @@
 const char *const cli_migrate_usage =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
-	"                      [--ignore-migration-state] [--drop-grants]\n"
+	"                      [--ignore-migration-state] [--drop-grants | --with-roles]\n"
 	"                      [--dry-run] [--verify] [--json]\n"
 	"\n"
 	"Move SERVICE's database from its dedicated postgres container into the shared\n"
@@ -42,6 +42,10 @@ const char *const cli_migrate_usage =
 	"                      objects or hold grants in the database: their\n"
 	"                      objects go to the service role, their grants are\n"
 	"                      not carried; the summary says so\n"
+	"  --with-roles        carry those roles as NOLOGIN roles <db>_<role> on the\n"
+	"                      shared instance, with their ownership, grants and\n"
+	"                      default privileges; the service role becomes a\n"
+	"                      member of each\n"
 	"  --dry-run           same as `pgfold plan SERVICE`\n"
 	"  --verify            on a migrated service: compare again with the\n"
 	"                      dedicated container, if it still exists\n"
@@ -52,7 +56,7 @@ const char *const cli_migrate_usage =
 
 const char *const cli_plan_usage =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply] [--json]\n"
-	"                   [--ignore-migration-state] [--drop-grants]\n"
+	"                   [--ignore-migration-state] [--drop-grants | --with-roles]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
@@ -80,6 +84,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "verify", no_argument, NULL, 'v' },
 		{ "ignore-migration-state", no_argument, NULL, 'I' },
 		{ "drop-grants", no_argument, NULL, 'G' },
+		{ "with-roles", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -106,6 +111,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case 'j': opts->json = true; break;
 			case 'I': opts->ignore_migration_state = true; break;
 			case 'G': opts->drop_grants = true; break;
+			case 'W': opts->with_roles = true; break;
 			case 'c':
 				if (!str_to_long(optarg, -1, 10000, &limit))
 					return cli_usage_error(command, "--connection-limit takes a number "
@@ -119,6 +125,9 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		}
 	}
 	opts->connection_limit = (int) limit;
+	if (opts->drop_grants && opts->with_roles)
+		return cli_usage_error(command, "--drop-grants and --with-roles are two ways on: "
+							   "pick one");
 	if (argc - optind != 1)
 		return cli_usage_error(command, argc - optind == 0 ? "name one service"
 							   : "one service at a time");

@@ -71,6 +71,37 @@ own_roles(const StackService *svc, const char **own, size_t size)
 	return n;
 }
 
+/* --with-roles: "<db>_<role>" must fit and be free (or pgfold's own, left
+ * by an interrupted run). */
+static void
+check_carried(Preflight *pf, App *app, const char *role, const char *line)
+{
+	char name[128];
+	StrBuf d = STRBUF_INIT;
+	bool exists = false, ours = false;
+
+	if (!guard_carried_name(pf->names.db, role, name, sizeof(name)))
+	{
+		preflight_add(pf, "other roles", CHECK_BLOCK, "%s: \"%s_%s\" is longer than "
+					  "PostgreSQL's 63 bytes: give the database a shorter name with --db, or go "
+					  "on with --drop-grants", line, pf->names.db, role);
+		return;
+	}
+	pg_display(&d, name);
+	if (app_shared(app) && guard_carried_role_state(app->shared, pf->names.db, name, &exists,
+													&ours)
+		&& exists && !ours)
+		preflight_add(pf, "other roles", CHECK_BLOCK, "%s: role %s already exists on the shared "
+					  "instance and pgfold did not create it: drop or rename it, or go on with "
+					  "--drop-grants", line, sb_str(&d));
+	else
+		preflight_add(pf, "other roles", CHECK_OK, "%s: carried as NOLOGIN role %s "
+					  "(--with-roles) with its ownership, grants and default privileges; \"%s\" "
+					  "becomes a member of it%s", line, sb_str(&d), pf->names.role,
+					  exists ? " (left by an interrupted run: reused)" : "");
+	sb_free(&d);
+}
+
 static void
 check_roles(Preflight *pf, App *app, const StackService *svc, const PreflightOptions *opts)
 {
@@ -93,15 +124,26 @@ check_roles(Preflight *pf, App *app, const StackService *svc, const PreflightOpt
 		StrBuf line = STRBUF_INIT;
 
 		guard_role_describe(&pf->roles.roles[i], &line);
-		if (opts->drop_grants)
+		if (opts->with_roles)
+			check_carried(pf, app, pf->roles.roles[i].name, sb_str(&line));
+		else if (opts->drop_grants)
 			preflight_add(pf, "other roles", CHECK_WARN, "%s: not carried (--drop-grants): "
 						  "what it owns goes to \"%s\", its grants are dropped", sb_str(&line),
 						  pf->names.role);
 		else
+		{
+			char carried[128];
+			StrBuf c = STRBUF_INIT;
+
+			str_format(carried, sizeof(carried), "%s_%s", pf->names.db,
+					   pf->roles.roles[i].name);
 			preflight_add(pf, "other roles", CHECK_BLOCK, "%s: the restore keeps neither "
 						  "other owners nor grants, so this would be lost: go on without them "
-						  "with --drop-grants (what it owns goes to \"%s\")", sb_str(&line),
-						  pf->names.role);
+						  "with --drop-grants (what it owns goes to \"%s\"), or carry them with "
+						  "--with-roles (as NOLOGIN role %s)", sb_str(&line), pf->names.role,
+						  pg_display(&c, carried));
+			sb_free(&c);
+		}
 		sb_free(&line);
 	}
 }
@@ -230,6 +272,18 @@ guard_summary(const Run *r)
 	}
 	if (r->opts->ignore_migration_state && !pf->runners_known)
 		printf("  warning   the migration state was not checked (--ignore-migration-state)\n");
+	for (size_t i = 0; r->opts->with_roles && i < pf->roles.count; i++)
+	{
+		StrBuf line = STRBUF_INIT, d = STRBUF_INIT;
+		char name[128];
+
+		if (!guard_carried_name(r->names.db, pf->roles.roles[i].name, name, sizeof(name)))
+			continue;
+		guard_role_describe(&pf->roles.roles[i], &line);
+		printf("  carried   %s as NOLOGIN role %s\n", sb_str(&line), pg_display(&d, name));
+		sb_free(&line);
+		sb_free(&d);
+	}
 	for (size_t i = 0; r->opts->drop_grants && i < pf->roles.count; i++)
 	{
 		StrBuf line = STRBUF_INIT;

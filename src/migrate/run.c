@@ -230,7 +230,8 @@ preflight_gate(Run *r)
 {
 	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role,
 							.ignore_migration_state = r->opts->ignore_migration_state,
-							.drop_grants = r->opts->drop_grants };
+							.drop_grants = r->opts->drop_grants,
+							.with_roles = r->opts->with_roles };
 
 	preflight_run(r->app, r->index, &po, &r->pf);
 	if (r->pf.state == STATE_BLOCKED)
@@ -296,6 +297,7 @@ undo(Run *r)
 	steps_undo_files(r);
 	if (r->names.tmp_db[0] != '\0')
 		steps_drop_temp(r);
+	steps_drop_carried_roles(r);
 	steps_drop_created_role(r);
 	if (r->stopped != NULL && r->app->docker != NULL)
 		steps_restart_apps(r);
@@ -443,7 +445,8 @@ int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
 	static const StepFn before[] = { step_save_original, step_stop_apps, step_migration_state,
-									 step_role, step_stream, step_ownership, step_verify,
+									 step_role, step_stream, step_ownership, step_carry_roles,
+									 step_verify,
 									 step_migration_state_after, step_files };
 	static const StepFn after[] = { step_cutover, step_apply };
 	Run r;
@@ -515,6 +518,7 @@ out:
 	inventory_free(&r.dst_inv);
 	sb_free_secret(&r.password);
 	json_decref(r.stopped);
+	json_decref(r.carry_map);
 	preflight_free(&r.pf);
 	journal_close(&r.journal);
 	lock_release(&r.lock);

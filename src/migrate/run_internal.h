@@ -59,6 +59,7 @@ typedef struct Run
 	StreamResult          stream;
 	VerifyReport          report;
 	Inventory             src_inv, dst_inv;
+	json_t               *carry_map;           /* --with-roles: source role -> shared role */
 } Run;
 
 /* steps.c */
@@ -82,6 +83,10 @@ void steps_drop_created_role(Run *r);
 bool step_migration_state(Run *r);
 bool step_migration_state_after(Run *r);
 void guard_log_before(Run *r);
+/* carry.c: --with-roles, after the hand-over (journaled "carry-roles": the
+ * role names before any is created, then done); undo drops them. */
+bool step_carry_roles(Run *r);
+void steps_drop_carried_roles(Run *r);
 /* "  warning ..." lines of what the options let go (summary). */
 void guard_summary(const Run *r);
 

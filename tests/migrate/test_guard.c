@@ -10,7 +10,9 @@
  *    applied versions are shown before and after the fold;
  *    --ignore-migration-state goes on and the summary warns;
  *  - roles other than the app's own that own objects or hold grants: plan
- *    lists them, migrate refuses, --drop-grants goes on and says so.
+ *    lists them, migrate refuses, --drop-grants goes on and says so,
+ *    --with-roles carries them (ownership, grants, default privileges) as
+ *    NOLOGIN roles "<db>_<role>", and rollback still works.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -301,11 +303,13 @@ Test(migrate_guard, other_roles_listed_refused_then_dropped)
 	static const char *const lines[] = {
 		"role \"migrator\" owns schema rep, table rep.totals: the restore keeps neither other "
 		"owners nor grants, so this would be lost: go on without them with --drop-grants "
-		"(what it owns goes to \"docmost\")",
+		"(what it owns goes to \"docmost\"), or carry them with --with-roles (as NOLOGIN role "
+		"\"docmost_migrator\")",
 		"role \"report \\\"ro\\\" é\" may CONNECT on database docmost, SELECT on table "
 		"app.notes, SELECT on table items, SELECT on table rep.totals and 2 more: the restore "
 		"keeps neither other owners nor grants, so this would be lost: go on without them with "
-		"--drop-grants (what it owns goes to \"docmost\")",
+		"--drop-grants (what it owns goes to \"docmost\"), or carry them with --with-roles (as "
+		"NOLOGIN role \"docmost_report \\\"ro\\\" é\")",
 	};
 
 	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
@@ -351,5 +355,99 @@ Test(migrate_guard, other_roles_listed_refused_then_dropped)
 
 	cr_assert_str_eq(roles, "docmost", "roles on the shared instance");
 	free(roles);
+	free(fp);
+}
+
+/* The same roles, plus default privileges of the second owner. */
+static const char roles_defaults_sql[] =
+	"ALTER DEFAULT PRIVILEGES FOR ROLE migrator IN SCHEMA rep GRANT SELECT ON TABLES TO "
+	"\"report \"\"ro\"\" é\";\n";
+
+static void
+shared_is(const char *sql, const char *want)
+{
+	char *v = mig_shared_value(&stack, "docmost", sql);
+
+	cr_assert_str_eq(v, want, "%s", sql);
+	free(v);
+}
+
+Test(migrate_guard, with_roles_carries_them_and_rollback_works)
+{
+	const char *svc;
+	char want[2048], pwfile[PATH_MAX], *fp;
+	StrBuf out = STRBUF_INIT;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	svc = mig_svc(&stack, &mig_docmost);
+	source_sql(roles_sql);
+	source_sql(roles_defaults_sql);
+	free(fp);
+	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
+						 mig_docmost.src_db);
+
+	mig_pgfold(&stack, &r, NULL, "plan", svc, "--with-roles", NULL);
+	mig_expect_exit(&r, 0, "plan --with-roles");
+	expect_in(&r.out, "  ok other roles        role \"migrator\" owns default privileges on new "
+			  "relations belonging to role migrator in schema rep, schema rep, table rep.totals: "
+			  "carried as NOLOGIN role \"docmost_migrator\" (--with-roles) with its ownership, "
+			  "grants and default privileges; \"docmost\" becomes a member of it\n", "plan");
+	mig_run_free(&r);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", "--with-roles", NULL);
+	mig_expect_exit(&r, 0, "migrate --with-roles");
+	expect_in(&r.out, "  carried   role \"migrator\" owns default privileges on new relations "
+			  "belonging to role migrator in schema rep, schema rep, table rep.totals as NOLOGIN "
+			  "role \"docmost_migrator\"\n", "the summary");
+	mig_run_free(&r);
+
+	char *got = mig_fingerprint(stack.shared, "admin", "docmost");
+
+	cr_assert_str_eq(got, fp, "data on the shared instance");
+	free(got);
+	/* ownership, grants and default privileges, on the carried roles */
+	shared_is("SELECT string_agg(rolname || ':' || rolcanlogin, ',' ORDER BY rolname) FROM "
+			  "pg_roles WHERE rolname LIKE 'docmost%'",
+			  "docmost:true,docmost_migrator:false,docmost_report \"ro\" é:false");
+	shared_is("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'rep.totals'::regclass",
+			  "docmost_migrator");
+	shared_is("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'rep'",
+			  "docmost_migrator");
+	shared_is("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'items'::regclass",
+			  "docmost");
+	shared_is("SELECT has_table_privilege('docmost_report \"ro\" é', 'items', 'SELECT') "
+			  "AND has_table_privilege('docmost_report \"ro\" é', 'app.notes', 'SELECT') "
+			  "AND has_table_privilege('docmost_report \"ro\" é', 'rep.totals', 'SELECT') "
+			  "AND has_schema_privilege('docmost_report \"ro\" é', 'rep', 'USAGE') "
+			  "AND has_schema_privilege('docmost_report \"ro\" é', 'app', 'USAGE') "
+			  "AND has_database_privilege('docmost_report \"ro\" é', 'docmost', 'CONNECT')", "t");
+	shared_is("SELECT has_table_privilege('docmost_report \"ro\" é', 'items', 'INSERT') OR "
+			  "has_table_privilege('docmost_report \"ro\" é', 'rep.totals', 'UPDATE')", "f");
+	shared_is("SELECT string_agg(pg_get_userbyid(d.defaclrole) || ' ' || n.nspname || ' ' || "
+			  "pg_get_userbyid(x.grantee) || ' ' || x.privilege_type, ',') FROM pg_default_acl d "
+			  "JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) x",
+			  "docmost_migrator rep docmost_report \"ro\" é SELECT");
+	/* the app still reaches the second owner's table, as it did as superuser */
+	mig_path(&stack, pwfile, sizeof(pwfile), "etc/.db_passwords/docmost.txt");
+	cr_assert(mig_sql_as(&out, &stack, "docmost", pwfile, "docmost",
+						 "SELECT total FROM rep.totals"), "%s", sb_str(&out));
+	cr_assert_str_eq(sb_str(&out), "42");
+	sb_free(&out);
+
+	/* and the fold rolls back with them in place */
+	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "rollback");
+	mig_run_free(&r);
+	got = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
+						  mig_docmost.src_db);
+	cr_assert_str_eq(got, fp, "data back in the dedicated container");
+	free(got);
+	str_format(want, sizeof(want), "%s", "running");
+	got = mig_inspect(mig_name(&stack, mig_docmost.apps[0]), "{{.State.Status}}");
+	cr_assert_str_eq(got, want, "the app after the rollback");
+	free(got);
 	free(fp);
 }
