@@ -451,3 +451,49 @@ Test(migrate_guard, with_roles_carries_them_and_rollback_works)
 	free(got);
 	free(fp);
 }
+
+/* A crash right after the carry (kill -9 as PGFOLD_FAULT_AFTER does it): the
+ * re-run finds the carried roles as its own (their comment), reuses them
+ * and finishes; a role of that name pgfold did not create blocks. */
+Test(migrate_guard, with_roles_resumes_after_a_crash_and_refuses_a_foreign_role)
+{
+	const char *svc;
+	const char *const fault[] = { "PGFOLD_FAULT_AFTER=carry-roles", NULL };
+	char *fp, *v;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	svc = mig_svc(&stack, &mig_docmost);
+	source_sql(roles_sql);
+	free(fp);
+	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
+						 mig_docmost.src_db);
+
+	/* someone else's role under the carried name: refused before anything */
+	free(mig_shared_value(&stack, "postgres", "CREATE ROLE docmost_migrator NOLOGIN"));
+	mig_pgfold(&stack, &r, NULL, "plan", svc, "--with-roles", NULL);
+	mig_expect_exit(&r, 3, "plan --with-roles with a foreign role");
+	expect_in(&r.out, "  XX other roles        role \"migrator\" owns schema rep, table rep.totals: "
+			  "role \"docmost_migrator\" already exists on the shared instance and pgfold did not "
+			  "create it: drop or rename it, or go on with --drop-grants\n", "plan");
+	mig_run_free(&r);
+	free(mig_shared_value(&stack, "postgres", "DROP ROLE docmost_migrator"));
+
+	mig_pgfold(&stack, &r, fault, "migrate", svc, "--yes", "--with-roles", NULL);
+	mig_expect_exit(&r, 99, "migrate --with-roles, crashed after carry-roles");
+	mig_run_free(&r);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", "--with-roles", NULL);
+	mig_expect_exit(&r, 0, "migrate --with-roles, resumed");
+	mig_run_free(&r);
+
+	v = mig_fingerprint(stack.shared, "admin", "docmost");
+	cr_assert_str_eq(v, fp, "data on the shared instance");
+	free(v);
+	shared_is("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'rep.totals'::regclass",
+			  "docmost_migrator");
+	shared_is("SELECT has_table_privilege('docmost_report \"ro\" é', 'rep.totals', 'SELECT')", "t");
+	shared_is("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'docmost%'", "3");
+	free(fp);
+}
