@@ -156,9 +156,9 @@ expect_in(const StrBuf *b, const char *needle, const char *what)
 }
 
 static void
-seed_runners(char **fp)
+seed_runners(char **fp, const char *image)
 {
-	*fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	*fp = mig_seed_service(&stack, &mig_docmost, image);
 	source_sql(runners_clean_sql);
 }
 
@@ -171,7 +171,7 @@ Test(migrate_guard, each_dirty_runner_blocks_plan_and_migrate)
 
 	mig_stack_init(&stack);
 	mig_shared_start(&stack, MIG_PG15);
-	seed_runners(&fp);
+	seed_runners(&fp, NULL);
 	svc = mig_svc(&stack, &mig_docmost);
 
 	const char *running[] = { mig_name(&stack, mig_docmost.apps[0]),
@@ -230,7 +230,7 @@ Test(migrate_guard, ignore_migration_state_goes_on_and_warns)
 
 	mig_stack_init(&stack);
 	mig_shared_start(&stack, MIG_PG15);
-	seed_runners(&fp);
+	seed_runners(&fp, NULL);
 	free(fp);
 	svc = mig_svc(&stack, &mig_docmost);
 	source_sql(dirty_cases[2].dirty);     /* Flyway: a failed migration */
@@ -495,5 +495,50 @@ Test(migrate_guard, with_roles_resumes_after_a_crash_and_refuses_a_foreign_role)
 			  "docmost_migrator");
 	shared_is("SELECT has_table_privilege('docmost_report \"ro\" é', 'rep.totals', 'SELECT')", "t");
 	shared_is("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'docmost%'", "3");
+	free(fp);
+}
+
+/* Across majors: a PostgreSQL 13 source folded into a 17 shared instance
+ * (pg_identify_object_as_address on one, pg_get_object_address on the
+ * other); a dirty runner blocks there too. */
+Test(migrate_guard, source_13_into_shared_17)
+{
+	const char *svc;
+	char *fp, *v;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, "pgfold-lab/postgres:17");
+	seed_runners(&fp, "pgfold-lab/postgres:13");
+	free(fp);
+	svc = mig_svc(&stack, &mig_docmost);
+	source_sql(roles_sql);
+	source_sql(roles_defaults_sql);
+	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
+						 mig_docmost.src_db);
+
+	source_sql(dirty_cases[3].dirty);      /* Prisma: unfinished */
+	mig_pgfold(&stack, &r, NULL, "plan", svc, "--with-roles", NULL);
+	mig_expect_exit(&r, 3, "plan, Prisma unfinished");
+	v = not_ready_reason(&r);
+	cr_assert_str_eq(v, dirty_cases[3].reason);
+	free(v);
+	mig_run_free(&r);
+	source_sql(dirty_cases[3].clean);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", "--with-roles", NULL);
+	mig_expect_exit(&r, 0, "migrate 13 -> 17 --with-roles");
+	expect_in(&r.err, "migration state on the shared copy: Prisma public._prisma_migrations: last "
+			  "applied \"20240025_step\" (25 applied)\n", "migrate");
+	mig_run_free(&r);
+	v = mig_fingerprint(stack.shared, "admin", "docmost");
+	cr_assert_str_eq(v, fp, "data on the shared instance");
+	free(v);
+	shared_is("SELECT current_setting('server_version_num')::int / 10000", "17");
+	shared_is("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'rep.totals'::regclass",
+			  "docmost_migrator");
+	shared_is("SELECT has_table_privilege('docmost_report \"ro\" é', 'items', 'SELECT') "
+			  "AND has_table_privilege('docmost_report \"ro\" é', 'rep.totals', 'SELECT') "
+			  "AND NOT has_table_privilege('docmost_report \"ro\" é', 'items', 'INSERT')", "t");
 	free(fp);
 }
