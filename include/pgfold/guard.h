@@ -75,6 +75,8 @@ typedef struct OtherRole
 	size_t  owns_count;
 	char  **may;           /* "SELECT, INSERT on table app.x" */
 	size_t  may_count;
+	char  **policies;      /* "policy p on table app.x" (TO the role) */
+	size_t  policy_count;
 } OtherRole;
 
 typedef struct OtherRoles

@@ -71,6 +71,28 @@ own_roles(const StackService *svc, const char **own, size_t size)
 	return n;
 }
 
+/* pg_restore recreates a policy naming the role whatever --no-acl says:
+ * on the shared instance that fails the restore, or worse names another
+ * service's role of that name. Neither option helps: fix it at the source. */
+static void
+check_policies(Preflight *pf, const OtherRole *role)
+{
+	StrBuf d = STRBUF_INIT, list = STRBUF_INIT;
+
+	for (size_t i = 0; i < role->policy_count; i++)
+	{
+		sb_appends(&list, i ? ", " : "");
+		guard_append_clean(&list, role->policies[i]);
+	}
+	preflight_add(pf, "other roles", CHECK_BLOCK, "role %s is named by %s: pg_restore recreates "
+				  "a policy by role name, so on the shared instance it would fail or name another "
+				  "service's role of that name: point it at the app's own role or PUBLIC (ALTER "
+				  "POLICY ... TO ...) or drop it in the dedicated database, then re-run",
+				  pg_display(&d, role->name), sb_str(&list));
+	sb_free(&d);
+	sb_free(&list);
+}
+
 /* --with-roles: "<db>_<role>" must fit and be free (or pgfold's own, left
  * by an interrupted run). */
 static void
@@ -124,6 +146,8 @@ check_roles(Preflight *pf, App *app, const StackService *svc, const PreflightOpt
 		StrBuf line = STRBUF_INIT;
 
 		guard_role_describe(&pf->roles.roles[i], &line);
+		if (pf->roles.roles[i].policy_count > 0)
+			check_policies(pf, &pf->roles.roles[i]);
 		if (opts->with_roles)
 			check_carried(pf, app, pf->roles.roles[i].name, sb_str(&line));
 		else if (opts->drop_grants)

@@ -14,7 +14,9 @@
  * extensions and their members excepted (CREATE EXTENSION recreates them).
  * Grants come from the ACL columns, aclexplode'd: to PUBLIC, an owner's own
  * entries and the built-in objects' (OIDs below 16384) are not listed.
- * Rows: role, 'owns' | 'may', what (pg_describe_object's words).
+ * Policies naming a role (pg_shdepend 'r') are listed apart: pg_restore
+ * recreates them by the role's name whatever --no-acl says.
+ * Rows: role, 'owns' | 'may' | 'policy', what (pg_describe_object's words).
  */
 #include "pgfold/guard.h"
 
@@ -59,6 +61,11 @@ static const char roles_sql[] =
 	"UNION ALL\n"
 	"SELECT r.rolname, 'may', m.privs OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) pg_catalog.pg_describe_object(m.classid, m.objid, m.objsubid)\n"
 	"  FROM may m JOIN pg_catalog.pg_roles r ON r.oid = m.role WHERE r.rolname !~ '^pg_'\n"
+	"UNION ALL\n"
+	"SELECT r.rolname, 'policy', pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid)\n"
+	"  FROM pg_catalog.pg_shdepend s JOIN me ON s.dbid = me.oid\n"
+	"  JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid\n"
+	"  WHERE s.deptype = 'r' AND r.rolname !~ '^pg_'\n"
 	"ORDER BY 1, 2 DESC, 3\n"
 	;
 
@@ -100,6 +107,8 @@ add_row(OtherRoles *out, const char *role, const char *kind, const char *what)
 	r = &out->roles[out->count - 1];
 	if (strcmp(kind, "owns") == 0)
 		push(&r->owns, &r->owns_count, what);
+	else if (strcmp(kind, "policy") == 0)
+		push(&r->policies, &r->policy_count, what);
 	else
 		push(&r->may, &r->may_count, what);
 }
@@ -139,6 +148,9 @@ guard_roles_free(OtherRoles *r)
 			free(o->owns[j]);
 		for (size_t j = 0; j < o->may_count; j++)
 			free(o->may[j]);
+		for (size_t j = 0; j < o->policy_count; j++)
+			free(o->policies[j]);
+		free(o->policies);
 		free(o->owns);
 		free(o->may);
 		free(o->name);
@@ -174,6 +186,11 @@ guard_role_describe(const OtherRole *role, StrBuf *out)
 	{
 		sb_appends(out, role->owns_count ? "; may " : " may ");
 		append_items(out, role->may, role->may_count);
+	}
+	if (role->policy_count > 0)
+	{
+		sb_appends(out, role->owns_count || role->may_count ? "; is named by " : " is named by ");
+		append_items(out, role->policies, role->policy_count);
 	}
 	sb_free(&name);
 }

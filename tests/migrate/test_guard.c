@@ -542,3 +542,45 @@ Test(migrate_guard, source_13_into_shared_17)
 			  "AND NOT has_table_privilege('docmost_report \"ro\" é', 'items', 'INSERT')", "t");
 	free(fp);
 }
+
+/* A policy naming another role: pg_restore recreates it by that name even
+ * with --no-acl (on the shared instance: a failed restore, or another
+ * service's role of that name), so neither option lets it through. */
+Test(migrate_guard, policy_naming_another_role_blocks_whatever_the_option)
+{
+	const char *svc;
+	char want[2048], *fp, *v;
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	svc = mig_svc(&stack, &mig_docmost);
+	source_sql("CREATE ROLE reporting NOLOGIN;\n"
+			   "CREATE POLICY only_recent ON items FOR SELECT TO reporting USING (id > 1000);\n");
+
+	static const char line[] =
+		"role \"reporting\" is named by policy only_recent on table items: pg_restore recreates "
+		"a policy by role name, so on the shared instance it would fail or name another "
+		"service's role of that name: point it at the app's own role or PUBLIC (ALTER POLICY "
+		"... TO ...) or drop it in the dedicated database, then re-run";
+
+	for (int with = 0; with < 2; with++)
+	{
+		mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes",
+				   with ? "--with-roles" : "--drop-grants", NULL);
+		mig_expect_exit(&r, 3, "migrate with a policy naming another role");
+		str_format(want, sizeof(want), "pgfold: error: %s cannot be migrated: %s\n", svc, line);
+		expect_in(&r.err, want, "migrate");
+		mig_run_free(&r);
+	}
+	source_sql("ALTER POLICY only_recent ON items TO PUBLIC");
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate with the policy on PUBLIC");
+	mig_run_free(&r);
+	v = mig_shared_value(&stack, "docmost", "SELECT polname || ' ' || polroles::regrole[]::text "
+						 "FROM pg_policy");
+	cr_assert_str_eq(v, "only_recent {-}", "the policy on the shared instance");
+	free(v);
+	free(fp);
+}

@@ -53,7 +53,9 @@ static const char hostile_sql[] =
 	"CREATE ROLE \"weird;role\" NOLOGIN;\n"
 	"GRANT USAGE ON SCHEMA \"Sch \"\"q\"\" ü\tx\" TO \"r \"\"o\"\" ü\";\n"
 	"GRANT SELECT, UPDATE ON \"Sch \"\"q\"\" ü\tx\".\"Flyway_Schema_History\" TO \"r \"\"o\"\" ü\";\n"
-	"ALTER TABLE \"a b\".schema_migrations OWNER TO \"weird;role\";\n";
+	"ALTER TABLE \"a b\".schema_migrations OWNER TO \"weird;role\";\n"
+	"ALTER TABLE \"a b\".schema_migrations ENABLE ROW LEVEL SECURITY;\n"
+	"CREATE POLICY \"p ol\" ON \"a b\".schema_migrations TO \"r \"\"o\"\" ü\" USING (true);\n";
 
 /* Several statements: the simple query protocol. */
 static void
@@ -167,13 +169,15 @@ Test(migrate_guard_sql, other_roles_on_hostile_names)
 	cr_assert_str_eq(roles.roles[0].may[0], "SELECT, UPDATE on table \"Sch \"\"q\"\" ü\tx\"."
 					 "\"Flyway_Schema_History\"");
 	cr_assert_str_eq(roles.roles[0].may[1], "USAGE on schema Sch \"q\" ü\tx");
+	cr_assert_eq(roles.roles[0].policy_count, 1);
+	cr_assert_str_eq(roles.roles[0].policies[0], "policy p ol on table \"a b\".schema_migrations");
 	cr_assert_str_eq(roles.roles[1].name, "weird;role");
 	cr_assert_eq(roles.roles[1].owns_count, 1);
 	cr_assert_str_eq(roles.roles[1].owns[0], "table \"a b\".schema_migrations");
 	guard_role_describe(&roles.roles[0], &line);
 	cr_assert_str_eq(sb_str(&line), "role \"r \\\"o\\\" ü\" may SELECT, UPDATE on table "
 					 "\"Sch \"\"q\"\" ü\\x09x\".\"Flyway_Schema_History\", USAGE on schema "
-					 "Sch \"q\" ü\\x09x");
+					 "Sch \"q\" ü\\x09x; is named by policy p ol on table \"a b\".schema_migrations");
 	/* the admin itself (as the app's own role) is never listed */
 	for (size_t i = 0; i < roles.count; i++)
 		cr_assert_str_neq(roles.roles[i].name, "admin");
