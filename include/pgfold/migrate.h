@@ -42,6 +42,9 @@ typedef struct MigrateOptions
 	bool        keep_app_stopped;  /* --keep-app-stopped */
 	bool        verify_only;       /* --verify on a migrated service */
 	bool        dry_run;           /* --dry-run = plan */
+	bool        ignore_migration_state;  /* --ignore-migration-state */
+	bool        drop_grants;       /* --drop-grants */
+	bool        with_roles;        /* --with-roles */
 	bool        json;
 } MigrateOptions;
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pgfold/app.h"
+#include "pgfold/guard.h"
 #include "pgfold/pg.h"
 
 typedef enum CheckLevel
@@ -147,6 +148,9 @@ typedef struct PreflightOptions
 	 * once (preflight_source_job); NULL = ask now */
 	const PgxRowsJob *source_answer;
 	int         connection_limit;  /* --connection-limit, or CONN_LIMIT_FROM_EVIDENCE */
+	bool        ignore_migration_state;   /* --ignore-migration-state */
+	bool        drop_grants;  /* --drop-grants */
+	bool        with_roles;   /* --with-roles */
 } PreflightOptions;
 
 typedef struct Preflight
@@ -164,6 +168,12 @@ typedef struct Preflight
 	bool            role_exists;
 	bool            role_password_file;  /* and it logs in */
 	bool            tmp_db_exists;
+	/* guard.h: the runners' state tables and the other roles of the
+	 * source (not read in light mode) */
+	RunnerStates    runners;
+	bool            runners_known;
+	OtherRoles      roles;
+	bool            roles_known;
 	const ContainerInfo *db_container;
 	/* The files the migration would write, built by the pre-flight's dry
 	 * run with a placeholder password (plan shows their diffs); NULL when
@@ -207,6 +217,11 @@ void preflight_settle(Preflight *pf);
 
 const char *preflight_state_name(ServiceState state);
 const char *preflight_level_name(CheckLevel level);
+
+/* The checks of guard.h ("migration state", "other roles"), on the
+ * running source (guard_checks.c). */
+void preflight_check_guard(Preflight *pf, App *app, const StackService *svc,
+						   const PreflightOptions *opts);
 
 /* The checks as text lines (plan) or JSON (status --json, plan --json). */
 void preflight_print(FILE *out, const Preflight *pf, bool color);

@@ -14,6 +14,7 @@
 const char *const cli_migrate_usage =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
+	"                      [--ignore-migration-state] [--drop-grants | --with-roles]\n"
 	"                      [--dry-run] [--verify] [--json]\n"
 	"\n"
 	"Move SERVICE's database from its dedicated postgres container into the shared\n"
@@ -37,6 +38,18 @@ const char *const cli_migrate_usage =
 	"                      the peak of the apps' sessions seen on the source,\n"
 	"                      max(2 x peak, peak + 10) within its max_connections;\n"
 	"                      none when no session was seen)\n"
+	"  --ignore-migration-state  fold even when a migration runner's state\n"
+	"                      table shows a half-done migration (golang-migrate\n"
+	"                      dirty, Liquibase or Knex locked, Flyway, Prisma or\n"
+	"                      sqlx failed); the summary warns\n"
+	"  --drop-grants       fold even when roles other than the app's own own\n"
+	"                      objects or hold grants in the database: their\n"
+	"                      objects go to the service role, their grants are\n"
+	"                      not carried; the summary says so\n"
+	"  --with-roles        carry those roles as NOLOGIN roles <db>_<role> on the\n"
+	"                      shared instance, with their ownership, grants and\n"
+	"                      default privileges; the service role becomes a\n"
+	"                      member of each\n"
 	"  --dry-run           same as `pgfold plan SERVICE`\n"
 	"  --verify            on a migrated service: compare again with the\n"
 	"                      dedicated container, if it still exists\n"
@@ -49,12 +62,15 @@ const char *const cli_migrate_usage =
 const char *const cli_plan_usage =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
 	"                   [--connection-limit N] [--json]\n"
+	"                   [--ignore-migration-state] [--drop-grants | --with-roles]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
 	"space, other databases in the dedicated cluster, the apps' sessions sampled\n"
 	"on the source and the role's connection limit from them, room for it on the\n"
-	"shared instance) and print the exact steps,\n"
+	"shared instance, the state tables of the schema-migration runners and their\n"
+	"last applied version, roles other than the app's own that own objects or\n"
+	"hold grants) and print the exact steps,\n"
 	"the SQL and a unified diff of every file that would change. SERVICE is\n"
 	"FILE/DBSERVICE for a file with several dedicated postgres services.\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
@@ -74,6 +90,9 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "role", required_argument, NULL, 'R' },
 		{ "connection-limit", required_argument, NULL, 'c' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "ignore-migration-state", no_argument, NULL, 'I' },
+		{ "drop-grants", no_argument, NULL, 'G' },
+		{ "with-roles", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -98,6 +117,9 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case 'R': opts->role = optarg; break;
 			case 'v': opts->verify_only = true; break;
 			case 'j': opts->json = true; break;
+			case 'I': opts->ignore_migration_state = true; break;
+			case 'G': opts->drop_grants = true; break;
+			case 'W': opts->with_roles = true; break;
 			case 'c':
 				if (!str_to_long(optarg, -1, 10000, &limit))
 					return cli_usage_error(command, "--connection-limit takes a number "
@@ -111,6 +133,9 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		}
 	}
 	opts->connection_limit = (int) limit;
+	if (opts->drop_grants && opts->with_roles)
+		return cli_usage_error(command, "--drop-grants and --with-roles are two ways on: "
+							   "pick one");
 	if (argc - optind != 1)
 		return cli_usage_error(command, argc - optind == 0 ? "name one service"
 							   : "one service at a time");

@@ -67,6 +67,11 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 			   app->cfg.shared_container);
 	sb_appendf(out, "  %d. check \"%s\" again for what \"dump contents\" refuses, then hand "
 			   "every object of it to \"%s\"\n", n++, pf->names.tmp_db, pf->names.role);
+	if (opts->with_roles && pf->roles.count > 0)
+		sb_appendf(out, "  %d. carry %zu other role(s) as NOLOGIN roles \"%s_<role>\" (the "
+				   "service role a member of each): their ownership, grants and default "
+				   "privileges re-applied in \"%s\"\n", n++, pf->roles.count, pf->names.db,
+				   pf->names.tmp_db);
 	sb_appendf(out, "  %d. give \"%s\" the source database's settings and comment, and \"%s\" "
 			   "the settings of \"%s\" there (IN DATABASE only)\n", n++, pf->names.tmp_db,
 			   pf->names.role, svc->db_user);
@@ -160,7 +165,10 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 {
 	StackService *svc = &app->stack.services[index];
 	PreflightOptions po = { .db = opts->db, .role = opts->role,
-							.connection_limit = opts->connection_limit };
+							.connection_limit = opts->connection_limit,
+							.ignore_migration_state = opts->ignore_migration_state,
+							.drop_grants = opts->drop_grants,
+							.with_roles = opts->with_roles };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
 	int rc;

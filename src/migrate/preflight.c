@@ -715,6 +715,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		{
 			check_source(pf, svc);
 			check_dump(pf, svc);
+			if (!opts->light)
+				preflight_check_guard(pf, app, svc, opts);
 		}
 		else
 			add_check(pf, "source database", CHECK_WARN, "%s does not answer queries (see above)",
@@ -760,6 +762,8 @@ preflight_free(Preflight *pf)
 	strv_free(pf->source.extensions, pf->source.extension_count);
 	strv_free(pf->source.extension_versions, pf->source.extension_count);
 	preflight_hazards_free(&pf->source.hazards);
+	guard_runners_free(&pf->runners);
+	guard_roles_free(&pf->roles);
 	free(pf->source.encoding);
 	free(pf->source.collate);
 	free(pf->source.ctype);

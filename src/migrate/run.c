@@ -229,7 +229,10 @@ static int
 preflight_gate(Run *r)
 {
 	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role,
-							.connection_limit = r->opts->connection_limit };
+							.connection_limit = r->opts->connection_limit,
+							.ignore_migration_state = r->opts->ignore_migration_state,
+							.drop_grants = r->opts->drop_grants,
+							.with_roles = r->opts->with_roles };
 
 	preflight_run(r->app, r->index, &po, &r->pf);
 	if (r->pf.state == STATE_BLOCKED)
@@ -253,6 +256,7 @@ preflight_gate(Run *r)
 	str_copy(r->db_container, sizeof(r->db_container), r->pf.db_container->id);
 	str_copy(r->db_container_name, sizeof(r->db_container_name), r->pf.db_container->name);
 	str_copy(r->project, sizeof(r->project), migration_project(r->app, r->index));
+	guard_log_before(r);
 	return EXIT_OK;
 }
 
@@ -296,6 +300,7 @@ undo(Run *r)
 	steps_undo_files(r);
 	if (r->names.tmp_db[0] != '\0')
 		steps_drop_temp(r);
+	steps_drop_carried_roles(r);
 	steps_drop_created_role(r);
 	if (r->stopped != NULL && r->app->docker != NULL)
 		steps_restart_apps(r);
@@ -339,6 +344,7 @@ summary(Run *r)
 	printf("  log       %s\n", r->log_path);
 	printf("  took      %s\n", took);
 	printf("  rollback  pgfold rollback %s\n", r->svc->name);
+	guard_summary(r);
 	log_info("migration of %s complete in %.1f s", r->svc->name, secs);
 }
 
@@ -449,8 +455,10 @@ int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
 	static const StepFn before[] = { step_connections, step_save_original, step_stop_apps,
-									 step_role, step_stream, step_ownership, step_properties,
-									 step_analyze, step_verify, step_files };
+									 step_migration_state, step_role, step_stream,
+									 step_ownership, step_carry_roles, step_properties,
+									 step_analyze, step_verify, step_migration_state_after,
+									 step_files };
 	static const StepFn after[] = { step_cutover, step_apply, step_proof };
 	Run r;
 	int rc;
@@ -522,6 +530,7 @@ out:
 	inventory_free(&r.dst_inv);
 	sb_free_secret(&r.password);
 	json_decref(r.stopped);
+	json_decref(r.carry_map);
 	preflight_free(&r.pf);
 	journal_close(&r.journal);
 	lock_release(&r.lock);

@@ -66,6 +66,7 @@ typedef struct Run
 	VerifyReport          report;
 	Inventory             src_inv, dst_inv;
 	double                analyze_seconds;     /* -1: not run by this process */
+	json_t               *carry_map;           /* --with-roles: source role -> shared role */
 } Run;
 
 /* steps.c */
@@ -92,6 +93,19 @@ bool step_proof(Run *r);
 void steps_undo_files(Run *r);
 void steps_drop_temp(Run *r);
 void steps_drop_created_role(Run *r);
+
+/* guard_checks.c: the runners' state read again with the apps stopped
+ * (refused unless --ignore-migration-state), their versions on the
+ * restored copy; both read-only, not journaled. */
+bool step_migration_state(Run *r);
+bool step_migration_state_after(Run *r);
+void guard_log_before(Run *r);
+/* carry.c: --with-roles, after the hand-over (journaled "carry-roles": the
+ * role names before any is created, then done); undo drops them. */
+bool step_carry_roles(Run *r);
+void steps_drop_carried_roles(Run *r);
+/* "  warning ..." lines of what the options let go (summary). */
+void guard_summary(const Run *r);
 
 /* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
 bool run_file(Run *r, const char *ext, char *out, size_t size);

@@ -16,8 +16,8 @@
 
 /* src/migrate/run_internal.h, in order */
 static const char *const steps[] = {
-	"connections", "save-original", "stop-apps", "role", "stream", "ownership", "properties",
-	"analyze", "verify", "files",
+	"connections", "save-original", "stop-apps", "role", "stream", "ownership",
+	"properties", "analyze", "verify", "files",
 	"cutover", "apply", "proof",
 };
 #define STEP_COUNT (sizeof(steps) / sizeof(steps[0]))
