@@ -232,4 +232,44 @@ const MetaEntry *compose_find_meta(const ComposeFile *file, const char *key);
  */
 const char *compose_env_effective(const ComposeService *svc, const char *name);
 
+
+/* ---- an app's own YAML configuration (homeserver.yaml) -------------------- */
+
+#define YAML_DOC_MAX_BYTES (1024 * 1024)
+
+/* One scalar entry of a block mapping, tied to its bytes. */
+typedef struct YamlEntry
+{
+	char      *key;
+	char      *value;       /* decoded scalar; NULL when the value is not a scalar */
+	Span       value_span;  /* the scalar's bytes, quotes included */
+	YamlStyle  style;
+	size_t     line;        /* 1-based line of the key */
+} YamlEntry;
+
+typedef struct YamlMapping
+{
+	YamlEntry *entries;
+	size_t     count;
+	bool       flow;        /* written {..}: entries are not line-editable */
+	size_t     indent;      /* byte column of the keys */
+	size_t     end;         /* just after the line break of the last entry's line
+							 * (where a new entry goes) */
+	const char *eol;        /* the file's line break, "\n" or "\r\n" */
+} YamlMapping;
+
+/*
+ * The entries of the mapping at path (keys from the document's root, e.g.
+ * {"database", "args"}) of one YAML document (bytes may start with a BOM).
+ * *found false when some key on the path is absent or not a mapping.
+ * False with error ("line:col: reason") when the bytes are no single
+ * well-formed document of at most YAML_DOC_MAX_BYTES, hold a NUL byte, or a
+ * mapping on the path (the root included) repeats a key, uses a merge key
+ * or an alias: which of two values the app reads would be a guess.
+ */
+bool compose_yaml_mapping(const char *bytes, size_t len, const char *const *path,
+						  size_t depth, YamlMapping *out, bool *found,
+						  char *error, size_t error_size);
+void compose_yaml_mapping_free(YamlMapping *m);
+
 #endif
