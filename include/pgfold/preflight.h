@@ -102,6 +102,7 @@ typedef struct PreflightOptions
 	const char *db;           /* --db */
 	const char *role;         /* --role */
 	bool        light;        /* status: skip the costlier checks */
+	bool        files_edited; /* --files-edited */
 } PreflightOptions;
 
 typedef struct Preflight
@@ -139,6 +140,14 @@ bool preflight_names(const StackService *svc, const PreflightOptions *opts,
 bool preflight_run(App *app, size_t index, const PreflightOptions *opts,
 				   Preflight *out);
 void preflight_free(Preflight *pf);
+
+/* Apps configured by their own files (preflight_appfiles.c): when no app
+ * connects through compose but an app file names the db (or with
+ * --files-edited), the service's problem is cleared and apps_in_files
+ * set; then each file is reported (an unknown format blocks). */
+void preflight_adopt_app_files(App *app, size_t index, const PreflightOptions *opts);
+void preflight_app_files(Preflight *pf, App *app, const StackService *svc,
+						 const PreflightOptions *opts);
 
 /* For other commands' checks (rollback): add one (detail from fmt), and set
  * state/reason from the worst level present (block, then warn). */

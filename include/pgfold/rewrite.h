@@ -97,6 +97,9 @@ typedef struct RwTarget
 	const char      *password;      /* secret: never logged */
 	RwPasswordStyle  password_style;
 	const char      *password_var;  /* NULL: PGFOLD_<SERVICE>_DB_PASSWORD */
+	/* the apps read their settings from their own files (appconfig.h):
+	 * no connection in the service file is no reason to refuse */
+	bool             apps_in_files;
 } RwTarget;
 
 /* A variable the new file references; the caller writes it to the .env of

@@ -14,7 +14,7 @@
 const char *const cli_migrate_usage =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
-	"                      [--dry-run] [--verify] [--json]\n"
+	"                      [--files-edited] [--dry-run] [--verify] [--json]\n"
 	"\n"
 	"Move SERVICE's database from its dedicated postgres container into the shared\n"
 	"instance and switch the service over: stop its apps, stream pg_dump into\n"
@@ -33,6 +33,9 @@ const char *const cli_migrate_usage =
 	"                      (default: `# database_name:` or POSTGRES_DB)\n"
 	"  --role NAME         role name (default: the database name)\n"
 	"  --connection-limit N  the role's CONNECTION LIMIT (default 20)\n"
+	"  --files-edited      the apps' own files that name the database in a\n"
+	"                      format pgfold does not rewrite (plan lists each\n"
+	"                      file:line) were changed by you: go on\n"
 	"  --dry-run           same as `pgfold plan SERVICE`\n"
 	"  --verify            on a migrated service: compare again with the\n"
 	"                      dedicated container, if it still exists\n"
@@ -42,7 +45,8 @@ const char *const cli_migrate_usage =
 	"unreachable, 5 shared instance unreachable, 6 verification mismatch, 7 locked.\n";
 
 const char *const cli_plan_usage =
-	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply] [--json]\n"
+	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
+	"                   [--files-edited] [--json]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
@@ -66,6 +70,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "role", required_argument, NULL, 'R' },
 		{ "connection-limit", required_argument, NULL, 'c' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "files-edited", no_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -89,6 +94,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case 'D': opts->db = optarg; break;
 			case 'R': opts->role = optarg; break;
 			case 'v': opts->verify_only = true; break;
+			case 'F': opts->files_edited = true; break;
 			case 'j': opts->json = true; break;
 			case 'c':
 				if (!str_to_long(optarg, -1, 10000, &limit))

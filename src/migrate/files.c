@@ -69,6 +69,7 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 		.dbname = names->db,
 		.password = password,
 		.password_style = RW_PASSWORD_MIRROR,
+		.apps_in_files = svc->apps_in_files,
 	};
 
 	if (!rewrite_service_file(svc, &target, &out->service))
@@ -89,7 +90,12 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 	sb_free(&cmd);
 	if (!ok)
 		return false;
-	return build_env(app, &out->service, out);
+	/* apps that read the db's settings from their own files */
+	AcNew app_target = { target.host, target.port, target.role, target.password, target.dbname };
+
+	return build_env(app, &out->service, out)
+		&& appfiles_find(app, (size_t) (svc - app->stack.services), &app_target,
+						 &out->app_files);
 }
 
 void
@@ -99,6 +105,7 @@ migration_files_free(MigrationFiles *files)
 	sb_free(&files->override_bytes);
 	sb_free_secret(&files->env_old);
 	sb_free_secret(&files->env_new);
+	appfiles_free(&files->app_files);
 }
 
 /* The .env holds passwords: its diff shows which keys change, never values. */
@@ -126,5 +133,5 @@ migration_files_diff(const StackService *svc, const MigrationFiles *files, StrBu
 							  files->override_bytes.len, "/dev/null", b, out))
 		return false;
 	describe_env_change(files, out);
-	return true;
+	return appfiles_diff(files, out);
 }

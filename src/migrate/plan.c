@@ -138,7 +138,8 @@ int
 migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 {
 	StackService *svc = &app->stack.services[index];
-	PreflightOptions po = { .db = opts->db, .role = opts->role };
+	PreflightOptions po = { .db = opts->db, .role = opts->role,
+						   .files_edited = opts->files_edited };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
 	int rc;

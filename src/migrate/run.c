@@ -228,7 +228,8 @@ load_from_journal(Run *r)
 static int
 preflight_gate(Run *r)
 {
-	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role };
+	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role,
+						   .files_edited = r->opts->files_edited };
 
 	preflight_run(r->app, r->index, &po, &r->pf);
 	if (r->pf.state == STATE_BLOCKED)
@@ -467,7 +468,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	}
 	else
 	{
-		if (!restore_original_if_changed(&r))
+		if (!steps_app_files_resume(&r) || !restore_original_if_changed(&r))
 		{
 			rc = exit_hint_get();
 			goto out;

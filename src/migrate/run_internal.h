@@ -76,6 +76,12 @@ void steps_undo_files(Run *r);
 void steps_drop_temp(Run *r);
 void steps_drop_created_role(Run *r);
 
+/* appfiles_write.c: the app files of r->files (apps configured by files) */
+json_t *steps_app_files_save(Run *r);
+bool steps_app_files_write(Run *r);
+void steps_app_files_undo(Run *r);
+bool steps_app_files_resume(Run *r);
+
 /* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
 bool run_file(Run *r, const char *ext, char *out, size_t size);
 

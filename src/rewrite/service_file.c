@@ -213,7 +213,7 @@ preflight(RwCtx *c)
 				  c->path);
 		return false;
 	}
-	if (svc->conn_count == 0)
+	if (svc->conn_count == 0 && !c->t->apps_in_files)
 	{
 		log_error("%s: no app service connects to %s through settings pgfold can edit; "
 				  "removing it would strand the app", c->path,
