@@ -101,6 +101,7 @@ check_file(Search *s, const char *path, const char *app_key)
 		f->refs = refs;
 		f->ref_count = nrefs;
 		refs = NULL;
+		nrefs = 0;
 	}
 	appconfig_refs_free(refs, nrefs);
 	sb_free_secret(&bytes);

@@ -200,3 +200,67 @@ steps_app_files_resume(Run *r)
 	}
 	return true;
 }
+
+/* ---- the apps that read them ------------------------------------------------ */
+
+static bool
+listed(json_t *ids, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ids, i, v)
+		if (json_string_value(v) && strcmp(json_string_value(v), id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The running containers of the project's app services that read an app
+ * file (an app of another -f file of the project is not among the
+ * service's own containers): stopped with them, so that nothing writes to
+ * the dedicated database during the copy, and started again by the apply
+ * (compose up of the project), when they read their rewritten file.
+ */
+bool
+steps_stop_file_apps(Run *r, json_t *ids, json_t *names)
+{
+	AppFiles af;
+	AcNew t = { r->app->cfg.shared_host, r->app->cfg.shared_port, "pgfold_probe",
+				PREFLIGHT_PASSWORD_PLACEHOLDER, "pgfold_probe" };
+	const char *project = migration_project(r->app, r->index);
+	bool ok = true;
+
+	if (!r->svc->apps_in_files || r->app->container_list == NULL || project == NULL)
+		return true;
+	if (!appfiles_find(r->app, r->index, &t, &af))
+		return false;
+	for (size_t k = 0; ok && k < af.count; k++)
+	{
+		size_t i;
+		json_t *c;
+
+		json_array_foreach(r->app->container_list, i, c)
+		{
+			json_t *labels = json_object_get(c, "Labels");
+			const char *id = json_string_value(json_object_get(c, "Id"));
+			const char *state = json_string_value(json_object_get(c, "State"));
+			const char *svc = json_string_value(json_object_get(labels, "com.docker.compose.service"));
+			const char *proj = json_string_value(json_object_get(labels, "com.docker.compose.project"));
+			const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+
+			if (id == NULL || svc == NULL || proj == NULL || state == NULL
+				|| strcmp(svc, af.items[k].app) != 0 || strcmp(proj, project) != 0
+				|| strcmp(state, "running") != 0 || listed(ids, id))
+				continue;
+			name = name ? (name[0] == '/' ? name + 1 : name) : id;
+			log_notice("stopping %s (it reads %s)", name, af.items[k].rel);
+			if (!(ok = docker_stop_container(r->app->docker, id, 30)))
+				break;
+			json_array_append_new(ids, json_string(id));
+			json_array_append_new(names, json_string(name));
+		}
+	}
+	appfiles_free(&af);
+	return ok;
+}

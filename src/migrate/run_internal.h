@@ -81,6 +81,7 @@ json_t *steps_app_files_save(Run *r);
 bool steps_app_files_write(Run *r);
 void steps_app_files_undo(Run *r);
 bool steps_app_files_resume(Run *r);
+bool steps_stop_file_apps(Run *r, json_t *ids, json_t *names);
 
 /* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
 bool run_file(Run *r, const char *ext, char *out, size_t size);

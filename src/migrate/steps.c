@@ -88,7 +88,8 @@ step_stop_apps(Run *r)
 
 	r->stopped = json_array();
 	if (!app_stop_containers(r->app, r->index, r->svc->db_service, STOP_TIMEOUT_S, r->stopped,
-							 names))
+							 names)
+		|| !steps_stop_file_apps(r, r->stopped, names))
 	{
 		json_decref(names);
 		return false;

@@ -301,6 +301,39 @@ fill_result(RwCtx *c, RwServiceResult *out)
 	}
 }
 
+/* The db was the file's only service (its apps are in other files of the
+ * project and read their own configuration): `services:` stays, as an
+ * empty mapping `services: {}`, not null (which compose rejects). */
+static bool
+empty_services(RwCtx *c)
+{
+	const char *b = c->f->bytes;
+	size_t p = c->f->services_block.start, end = c->f->len;
+
+	if (!c->t->apps_in_files || c->f->services[0].flow)
+	{
+		log_error("%s: %s is the file's only service; pgfold cannot remove it", c->path,
+				  c->f->services[0].key);
+		return false;
+	}
+	while (p < end && b[p] != ':' && b[p] != '\n')
+		p++;
+	for (size_t q = p + 1; p < end && b[p] == ':' && q < end && b[q] != '\n' && b[q] != '\r'; q++)
+		if (b[q] != ' ' && b[q] != '\t')
+		{
+			if (b[q] == '#')
+				break;
+			p = end;    /* something after `services:` on its line */
+		}
+	if (p >= end || b[p] != ':')
+	{
+		log_error("%s: cannot leave an empty services mapping behind (write `services:` on "
+				  "a line of its own)", c->path);
+		return false;
+	}
+	return rw_insert(&c->edits, p + 1, " {}", 3);
+}
+
 bool
 rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceResult *out)
 {
@@ -325,6 +358,7 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	Span dbspan = ok ? rw_service_span(c.f, &c.f->services[svc->db_service]) : (Span) { 0, 0 };
 
 	ok = ok && rw_delete(&c.edits, dbspan.start, dbspan.end);
+	ok = ok && (c.f->service_count > 1 || empty_services(&c));
 	ok = ok && edit_depends(&c, (size_t) svc->db_service);
 	ok = ok && rw_apply(&c.edits, c.f->bytes, c.f->len, &out->bytes);
 
