@@ -163,7 +163,26 @@ typedef struct ComposeService
 
 	char         **volumes;        /* short-form strings as written; long form as source:target[:ro] */
 	size_t         volume_count;
+
+	/* networks: (keys of the top-level networks: as written, resolved);
+	 * FORM_ABSENT = compose's `default` network */
+	CollectionForm networks_form;
+	char         **networks;
+	size_t         network_count;
+	Span           networks_block; /* line span of `networks:` and its items */
+	bool           networks_flow;  /* networks: [..] / {..} */
+	size_t         networks_indent;/* column of the first item (its `-` or key) */
+	char         **extra_hosts;    /* "name:address" entries, resolved */
+	size_t         extra_host_count;
 } ComposeService;
+
+/* One entry of the top-level networks: mapping. */
+typedef struct ComposeNetwork
+{
+	char *key;
+	char *name;        /* `name:` (or external's legacy `name:`), resolved; NULL = none */
+	bool  external;
+} ComposeNetwork;
 
 typedef struct ComposeFile
 {
@@ -183,6 +202,11 @@ typedef struct ComposeFile
 	size_t          service_indent;
 
 	char           *version;       /* top-level `version:`, NULL if absent */
+	ComposeNetwork *networks;      /* top-level networks: */
+	size_t          network_count;
+	Span            networks_block;/* its line span; empty at EOF when absent */
+	bool            networks_flow;
+	bool            networks_present;
 	bool            has_anchors;   /* some &anchor is defined */
 	char            error[512];    /* the failure's one line, also after compose_free */
 } ComposeFile;
@@ -222,6 +246,17 @@ void compose_free(ComposeFile *file);  /* keeps file->error */
 
 const ComposeService *compose_find_service(const ComposeFile *file, const char *key);
 const EnvItem *compose_find_env(const ComposeService *svc, const char *name);  /* last wins */
+/*
+ * The networks a service's container joins, as compose names them for
+ * project: `network_mode` set: none (*mode = its value: host, none,
+ * service:x, container:x); else each networks: key (or `default`) mapped
+ * through the top-level networks: (`name:`, `external`: the key itself,
+ * else <project>_<key>). Owned strings (free each and the array).
+ */
+void compose_service_networks(const ComposeFile *file, const ComposeService *svc,
+							  const char *project, char ***names, size_t *count,
+							  const char **mode);
+
 const char *compose_meta_get(const ComposeFile *file, const char *key);         /* last wins */
 const MetaEntry *compose_find_meta(const ComposeFile *file, const char *key);
 

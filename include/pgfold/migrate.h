@@ -149,6 +149,24 @@ bool appfiles_diff(const struct MigrationFiles *files, StrBuf *out);
  * pre-flight of a service whose compose file holds no connection. */
 bool appfiles_any(App *app, size_t index, size_t *count);
 
+/* ---- networks (src/migrate/networks.c) -------------------------------- */
+
+/* The shared instance's networking as the fold needs it. */
+typedef struct SharedNet
+{
+	bool        container;   /* PGFOLD_SHARED_CONTAINER names a container that exists */
+	char       *mode;        /* its NetworkMode */
+	char      **names;       /* its networks */
+	size_t      count;
+	char        project[256];/* the apps' compose project */
+	RwSharedNet rw;          /* for the rewriter (points into the above) */
+} SharedNet;
+
+/* Inspect the shared container (after app_engine); not a container, or
+ * no engine: container false. Never fails. */
+void migration_shared_net(App *app, size_t index, SharedNet *out);
+void migration_shared_net_free(SharedNet *net);
+
 /* ---- files (src/migrate/files.c) --------------------------------------- */
 
 typedef struct MigrationFiles
@@ -165,6 +183,7 @@ typedef struct MigrationFiles
 	StrBuf          env_new;                 /* with the password variable */
 	bool            env_exists;
 	AppFiles        app_files;               /* apps configured by their files */
+	SharedNet       net;                     /* the shared instance's networks */
 } MigrationFiles;
 
 /* Compute every new file; password may be a placeholder (plan). */

@@ -148,6 +148,11 @@ void preflight_free(Preflight *pf);
 void preflight_adopt_app_files(App *app, size_t index, const PreflightOptions *opts);
 void preflight_app_files(Preflight *pf, App *app, const StackService *svc,
 						 const PreflightOptions *opts);
+/* Can each app reach the shared instance after the fold (networks.c)? */
+void preflight_networks(Preflight *pf, App *app, const StackService *svc);
+/* Both, on the files the pre-flight's dry run built. */
+void preflight_after_rewrite(Preflight *pf, App *app, const StackService *svc,
+							 const PreflightOptions *opts);
 
 /* For other commands' checks (rollback): add one (detail from fmt), and set
  * state/reason from the worst level present (block, then warn). */

@@ -675,7 +675,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	{
 		check_sibling_names(pf, app, svc, opts);
 		check_rewrite(pf, app, svc);
-		preflight_app_files(pf, app, svc, opts);
+		preflight_after_rewrite(pf, app, svc, opts);
 	}
 
 	if (!pf->engine_reachable)

@@ -78,3 +78,11 @@ preflight_app_files(Preflight *pf, App *app, const StackService *svc,
 		preflight_add(pf, "app connections", CHECK_BLOCK, "no app file names \"%s\" any more",
 					  svc->file.services[svc->db_service].key);
 }
+
+void
+preflight_after_rewrite(Preflight *pf, App *app, const StackService *svc,
+						const PreflightOptions *opts)
+{
+	preflight_app_files(pf, app, svc, opts);
+	preflight_networks(pf, app, svc);
+}

@@ -338,6 +338,8 @@ bool
 rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceResult *out)
 {
 	RwCtx c;
+	RwNetAdded *net_added = NULL;
+	size_t net_added_count = 0;
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
@@ -355,6 +357,7 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	for (size_t i = 0; ok && i < svc->conn_count; i++)
 		ok = rw_edit_conn(&c, &svc->conns[i]);
 	ok = ok && rw_emit_adds(&c) && edit_meta(&c);
+	ok = ok && rw_edit_networks(&c, &net_added, &net_added_count);
 	Span dbspan = ok ? rw_service_span(c.f, &c.f->services[svc->db_service]) : (Span) { 0, 0 };
 
 	ok = ok && rw_delete(&c.edits, dbspan.start, dbspan.end);
@@ -375,6 +378,10 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	if (ok)
 	{
 		fill_result(&c, out);
+		out->net_added = net_added;
+		out->net_added_count = net_added_count;
+		net_added = NULL;
+		net_added_count = 0;
 		rw_warn_mentions(c.path, svc, &c.edits, &out->warnings, &out->warning_count);
 	}
 	else
@@ -383,6 +390,7 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	for (size_t i = 0; i < c.nadds; i++)
 		rw_free_secret(checks[c.npending + i].value);
 	rw_adds_free(&c);
+	rw_net_added_free(net_added, net_added_count);
 	for (size_t i = 0; i < c.npending; i++)
 	{
 		rw_free_secret(checks[i].value);
@@ -416,6 +424,7 @@ rewrite_service_result_free(RwServiceResult *res)
 		free(res->added[i].restore);
 	}
 	free(res->added);
+	rw_net_added_free(res->net_added, res->net_added_count);
 	free(res->edited);
 	for (size_t i = 0; i < res->warning_count; i++)
 		free(res->warnings[i]);
