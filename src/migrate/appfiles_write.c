@@ -19,17 +19,29 @@
 
 /* ---- plan ------------------------------------------------------------------ */
 
-/* A diff line that sets a password shows `<secret>` for its value. */
+/* Where a diff line names a secret (a password, and the other secrets
+ * such files hold next to it: Synapse's macaroon_secret_key, form_secret,
+ * registration_shared_secret, tokens); n when it names none. */
+static size_t
+secret_word(const char *line, size_t n)
+{
+	static const char *const words[] = { "pass", "secret", "key", "token" };
+
+	for (size_t k = 1; k < n; k++)
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (k + strlen(words[w]) <= n && strncasecmp(line + k, words[w], strlen(words[w])) == 0)
+				return k;
+	return n;
+}
+
+/* A diff line that sets a secret shows `<secret>` for its value. */
 static void
 mask_line(const char *line, size_t n, StrBuf *out)
 {
-	size_t k = 1;   /* after the diff marker */
+	size_t k = secret_word(line, n);
 
-	for (; k + 4 <= n; k++)
-		if (strncasecmp(line + k, "pass", 4) == 0)
-			break;
-	if (n == 0 || k + 4 > n || line[0] == '@' || (n >= 3 && (memcmp(line, "---", 3) == 0
-															  || memcmp(line, "+++", 3) == 0)))
+	if (n == 0 || k >= n || line[0] == '@' || (n >= 3 && (memcmp(line, "---", 3) == 0
+														   || memcmp(line, "+++", 3) == 0)))
 	{
 		sb_append(out, line, n);
 		return;

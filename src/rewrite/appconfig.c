@@ -182,8 +182,15 @@ appconfig_find_refs(const char *bytes, size_t len, const AcOld *old, const AcNew
 				*refs = xrealloc(*refs, cap, sizeof(AcRef));
 			}
 			size_t n = e - pos > REF_TEXT_MAX ? REF_TEXT_MAX : e - pos;
+			/* a line that also holds a secret is named, not shown */
+			char *text = xstrndup(bytes + pos, n);
 
-			(*refs)[*count] = (AcRef) { line, xstrndup(bytes + pos, n), sb_steal(&change) };
+			if (strcasestr(text, "pass") || strcasestr(text, "secret") || strcasestr(text, "token"))
+			{
+				free(text);
+				text = xstrdup("(holds a secret: not shown)");
+			}
+			(*refs)[*count] = (AcRef) { line, text, sb_steal(&change) };
 			(*count)++;
 		}
 		sb_free(&change);

@@ -554,7 +554,9 @@ service_analyze(const Config *cfg, StackService *svc)
 
 		for (size_t i = 0; i < svc->conn_count; i++)
 			dedicated += !svc->conns[i].shared;
-		svc->no_app_conn = dedicated == 0;
+		/* only when it is the file's one problem: clearing it must not
+		 * hide another */
+		svc->no_app_conn = dedicated == 0 && svc->problem == NULL;
 		if (dedicated == 0)
 			svc_problem(svc, "no app service connects to postgres service '%s' through a setting "
 						"pgfold recognises (DATABASE_URL, DB_HOST, POSTGRES_HOST, NC_DB ...); "

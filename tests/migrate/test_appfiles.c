@@ -97,7 +97,8 @@ assert_running(MigStack *s, const char *suffix)
 
 #define HS_HEAD "# homeserver.yaml of a lab test\nserver_name: \"example.org\"\n" \
 	"database:\n  name: psycopg2\n  # the dedicated database\n  args:\n"
-#define HS_TAIL "    cp_min: 5\n    cp_max: 10\n\nmedia_store_path: /data/media_store\n"
+#define HS_TAIL "    cp_min: 5\n    cp_max: 10\n\nmacaroon_secret_key: \"zzz-macaroon-zzz\"\n" \
+	"media_store_path: /data/media_store\n"
 
 Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 {
@@ -127,6 +128,9 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 	cr_assert(said(&r, "+    host: postgres\n"), "%s", sb_str(&r.out));
 	cr_assert(said(&r, "+    password: <secret>\n"), "%s", sb_str(&r.out));
 	cr_assert_not(said(&r, "synapse-test-password"), "the old password is shown");
+	/* another secret of the file, in the diff's context */
+	cr_assert(said(&r, " macaroon_secret_key: <secret>\n"), "%s", sb_str(&r.out));
+	cr_assert_not(said(&r, "zzz-macaroon-zzz"), "another secret is shown");
 	mig_run_free(&r);
 
 	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
@@ -139,7 +143,8 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 	str_format(want, sizeof(want), HS_HEAD "    user: synapse\n"
 			   "    password: '%s'   # from .env\n    database: synapse\n"
 			   "    host: postgres\n    cp_min: 5\n    cp_max: 10\n    port: %d\n"
-			   "\nmedia_store_path: /data/media_store\n", pw, 5432);
+			   "\nmacaroon_secret_key: \"zzz-macaroon-zzz\"\nmedia_store_path: /data/media_store\n",
+			   pw, 5432);
 	assert_bytes(hs, want);
 	cr_assert_eq(mode_of(hs), 0640);
 	free(pw);

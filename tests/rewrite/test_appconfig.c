@@ -342,6 +342,17 @@ Test(appconfig_refs, lines_naming_the_old_database)
 		cr_assert_null(strstr(refs[i].change, "secret"));
 	appconfig_refs_free(refs, count);
 
+	/* a line holding a secret is named, not shown */
+	refs = NULL;
+	count = 0;
+	const char *dsn = "dsn=postgres://synapse:hunter2@synapse-db/x pass=1\n";
+
+	cr_assert(appconfig_find_refs(dsn, strlen(dsn), &OLD, &n, &refs, &count));
+	cr_assert_eq(count, 1);
+	cr_assert_str_eq(refs[0].text, "(holds a secret: not shown)");
+	cr_assert_null(strstr(refs[0].change, "hunter2"));
+	appconfig_refs_free(refs, count);
+
 	/* a word that equals the service key, and nothing else of the database */
 	refs = NULL;
 	count = 0;
