@@ -141,6 +141,8 @@ steps_app_files_write(Run *r)
 		log_notice("rewrote %s (%s, %s) for the shared instance", f->rel, f->app,
 				   appconfig_format_name(f->format));
 	}
+	/* tests: a crash with the app files rewritten, the service file not */
+	run_fault_point("app-files");
 	return true;
 }
 

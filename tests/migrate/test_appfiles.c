@@ -276,3 +276,44 @@ Test(migrate_appfiles, unknown_format_in_another_file_blocks_then_files_edited)
 	assert_logs_in(&stack, "radarr_main", "radarr_main");
 	assert_running(&stack, "radarr");
 }
+
+/* A crash after the app file was rewritten and before the service file
+ * was: the re-run puts the app file back from its saved copy, redoes the
+ * step and finishes; rollback then restores the original. */
+Test(migrate_appfiles, crash_among_the_files_writes_resumes)
+{
+	char svc[96], hs[PATH_MAX], dbc[160], orig[2048];
+	MigRun r;
+	const char *fault[] = { "PGFOLD_FAULT_AFTER=app-files", NULL };
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(svc, sizeof(svc), "synapse-%s", stack.id);
+	str_format(dbc, sizeof(dbc), "%s-synapse-db", stack.id);
+	mig_path(&stack, hs, sizeof(hs), "data/synapse/homeserver.yaml");
+	str_format(orig, sizeof(orig), HS_HEAD "    user: synapse_user\n"
+			   "    password: synapse-test-password\n    database: synapse\n"
+			   "    host: %s\n    port: 5432\n" HS_TAIL, dbc);
+	put(hs, orig, 0644);
+	mig_service_add(&stack, "synapse", svc, NULL);
+	mig_service_up(&stack, svc, dbc);
+	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+
+	mig_pgfold(&stack, &r, fault, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 99, "migrate with a crash after the app files");
+	mig_run_free(&r);
+	cr_assert(mig_file_contains(hs, "    host: postgres\n"), "the crash came before the write");
+
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "the resumed migrate");
+	cr_assert(said(&r, "restored ") && said(&r, "an interrupted run had rewritten it"), "%s%s",
+			  sb_str(&r.out), sb_str(&r.err));
+	mig_run_free(&r);
+	cr_assert(mig_file_contains(hs, "    host: postgres\n"));
+	assert_logs_in(&stack, "synapse", "synapse");
+
+	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "rollback");
+	mig_run_free(&r);
+	assert_bytes(hs, orig);
+}
