@@ -97,6 +97,43 @@ rb_app_files_restore(Rb *r)
 	return true;
 }
 
+/* The pre-flight: each app file as migrate wrote it (or already the
+ * original), its saved copy intact; an edit since blocks without --yes. */
+void
+rb_app_files_check(Rb *r, Preflight *pf)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(r->mig.app_files, i, e)
+	{
+		const char *path, *copy, *old, *wrote;
+		char sha[FS_SHA256_HEX_LEN + 1], csha[FS_SHA256_HEX_LEN + 1];
+
+		if (!entry(e, &path, &copy, &old, &wrote))
+		{
+			preflight_add(pf, "app file", CHECK_BLOCK, "the journal lists an app file without "
+						  "its path, copy or sha256");
+			continue;
+		}
+		if (!fs_sha256_file(copy, csha, NULL) || strcmp(csha, old) != 0)
+			preflight_add(pf, "app file", CHECK_BLOCK, "the saved original %s of %s is missing or "
+						  "changed; restore %s from your own backups", copy, path, path);
+		else if (!fs_sha256_file(path, sha, NULL))
+			preflight_add(pf, "app file", CHECK_BLOCK, "%s cannot be read (see above)", path);
+		else if (strcmp(sha, old) == 0)
+			preflight_add(pf, "app file", CHECK_INFO, "%s is already the original", path);
+		else if (strcmp(sha, wrote) != 0)
+			preflight_add(pf, "app file", r->opts->yes ? CHECK_WARN : CHECK_BLOCK,
+						  "%s was edited since the migration: the rollback replaces it with the "
+						  "original saved in %s%s", path, copy,
+						  r->opts->yes ? "; --yes accepts that" : "; re-run with --yes to accept that");
+		else
+			preflight_add(pf, "app file", CHECK_OK, "%s is as migrate wrote it; the original is "
+						  "in %s", path, copy);
+	}
+}
+
 void
 rb_app_files_undo(Rb *r)
 {

@@ -159,6 +159,7 @@ bool rb_env_without(Rb *r, StrBuf *old_env, StrBuf *new_env, bool *changed);
 
 /* appfiles.c: the apps' own files migrate rewrote */
 bool rb_app_files_restore(Rb *r);
+void rb_app_files_check(Rb *r, Preflight *pf);
 void rb_app_files_undo(Rb *r);
 void rb_app_files_describe(const Rb *r, StrBuf *out);
 

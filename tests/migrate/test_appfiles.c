@@ -208,8 +208,23 @@ Test(migrate_appfiles, gitea_app_ini_rewritten_and_restored)
 	assert_logs_in(&stack, "giteadb", "giteadb");
 	assert_running(&stack, "gitea");
 
+	/* edited since the migration: rollback says so and changes nothing
+	 * without --yes */
+	StrBuf edited = STRBUF_INIT;
+
+	mig_read(ini, &edited, false);
+	sb_appends(&edited, "; an operator's note\r\n");
+	put(ini, sb_str(&edited), 0644);
+	mig_pgfold(&stack, &r, NULL, "rollback", svc, NULL);
+	mig_expect_exit(&r, 3, "rollback of an edited app.ini");
+	cr_assert(said(&r, "data/gitea/conf/app.ini was edited since the migration: the rollback "
+				   "replaces it with the original saved in "), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+	assert_bytes(ini, sb_str(&edited));
+	sb_free(&edited);
+
 	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
-	mig_expect_exit(&r, 0, "rollback");
+	mig_expect_exit(&r, 0, "rollback --yes");
 	mig_run_free(&r);
 	assert_bytes(ini, orig);
 }
