@@ -290,6 +290,22 @@ Test(migrate_appfiles, unknown_format_in_another_file_blocks_then_files_edited)
 	mig_run_free(&r);
 	assert_logs_in(&stack, "radarr_main", "radarr_main");
 	assert_running(&stack, "radarr");
+
+	/* the db file kept `services: {}`; rollback brings it back as it was
+	 * (the operator's config.xml edit is theirs to undo) */
+	char dbfile[PATH_MAX], origfile[PATH_MAX];
+	StrBuf o = STRBUF_INIT;
+
+	mig_path(&stack, dbfile, sizeof(dbfile), "services/%s.yml", db_svc);
+	cr_assert(mig_file_contains(dbfile, "\nservices: {}\n"));
+	mig_pgfold(&stack, &r, NULL, "rollback", db_svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "rollback of a db-only file");
+	mig_run_free(&r);
+	str_format(origfile, sizeof(origfile), "%s/orig/%s.yml", stack.dir, db_svc);
+	mig_read(origfile, &o, false);
+	assert_bytes(dbfile, sb_str(&o));
+	sb_free(&o);
+	cr_assert(lab_wait_ready(dbc, 120), "%s is not back", dbc);
 }
 
 /* A crash after the app file was rewritten and before the service file
