@@ -273,8 +273,42 @@ steps_stop_file_apps(Run *r, json_t *ids, json_t *names)
 				break;
 			json_array_append_new(ids, json_string(id));
 			json_array_append_new(names, json_string(name));
+			if (r->file_apps != NULL && compose_find_service(&r->svc->file, svc) == NULL)
+				json_array_append_new(r->file_apps, json_string(id));
 		}
 	}
 	appfiles_free(&af);
 	return ok;
+}
+
+/*
+ * The last step: the apps of the project's other files stopped for the
+ * fold, which the compose up of this file's services does not start,
+ * started again (they read their rewritten file then). Not journaled:
+ * starting a running container changes nothing.
+ */
+bool
+step_start_file_apps(Run *r)
+{
+	size_t i;
+	json_t *id;
+
+	if (r->opts->no_apply || r->opts->keep_app_stopped || r->file_apps == NULL)
+		return true;
+	json_array_foreach(r->file_apps, i, id)
+	{
+		json_t *js = NULL;
+		bool found = false;
+		const char *cid = json_string_value(id);
+
+		if (cid == NULL || !docker_inspect_container(r->app->docker, cid, &js, &found) || !found)
+		{
+			json_decref(js);
+			continue;     /* recreated by compose: it runs already */
+		}
+		if (!docker_inspect_running(js) && docker_start_container(r->app->docker, cid))
+			log_notice("started %s again", json_string_value(json_object_get(js, "Name")));
+		json_decref(js);
+	}
+	return true;
 }

@@ -221,6 +221,7 @@ load_from_journal(Run *r)
 		return false;
 	str_copy(r->db_container, sizeof(r->db_container), r->db_container_name);
 	r->stopped = json_incref(json_object_get(stop, "containers"));
+	r->file_apps = json_incref(json_object_get(stop, "file_apps"));
 	r->files_written = false;   /* done and durable: nothing to undo */
 	return app_engine(r->app) && app_shared(r->app);
 }
@@ -441,7 +442,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
 	static const StepFn before[] = { step_save_original, step_stop_apps, step_role, step_stream,
 									 step_ownership, step_verify, step_files };
-	static const StepFn after[] = { step_cutover, step_apply };
+	static const StepFn after[] = { step_cutover, step_apply, step_start_file_apps };
 	Run r;
 	int rc;
 
@@ -511,6 +512,7 @@ out:
 	inventory_free(&r.dst_inv);
 	sb_free_secret(&r.password);
 	json_decref(r.stopped);
+	json_decref(r.file_apps);
 	preflight_free(&r.pf);
 	journal_close(&r.journal);
 	lock_release(&r.lock);

@@ -81,12 +81,14 @@ step_stop_apps(Run *r)
 	if (done != NULL)
 	{
 		r->stopped = json_incref(json_object_get(done, "containers"));
+		r->file_apps = json_incref(json_object_get(done, "file_apps"));
 		return r->stopped != NULL;
 	}
 
 	json_t *names = json_array();
 
 	r->stopped = json_array();
+	r->file_apps = json_array();
 	if (!app_stop_containers(r->app, r->index, r->svc->db_service, STOP_TIMEOUT_S, r->stopped,
 							 names)
 		|| !steps_stop_file_apps(r, r->stopped, names))
@@ -95,7 +97,8 @@ step_stop_apps(Run *r)
 		return false;
 	}
 
-	json_t *f = json_pack("{s:O, s:o}", "containers", r->stopped, "names", names);
+	json_t *f = json_pack("{s:O, s:o, s:O}", "containers", r->stopped, "names", names,
+						  "file_apps", r->file_apps);
 	bool ok = run_record(r, STEP_STOP, JOURNAL_DONE, f);
 
 	json_decref(f);

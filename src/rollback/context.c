@@ -313,6 +313,8 @@ rb_free(Rb *r)
 	inventory_free(&r->dst_inv);
 	json_decref(r->stopped);
 	r->stopped = NULL;
+	json_decref(r->file_apps);
+	r->file_apps = NULL;
 	journal_close(&r->journal);
 	lock_release(&r->lock);
 }

@@ -167,6 +167,8 @@ rb_step_apply(Rb *r)
 		ok = compose_run(argv, "compose up");
 	compose_argv_free(argv);
 	compose_argv_free(up);
+	if (ok && !r->opts->no_apply)
+		rb_app_files_start_apps(r);
 	if (!ok)
 	{
 		log_error("the data is back in %s and %s points at it, but the apps could not be "

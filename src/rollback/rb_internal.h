@@ -95,6 +95,8 @@ typedef struct Rb
 	char                   container[256];     /* running dedicated container (name) */
 	bool                   started_db;         /* by this run: stop it on undo */
 	json_t                *stopped;            /* app container ids we stopped */
+	json_t                *file_apps;          /* of those, apps of other files that
+											    * read an app file (started at the end) */
 	bool                   keep_tmp;           /* verification mismatch */
 	bool                   swapped;
 	bool                   files_written;      /* by this run: undo restores */
@@ -160,6 +162,8 @@ bool rb_env_without(Rb *r, StrBuf *old_env, StrBuf *new_env, bool *changed);
 /* appfiles.c: the apps' own files migrate rewrote */
 bool rb_app_files_restore(Rb *r);
 void rb_app_files_check(Rb *r, Preflight *pf);
+bool rb_app_files_stop_apps(Rb *r, json_t *ids, json_t *names);
+void rb_app_files_start_apps(Rb *r);
 void rb_app_files_undo(Rb *r);
 void rb_app_files_describe(const Rb *r, StrBuf *out);
 

@@ -348,3 +348,61 @@ Test(migrate_appfiles, crash_among_the_files_writes_resumes)
 	mig_run_free(&r);
 	assert_bytes(hs, orig);
 }
+
+/* The app in another file of the project with a format pgfold rewrites:
+ * stopped for the fold and started again on its rewritten app.ini; the
+ * same for the rollback, which puts app.ini back. */
+Test(migrate_appfiles, app_ini_in_another_file_of_the_project)
+{
+	char db_svc[96], app_svc[96], ini[PATH_MAX], dbc[160], app[160];
+	const char *orig = "[database]\nDB_TYPE = postgres\nHOST = gitea-db:5432\nNAME = giteadb\n"
+		"USER = gitea\nPASSWD = gitea-test-password\n";
+	MigRun r;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(db_svc, sizeof(db_svc), "gitea-pg-%s", stack.id);
+	str_format(app_svc, sizeof(app_svc), "gitea-app-%s", stack.id);
+	str_format(dbc, sizeof(dbc), "%s-gitea-pg", stack.id);
+	str_format(app, sizeof(app), "%s-gitea", stack.id);
+	mig_path(&stack, ini, sizeof(ini), "data/gitea/conf/app.ini");
+	put(ini, orig, 0600);
+	mig_service_add(&stack, "gitea-pg", db_svc, NULL);
+	mig_service_add(&stack, "gitea-app", app_svc, NULL);
+	cr_assert_eq(mig_compose(&stack, NULL, "-f services/%s.yml -f services/%s.yml up -d",
+							 db_svc, app_svc), 0);
+	cr_assert(lab_wait_ready(dbc, 120));
+	mig_sql_fixture(dbc, "gitea", "giteadb", "seed.sql");
+
+	char *started = mig_inspect(app, "{{.State.StartedAt}}");
+
+	mig_pgfold(&stack, &r, NULL, "plan", db_svc, NULL);
+	mig_expect_exit(&r, 0, "plan");
+	cr_assert(said(&r, "stop the app containers: server (reads data/gitea/conf/app.ini)"), "%s",
+			  sb_str(&r.out));
+	mig_run_free(&r);
+	mig_pgfold(&stack, &r, NULL, "migrate", db_svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	mig_run_free(&r);
+	cr_assert(mig_file_contains(ini, "HOST = postgres:5432\nNAME = giteadb\nUSER = giteadb\n"));
+	cr_assert_eq(mode_of(ini), 0600);
+	assert_logs_in(&stack, "giteadb", "giteadb");
+	assert_running(&stack, "gitea");
+
+	char *again = mig_inspect(app, "{{.State.StartedAt}}");
+
+	cr_assert_str_neq(again, started, "%s was not restarted to read its new app.ini", app);
+
+	mig_pgfold(&stack, &r, NULL, "rollback", db_svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "rollback");
+	mig_run_free(&r);
+	assert_bytes(ini, orig);
+	assert_running(&stack, "gitea");
+
+	char *third = mig_inspect(app, "{{.State.StartedAt}}");
+
+	cr_assert_str_neq(third, again, "%s was not restarted to read its restored app.ini", app);
+	free(started);
+	free(again);
+	free(third);
+}
