@@ -77,7 +77,7 @@ _pgfold()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
-	local commands="status plan migrate rollback db user backups help version"
+	local commands="status plan migrate rollback db user backup backups schedule help version"
 
 	# the command and subcommand: the first two words that are not options
 	cmd="" sub=""
@@ -98,6 +98,9 @@ _pgfold()
 		--backup) COMPREPLY=($(compgen -f -X '!*.dump' -- "$cur")); return ;;
 		--older-than) COMPREPLY=($(compgen -W "7d 30d 90d" -- "$cur")); return ;;
 		--keep-last|--connection-limit|--db|--role) return ;;
+		--keep-daily|--keep-weekly|--keep-monthly|--on-failure|--on-success) return ;;
+		--backup-at) COMPREPLY=($(compgen -W "01:15 02:15 03:15 04:15" -- "$cur")); return ;;
+		--unit-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -108,10 +111,20 @@ _pgfold()
 	local opts=""
 	case $cmd in
 		status) opts="--json --all"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
-		plan) opts="--db --role --deep --no-apply --files-edited --json" ;;
+		plan) opts="--db --role --deep --no-apply --connection-limit --files-edited --json" ;;
 		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --files-edited --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+		schedule)
+			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "install status remove run" -- "$cur")); return; fi
+			case $sub in
+				install) opts="--backup-at --test-weekly --user --on-failure --on-success --cron --unit-dir" ;;
+				status|remove) opts="--user --unit-dir" ;;
+				run) opts="backup test --on-failure --on-success" ;;
+			esac
+			;;
+		backup) opts="--all --keep-daily --keep-weekly --keep-monthly --no-retention --dry-run --json"
+			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)" ;;
 		db)
 			if [[ -z $sub ]]; then
 				COMPREPLY=($(compgen -W "list exists create drop backup restore stats verify console migrate-from" -- "$cur"))
@@ -149,12 +162,14 @@ _pgfold()
 			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)"
 			;;
 		backups)
-			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list verify prune" -- "$cur")); return; fi
+			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list verify prune test" -- "$cur")); return; fi
 			case $sub in
 				list) opts="--no-checksum --json" ;;
 				verify) opts="--all --json"
 					[[ $cur != -* ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
 				prune) opts="--older-than --keep-last --yes --dry-run --json" ;;
+				test) opts="--all --latest --json"
+					[[ $cur != -* ]] && { COMPREPLY=($(compgen -W "$opts $(_pgfold_databases)" -- "$cur")); return; } ;;
 			esac
 			[[ $cur != -* && $sub != verify ]] && opts="$opts $(_pgfold_services)"
 			;;

@@ -6,11 +6,14 @@
 #
 # Prints the ratios (target: stream <= 1.03x, migrate --no-apply <= 1.10x),
 # pgfold's peak RSS at two database sizes (target <= 16 MiB, flat) and its
-# CPU share of wall time while streaming (target <= 3 %).
+# CPU share of wall time while streaming (target <= 3 %). Then `pgfold backup
+# --all` of the shared instance (the bench databases) against the plain loop
+# `for db; do docker exec SHARED pg_dump -Fc -d $db > FILE; done` plus
+# pg_dumpall --globals-only (PGFOLD_BENCH_ONLY_BACKUP=1: only that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-PGFOLD=$REPO/build/pgfold
+PGFOLD=${PGFOLD_BENCH_BIN:-$REPO/build/pgfold}
 SCALE=${PGFOLD_BENCH_SCALE:-40}          # pgbench scale: 40 ~ 600 MB, plus extra rows
 ROUNDS=${PGFOLD_BENCH_ROUNDS:-2}
 PORT=${PGFOLD_BENCH_PORT:-55499}
@@ -134,6 +137,41 @@ reset_stack() { # reset_stack NAME
   docker start "$ID-$1-app" >/dev/null
 }
 
+# `pgfold backup --all` against the plain loop, on the shared instance holding
+# copies of both bench databases: prints "loop_s pgfold_s".
+backup_bench() {
+  local t0 t1 t2 db
+  for n in big small; do
+    shared_psql -c "DROP DATABASE IF EXISTS copy_$n" -c "CREATE DATABASE copy_$n" >/dev/null
+    docker exec "$ID-$n-db" pg_dump -Fc -U bench -d bench \
+      | docker exec -i "$SHARED" pg_restore --no-owner --no-acl --exit-on-error -U admin -d "copy_$n"
+  done
+  mkdir -p "$WORK/loop"
+  t0=$(now)
+  for db in $(shared_psql -At -c "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY 1"); do
+    docker exec "$SHARED" pg_dump -Fc -U admin -d "$db" > "$WORK/loop/$db.dump"
+  done
+  docker exec "$SHARED" pg_dumpall --globals-only -U admin > "$WORK/loop/globals.sql"
+  t1=$(now)
+  "$PGFOLD" --root "$WORK/big" -q backup --all --no-retention >/dev/null
+  t2=$(now)
+  rm -rf "$WORK/loop" "$WORK/big/backups/shared"
+  echo "$(elapsed "$t0" "$t1") $(elapsed "$t1" "$t2")"
+}
+
+if [[ ${PGFOLD_BENCH_ONLY_BACKUP:-} == 1 ]]; then
+  echo "== backup --all against the pg_dump loop, $ROUNDS rounds"
+  l_times=(); b_times=()
+  for r in $(seq "$ROUNDS"); do
+    read -r l b <<<"$(backup_bench)"; l_times+=("$l"); b_times+=("$b")
+    echo "  round $r: pg_dump loop ${l}s   pgfold backup --all ${b}s"
+  done
+  median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+  awk -v l="$(median "${l_times[@]}")" -v b="$(median "${b_times[@]}")" 'BEGIN {
+    printf "  pg_dump loop + globals      %7.2f s\n  pgfold backup --all         %7.2f s   ratio %.3f\n", l, b, b / l }'
+  exit 0
+fi
+
 echo "== $ROUNDS rounds, alternating pipeline and pgfold on the big database"
 p_times=(); s_times=(); m_times=(); rss_big=(); cpu=()
 for r in $(seq "$ROUNDS"); do
@@ -158,3 +196,9 @@ awk -v p="$P" -v s="$S" -v m="$M" -v rb="$RB" -v rs="$rss_small" -v c="$C" 'BEGI
   printf "  pgfold peak RSS             %7.1f MiB big, %.1f MiB small  (target <= 16, flat)\n", rb / 1024, rs / 1024
   printf "  pgfold CPU while streaming  %7.1f %% of wall  (target <= 3)\n", c
 }'
+
+echo
+echo "== backup --all of the shared instance against the pg_dump loop"
+read -r L B <<<"$(backup_bench)"
+awk -v l="$L" -v b="$B" 'BEGIN {
+  printf "  pg_dump loop + globals      %7.2f s\n  pgfold backup --all         %7.2f s   ratio %.3f\n", l, b, b / l }'

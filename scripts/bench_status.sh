@@ -2,6 +2,8 @@
 # How long does `pgfold status` take on a stack of N services (default 50),
 # each with a running dedicated postgres 15 container and an app? Needs
 # `make lab`. Removes everything it creates.
+# PGFOLD_BENCH_BASELINE=/path/to/an/older/pgfold runs it side by side with
+# build/pgfold, alternating, three times each (compare medians).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PGFOLD=$PWD/build/pgfold
@@ -54,7 +56,16 @@ wait
 for i in $(seq -w 1 "$N"); do
   for _ in $(seq 120); do docker exec "$ID-db-$i" pg_isready -q -U "u$i" -d "db$i" 2>/dev/null && break; sleep 1; done
 done
+BASELINE=${PGFOLD_BENCH_BASELINE:-}
 for k in 1 2 3; do
+  if [ -n "$BASELINE" ]; then
+    /usr/bin/time -f "baseline: status on $N services: %e s wall, %M KiB peak RSS" "$BASELINE" --root "$ROOT" status >"$ROOT/base.txt"
+  fi
   /usr/bin/time -f "status on $N services: %e s wall, %M KiB peak RSS" "$PGFOLD" --root "$ROOT" status >"$ROOT/out.txt"
 done
+if [ -n "$BASELINE" ] && ! diff <(awk 'NR > 1 { print $1, $2, $3, $4 }' "$ROOT/base.txt") \
+     <(awk 'NR > 1 { print $1, $2, $3, $4 }' "$ROOT/out.txt") >/dev/null; then
+  echo "the two binaries report different facts:" >&2
+  diff "$ROOT/base.txt" "$ROOT/out.txt" >&2 || true
+fi
 awk 'NR > 1 { print $2 }' "$ROOT/out.txt" | sort | uniq -c

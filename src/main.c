@@ -6,12 +6,12 @@
  * taken out of argv before the command parses its own options.
  */
 #include "pgfold/cli.h"
+#include "pgfold/docker.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/proc.h"
 #include "pgfold/signals.h"
 
-#include <curl/curl.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -124,9 +124,14 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (sodium_init() < 0)
 	{
-		log_fatal("cannot initialise libsodium or libcurl");
+		log_fatal("cannot initialise libsodium");
+		free(rest);
+		return EXIT_FAIL;
+	}
+	if (!docker_library_init())
+	{
 		free(rest);
 		return EXIT_FAIL;
 	}
@@ -136,7 +141,7 @@ main(int argc, char **argv)
 	/* The command sees its own name as argv[0]. */
 	int rc = cmd->main(&opts, nrest - 1, rest + 1);
 
-	curl_global_cleanup();
+	docker_library_cleanup();
 	log_close_file();
 	free(rest);
 	return rc;

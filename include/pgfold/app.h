@@ -55,11 +55,12 @@ StackService *app_service(App *app, const char *name, size_t *index);
 /* The db container of service i (after app_engine), or NULL. */
 const ContainerInfo *app_db_container(const App *app, size_t index);
 
-/* Stop (docker stop, timeout_s) every running container matched to service
- * index (after app_engine) except slot skip (-1: none); each one stopped
- * is appended to ids (its id) and names. False (logged) at the first
- * failure. Used by migrate and rollback to stop a service's apps. */
-bool app_stop_containers(App *app, size_t index, int skip, int timeout_s,
+/* Stop every running container matched to service index (after
+ * app_engine) except slot skip (-1: none), all at once, each with its own
+ * grace period (docker_stop_containers); the ones asked to stop are
+ * appended to ids (their ids) and names. False (logged) when any could not
+ * be stopped. Used by migrate and rollback to stop a service's apps. */
+bool app_stop_containers(App *app, size_t index, int skip,
 						 json_t *ids, json_t *names);
 
 /* Start the containers whose ids are in the JSON array again, best effort

@@ -67,6 +67,20 @@ extern const char *const cli_db_usage;
 extern const char *const cli_user_usage;
 extern const char *const cli_backups_usage;
 
+/* `pgfold status`: the age of a migrated service's last backup and restore
+ * test (src/cli/status_backup.c); into obj when not NULL, else one line. */
+struct App;
+struct json_t;
+void cli_status_backup(const struct App *app, const char *db, struct json_t *obj);
+
+/* `pgfold backup` (src/cli/backup.c). */
+int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char *const cli_backup_usage;
+
+/* `pgfold schedule` (src/cli/schedule.c). */
+int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char *const cli_schedule_usage;
+
 /* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
  * subcommands in table (instance.h); its options are parsed (those it does
  * not accept are usage errors), its arguments counted, then it runs. */

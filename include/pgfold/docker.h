@@ -62,6 +62,11 @@ bool docker_endpoint_parse(const char *docker_host, const char *tls_verify,
 						   const char *cert_path, const char *home,
 						   DockerEndpoint *out);
 
+/* libcurl's global setup: main calls init before anything else and cleanup
+ * at the end; docker_connect calls init itself when nobody did (tests). */
+bool docker_library_init(void);
+void docker_library_cleanup(void);
+
 /* DOCKER_HOST (unix:// default /var/run/docker.sock, tcp:// with TLS when
  * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH), then GET /_ping and negotiate. */
 bool docker_connect(DockerClient **out);
@@ -94,7 +99,16 @@ bool docker_inspect_container(DockerClient *client, const char *id,
 							  json_t **out, bool *found);
 
 bool docker_start_container(DockerClient *client, const char *id);
+/* Stop with timeout_s of grace, or with the container's own (timeout_s < 0):
+ * the StopTimeout compose sets from stop_grace_period, else the engine's
+ * 10 s. */
 bool docker_stop_container(DockerClient *client, const char *id, int timeout_s);
+/* Stop them all at once, each with its own grace period: the wait is the
+ * longest grace, not their sum. False (each failure logged) when any
+ * could not be stopped. */
+bool docker_stop_containers(DockerClient *client, const char *const *ids, size_t n);
+/* Config.StopTimeout of an inspect document, else the engine's 10 s. */
+int docker_stop_grace(json_t *inspect);
 
 /* Convenience readers over an inspect document. */
 const char *docker_inspect_label(json_t *inspect, const char *key);
@@ -185,6 +199,30 @@ bool docker_exec_capture(DockerClient *client, const char *container,
 						 const DockerExecSpec *spec, const char *stdin_data,
 						 size_t stdin_len, size_t max_bytes,
 						 StrBuf *out, StrBuf *err, int *exit_code);
+
+/* One command of docker_exec_capture_many: in, the same as
+ * docker_exec_capture's arguments; out, ok (the command ran: exit_code is
+ * set, whatever it is) or not (why is logged). */
+typedef struct DockerCaptureJob
+{
+	const char           *container;
+	const DockerExecSpec *spec;
+	const char           *stdin_data;
+	size_t                stdin_len;
+	size_t                max_bytes;
+	StrBuf               *out;
+	StrBuf               *err;
+	int                   exit_code;
+	bool                  ok;
+} DockerCaptureJob;
+
+/* Run the jobs, up to window of them at once (each on its own engine
+ * connection, all served by one poll loop): for many short commands in
+ * many containers, where the engine's own work is most of the time. False
+ * only when interrupted (exit 130) or poll failed; each job says how it
+ * went. */
+bool docker_exec_capture_many(DockerClient *client, DockerCaptureJob *jobs, size_t n,
+							  size_t window);
 
 /* ---- frame demultiplexer (pure; unit-tested on its own) ----------------- */
 

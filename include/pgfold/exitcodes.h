@@ -15,8 +15,10 @@
 #define EXIT_BLOCKED       3   /* a pre-flight check blocks the operation */
 #define EXIT_ENGINE        4   /* Docker engine unreachable */
 #define EXIT_SHARED        5   /* shared PostgreSQL instance unreachable */
-#define EXIT_VERIFY        6   /* verification found differences */
+#define EXIT_VERIFY        6   /* verification found differences, or an app's
+								* settings do not log in (connection proof) */
 #define EXIT_LOCKED        7   /* another pgfold holds the stack lock */
+#define EXIT_PARTIAL       8   /* `backup`: some databases failed, the others were done */
 #define EXIT_INTERRUPTED 130   /* SIGINT / SIGTERM */
 
 /* Record the exit status for the failure being logged; the first one wins. */

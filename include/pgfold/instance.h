@@ -36,7 +36,8 @@ enum
 {
 	IOPT_OWNER = 1 << 0, IOPT_FORCE = 1 << 1, IOPT_NO_BACKUP = 1 << 2,
 	IOPT_ESTIMATE = 1 << 3, IOPT_AGAINST = 1 << 4, IOPT_DEEP = 1 << 5, IOPT_ALL = 1 << 6,
-	IOPT_NO_CHECKSUM = 1 << 7, IOPT_OLDER_THAN = 1 << 8, IOPT_KEEP_LAST = 1 << 9
+	IOPT_NO_CHECKSUM = 1 << 7, IOPT_OLDER_THAN = 1 << 8, IOPT_KEEP_LAST = 1 << 9,
+	IOPT_LATEST = 1 << 10
 };
 
 typedef struct InstanceOptions
@@ -46,6 +47,7 @@ typedef struct InstanceOptions
 	const char *older_than;   /* --older-than AGE */
 	long        keep_last;    /* --keep-last N, 0 = unset */
 	bool        json, yes, dry_run, force, no_backup, estimate, deep, all, no_checksum;
+	bool        latest;       /* backups test --latest */
 	int         argc;         /* positional arguments */
 	char      **argv;
 } InstanceOptions;
@@ -88,7 +90,7 @@ typedef struct InstanceDb
 	int      connection_limit;  /* -1 = none */
 	long     connections;       /* sessions on it now (ours excluded) */
 	bool     allow_connections;
-	const char *service;        /* the service that uses it, NULL = none (borrowed) */
+	char    *service;           /* the service that uses it, NULL = none */
 } InstanceDb;
 
 typedef struct InstanceDbList
@@ -109,11 +111,21 @@ bool instance_db_get(App *app, const char *name, InstanceDb *out, bool *found);
 bool instance_db_require(App *app, const char *name, InstanceDb *out);
 void instance_db_free(InstanceDb *db);
 
-/* The service whose database on the shared instance is db: from the
+/* Which service uses which database on the shared instance: from the
  * journals under backups/postgres-migrations (a live migration), else the
- * `# database_name:` metadata of a migrated service file. NULL when none.
- * Built once per App (the journals are read on the first call). */
-const char *instance_db_service(App *app, const char *db);
+ * `# database_name:` metadata of a migrated service file. Built by whoever
+ * asks, for as long as it asks (the journals are read by build). */
+typedef struct InstanceServiceMap
+{
+	char  **service;
+	char  **db;
+	size_t  count;
+} InstanceServiceMap;
+
+void instance_service_map_build(App *app, InstanceServiceMap *map);
+/* The service whose database is db; NULL when none. */
+const char *instance_service_map_find(const InstanceServiceMap *map, const char *db);
+void instance_service_map_free(InstanceServiceMap *map);
 
 /* postgres, template0, template1: never dropped or replaced by pgfold. */
 bool instance_db_is_system(const char *name);
@@ -122,6 +134,10 @@ bool instance_db_is_system(const char *name);
 json_t *instance_db_json(const InstanceDb *db);
 
 /* ---- dumps and restores (dump.c) ------------------------------------------ */
+
+/* name with every byte outside [A-Za-z0-9._-] (and a leading . or -)
+ * replaced by '_', appended to out: a file or directory name. */
+void instance_file_safe(const char *name, StrBuf *out);
 
 /* backups/<name>_<YYYYmmddTHHMMSSZ>.dump, with every byte of name outside
  * [A-Za-z0-9._-] replaced by '_' (names may hold '/', quotes...). */
@@ -139,6 +155,12 @@ typedef struct InstanceDumpResult
 /* pg_dump -Fc of db on the shared instance (in its container, or locally)
  * streamed to path (+ .sha256). An existing path is refused. */
 bool instance_backup(App *app, const char *db, const char *path, InstanceDumpResult *out);
+/* The same, seeing the exported snapshot (NULL: a fresh one). */
+bool instance_backup_at(App *app, const char *db, const char *snapshot, const char *path,
+						InstanceDumpResult *out);
+/* pg_dumpall --globals-only streamed to path (+ .sha256), 0600: it holds
+ * the roles' password verifiers. */
+bool instance_backup_globals(App *app, const char *path, InstanceDumpResult *out);
 
 /* Temporary names for db (deterministic, so a re-run finds leftovers):
  * pgfold_restore_<12 hex of sha256(db)> and pgfold_old_<12 hex>. */
@@ -362,7 +384,8 @@ typedef enum BackupKind
 {
 	BACKUP_MIGRATION = 0,   /* backups/postgres-migrations/<service>_<ts>.dump */
 	BACKUP_PRE_ROLLBACK,    /* backups/postgres-migrations/<service>_pre_rollback_<ts>.dump */
-	BACKUP_MANUAL           /* backups/<db>_<ts>.dump (db backup, db drop, db restore) */
+	BACKUP_MANUAL,          /* backups/<db>_<ts>.dump (db backup, db drop, db restore) */
+	BACKUP_SHARED           /* backups/shared/<db>/<db>_<ts>.dump (pgfold backup) */
 } BackupKind;
 
 typedef enum ChecksumState
@@ -385,6 +408,9 @@ typedef struct BackupFile
 	ChecksumState checksum;
 	bool          referenced;    /* by a live migration or an unfinished run */
 	bool          newest;        /* newest of its group */
+	bool          sidecar;       /* a .sha256 sidecar is there */
+	int           tested;        /* last restore test: 0 none, 1 ok, -1 failed */
+	time_t        tested_when;
 } BackupFile;
 
 typedef struct BackupList
@@ -393,7 +419,8 @@ typedef struct BackupList
 	size_t      count;
 } BackupList;
 
-/* Every *.dump under backups/ and backups/postgres-migrations/, with its
+/* Every *.dump under backups/, backups/postgres-migrations/ and
+ * backups/shared/<db>/ (group "shared/<db>"), with its
  * service (journals, file names, the stack's databases), kind, time and
  * size; verify_checksums: hash each file against its sidecar. */
 bool backups_scan(App *app, bool verify_checksums, BackupList *out);
@@ -420,5 +447,117 @@ void backups_prune_select(const BackupList *list, time_t now, long long max_age,
 
 /* Remove a dump and its sidecar (and a leftover .partial). */
 bool backups_remove(const char *path);
+
+/* ---- backups of the whole shared instance (shared_backup.c) ---------------- */
+
+/* backups/shared/: <db>/<db>_<stamp>.dump (+ .sha256, + .tested after a
+ * restore test), <stamp>.globals.sql (pg_dumpall --globals-only, 0600) and
+ * <stamp>.json, the run's manifest. <db> is instance_file_safe(db). */
+#define SHARED_BACKUP_SUBDIR  "shared"
+#define SHARED_GLOBALS_SUFFIX ".globals.sql"
+#define SHARED_TESTED_SUFFIX  ".tested"
+
+typedef struct SharedBackupDb
+{
+	char              *name;
+	bool               ok;
+	InstanceDumpResult dump;
+	int64_t            size_bytes;   /* pg_database_size at the dump */
+	json_t            *tables;       /* [{schema, name, rows}] of the dump's snapshot */
+} SharedBackupDb;
+
+typedef struct SharedBackupRun
+{
+	char               stamp[JOURNAL_STAMP_LEN + 1];
+	char               dir[PATH_MAX];        /* <backups>/shared */
+	char               manifest[PATH_MAX];
+	bool               globals_ok;
+	InstanceDumpResult globals;
+	SharedBackupDb    *dbs;
+	size_t             count;
+	size_t             failed;               /* databases (and the globals) that failed */
+	double             seconds;
+} SharedBackupRun;
+
+/* <backups>/shared (out) */
+bool shared_backup_dir(const Config *cfg, char *out, size_t size);
+
+/* The databases `backup` takes: names given (each must exist; postgres only
+ * when named), else every one but the templates and postgres. */
+bool shared_backup_targets(App *app, char **names, int count, char ***out, size_t *n);
+
+/* Dump each database in turn (inventory and pg_dump in one exported
+ * snapshot), then the globals, then write the manifest. A failing database
+ * is logged, counted in out->failed and the next one is taken; false only
+ * when nothing could start (no directory, no stamp). */
+bool shared_backup_run(App *app, char **dbs, size_t count, SharedBackupRun *out);
+void shared_backup_run_free(SharedBackupRun *run);
+
+/* The manifest entry of a dump under backups/shared (its run's <stamp>.json,
+ * the element whose file is the dump's); NULL (logged) when there is none.
+ * Caller decrefs. */
+json_t *shared_manifest_entry(const char *dump_path);
+
+/* ---- retention (retention.c) --------------------------------------------- */
+
+typedef struct RetentionPolicy
+{
+	long daily, weekly, monthly;   /* distinct days / ISO weeks / months kept */
+} RetentionPolicy;
+
+#define RETENTION_DEFAULT { 7, 4, 6 }
+
+/* Over the files of group in list (time order), which stay: the newest good
+ * dump of each of the last `daily` days that have one (UTC), of the last
+ * `weekly` ISO weeks, of the last `monthly` months; never one a journal
+ * needs, never the newest (the `backups prune` rule), never the newest good
+ * one. keep[i] says why (NULL = removed; files of other groups: untouched,
+ * keep[i] left as it was). Pure. */
+void backups_retention_select(const BackupList *list, const char *group,
+							  const RetentionPolicy *policy, const char **keep);
+
+/* The runs (<stamp>.json, <stamp>.globals.sql under backups/shared) none of
+ * whose dumps stays (stays[i]: list->items[i] is not removed), but the
+ * newest run; free with instance_names_free. */
+bool shared_runs_unused(const Config *cfg, const BackupList *list, const bool *stays,
+						char ***stamps, size_t *n);
+
+/* ---- restore tests (restore_test.c) ----------------------------------------- */
+
+typedef struct RestoreTest
+{
+	char      file[PATH_MAX];
+	char     *db;
+	bool      ok;
+	char      reason[512];
+	size_t    tables;
+	long long rows;
+	double    seconds;
+} RestoreTest;
+
+/* Restore file into a scratch database on the shared instance (the path of
+ * `db restore`: sidecar, version, streamed pg_restore), compare every
+ * table's rows with the run's manifest, run the standalone verification,
+ * drop the scratch database whatever happened, write <file>.tested. */
+bool backups_restore_test(App *app, const char *file, RestoreTest *out);
+
+/* Load a checked dump into scratch (created afresh, owned by PG_USER). */
+bool instance_restore_scratch(App *app, const char *file, const char *scratch);
+
+/* <file>.tested: *when and *ok; false (nothing logged) when never tested. */
+bool backups_tested_read(const char *file, time_t *when, bool *ok);
+
+/* ---- backup age (backup_age.c) -------------------------------------------- */
+
+typedef struct SharedBackupAge
+{
+	bool   found;          /* a dump with its sidecar under backups/shared/<db>/ */
+	time_t dump_when;      /* the newest one's stamp */
+	int    tested;         /* newest restore test: 0 none, 1 ok, -1 failed */
+	time_t tested_when;
+} SharedBackupAge;
+
+/* Files only (no engine, no SQL): for `pgfold status`. False: no dump. */
+bool shared_backup_age(const Config *cfg, const char *db, SharedBackupAge *out);
 
 #endif

@@ -6,8 +6,9 @@
  * commands (compose_*), so the plan is exactly what will run.
  *
  * Order of the steps (each journaled; see docs/MIGRATE.md):
- *   save-original, stop-apps, role, create-temp, stream, ownership, verify,
- *   files (service file, .env, override), cutover (rename), apply.
+ *   connections (what the pre-flight measured), save-original, stop-apps,
+ *   role, create-temp, stream, ownership, verify, files (service file, .env,
+ *   override), cutover (rename), apply, proof (each app's settings log in).
  * Files are written before the cutover so that any failure up to and
  * including the rename can be undone completely (original file restored,
  * temporary database dropped, apps restarted). After the rename the data
@@ -28,13 +29,15 @@
 #include "pgfold/rewrite.h"
 #include "pgfold/str.h"
 
+/* `user create`'s default; migrate sizes the role from evidence
+ * (preflight.h: CONN_LIMIT_FROM_EVIDENCE). */
 #define MIGRATE_DEFAULT_CONNECTION_LIMIT 20
 
 typedef struct MigrateOptions
 {
 	const char *db;                /* --db */
 	const char *role;              /* --role */
-	int         connection_limit;  /* --connection-limit */
+	int         connection_limit;  /* --connection-limit, or CONN_LIMIT_FROM_EVIDENCE */
 	bool        yes;               /* --yes */
 	bool        no_apply;          /* --no-apply: print compose commands */
 	bool        deep;              /* --deep: content hashes */
@@ -98,6 +101,9 @@ bool migration_verify(App *app, const char *container, const char *user,
  * instance (libpq). Also used by rollback. */
 bool migration_container_inventory(App *app, const char *container, const char *user,
 								   const char *db, bool deep, struct Inventory *inv);
+/* The inventory on an open connection (inside the caller's transaction:
+ * `pgfold backup` takes it in the snapshot its pg_dump reads). */
+bool migration_conn_inventory(PGconn *conn, bool deep, struct Inventory *inv);
 bool migration_shared_inventory(App *app, const char *db, bool deep, struct Inventory *inv);
 
 /* ---- apps configured by their own files (src/migrate/appfiles.c) ------- */

@@ -182,10 +182,38 @@ bool pgx_query(DockerClient *docker, const char *container, const char *user,
 			   const char *db, const char *sql, const char *const *vars,
 			   StrBuf *out);
 
+/* The port a postgres in container listens on when its command line sets
+ * one (-c port=N, -p N, --port=N), else -1 (5432, or PGPORT in its
+ * environment, which exec'd clients read themselves). Inspected once per
+ * process and container; with docker NULL only what is known (port.c). */
+int pgx_container_port(DockerClient *docker, const char *container);
+/* "PGPORT=N" into out when pgx_container_port knows one; else false. */
+bool pgx_port_env(DockerClient *docker, const char *container, char *out, size_t size);
+/* The port postgres takes from these arguments (the last one), or -1. */
+int pgx_port_from_args(const char *const *args, size_t n);
+
 /* pgx_query + pg_rows_parse. */
 bool pgx_query_rows(DockerClient *docker, const char *container,
 					const char *user, const char *db, const char *sql,
 					const char *const *vars, size_t ncols, PgRows *out);
+
+/* One query of pgx_query_rows_many: ok and rows (free them) as
+ * pgx_query_rows would give, its failure logged. */
+typedef struct PgxRowsJob
+{
+	const char *container;
+	const char *user;
+	const char *db;
+	const char *sql;
+	size_t      ncols;
+	PgRows      rows;
+	bool        ok;
+} PgxRowsJob;
+
+/* The jobs, several at once (in different containers, or the same): for
+ * the questions `status` asks every dedicated database. False only when
+ * interrupted; each job says how it went. */
+bool pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n);
 
 /* Poll pg_isready inside the container (quietly) for up to timeout_s until
  * it answers twice in a row, then confirm with a real query; a stopped

@@ -38,6 +38,14 @@ bool pgcmd_dump_in_container(PgCommand *pc, const char *container,
 
 /* pg_dump -Fc of db on the shared instance (its container, or locally). */
 bool pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db);
+/* The same, reading the exported snapshot (pg_export_snapshot) when not
+ * NULL: the dump then sees exactly what that transaction sees. */
+bool pgcmd_dump_shared_at(PgCommand *pc, const Config *cfg, const char *db,
+						  const char *snapshot);
+
+/* pg_dumpall --globals-only of the shared instance: roles with their
+ * password verifiers, memberships, role settings, tablespaces. */
+bool pgcmd_dumpall_globals_shared(PgCommand *pc, const Config *cfg);
 
 /* pg_restore --no-owner --no-acl --exit-on-error into db on the shared
  * instance (its container, or locally). */

@@ -97,11 +97,56 @@ typedef struct MigrationNames
 	char role[64];
 } MigrationNames;
 
+/* The question pre-flight asks the dedicated database of service index,
+ * set up in *job for pgx_query_rows_many (false: it has none to ask, or
+ * its container does not run). After app_engine. */
+bool preflight_source_job(App *app, size_t index, PgxRowsJob *job);
+
+/*
+ * The connections of a service, from evidence (conns.c): the peak of the
+ * app's sessions on the dedicated server, sampled while the apps run, its
+ * usable max_connections, the port it listens on, and what the shared
+ * instance has room for. The role's CONNECTION LIMIT follows from them
+ * (preflight_conn_limit), or from --connection-limit.
+ */
+#define CONN_SAMPLES     5      /* samples of pg_stat_activity ... */
+#define CONN_SAMPLE_MS 200      /* ... this far apart */
+
+typedef struct ConnEvidence
+{
+	bool  measured;          /* the samples ran */
+	long  peak;              /* most sessions of the app's user(s) in one sample */
+	long  source_max;        /* max_connections - superuser_reserved [- reserved]; -1 unknown */
+	long  source_port;       /* SHOW port on the dedicated server; -1 unknown */
+	int   limit;             /* the role's CONNECTION LIMIT; -1 none */
+	bool  overridden;        /* by --connection-limit */
+	long  shared_usable;     /* the same max on the shared instance; -1 unknown */
+	long  shared_committed;  /* sum of the limits of pgfold's other roles there */
+	long  shared_roles;      /* how many of them have a limit */
+} ConnEvidence;
+
+/* --connection-limit not given: the limit comes from the evidence. */
+#define CONN_LIMIT_FROM_EVIDENCE (-2)
+/* Headroom rule: max(2 x peak, peak + CONN_LIMIT_SLACK). */
+#define CONN_LIMIT_SLACK 10
+
+/*
+ * The rule: nothing measured, or no session of the app's user seen (an app
+ * that was not running): no limit (-1). Else max(2 x peak, peak + 10),
+ * never above source_max (what the app could ever have had on the source;
+ * <= 0 unknown) and never below the peak itself.
+ */
+int preflight_conn_limit(bool measured, long peak, long source_max);
+
 typedef struct PreflightOptions
 {
 	const char *db;           /* --db */
 	const char *role;         /* --role */
 	bool        light;        /* status: skip the costlier checks */
+	/* status: the source's answer, asked with every other service's at
+	 * once (preflight_source_job); NULL = ask now */
+	const PgxRowsJob *source_answer;
+	int         connection_limit;  /* --connection-limit, or CONN_LIMIT_FROM_EVIDENCE */
 	bool        files_edited; /* --files-edited */
 } PreflightOptions;
 
@@ -113,6 +158,7 @@ typedef struct Preflight
 	const char     *reason;       /* the first blocking/attention detail */
 	MigrationNames  names;
 	SourceFacts     source;
+	ConnEvidence    conns;
 	int             shared_version_num;
 	bool            shared_reachable;
 	bool            engine_reachable;
@@ -135,6 +181,12 @@ typedef struct Preflight
  * logged error when a name is unusable (too long for the temporary name). */
 bool preflight_names(const StackService *svc, const PreflightOptions *opts,
 					 MigrationNames *out);
+
+/* Sample the source's sessions and settings, set pf->conns and add the
+ * "connections" checks (one blocks when the shared instance has no room);
+ * called by preflight_run once the source answered (conns.c). */
+void preflight_connections(App *app, const StackService *svc, const PreflightOptions *opts,
+						   Preflight *pf);
 
 /* Run every check for svc (app_open done; engine and shared tried here). */
 bool preflight_run(App *app, size_t index, const PreflightOptions *opts,

@@ -87,6 +87,10 @@ typedef enum SecretsRoleAction
 	SECRETS_ROLE_CREATED_FROM_FILE
 } SecretsRoleAction;
 
+/* COMMENT ON ROLE of every role pgfold creates: how the pre-flight tells
+ * pgfold's roles (whose connection limits add up) from the instance's own. */
+#define SECRETS_ROLE_COMMENT "pgfold: role of a folded service"
+
 typedef struct SecretsRoleRequest
 {
 	const char *root;            /* stack root (password files live under it) */

@@ -228,9 +228,13 @@ app_db_container(const App *app, size_t index)
 }
 
 bool
-app_stop_containers(App *app, size_t index, int skip, int timeout_s, json_t *ids, json_t *names)
+app_stop_containers(App *app, size_t index, int skip, json_t *ids, json_t *names)
 {
 	const ServiceContainers *sc = &app->containers.services[index];
+	const char **stop = xcalloc(sc->count ? sc->count : 1, sizeof(char *));
+	StrBuf list = STRBUF_INIT;
+	size_t n = 0;
+	bool ok = true;
 
 	for (size_t i = 0; i < sc->count; i++)
 	{
@@ -238,13 +242,19 @@ app_stop_containers(App *app, size_t index, int skip, int timeout_s, json_t *ids
 
 		if ((int) i == skip || ci->match == MATCH_NONE || strcmp(ci->state, "running") != 0)
 			continue;
-		log_notice("stopping %s", ci->name);
-		if (!docker_stop_container(app->docker, ci->id, timeout_s))
-			return false;
+		stop[n++] = ci->id;
+		sb_appendf(&list, "%s%s", list.len ? ", " : "", ci->name);
 		json_array_append_new(ids, json_string(ci->id));
 		json_array_append_new(names, json_string(ci->name));
 	}
-	return true;
+	if (n > 0)
+	{
+		log_notice("stopping %s", sb_str(&list));
+		ok = docker_stop_containers(app->docker, stop, n);
+	}
+	sb_free(&list);
+	free(stop);
+	return ok;
 }
 
 /* The container's name from the one container list, for messages. */

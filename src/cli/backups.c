@@ -8,7 +8,10 @@
 #include "pgfold/instance.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
+#include "pgfold/signals.h"
 #include "pgfold/stream.h"
+
+#include <dirent.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +23,18 @@ const char *const cli_backups_usage =
 	"       pgfold backups verify FILE... | --all [--json]\n"
 	"       pgfold backups prune --older-than AGE [--keep-last N] [SERVICE]\n"
 	"                            [--yes] [--dry-run] [--json]\n"
+	"       pgfold backups test DB... | --all [--latest] [--json]\n"
 	"\n"
-	"The dumps under <root>/backups/ (db backup, db drop, db restore: kind manual)\n"
-	"and <root>/backups/postgres-migrations/ (migrate: kind migration; rollback:\n"
-	"kind pre-rollback), each with its SHA-256 sidecar FILE.sha256.\n"
+	"The dumps under <root>/backups/ (db backup, db drop, db restore: kind manual),\n"
+	"<root>/backups/postgres-migrations/ (migrate: kind migration; rollback:\n"
+	"kind pre-rollback) and <root>/backups/shared/DB/ (`pgfold backup`: kind\n"
+	"shared), each with its SHA-256 sidecar FILE.sha256.\n"
 	"\n"
 	"  list    every dump, oldest first: service (from the journals, the file name,\n"
 	"          or the service using the database), kind, time, size and checksum\n"
 	"          status (ok, mismatch, missing, invalid; --no-checksum skips hashing:\n"
-	"          unchecked)\n"
+	"          unchecked) and, for kind shared, the last restore test (ok or\n"
+	"          FAILED, with its date; - when never tested)\n"
 	"  verify  the sidecar check, then the whole archive read back by pg_restore (as\n"
 	"          `pg_restore --list` reads its table of contents, and every data block\n"
 	"          after it), counting each table's rows. pg_restore runs on this host\n"
@@ -41,14 +47,23 @@ const char *const cli_backups_usage =
 	"          migration of a service that was not rolled back, or a run that has\n"
 	"          not finished). Without --yes it only shows what it would remove on a\n"
 	"          terminal, and refuses without one (exit 2)\n"
+	"  test    restore the newest dump of `pgfold backup` of each DB (--all: of\n"
+	"          every database under backups/shared; --latest: the dumps of the\n"
+	"          newest run only, a database without one there fails) into a\n"
+	"          scratch database on the shared instance, as `db restore` loads\n"
+	"          (sidecar, version, pg_restore --exit-on-error), compare every\n"
+	"          table's rows with the run's manifest, run the standalone\n"
+	"          verification of `db verify`, drop the scratch database (also on\n"
+	"          failure and Ctrl-C) and record the outcome in FILE.tested\n"
 	"\n"
 	"  --json  list: an array of {file, service, group, kind, time, size_bytes,\n"
 	"          checksum, referenced, newest}; verify: an array of {file, checksum,\n"
 	"          archive, ok, ...}; prune: {dry_run, files: [{file, ..., action,\n"
-	"          reason}]} (docs/COMMANDS.md)\n"
+	"          reason}]}; test: an array of {database, file, ok, reason, tables,\n"
+	"          rows, seconds} (docs/COMMANDS.md)\n"
 	"\n"
 	"Exit: 0 done; 1 failure; 2 usage or confirmation needed; 6 a dump failed\n"
-	"verification; 7 another pgfold holds the stack lock.\n";
+	"verification or a restore test; 7 another pgfold holds the stack lock.\n";
 
 /* The path relative to the root, for the table. */
 static const char *
@@ -62,8 +77,11 @@ rel(const App *app, const char *path)
 static bool
 wanted(const BackupFile *f, const char *service)
 {
+	/* a dump of `pgfold backup` is found by its database too */
 	return service == NULL || (f->service && strcmp(f->service, service) == 0)
-		|| strcmp(f->group, service) == 0;
+		|| strcmp(f->group, service) == 0
+		|| (f->kind == BACKUP_SHARED && strcmp(f->group + strlen(SHARED_BACKUP_SUBDIR "/"),
+											   service) == 0);
 }
 
 static void
@@ -79,6 +97,21 @@ print_row(const App *app, const BackupFile *f, const char *last)
 		   f->service ? f->service : "-", backups_kind_name(f->kind), when, size, last);
 }
 
+/* "ok 2026-12-05", "FAILED 2026-12-05" or "-": the last restore test. */
+static const char *
+last_test(const BackupFile *f, char *buf, size_t size)
+{
+	char day[16];
+	struct tm tm;
+
+	if (f->tested == 0)
+		return "-";
+	gmtime_r(&f->tested_when, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	str_format(buf, size, "%s %s", f->tested > 0 ? "ok" : "FAILED", day);
+	return buf;
+}
+
 static int
 bk_list(App *app, InstanceOptions *o, Lock *lock)
 {
@@ -89,8 +122,8 @@ bk_list(App *app, InstanceOptions *o, Lock *lock)
 	if (!backups_scan(app, !o->no_checksum, &list))
 		return exit_hint_get();
 	if (!o->json)
-		printf("%-58s %-16s %-12s %-19s %10s  %s\n", "FILE", "SERVICE", "KIND", "TIME (UTC)",
-			   "SIZE", "CHECKSUM");
+		printf("%-58s %-16s %-12s %-19s %10s  %-9s %s\n", "FILE", "SERVICE", "KIND",
+			   "TIME (UTC)", "SIZE", "CHECKSUM", "TESTED");
 	for (size_t i = 0; i < list.count; i++)
 	{
 		if (!wanted(&list.items[i], service))
@@ -98,7 +131,14 @@ bk_list(App *app, InstanceOptions *o, Lock *lock)
 		if (o->json)
 			json_array_append_new(all, backups_file_json(&list.items[i]));
 		else
-			print_row(app, &list.items[i], backups_checksum_name(list.items[i].checksum));
+		{
+			char last[64], tested[32];
+
+			str_format(last, sizeof(last), "%-9s %s",
+					   backups_checksum_name(list.items[i].checksum),
+					   last_test(&list.items[i], tested, sizeof(tested)));
+			print_row(app, &list.items[i], last);
+		}
 	}
 	if (o->json)
 		cli_print_json(all);
@@ -269,10 +309,153 @@ bk_prune(App *app, InstanceOptions *o, Lock *lock)
 	return rc;
 }
 
+/* ---- test --------------------------------------------------------------------- */
+
+/* The stamp of the newest run: the greatest <stamp>.json under shared/. */
+static bool
+newest_run(App *app, char *stamp, size_t size)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+
+	stamp[0] = '\0';
+	if (!shared_backup_dir(&app->cfg, dir, sizeof(dir)) || (d = opendir(dir)) == NULL)
+		return false;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strlen(e->d_name) == JOURNAL_STAMP_LEN + 5 && str_has_suffix(e->d_name, ".json")
+			&& strncmp(e->d_name, stamp, JOURNAL_STAMP_LEN) > 0)
+			str_format(stamp, size, "%.*s", JOURNAL_STAMP_LEN, e->d_name);
+	closedir(d);
+	return stamp[0] != '\0';
+}
+
+/* The dump to test in group: its newest; with stamp, the one of that run. */
+static const BackupFile *
+pick(const BackupList *list, const char *group, const char *stamp)
+{
+	const BackupFile *found = NULL;
+	char suffix[JOURNAL_STAMP_LEN + 8];
+
+	str_format(suffix, sizeof(suffix), "_%s.dump", stamp ? stamp : "");
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].kind == BACKUP_SHARED && strcmp(list->items[i].group, group) == 0
+			&& (stamp == NULL || str_has_suffix(list->items[i].path, suffix)))
+			found = &list->items[i];
+	return found;
+}
+
+/* The groups to test: shared/<db> of each DB named, or every one. */
+static void
+test_groups(const BackupList *list, InstanceOptions *o, char ***groups, size_t *n)
+{
+	*groups = NULL;
+	*n = 0;
+	for (int a = 0; a < o->argc; a++)
+	{
+		StrBuf g = STRBUF_INIT;
+
+		sb_appends(&g, SHARED_BACKUP_SUBDIR "/");
+		instance_file_safe(o->argv[a], &g);
+		*groups = xrealloc(*groups, *n + 1, sizeof(char *));
+		(*groups)[(*n)++] = sb_steal(&g);
+	}
+	for (size_t i = 0; o->all && i < list->count; i++)
+	{
+		bool seen = list->items[i].kind != BACKUP_SHARED;
+
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = strcmp((*groups)[k], list->items[i].group) == 0;
+		if (!seen)
+		{
+			*groups = xrealloc(*groups, *n + 1, sizeof(char *));
+			(*groups)[(*n)++] = xstrdup(list->items[i].group);
+		}
+	}
+}
+
+static void
+report_test(App *app, const RestoreTest *t, const char *group, bool json, json_t *all)
+{
+	char secs[32];
+	const char *db = t->db ? t->db : group + strlen(SHARED_BACKUP_SUBDIR "/");
+
+	if (json)
+	{
+		json_array_append_new(all, json_pack("{s:s, s:s?, s:b, s:s?, s:I, s:I, s:f}",
+											 "database", db, "file", t->file[0] ? t->file : NULL,
+											 "ok", t->ok, "reason", t->reason[0] ? t->reason : NULL,
+											 "tables", (json_int_t) t->tables,
+											 "rows", (json_int_t) t->rows, "seconds", t->seconds));
+		return;
+	}
+	stream_format_duration(t->seconds, secs, sizeof(secs));
+	if (t->ok)
+		printf("ok       %s: %zu tables, %lld rows match the manifest; verified (%s)\n",
+			   rel(app, t->file), t->tables, t->rows, secs);
+	else
+		printf("FAILED   %s: %s\n", t->file[0] ? rel(app, t->file) : db, t->reason);
+}
+
+static int
+bk_test(App *app, InstanceOptions *o, Lock *lock)
+{
+	BackupList list;
+	char stamp[JOURNAL_STAMP_LEN + 1] = "";
+	char **groups = NULL;
+	size_t n = 0, failed = 0;
+	json_t *all = json_array();
+	int rc;
+
+	if ((o->argc == 0) == !o->all)
+	{
+		json_decref(all);
+		return cli_usage_error("backups", "backups test takes DB... or --all");
+	}
+	if (!lock_acquire(app->cfg.root, "backups test", lock) || !backups_scan(app, false, &list))
+	{
+		json_decref(all);
+		return exit_hint_get();
+	}
+	if (o->latest && !newest_run(app, stamp, sizeof(stamp)))
+		log_warn("no run of `pgfold backup` under %s/" SHARED_BACKUP_SUBDIR, app->cfg.backups_dir);
+	test_groups(&list, o, &groups, &n);
+	for (size_t i = 0; i < n && !signals_interrupted(); i++)
+	{
+		const BackupFile *f = pick(&list, groups[i], o->latest ? stamp : NULL);
+		RestoreTest t;
+
+		memset(&t, 0, sizeof(t));
+		if (f == NULL)
+		{
+			str_format(t.reason, sizeof(t.reason), "no dump of `pgfold backup`%s%s",
+					   o->latest ? " in the newest run " : "", o->latest ? stamp : "");
+			log_error("%s: %s", groups[i] + strlen(SHARED_BACKUP_SUBDIR "/"), t.reason);
+		}
+		else
+			backups_restore_test(app, f->path, &t);
+		failed += !t.ok;
+		if (!signals_interrupted())
+			report_test(app, &t, groups[i], o->json, all);
+		free(t.db);
+	}
+	if (o->json)
+		cli_print_json(all);
+	else
+	{
+		json_decref(all);
+		printf("%zu dump(s) tested, %zu failed\n", n, failed);
+	}
+	rc = signals_interrupted() ? EXIT_INTERRUPTED : failed ? EXIT_VERIFY : EXIT_OK;
+	instance_names_free(groups, n);
+	backups_list_free(&list);
+	return rc;
+}
+
 static const InstanceSub subs[] = {
 	{ "list", 0, 1, IOPT_NO_CHECKSUM, false, bk_list },
 	{ "verify", 0, -1, IOPT_ALL, false, bk_verify },
 	{ "prune", 0, 1, IOPT_OLDER_THAN | IOPT_KEEP_LAST, false, bk_prune },
+	{ "test", 0, -1, IOPT_ALL | IOPT_LATEST, true, bk_test },
 };
 
 int

@@ -34,8 +34,12 @@ static const Command commands[] = {
 	  NULL, cli_db_main },
 	{ "user", "create (or rotate) an isolated service role, with access to a database",
 	  NULL, cli_user_main },
-	{ "backups", "the dumps under backups/: list, verify, prune",
+	{ "backup", "back up every database of the shared instance, with globals and retention",
+	  NULL, cli_backup_main },
+	{ "backups", "the dumps under backups/: list, verify, prune, test",
 	  NULL, cli_backups_main },
+	{ "schedule", "run backup nightly (and a weekly restore test): systemd timer or cron",
+	  NULL, cli_schedule_main },
 	{ "help", "show help for a command", NULL, cli_help_main },
 	{ "version", "print the version", NULL, cli_version_main },
 };
@@ -57,8 +61,12 @@ command_usage(const Command *cmd)
 		return cli_db_usage;
 	if (strcmp(cmd->name, "user") == 0)
 		return cli_user_usage;
+	if (strcmp(cmd->name, "backup") == 0)
+		return cli_backup_usage;
 	if (strcmp(cmd->name, "backups") == 0)
 		return cli_backups_usage;
+	if (strcmp(cmd->name, "schedule") == 0)
+		return cli_schedule_usage;
 	if (strcmp(cmd->name, "help") == 0)
 		return help_usage;
 	return version_usage;
@@ -112,7 +120,8 @@ cli_print_usage(FILE *out)
 		  "\n"
 		  "exit codes: 0 ok, 1 failure, 2 usage, 3 blocked by a pre-flight check,\n"
 		  "4 engine unreachable, 5 shared instance unreachable, 6 verification\n"
-		  "mismatch, 7 another pgfold holds the lock, 130 interrupted.\n", out);
+		  "mismatch, 7 another pgfold holds the lock, 8 backup: some databases\n"
+		  "failed, 130 interrupted.\n", out);
 }
 
 void

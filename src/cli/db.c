@@ -104,12 +104,13 @@ parse_options(const GlobalOptions *g, const char *command, unsigned accept,
 		{ "no-checksum", no_argument, NULL, 'C' },
 		{ "older-than", required_argument, NULL, 'O' },
 		{ "keep-last", required_argument, NULL, 'k' },
+		{ "latest", no_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char flags[] = "ofBeadACOk";
+	static const char flags[] = "ofBeadACOkL";
 	int c, index = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -145,6 +146,7 @@ parse_options(const GlobalOptions *g, const char *command, unsigned accept,
 			case 'j': o->json = true; break;
 			case 'y': o->yes = true; break;
 			case 'n': o->dry_run = true; break;
+			case 'L': o->latest = true; break;
 			case 'k':
 				if (!str_to_long(optarg, 1, 100000, &o->keep_last))
 					return cli_usage_error(command, "--keep-last takes a number of 1 or more, "

@@ -21,7 +21,8 @@ const char *const cli_migrate_usage =
 	"pg_restore (keeping a verified copy under backups/postgres-migrations/),\n"
 	"create its own role, verify every table's rows against the source, rewrite\n"
 	"services/SERVICE.yml, write overrides/SERVICE-dedicated-postgres.yml for\n"
-	"rollback, recreate the apps and stop (never remove) the dedicated container.\n"
+	"rollback, recreate the apps and stop (never remove) the dedicated container,\n"
+	"then log in with the settings each app got and read its data (the proof).\n"
 	"A file with several dedicated postgres services is one SERVICE per db,\n"
 	"FILE/DBSERVICE (`pgfold status` lists them): each folds on its own.\n"
 	"\n"
@@ -32,7 +33,10 @@ const char *const cli_migrate_usage =
 	"  --db NAME           database name on the shared instance\n"
 	"                      (default: `# database_name:` or POSTGRES_DB)\n"
 	"  --role NAME         role name (default: the database name)\n"
-	"  --connection-limit N  the role's CONNECTION LIMIT (default 20)\n"
+	"  --connection-limit N  the role's CONNECTION LIMIT, -1 none (default: from\n"
+	"                      the peak of the apps' sessions seen on the source,\n"
+	"                      max(2 x peak, peak + 10) within its max_connections;\n"
+	"                      none when no session was seen)\n"
 	"  --files-edited      the apps' own files that name the database in a\n"
 	"                      format pgfold does not rewrite (plan lists each\n"
 	"                      file:line) were changed by you: go on\n"
@@ -42,15 +46,18 @@ const char *const cli_migrate_usage =
 	"\n"
 	"A crash or Ctrl-C at any point is safe: re-run the same command and it\n"
 	"resumes. Exit: 0 done or already migrated, 3 blocked by a check, 4 engine\n"
-	"unreachable, 5 shared instance unreachable, 6 verification mismatch, 7 locked.\n";
+	"unreachable, 5 shared instance unreachable, 6 verification mismatch or an app\n"
+	"whose settings do not log in (the proof), 7 locked.\n";
 
 const char *const cli_plan_usage =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
-	"                   [--files-edited] [--json]\n"
+	"                   [--connection-limit N] [--files-edited] [--json]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
-	"space, other databases in the dedicated cluster) and print the exact steps,\n"
+	"space, other databases in the dedicated cluster, the apps' sessions sampled\n"
+	"on the source and the role's connection limit from them, room for it on the\n"
+	"shared instance) and print the exact steps,\n"
 	"the SQL and a unified diff of every file that would change. SERVICE is\n"
 	"FILE/DBSERVICE for a file with several dedicated postgres services.\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
@@ -75,7 +82,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	long limit = MIGRATE_DEFAULT_CONNECTION_LIMIT;
+	long limit = CONN_LIMIT_FROM_EVIDENCE;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));

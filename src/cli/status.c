@@ -210,6 +210,45 @@ check_names(App *app, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The answers of every wanted dedicated database to pre-flight's question,
+ * asked all at once (pgx_query_rows_many), instead of one exec after
+ * another inside each pre-flight: answer[i] is service i's, or NULL. */
+typedef struct SourceAnswers
+{
+	PgxRowsJob        *jobs;
+	size_t             count;
+	const PgxRowsJob **answer;
+} SourceAnswers;
+
+static void
+ask_sources(App *app, int argc, char **argv, SourceAnswers *sa)
+{
+	size_t n = app->stack.count;
+	size_t *service_of = xcalloc(n ? n : 1, sizeof(size_t));
+
+	memset(sa, 0, sizeof(*sa));
+	sa->jobs = xcalloc(n ? n : 1, sizeof(PgxRowsJob));
+	sa->answer = xcalloc(n ? n : 1, sizeof(PgxRowsJob *));
+	/* without the engine, each pre-flight says so */
+	for (size_t i = 0; app_engine(app) && i < n; i++)
+		if (wanted(argc, argv, app->stack.services[i].name)
+			&& preflight_source_job(app, i, &sa->jobs[sa->count]))
+			service_of[sa->count++] = i;
+	if (sa->count > 0 && pgx_query_rows_many(app->docker, sa->jobs, sa->count))
+		for (size_t k = 0; k < sa->count; k++)
+			sa->answer[service_of[k]] = &sa->jobs[k];
+	free(service_of);
+}
+
+static void
+source_answers_free(SourceAnswers *sa)
+{
+	for (size_t k = 0; k < sa->count; k++)
+		pg_rows_free(&sa->jobs[k].rows);
+	free(sa->jobs);
+	free(sa->answer);
+}
+
 int
 cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 {
@@ -252,6 +291,10 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 
 	int rc = check_names(&app, argc, argv);
 	json_t *all = json_array();
+	SourceAnswers sa = { 0 };
+
+	if (rc == EXIT_OK)
+		ask_sources(&app, argc, argv, &sa);
 
 	if (rc == EXIT_OK && !json && app.stack.count > 0)
 		printf("%-20s %-10s %-24s %-20s %10s  %s\n", "SERVICE", "STATE", "CONTAINER",
@@ -259,16 +302,20 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 	for (size_t i = 0; rc == EXIT_OK && i < app.stack.count; i++)
 	{
 		StackService *svc = &app.stack.services[i];
-		PreflightOptions po = { .light = true };
+		PreflightOptions po = { .light = true, .source_answer = sa.answer ? sa.answer[i] : NULL };
 		Preflight pf;
 
 		if (!wanted(argc, argv, svc->name))
 			continue;
 		preflight_run(&app, i, &po, &pf);
+		json_t *doc = json ? preflight_json(svc, &pf) : NULL;
+
 		if (json)
-			json_array_append_new(all, preflight_json(svc, &pf));
+			json_array_append_new(all, doc);
 		else
 			print_line(svc, &pf, opts->color);
+		if (pf.state == STATE_MIGRATED)
+			cli_status_backup(&app, pf.names.db[0] ? pf.names.db : svc->meta_database_name, doc);
 		preflight_free(&pf);
 	}
 	if (rc == EXIT_OK && json)
@@ -279,6 +326,7 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 	if (rc == EXIT_OK && app.engine_tried && app.container_list == NULL)
 		rc = EXIT_ENGINE;
 	json_decref(all);
+	source_answers_free(&sa);
 	app_close(&app);
 	return rc;
 }

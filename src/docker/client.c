@@ -21,17 +21,29 @@
 /* Older engines lack features we use (exec Env needs 1.25). */
 #define DOCKER_MIN_API_MINOR 25
 
-static void
-global_init_once(void)
-{
-	static bool done = false;
+/* libcurl's global state belongs to this module, the only one that uses
+ * libcurl: set up once, by main before anything else or by the first
+ * connection (tests), and released by main at the end. */
+static bool curl_ready = false;
 
-	if (!done)
+bool
+docker_library_init(void)
+{
+	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 	{
-		/* Thread-safe since 7.84; pgfold is single-threaded anyway. */
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		done = true;
+		log_error("cannot initialise libcurl");
+		return false;
 	}
+	curl_ready = true;
+	return true;
+}
+
+void
+docker_library_cleanup(void)
+{
+	if (curl_ready)
+		curl_global_cleanup();
+	curl_ready = false;
 }
 
 const char *
@@ -186,11 +198,6 @@ docker_check_name(const char *id, const char **clean)
 
 /* ---- request ------------------------------------------------------------ */
 
-typedef struct Collect
-{
-	DockerResponse *resp;
-	bool            too_big;
-} Collect;
 
 static size_t
 on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -236,78 +243,100 @@ docker_response_free(DockerResponse *resp)
 	resp->status = 0;
 }
 
+/* Set h up for one request; undone by request_release. */
 bool
-docker_request(DockerClient *client, const char *method, const char *path,
-			   bool unversioned, json_t *body, long timeout_s,
-			   DockerResponse *resp)
+docker_request_prepare(const DockerClient *client, CURL *h, DockerPrepared *p,
+					   const char *method, const char *path, bool unversioned,
+					   json_t *body, long timeout_s, DockerResponse *resp)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	StrBuf url = STRBUF_INIT;
-	char *payload = NULL;
-	struct curl_slist *headers = NULL;
-	Collect collect = { resp, false };
-	CURL *h = client->curl;
-	bool ok = false;
-
 	memset(resp, 0, sizeof(*resp));
+	memset(p, 0, sizeof(*p));
+	p->h = h;
+	p->resp = resp;
+	str_copy(p->method, sizeof(p->method), method);
+	str_copy(p->path, sizeof(p->path), path);
 	curl_easy_reset(h);
-	if (!docker_configure_handle(client, h, errbuf))
-		goto out;
+	if (!docker_configure_handle(client, h, p->errbuf))
+		return false;
 
-	sb_appendf(&url, "%s%s%s", client->ep.base_url,
-			   unversioned ? "" : client->prefix, path);
-	curl_easy_setopt(h, CURLOPT_URL, sb_str(&url));
+	sb_appendf(&p->url, "%s%s%s", client->ep.base_url, unversioned ? "" : client->prefix, path);
+	curl_easy_setopt(h, CURLOPT_URL, sb_str(&p->url));
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "GET") == 0)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	else
 	{
-		payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-		if (body != NULL && payload == NULL)
+		p->payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+		if (body != NULL && p->payload == NULL)
 		{
 			log_error("cannot encode a request for the Docker engine");
-			goto out;
+			return false;
 		}
-		headers = curl_slist_append(headers, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload ? payload : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) (payload ? strlen(payload) : 0));
+		p->headers = curl_slist_append(p->headers, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, p->headers);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, p->payload ? p->payload : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) (p->payload ? strlen(p->payload) : 0));
 	}
+	p->collect.resp = resp;
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &p->collect);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &collect);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &p->collect);
 	if (timeout_s > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+	return true;
+}
 
-	CURLcode rc = curl_easy_perform(h);
-
+bool
+docker_request_done(const DockerClient *client, DockerPrepared *p, CURLcode rc)
+{
 	if (rc != CURLE_OK)
 	{
-		if (collect.too_big)
+		if (p->collect.too_big)
 			log_error("the Docker engine's reply to %s %s exceeds %u MiB; refusing it",
-					  method, path, DOCKER_REPLY_MAX >> 20);
+					  p->method, p->path, DOCKER_REPLY_MAX >> 20);
 		else
 		{
 			long os_errno = 0;
 
-			curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-			docker_log_unreachable(client, rc, os_errno, errbuf);
+			curl_easy_getinfo(p->h, CURLINFO_OS_ERRNO, &os_errno);
+			docker_log_unreachable(client, rc, os_errno, p->errbuf);
 		}
-		docker_response_free(resp);
-		goto out;
+		docker_response_free(p->resp);
+		return false;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	log_trace("docker: %s %s -> %ld", method, sb_str(&url), resp->status);
-	ok = true;
-out:
+	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->resp->status);
+	log_trace("docker: %s %s -> %ld", p->method, sb_str(&p->url), p->resp->status);
+	return true;
+}
+
+void
+docker_request_release(DockerPrepared *p)
+{
 	/* The handle keeps pointers to these until the next reset. */
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-	curl_slist_free_all(headers);
-	free(payload);
-	sb_free(&url);
+	if (p->h != NULL)
+	{
+		curl_easy_setopt(p->h, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(p->h, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(p->h, CURLOPT_POSTFIELDS, NULL);
+	}
+	curl_slist_free_all(p->headers);
+	free(p->payload);
+	sb_free(&p->url);
+	memset(p, 0, sizeof(*p));
+}
+
+bool
+docker_request(DockerClient *client, const char *method, const char *path,
+			   bool unversioned, json_t *body, long timeout_s,
+			   DockerResponse *resp)
+{
+	DockerPrepared p;
+	bool ok = docker_request_prepare(client, client->curl, &p, method, path, unversioned, body,
+									 timeout_s, resp)
+		&& docker_request_done(client, &p, curl_easy_perform(client->curl));
+
+	docker_request_release(&p);
 	return ok;
 }
 
@@ -397,7 +426,11 @@ docker_connect(DockerClient **out)
 		log_warn("DOCKER_CERT_PATH is set without DOCKER_TLS_VERIFY: the engine's "
 				 "certificate at %s is not verified", client->ep.display);
 
-	global_init_once();
+	if (!docker_library_init())
+	{
+		free(client);
+		return false;
+	}
 	client->curl = curl_easy_init();
 	if (client->curl == NULL)
 	{

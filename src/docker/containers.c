@@ -174,6 +174,26 @@ docker_inspect_container(DockerClient *client, const char *id, json_t **out,
 
 /* ---- start / stop -------------------------------------------------------- */
 
+/* The engine's answer to POST /containers/{id}/{action}, judged. */
+static bool
+action_result(const char *action, const char *name, const DockerResponse *resp)
+{
+	char what[320];
+
+	/* 304: already started / already stopped, which is what we wanted. */
+	if (resp->status == 204 || resp->status == 304)
+		return true;
+	if (resp->status == 404)
+		log_error("cannot %s container %s: no container %s (check `docker ps -a`)",
+				  action, name, name);
+	else
+	{
+		str_format(what, sizeof(what), "cannot %s container %s", action, name);
+		docker_log_http_error(what, resp);
+	}
+	return false;
+}
+
 static bool
 container_action(DockerClient *client, const char *id, const char *action,
 				 const char *query, long timeout_s)
@@ -181,26 +201,14 @@ container_action(DockerClient *client, const char *id, const char *action,
 	char path[352];
 	DockerResponse resp;
 	const char *name;
-	bool ok = false;
+	bool ok;
 
 	if (!docker_check_name(id, &name))
 		return false;
 	str_format(path, sizeof(path), "/containers/%s/%s%s", name, action, query);
 	if (!docker_request(client, "POST", path, false, NULL, timeout_s, &resp))
 		return false;
-	/* 304: already started / already stopped, which is what we wanted. */
-	if (resp.status == 204 || resp.status == 304)
-		ok = true;
-	else if (resp.status == 404)
-		log_error("cannot %s container %s: no container %s (check `docker ps -a`)",
-				  action, name, name);
-	else
-	{
-		char what[320];
-
-		str_format(what, sizeof(what), "cannot %s container %s", action, name);
-		docker_log_http_error(what, &resp);
-	}
+	ok = action_result(action, name, &resp);
 	docker_response_free(&resp);
 	return ok;
 }
@@ -211,13 +219,74 @@ docker_start_container(DockerClient *client, const char *id)
 	return container_action(client, id, "start", "", DOCKER_REQUEST_TIMEOUT_S);
 }
 
+/* The engine's default when a container has no StopTimeout of its own. */
+#define ENGINE_STOP_TIMEOUT_S 10
+
+int
+docker_stop_grace(json_t *inspect)
+{
+	json_t *t = json_object_get(json_object_get(inspect, "Config"), "StopTimeout");
+
+	if (json_is_integer(t) && json_integer_value(t) >= 0 && json_integer_value(t) <= 86400)
+		return (int) json_integer_value(t);
+	return ENGINE_STOP_TIMEOUT_S;
+}
+
+/* A container's own grace period, read from its inspect document. */
+static bool
+stop_grace_of(DockerClient *client, const char *id, int *grace)
+{
+	json_t *inspect = NULL;
+	bool found = false;
+
+	*grace = ENGINE_STOP_TIMEOUT_S;
+	if (!docker_inspect_container(client, id, &inspect, &found))
+		return false;
+	if (found)
+		*grace = docker_stop_grace(inspect);
+	json_decref(inspect);
+	return true;
+}
+
+bool
+docker_stop_containers(DockerClient *client, const char *const *ids, size_t n)
+{
+	DockerBatchItem *items = xcalloc(n ? n : 1, sizeof(DockerBatchItem));
+	const char **names = xcalloc(n ? n : 1, sizeof(char *));
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < n; i++)
+	{
+		int grace = 0;
+
+		ok = docker_check_name(ids[i], &names[i]) && stop_grace_of(client, names[i], &grace);
+		items[i].method = "POST";
+		str_format(items[i].path, sizeof(items[i].path), "/containers/%s/stop?t=%d", names[i],
+				   grace);
+		/* The engine waits the grace period, then kills and waits for the exit. */
+		items[i].timeout_s = (long) grace + DOCKER_REQUEST_TIMEOUT_S;
+	}
+	if (ok)
+	{
+		ok = docker_request_batch(client, items, n);
+		for (size_t i = 0; i < n; i++)
+			if (items[i].ok && !action_result("stop", names[i], &items[i].resp))
+				ok = false;
+	}
+	for (size_t i = 0; i < n; i++)
+		docker_response_free(&items[i].resp);
+	free(items);
+	free(names);
+	return ok;
+}
+
 bool
 docker_stop_container(DockerClient *client, const char *id, int timeout_s)
 {
 	char query[32];
 
 	if (timeout_s < 0)
-		timeout_s = 10;     /* the engine's default */
+		return docker_stop_containers(client, &id, 1);
 	str_format(query, sizeof(query), "?t=%d", timeout_s);
 	/* The engine waits timeout_s, then kills and waits for the exit. */
 	return container_action(client, id, "stop", query,

@@ -142,7 +142,10 @@ docker_exec_start(DockerClient *client, const char *container,
 	exec->fd = CURL_SOCKET_BAD;
 	str_copy(exec->container, sizeof(exec->container), name);
 	str_copy(exec->what, sizeof(exec->what), cmd_name(spec));
-	exec->buf = xcalloc(DOCKER_EXEC_PUMP_MAX, 1);
+	/* not calloc: zeroing would make every page resident at once, eight
+	 * times over while status runs its execs together; pages get touched
+	 * only as output arrives */
+	exec->buf = xrealloc(NULL, DOCKER_EXEC_PUMP_MAX, 1);
 	docker_demux_init(&exec->dm);
 
 	if (!exec_create(client, name, spec, exec) || !docker_exec_hijack(client, exec))

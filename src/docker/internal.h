@@ -31,6 +31,51 @@ typedef struct DockerResponse
 	char    api_version[16];     /* Api-Version header, "" if absent */
 } DockerResponse;
 
+/* The reply being collected by one request's callbacks. */
+typedef struct Collect
+{
+	DockerResponse *resp;
+	bool            too_big;
+} Collect;
+
+/* One request set up on a handle: docker_request is prepare, perform,
+ * done, release on the client's own handle; a batch (batch.c) does the
+ * same on a handle per request, performed together. */
+typedef struct DockerPrepared
+{
+	CURL               *h;
+	DockerResponse     *resp;
+	Collect             collect;
+	StrBuf              url;
+	char               *payload;
+	struct curl_slist  *headers;
+	char                method[8];
+	char                path[384];
+	char                errbuf[CURL_ERROR_SIZE];
+} DockerPrepared;
+
+bool docker_request_prepare(const DockerClient *client, CURL *h, DockerPrepared *p,
+							const char *method, const char *path, bool unversioned,
+							json_t *body, long timeout_s, DockerResponse *resp);
+/* The transport's verdict: false (logged, EXIT_ENGINE) when it failed. */
+bool docker_request_done(const DockerClient *client, DockerPrepared *p, CURLcode rc);
+void docker_request_release(DockerPrepared *p);
+
+/* One request of a batch: in method/path/timeout, out resp (judged by the
+ * caller) and ok (false: the transport failed, logged). */
+typedef struct DockerBatchItem
+{
+	const char     *method;
+	char            path[352];
+	long            timeout_s;
+	DockerResponse  resp;
+	bool            ok;
+} DockerBatchItem;
+
+/* Perform the requests together, each on its own connection (batch.c);
+ * false when any transport failed. Free each resp after. */
+bool docker_request_batch(const DockerClient *client, DockerBatchItem *items, size_t n);
+
 /* Apply endpoint options (socket path, TLS files, connect timeout) to h. */
 bool docker_configure_handle(const DockerClient *client, CURL *h, char *errbuf);
 

@@ -29,7 +29,7 @@
 const char *
 backups_kind_name(BackupKind kind)
 {
-	static const char *const names[] = { "migration", "pre-rollback", "manual" };
+	static const char *const names[] = { "migration", "pre-rollback", "manual", "shared" };
 
 	return names[kind];
 }
@@ -131,6 +131,7 @@ typedef struct JournalRefs
 	BackupKind *kinds;
 	bool       *live;        /* protected: live migration or unfinished run */
 	size_t      count;
+	InstanceServiceMap db_services;   /* who uses a database: manual dumps' owners */
 } JournalRefs;
 
 static void
@@ -164,6 +165,7 @@ refs_free(JournalRefs *refs)
 	free(refs->services);
 	free(refs->kinds);
 	free(refs->live);
+	instance_service_map_free(&refs->db_services);
 	memset(refs, 0, sizeof(*refs));
 }
 
@@ -295,9 +297,14 @@ same_file(const char *a, const char *b)
 								 && strstr(b, "/" JOURNAL_SUBDIR "/"));
 }
 
+/* Where a directory's dumps come from. */
+typedef enum ScanWhere { SCAN_BACKUPS, SCAN_JOURNAL_DIR, SCAN_SHARED } ScanWhere;
+
 static void
-describe(App *app, BackupFile *f, const char *name, bool in_journal_dir, const JournalRefs *refs)
+describe(App *app, BackupFile *f, const char *name, ScanWhere where, const JournalRefs *refs)
 {
+	bool in_journal_dir = where == SCAN_JOURNAL_DIR;
+
 	char prefix[NAME_MAX + 1];
 	time_t when = 0;
 	bool stamped = split_name(name, prefix, sizeof(prefix), &when);
@@ -306,10 +313,32 @@ describe(App *app, BackupFile *f, const char *name, bool in_journal_dir, const J
 		str_format(prefix, sizeof(prefix), "%.*s", (int) (strlen(name) - 5), name);
 	else
 		f->when = when;
+	if (where == SCAN_SHARED)
+	{
+		const char *svc = instance_service_map_find(&refs->db_services, prefix);
+		char side[PATH_MAX];
+		struct stat st;
+
+		f->kind = BACKUP_SHARED;
+		f->service = svc ? xstrdup(svc) : NULL;
+		f->sidecar = fs_sha256_sidecar_path(f->path, side, sizeof(side)) && lstat(side, &st) == 0;
+		bool ok = false;
+
+		if (backups_tested_read(f->path, &f->tested_when, &ok))
+			f->tested = ok ? 1 : -1;
+		/* a group of its own: retention and prune count these apart */
+		StrBuf g = STRBUF_INIT;
+
+		sb_appendf(&g, SHARED_BACKUP_SUBDIR "/%s", prefix);
+		f->group = sb_steal(&g);
+		for (size_t i = 0; i < refs->count; i++)
+			f->referenced = f->referenced || (same_file(refs->paths[i], f->path) && refs->live[i]);
+		return;
+	}
 	if (!in_journal_dir)
 	{
 		f->kind = BACKUP_MANUAL;
-		const char *svc = instance_db_service(app, prefix);
+		const char *svc = instance_service_map_find(&refs->db_services, prefix);
 
 		f->service = svc ? xstrdup(svc) : NULL;
 	}
@@ -336,7 +365,7 @@ describe(App *app, BackupFile *f, const char *name, bool in_journal_dir, const J
 }
 
 static bool
-scan_dir(App *app, const char *dir, bool in_journal_dir, const JournalRefs *refs,
+scan_dir(App *app, const char *dir, ScanWhere where, const JournalRefs *refs,
 		 bool verify, BackupList *out)
 {
 	DIR *d = NULL;
@@ -355,7 +384,7 @@ scan_dir(App *app, const char *dir, bool in_journal_dir, const JournalRefs *refs
 			continue;
 		f.size = (uint64_t) st.st_size;
 		f.when = st.st_mtime;
-		describe(app, &f, e->d_name, in_journal_dir, refs);
+		describe(app, &f, e->d_name, where, refs);
 		f.checksum = verify ? backups_checksum(f.path, true) : CHECKSUM_UNCHECKED;
 		out->items = xrealloc(out->items, out->count + 1, sizeof(BackupFile));
 		out->items[out->count++] = f;
@@ -363,6 +392,30 @@ scan_dir(App *app, const char *dir, bool in_journal_dir, const JournalRefs *refs
 	if (d != NULL)
 		closedir(d);
 	return true;
+}
+
+/* backups/shared/<db>/: one directory per database. */
+static bool
+scan_shared(App *app, const JournalRefs *refs, bool verify, BackupList *out)
+{
+	char top[PATH_MAX], dir[PATH_MAX];
+	DIR *d = NULL;
+	bool ok = true;
+
+	if (!shared_backup_dir(&app->cfg, top, sizeof(top)) || !open_dir(top, &d))
+		return false;
+	for (struct dirent *e; ok && d != NULL && (e = readdir(d)) != NULL;)
+	{
+		struct stat st;
+
+		if (e->d_name[0] == '.' || !str_format(dir, sizeof(dir), "%s/%s", top, e->d_name)
+			|| lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		ok = scan_dir(app, dir, SCAN_SHARED, refs, verify, out);
+	}
+	if (d != NULL)
+		closedir(d);
+	return ok;
 }
 
 static int
@@ -385,9 +438,11 @@ backups_scan(App *app, bool verify_checksums, BackupList *out)
 	memset(out, 0, sizeof(*out));
 	if (!journal_dir_path(app->cfg.backups_dir, jdir, sizeof(jdir)))
 		return false;
+	instance_service_map_build(app, &refs.db_services);
 	ok = load_journals(app->cfg.backups_dir, &refs)
-		&& scan_dir(app, app->cfg.backups_dir, false, &refs, verify_checksums, out)
-		&& scan_dir(app, jdir, true, &refs, verify_checksums, out);
+		&& scan_dir(app, app->cfg.backups_dir, SCAN_BACKUPS, &refs, verify_checksums, out)
+		&& scan_dir(app, jdir, SCAN_JOURNAL_DIR, &refs, verify_checksums, out)
+		&& scan_shared(app, &refs, verify_checksums, out);
 	refs_free(&refs);
 	if (out->count > 1)
 		qsort(out->items, out->count, sizeof(BackupFile), by_time);
@@ -421,13 +476,21 @@ backups_file_json(const BackupFile *f)
 	char when[32];
 	struct tm tm;
 
+	json_t *tested = json_null();
+
+	if (f->tested != 0)
+	{
+		gmtime_r(&f->tested_when, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		tested = json_pack("{s:s, s:s}", "time", when, "outcome", f->tested > 0 ? "ok" : "failed");
+	}
 	gmtime_r(&f->when, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:s, s:b, s:b}", "file", f->path,
+	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:s, s:b, s:b, s:o}", "file", f->path,
 					 "service", f->service, "group", f->group, "kind", backups_kind_name(f->kind),
 					 "time", when, "size_bytes", (json_int_t) f->size,
 					 "checksum", backups_checksum_name(f->checksum),
-					 "referenced", f->referenced, "newest", f->newest);
+					 "referenced", f->referenced, "newest", f->newest, "tested", tested);
 }
 
 /* ---- pruning ------------------------------------------------------------------ */

@@ -72,34 +72,24 @@ instance_db_is_system(const char *name)
 
 /* ---- which service uses a database ---------------------------------------- */
 
-/* service → database pairs, built once per App: from every journal under
+/* service → database pairs: from every journal under
  * backups/postgres-migrations (services may have left the stack since) and
  * from the metadata of migrated service files. */
-typedef struct ServiceDbs
-{
-	const App *app;
-	char     **service;
-	char     **db;
-	size_t     count;
-} ServiceDbs;
-
-static ServiceDbs cache;
-
 static void
-map_add(const char *service, const char *db)
+map_add(InstanceServiceMap *map, const char *service, const char *db)
 {
-	for (size_t i = 0; i < cache.count; i++)
-		if (strcmp(cache.service[i], service) == 0)
+	for (size_t i = 0; i < map->count; i++)
+		if (strcmp(map->service[i], service) == 0)
 			return;
-	cache.service = xrealloc(cache.service, cache.count + 1, sizeof(char *));
-	cache.db = xrealloc(cache.db, cache.count + 1, sizeof(char *));
-	cache.service[cache.count] = xstrdup(service);
-	cache.db[cache.count++] = xstrdup(db);
+	map->service = xrealloc(map->service, map->count + 1, sizeof(char *));
+	map->db = xrealloc(map->db, map->count + 1, sizeof(char *));
+	map->service[map->count] = xstrdup(service);
+	map->db[map->count++] = xstrdup(db);
 }
 
 /* The database of the live migration in service's journal, if any. */
 static void
-map_journal(App *app, const char *service)
+map_journal(App *app, InstanceServiceMap *map, const char *service)
 {
 	Journal j = JOURNAL_INIT;
 	bool exists = false;
@@ -115,21 +105,21 @@ map_journal(App *app, const char *service)
 			rec = journal_step_done(&j, run, "role");
 		db = rec ? json_string_value(json_object_get(rec, "db")) : NULL;
 		if (db != NULL)
-			map_add(service, db);
+			map_add(map, service, db);
 	}
 	journal_close(&j);
 }
 
-static void
-map_build(App *app)
+void
+instance_service_map_build(App *app, InstanceServiceMap *map)
 {
 	char **services = NULL;
 	size_t count = 0;
 
-	cache.app = app;
+	memset(map, 0, sizeof(*map));
 	if (instance_journal_services(app->cfg.backups_dir, &services, &count))
 		for (size_t i = 0; i < count; i++)
-			map_journal(app, services[i]);
+			map_journal(app, map, services[i]);
 	instance_names_free(services, count);
 	for (size_t i = 0; i < app->stack.count; i++)
 	{
@@ -137,19 +127,25 @@ map_build(App *app)
 
 		if (svc->db_service < 0 && svc->meta_database != NULL
 			&& strcmp(svc->meta_database, "postgres") == 0 && svc->meta_database_name != NULL)
-			map_add(svc->name, svc->meta_database_name);
+			map_add(map, svc->name, svc->meta_database_name);
 	}
 }
 
 const char *
-instance_db_service(App *app, const char *db)
+instance_service_map_find(const InstanceServiceMap *map, const char *db)
 {
-	if (cache.app != app)
-		map_build(app);
-	for (size_t i = 0; i < cache.count; i++)
-		if (strcmp(cache.db[i], db) == 0)
-			return cache.service[i];
+	for (size_t i = 0; i < map->count; i++)
+		if (strcmp(map->db[i], db) == 0)
+			return map->service[i];
 	return NULL;
+}
+
+void
+instance_service_map_free(InstanceServiceMap *map)
+{
+	instance_names_free(map->service, map->count);
+	instance_names_free(map->db, map->count);
+	memset(map, 0, sizeof(*map));
 }
 
 /* ---- listing -------------------------------------------------------------- */
@@ -165,7 +161,7 @@ instance_db_service(App *app, const char *db)
 	"FROM pg_catalog.pg_database d WHERE NOT d.datistemplate"
 
 static void
-fill_db(App *app, PGresult *res, int row, InstanceDb *db)
+fill_db(const InstanceServiceMap *map, PGresult *res, int row, InstanceDb *db)
 {
 	long v = 0;
 
@@ -177,7 +173,9 @@ fill_db(App *app, PGresult *res, int row, InstanceDb *db)
 	db->connection_limit = str_to_long(PQgetvalue(res, row, 4), -1, INT32_MAX, &v) ? (int) v : -1;
 	db->connections = str_to_long(PQgetvalue(res, row, 5), 0, LONG_MAX, &v) ? v : 0;
 	db->allow_connections = strcmp(PQgetvalue(res, row, 6), "t") == 0;
-	db->service = instance_db_service(app, db->name);
+	const char *service = instance_service_map_find(map, db->name);
+
+	db->service = service ? xstrdup(service) : NULL;
 }
 
 bool
@@ -192,8 +190,13 @@ instance_db_list(App *app, InstanceDbList *out)
 		return false;
 	out->count = (size_t) PQntuples(res);
 	out->items = xcalloc(out->count ? out->count : 1, sizeof(InstanceDb));
+
+	InstanceServiceMap map;
+
+	instance_service_map_build(app, &map);
 	for (size_t i = 0; i < out->count; i++)
-		fill_db(app, res, (int) i, &out->items[i]);
+		fill_db(&map, res, (int) i, &out->items[i]);
+	instance_service_map_free(&map);
 	PQclear(res);
 	return true;
 }
@@ -204,6 +207,7 @@ instance_db_free(InstanceDb *db)
 	free(db->name);
 	free(db->owner);
 	free(db->encoding);
+	free(db->service);
 	memset(db, 0, sizeof(*db));
 }
 
@@ -230,7 +234,11 @@ instance_db_get(App *app, const char *name, InstanceDb *out, bool *found)
 		return false;
 	if (PQntuples(res) == 1)
 	{
-		fill_db(app, res, 0, out);
+		InstanceServiceMap map;
+
+		instance_service_map_build(app, &map);
+		fill_db(&map, res, 0, out);
+		instance_service_map_free(&map);
 		*found = true;
 	}
 	PQclear(res);

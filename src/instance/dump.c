@@ -29,8 +29,8 @@
 
 /* ---- names and paths ---------------------------------------------------- */
 
-static void
-file_safe(const char *name, StrBuf *out)
+void
+instance_file_safe(const char *name, StrBuf *out)
 {
 	for (const char *p = name; *p; p++)
 	{
@@ -50,7 +50,7 @@ instance_backup_default_path(const Config *cfg, const char *db, time_t when, cha
 	StrBuf safe = STRBUF_INIT;
 	bool ok;
 
-	file_safe(db, &safe);
+	instance_file_safe(db, &safe);
 	ok = journal_stamp(when, stamp)
 		&& str_format(out, outsize, "%s/%s_%s.dump", cfg->backups_dir, sb_str(&safe), stamp);
 	sb_free(&safe);
@@ -89,14 +89,14 @@ need_engine(App *app)
 
 /* ---- backup ---------------------------------------------------------------- */
 
-bool
-instance_backup(App *app, const char *db, const char *path, InstanceDumpResult *out)
+/* Stream what producer writes into path (+ .sha256); size: progress hint. */
+static bool
+stream_to_file(App *app, const StreamCommand *producer, const char *path, int64_t size,
+			   const char *what, InstanceDumpResult *out)
 {
 	char id[32];
 	struct stat st;
-	PgCommand dump;
 	StreamResult res;
-	int64_t size = 0;
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
@@ -105,14 +105,11 @@ instance_backup(App *app, const char *db, const char *path, InstanceDumpResult *
 		log_error("%s already exists; name another file (pgfold never overwrites a backup)", path);
 		return false;
 	}
-	if (!need_engine(app) || !pgcmd_dump_shared(&dump, &app->cfg, db))
-		return false;
-	pg_database_size(app->shared, db, &size);
 	run_id(id, sizeof(id), "bk");
 
 	StreamSpec spec = {
 		.client = app->docker,
-		.producer = &dump.cmd,
+		.producer = producer,
 		.backup_path = path,
 		.expected_bytes = size > 0 ? (uint64_t) size : 0,
 		.progress_tty = progress_tty(),
@@ -126,10 +123,46 @@ instance_backup(App *app, const char *db, const char *path, InstanceDumpResult *
 		str_copy(out->sha256, sizeof(out->sha256), res.sha256);
 		out->bytes = res.bytes;
 		out->seconds = res.seconds;
-		log_info("backup of %s: %s (%llu bytes, sha256 %s)", db, path,
+		log_info("backup of %s: %s (%llu bytes, sha256 %s)", what, path,
 				 (unsigned long long) res.bytes, res.sha256);
 	}
 	stream_result_free(&res);
+	return ok;
+}
+
+bool
+instance_backup(App *app, const char *db, const char *path, InstanceDumpResult *out)
+{
+	return instance_backup_at(app, db, NULL, path, out);
+}
+
+bool
+instance_backup_at(App *app, const char *db, const char *snapshot, const char *path,
+				   InstanceDumpResult *out)
+{
+	PgCommand dump;
+	int64_t size = 0;
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	if (!need_engine(app) || !pgcmd_dump_shared_at(&dump, &app->cfg, db, snapshot))
+		return false;
+	pg_database_size(app->shared, db, &size);
+	ok = stream_to_file(app, &dump.cmd, path, size, db, out);
+	pgcmd_free(&dump);
+	return ok;
+}
+
+bool
+instance_backup_globals(App *app, const char *path, InstanceDumpResult *out)
+{
+	PgCommand dump;
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	if (!need_engine(app) || !pgcmd_dumpall_globals_shared(&dump, &app->cfg))
+		return false;
+	ok = stream_to_file(app, &dump.cmd, path, 0, "the globals", out);
 	pgcmd_free(&dump);
 	return ok;
 }
@@ -456,6 +489,18 @@ restore_checked(App *app, const InstanceRestore *req, const InstanceDb *cur, boo
 		pg_drop_database(app->shared, old, true);
 	out->replaced = ok && exists;
 	return ok;
+}
+
+bool
+instance_restore_scratch(App *app, const char *file, const char *scratch)
+{
+	ArchiveHeader hdr;
+	Load l = { .tmp = scratch, .file = file };
+
+	if (!app_shared(app) || !check_restorable(app, file, &hdr))
+		return false;
+	log_notice("restoring %s into the scratch database %s", file, scratch);
+	return load_temp(app, &l, NULL);
 }
 
 bool

@@ -5,6 +5,7 @@
 
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/pg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,16 @@ add_db(PgCommand *pc, size_t *n, const char *db)
 static bool
 finish_in_container(PgCommand *pc, size_t n, const char *user, const char *db)
 {
+	char port[16];
+	int p = pgx_container_port(NULL, pc->cmd.container);
+
+	/* a port on the server's command line, known from the psql calls
+	 * before this one (pg.h: pgx_container_port) */
+	if (p > 0 && str_format(port, sizeof(port), "%d", p))
+	{
+		pc->argv[n++] = "-p";
+		pc->argv[n++] = own(pc, port);
+	}
 	pc->argv[n++] = "-U";
 	pc->argv[n++] = own(pc, user);
 	if (!add_db(pc, &n, db))
@@ -175,6 +186,28 @@ built(PgCommand *pc, bool ok)
 bool
 pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db)
 {
+	return pgcmd_dump_shared_at(pc, cfg, db, NULL);
+}
+
+/* A snapshot id is the server's ("00000003-0000001B-1"), but it still goes
+ * into argv: only hex digits and dashes pass. */
+static bool
+snapshot_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F') || (*p >= 'a' && *p <= 'f')
+			  || *p == '-'))
+			return false;
+	return true;
+}
+
+bool
+pgcmd_dump_shared_at(PgCommand *pc, const Config *cfg, const char *db, const char *snapshot)
+{
 	size_t n = 0;
 	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
 
@@ -182,7 +215,35 @@ pgcmd_dump_shared(PgCommand *pc, const Config *cfg, const char *db)
 		  "pg_dump of", db, where);
 	pc->argv[n++] = "pg_dump";
 	pc->argv[n++] = "-Fc";
+	if (snapshot != NULL)
+	{
+		char arg[96];
+
+		if (!snapshot_valid(snapshot))
+		{
+			log_error("unexpected snapshot id from the server: %s", snapshot);
+			return false;
+		}
+		str_format(arg, sizeof(arg), "--snapshot=%s", snapshot);
+		pc->argv[n++] = own(pc, arg);
+	}
 	if (!built(pc, add_shared_target(pc, cfg, &n) && add_db(pc, &n, db)))
+		return false;
+	pc->argv[n] = NULL;
+	return true;
+}
+
+bool
+pgcmd_dumpall_globals_shared(PgCommand *pc, const Config *cfg)
+{
+	size_t n = 0;
+	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
+
+	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL, "", "", "");
+	str_format(pc->label, sizeof(pc->label), "pg_dumpall --globals-only in %s", where);
+	pc->argv[n++] = "pg_dumpall";
+	pc->argv[n++] = "--globals-only";
+	if (!built(pc, add_shared_target(pc, cfg, &n)))
 		return false;
 	pc->argv[n] = NULL;
 	return true;

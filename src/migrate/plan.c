@@ -83,6 +83,13 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	else
 		sb_appendf(out, "  %d. apply: %s\n", n++, sb_str(&cmd));
 	sb_appendf(out, "  %d. stop (not remove) %s; its volume is kept\n", n++, container);
+	if (opts->no_apply || opts->keep_app_stopped)
+		sb_appendf(out, "  %d. no connection proof: the apps are not started\n", n++);
+	else
+		sb_appendf(out, "  %d. connection proof: log in as each app with the settings its new "
+				   "container got (user, password, database; %s:%d reached at %s:%d) and read "
+				   "one of its tables\n", n++, app->cfg.shared_host, app->cfg.shared_port,
+				   app->cfg.pg_host, app->cfg.pg_port);
 	sb_appendf(out, "  %d. log to backups/%s/%s_%s.log; rollback: pgfold rollback %s\n", n++,
 			   JOURNAL_SUBDIR, service_fsname(svc), stamp, svc->name);
 	sb_free(&apps);
@@ -132,6 +139,15 @@ print_json(const StackService *svc, const Preflight *pf, const StrBuf *steps,
 	json_t *o = preflight_json(svc, pf);
 
 	json_object_set_new(o, "can_proceed", json_boolean(rc == EXIT_OK));
+	/* what the pre-flight measured (conns.c); -1 = unknown / no limit */
+	if (pf->source.known)
+		json_object_set_new(o, "connections", json_pack(
+			"{s:b, s:I, s:I, s:I, s:i, s:b, s:I, s:I}", "measured", pf->conns.measured,
+			"peak", (json_int_t) pf->conns.peak, "source_max", (json_int_t) pf->conns.source_max,
+			"source_port", (json_int_t) pf->conns.source_port, "limit", pf->conns.limit,
+			"override", pf->conns.overridden,
+			"shared_usable", (json_int_t) pf->conns.shared_usable,
+			"shared_committed", (json_int_t) pf->conns.shared_committed));
 	json_object_set_new(o, "steps", json_string(sb_str(steps)));
 	json_object_set_new(o, "sql", json_string(sb_str(sql)));
 	json_object_set_new(o, "diff", json_string(sb_str(diff)));
@@ -145,7 +161,8 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 {
 	StackService *svc = &app->stack.services[index];
 	PreflightOptions po = { .db = opts->db, .role = opts->role,
-						   .files_edited = opts->files_edited };
+							.connection_limit = opts->connection_limit,
+							.files_edited = opts->files_edited };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
 	int rc;
@@ -171,7 +188,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 		}
 		if (app->shared != NULL)
 			migration_sql_describe(app->shared, &pf.names, pf.source.encoding,
-								   opts->connection_limit, &sql);
+								   pf.conns.limit, &sql);
 	}
 
 	if (opts->json)

@@ -156,19 +156,43 @@ read_source_row(const StackService *svc, SourceFacts *sf, const char *kind,
 		preflight_hazard_add(&sf->hazards, a, b, c);
 }
 
+bool
+preflight_source_job(App *app, size_t index, PgxRowsJob *job)
+{
+	const StackService *svc = &app->stack.services[index];
+	const ContainerInfo *ci = app_db_container(app, index);
+
+	memset(job, 0, sizeof(*job));
+	/* a migrated file has no db service */
+	if (svc->problem != NULL || svc->db_service < 0 || ci == NULL
+		|| strcmp(ci->state, "running") != 0)
+		return false;
+	*job = (PgxRowsJob) { .container = ci->id, .user = svc->db_user, .db = svc->db_name,
+						  .sql = source_facts_sql, .ncols = 4, .rows = PGROWS_INIT };
+	return true;
+}
+
 static bool
 gather_source(App *app, const StackService *svc, const ContainerInfo *ci,
-			  bool light, SourceFacts *sf)
+			  const PreflightOptions *opts, SourceFacts *sf)
 {
-	PgRows rows = PGROWS_INIT;
+	PgRows own = PGROWS_INIT;
+	const PgRows *rows = &own;
+	bool light = opts->light;
 
-	if (!pgx_query_rows(app->docker, ci->id, svc->db_user, svc->db_name,
-						source_facts_sql, NULL, 4, &rows))
+	if (opts->source_answer != NULL && strcmp(opts->source_answer->container, ci->id) == 0)
+	{
+		if (!opts->source_answer->ok)
+			return false;   /* logged when it was asked */
+		rows = &opts->source_answer->rows;
+	}
+	else if (!pgx_query_rows(app->docker, ci->id, svc->db_user, svc->db_name,
+							 source_facts_sql, NULL, 4, &own))
 		return false;
-	for (size_t r = 0; r < rows.nrows; r++)
-		read_source_row(svc, sf, pg_rows_get(&rows, r, 0), pg_rows_get(&rows, r, 1),
-						pg_rows_get(&rows, r, 2), pg_rows_get(&rows, r, 3));
-	pg_rows_free(&rows);
+	for (size_t r = 0; r < rows->nrows; r++)
+		read_source_row(svc, sf, pg_rows_get(rows, r, 0), pg_rows_get(rows, r, 1),
+						pg_rows_get(rows, r, 2), pg_rows_get(rows, r, 3));
+	pg_rows_free(&own);
 	sf->known = true;
 
 	/* The default "postgres" database is normally empty; data there would
@@ -176,10 +200,10 @@ gather_source(App *app, const StackService *svc, const ContainerInfo *ci,
 	if (!light && strcmp(svc->db_name, "postgres") != 0)
 	{
 		if (pgx_query_rows(app->docker, ci->id, svc->db_user, "postgres",
-						   user_tables_sql, NULL, 1, &rows))
+						   user_tables_sql, NULL, 1, &own))
 		{
-			str_to_long(pg_rows_get(&rows, 0, 0), 0, __LONG_MAX__, &sf->postgres_db_tables);
-			pg_rows_free(&rows);
+			str_to_long(pg_rows_get(&own, 0, 0), 0, __LONG_MAX__, &sf->postgres_db_tables);
+			pg_rows_free(&own);
 		}
 	}
 	return true;
@@ -688,7 +712,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 
 	if (pf->db_container != NULL)
 	{
-		if (gather_source(app, svc, pf->db_container, opts->light, &pf->source))
+		if (gather_source(app, svc, pf->db_container, opts, &pf->source))
 		{
 			check_source(pf, svc);
 			check_dump(pf, svc);
@@ -714,6 +738,8 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		if (pf->names.db[0] != '\0')
 			check_shared_names(pf, app);
 	}
+	if (!opts->light)
+		preflight_connections(app, svc, opts, pf);    /* conns.c */
 	if (!opts->light && pf->source.known)
 		check_disk(pf, app);
 	preflight_settle(pf);
@@ -742,49 +768,4 @@ preflight_free(Preflight *pf)
 		free(pf->files);
 	}
 	memset(pf, 0, sizeof(*pf));
-}
-
-void
-preflight_print(FILE *out, const Preflight *pf, bool color)
-{
-	static const char *const marks[] = { "ok", "--", "!!", "XX" };
-	static const char *const colors[] = { "\033[32m", "\033[2m", "\033[33m", "\033[31m" };
-
-	for (size_t i = 0; i < pf->count; i++)
-	{
-		const Check *c = &pf->checks[i];
-
-		if (color)
-			fprintf(out, "  %s%s\033[0m %-18s %s\n", colors[c->level], marks[c->level],
-					c->name, c->detail);
-		else
-			fprintf(out, "  %s %-18s %s\n", marks[c->level], c->name, c->detail);
-	}
-}
-
-json_t *
-preflight_json(const StackService *svc, const Preflight *pf)
-{
-	json_t *checks = json_array();
-
-	for (size_t i = 0; i < pf->count; i++)
-		json_array_append_new(checks, json_pack("{s:s, s:s, s:s}",
-												"name", pf->checks[i].name,
-												"level", preflight_level_name(pf->checks[i].level),
-												"detail", pf->checks[i].detail));
-
-	json_t *o = json_pack("{s:s, s:s, s:o}", "service", svc->name,
-						  "state", preflight_state_name(pf->state), "checks", checks);
-
-	json_object_set_new(o, "reason", pf->reason ? json_string(pf->reason) : json_null());
-	json_object_set_new(o, "container", pf->db_container ? json_string(pf->db_container->name)
-						: svc->db_container ? json_string(svc->db_container) : json_null());
-	json_object_set_new(o, "database", pf->names.db[0] ? json_string(pf->names.db)
-						: svc->meta_database_name ? json_string(svc->meta_database_name)
-						: json_null());
-	json_object_set_new(o, "size_bytes", pf->source.known
-						? json_integer(pf->source.db_size) : json_null());
-	json_object_set_new(o, "source_version", pf->source.known
-						? json_integer(pf->source.version_num) : json_null());
-	return o;
 }

@@ -230,7 +230,8 @@ static int
 preflight_gate(Run *r)
 {
 	PreflightOptions po = { .db = r->opts->db, .role = r->opts->role,
-						   .files_edited = r->opts->files_edited };
+							.connection_limit = r->opts->connection_limit,
+							.files_edited = r->opts->files_edited };
 
 	preflight_run(r->app, r->index, &po, &r->pf);
 	if (r->pf.state == STATE_BLOCKED)
@@ -279,6 +280,8 @@ run_steps(Run *r, const StepFn *steps, size_t n)
 static void
 undo(Run *r)
 {
+	if (r->cutover_done && run_step_done(r, STEP_APPLY))
+		return;     /* the apps run on the shared instance; the proof said what is wrong */
 	if (r->cutover_done)
 	{
 		log_error("the apps of %s stay stopped: the data already lives on the shared instance "
@@ -328,6 +331,9 @@ summary(Run *r)
 	if (r->report.items > 0)
 		printf("  verified  %zu tables, %lld rows, %zu items identical\n", r->report.tables,
 			   r->report.rows, r->report.items);
+	printf("  proof     %s\n", r->proof_skipped
+		   ? "not done: the apps were not started; check that they log in once they run"
+		   : "every app logged in with its own settings and read its data");
 	printf("  backup    %s\n", r->dump_path[0] ? r->dump_path : "(from an earlier attempt)");
 	printf("  log       %s\n", r->log_path);
 	printf("  took      %s\n", took);
@@ -440,9 +446,9 @@ begin(Run *r)
 int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
-	static const StepFn before[] = { step_save_original, step_stop_apps, step_role, step_stream,
+	static const StepFn before[] = { step_connections, step_save_original, step_stop_apps, step_role, step_stream,
 									 step_ownership, step_verify, step_files };
-	static const StepFn after[] = { step_cutover, step_apply, step_start_file_apps };
+	static const StepFn after[] = { step_cutover, step_apply, step_start_file_apps, step_proof };
 	Run r;
 	int rc;
 

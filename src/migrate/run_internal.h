@@ -24,6 +24,8 @@
 #define STEP_FILES     "files"
 #define STEP_CUTOVER   "cutover"
 #define STEP_APPLY     "apply"
+#define STEP_CONNS     "connections"   /* what the pre-flight measured (first) */
+#define STEP_PROOF     "proof"         /* the apps' settings log in (last) */
 
 typedef struct Run
 {
@@ -55,6 +57,8 @@ typedef struct Run
 	bool                  files_written;
 	bool                  cutover_done;
 	bool                  keep_tmp;            /* verification mismatch: keep it */
+	int                   conn_limit;          /* the role's CONNECTION LIMIT, -1 none */
+	bool                  proof_skipped;       /* --no-apply / --keep-app-stopped */
 	StrBuf                password;            /* secret */
 	MigrationFiles        files;               /* env_old kept for undo */
 	bool                  files_built;
@@ -74,6 +78,10 @@ bool step_files(Run *r);
 bool step_cutover(Run *r);
 bool step_apply(Run *r);
 void steps_restart_apps(Run *r);
+
+/* proof.c */
+bool step_connections(Run *r);
+bool step_proof(Run *r);
 void steps_undo_files(Run *r);
 void steps_drop_temp(Run *r);
 void steps_drop_created_role(Run *r);

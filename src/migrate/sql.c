@@ -11,6 +11,7 @@
  * before the restore and again before the hand-over (migration_hand_over).
  */
 #include "pgfold/migrate.h"
+#include "pgfold/secrets.h"
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
@@ -260,8 +261,11 @@ migration_sql_describe(PGconn *conn, const MigrationNames *names, const char *en
 	{
 		sb_appendf(out, "-- as %s on the shared instance\n", PQuser(conn));
 		sb_appendf(out, "CREATE ROLE %s LOGIN PASSWORD '<SCRAM-SHA-256 verifier computed "
-				   "client-side>' CONNECTION LIMIT %d;  -- unless it exists with a working "
-				   "password file\n", sb_str(&role), connection_limit);
+				   "client-side>'", sb_str(&role));
+		if (connection_limit >= 0)
+			sb_appendf(out, " CONNECTION LIMIT %d", connection_limit);
+		sb_appendf(out, ";  -- unless it exists with a working password file\n"
+				   "COMMENT ON ROLE %s IS '" SECRETS_ROLE_COMMENT "';\n", sb_str(&role));
 		sb_appendf(out, "DROP DATABASE IF EXISTS %s WITH (FORCE);\n", sb_str(&tmp));
 		sb_appendf(out, "CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING %s;\n",
 				   sb_str(&tmp), sb_str(&role), sb_str(&enc));

@@ -89,8 +89,7 @@ step_stop_apps(Run *r)
 
 	r->stopped = json_array();
 	r->file_apps = json_array();
-	if (!app_stop_containers(r->app, r->index, r->svc->db_service, STOP_TIMEOUT_S, r->stopped,
-							 names)
+	if (!app_stop_containers(r->app, r->index, r->svc->db_service, r->stopped, names)
 		|| !steps_stop_file_apps(r, r->stopped, names))
 	{
 		json_decref(names);
@@ -118,7 +117,7 @@ step_role(Run *r)
 	SecretsRoleRequest req = {
 		.root = r->app->cfg.root,
 		.role = r->names.role,
-		.connection_limit = r->opts->connection_limit,
+		.connection_limit = r->conn_limit,
 		.rotate = false,
 	};
 	SecretsRoleAction action = 0;
@@ -438,10 +437,28 @@ print_commands(Run *r, char *const *up)
 	sb_free(&line);
 }
 
+/* Done, unless the apps were recreated but their connection proof is not
+ * done: a re-run after a fix (a password in .env) must recreate them with
+ * it, and compose up recreates only what changed. */
+static bool
+apply_done(Run *r)
+{
+	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_APPLY);
+
+	if (done == NULL)
+		return false;
+	if (!json_is_true(json_object_get(done, "applied")) || run_step_done(r, STEP_PROOF)
+		|| r->opts->no_apply || r->opts->keep_app_stopped)
+		return true;
+	log_notice("the apps of %s were recreated but not proven to log in: recreating them "
+			   "with the settings as they are now", r->svc->name);
+	return false;
+}
+
 bool
 step_apply(Run *r)
 {
-	if (journal_step_done(&r->journal, r->run_id, STEP_APPLY) != NULL)
+	if (apply_done(r))
 		return true;
 
 	const ComposeInvocation *inv = app_invocation(r->app, r->index);

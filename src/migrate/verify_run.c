@@ -35,22 +35,28 @@ add_result_rows(Inventory *inv, const PGresult *res)
 }
 
 bool
+migration_conn_inventory(PGconn *conn, bool deep, Inventory *inv)
+{
+	PGresult *res = NULL;
+
+	if (!pg_query(conn, "take the inventory", verify_inventory_sql(deep), 0, NULL, &res))
+		return false;
+	add_result_rows(inv, res);
+	PQclear(res);
+	return true;
+}
+
+bool
 migration_shared_inventory(App *app, const char *db, bool deep, Inventory *inv)
 {
 	PGconn *conn = NULL;
-	PGresult *res = NULL;
+	bool ok;
 
 	if (!pg_connect_shared(&app->cfg, db, &conn))
 		return false;
-	if (!pg_query(conn, "take the inventory", verify_inventory_sql(deep), 0, NULL, &res))
-	{
-		pg_disconnect(conn);
-		return false;
-	}
-	add_result_rows(inv, res);
-	PQclear(res);
+	ok = migration_conn_inventory(conn, deep, inv);
 	pg_disconnect(conn);
-	return true;
+	return ok;
 }
 
 /* The one result of a query sent with PQsendQuery, checked. */

@@ -77,42 +77,46 @@ log_psql_failure(const char *container, const char *user, const char *db,
 	sb_free(&e);
 }
 
-bool
-pgx_query(DockerClient *docker, const char *container, const char *user,
-		  const char *db, const char *sql, const char *const *vars,
-		  StrBuf *out)
+/* psql's command line for one query: unaligned, NUL-separated, quiet, no
+ * psqlrc, stop at the first error. */
+typedef struct PsqlCall
 {
-	const char *argv[16 + 2 * PGX_MAX_VARS];
-	StrBuf dbarg = STRBUF_INIT;
-	StrBuf err = STRBUF_INIT;
-	StrBuf c = STRBUF_INIT;
-	int n = 0;
-	StrBuf discard = STRBUF_INIT;
-	int exit_code = -1;
-	bool ok = false;
+	const char     *argv[16 + 2 * PGX_MAX_VARS];
+	const char     *env[3];
+	char            port[24];
+	StrBuf          dbarg;
+	DockerExecSpec  spec;
+} PsqlCall;
 
-	if (out == NULL)
-		out = &discard;         /* statements whose output nobody needs */
-	sb_reset(out);
-	argv[n++] = "psql";
-	argv[n++] = "-X";           /* no ~/.psqlrc */
-	argv[n++] = "-q";
-	argv[n++] = "-A";
-	argv[n++] = "-t";
-	argv[n++] = "-z";           /* field separator NUL */
-	argv[n++] = "-0";           /* record separator NUL (ends the last too) */
-	argv[n++] = "-v";
-	argv[n++] = "ON_ERROR_STOP=1";
+static bool
+psql_call_init(PsqlCall *pc, DockerClient *docker, const char *container, const char *user,
+			   const char *db, const char *const *vars)
+{
+	int n = 0;
+
+	memset(pc, 0, sizeof(*pc));
+	pc->env[0] = "PGAPPNAME=" PG_APPLICATION_NAME;
+	if (pgx_port_env(docker, container, pc->port, sizeof(pc->port)))
+		pc->env[1] = pc->port;  /* a port on the server's command line (port.c) */
+	pc->argv[n++] = "psql";
+	pc->argv[n++] = "-X";           /* no ~/.psqlrc */
+	pc->argv[n++] = "-q";
+	pc->argv[n++] = "-A";
+	pc->argv[n++] = "-t";
+	pc->argv[n++] = "-z";           /* field separator NUL */
+	pc->argv[n++] = "-0";           /* record separator NUL (ends the last too) */
+	pc->argv[n++] = "-v";
+	pc->argv[n++] = "ON_ERROR_STOP=1";
 	if (user != NULL)
 	{
-		argv[n++] = "-U";
-		argv[n++] = user;
+		pc->argv[n++] = "-U";
+		pc->argv[n++] = user;
 	}
 	if (db != NULL)
 	{
-		conninfo_dbname(&dbarg, db);
-		argv[n++] = "-d";
-		argv[n++] = sb_str(&dbarg);
+		conninfo_dbname(&pc->dbarg, db);
+		pc->argv[n++] = "-d";
+		pc->argv[n++] = sb_str(&pc->dbarg);
 	}
 	for (size_t i = 0; vars != NULL && vars[i] != NULL; i++)
 	{
@@ -120,42 +124,64 @@ pgx_query(DockerClient *docker, const char *container, const char *user,
 		{
 			log_error("psql variable %zu is invalid (name must match "
 					  "[A-Za-z_][A-Za-z0-9_]*, at most %d variables)", i, PGX_MAX_VARS);
-			goto out;
+			sb_free(&pc->dbarg);
+			return false;
 		}
-		argv[n++] = "-v";
-		argv[n++] = vars[i];
+		pc->argv[n++] = "-v";
+		pc->argv[n++] = vars[i];
 	}
-	argv[n] = NULL;
+	pc->argv[n] = NULL;
+	pc->spec.cmd = pc->argv;
+	pc->spec.env = pc->env;
+	pc->spec.workdir = "/";
+	pc->spec.attach_stdin = true;
+	return true;
+}
 
-	DockerExecSpec spec = {
-		.cmd = argv,
-		.env = (const char *const[]) { "PGAPPNAME=" PG_APPLICATION_NAME, NULL },
-		.user = NULL,
-		.workdir = "/",
-		.attach_stdin = true,
-	};
-
-	log_debug("psql in container %s: %zu bytes of SQL", pg_display(&c, container),
-			  strlen(sql));
-	if (!docker_exec_capture(docker, container, &spec, sql, strlen(sql),
-							 PGX_MAX_OUTPUT, out, &err, &exit_code))
-		goto out;               /* logged by the docker module */
+/* psql ran: did it succeed? (the failure logged with what it said) */
+static bool
+psql_judge(const char *container, const char *user, const char *db, int exit_code,
+		   const StrBuf *err)
+{
 	if (exit_code != 0)
 	{
-		log_psql_failure(container, user, db, exit_code, &err);
-		goto out;
+		log_psql_failure(container, user, db, exit_code, err);
+		return false;
 	}
-	if (err.len > 0)
+	if (err->len > 0)
 	{
-		StrBuf e = STRBUF_INIT;
+		StrBuf e = STRBUF_INIT, c = STRBUF_INIT;
 
-		pg_one_line(&e, sb_str(&err), err.len, 1000);
-		log_debug("psql in container %s said: %s", sb_str(&c), sb_str(&e));
+		pg_one_line(&e, sb_str(err), err->len, 1000);
+		log_debug("psql in container %s said: %s", pg_display(&c, container), sb_str(&e));
 		sb_free(&e);
+		sb_free(&c);
 	}
-	ok = true;
-out:
-	sb_free(&dbarg);
+	return true;
+}
+
+bool
+pgx_query(DockerClient *docker, const char *container, const char *user,
+		  const char *db, const char *sql, const char *const *vars,
+		  StrBuf *out)
+{
+	StrBuf err = STRBUF_INIT, c = STRBUF_INIT, discard = STRBUF_INIT;
+	PsqlCall pc;
+	int exit_code = -1;
+	bool ok = false;
+
+	if (out == NULL)
+		out = &discard;         /* statements whose output nobody needs */
+	sb_reset(out);
+	if (!psql_call_init(&pc, docker, container, user, db, vars))
+		return false;
+	log_debug("psql in container %s: %zu bytes of SQL", pg_display(&c, container),
+			  strlen(sql));
+	/* a false return is logged by the docker module */
+	ok = docker_exec_capture(docker, container, &pc.spec, sql, strlen(sql),
+							 PGX_MAX_OUTPUT, out, &err, &exit_code)
+		&& psql_judge(container, user, db, exit_code, &err);
+	sb_free(&pc.dbarg);
 	sb_free(&err);
 	sb_free(&c);
 	sb_free(&discard);
@@ -172,6 +198,62 @@ pgx_query_rows(DockerClient *docker, const char *container, const char *user,
 		pg_rows_parse(raw.data, raw.len, ncols, out);
 
 	sb_free(&raw);
+	return ok;
+}
+
+/* The engine does most of the work of a short exec (a process started in
+ * the container's namespaces): eight at once keep both of a small host's
+ * cores busy without queueing much in the engine. */
+#define PGX_MANY_WINDOW 8
+
+bool
+pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n)
+{
+	DockerCaptureJob *dj = xcalloc(n ? n : 1, sizeof(DockerCaptureJob));
+	PsqlCall *calls = xcalloc(n ? n : 1, sizeof(PsqlCall));
+	StrBuf *outs = xcalloc(n ? n : 1, sizeof(StrBuf));
+	StrBuf *errs = xcalloc(n ? n : 1, sizeof(StrBuf));
+	bool *ready = xcalloc(n ? n : 1, sizeof(bool));
+	size_t m = 0;
+	size_t *job_of = xcalloc(n ? n : 1, sizeof(size_t));
+	bool ok;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		jobs[i].ok = false;
+		jobs[i].rows = (PgRows) PGROWS_INIT;
+		if (!psql_call_init(&calls[i], docker, jobs[i].container, jobs[i].user, jobs[i].db, NULL))
+			continue;
+		ready[i] = true;
+		job_of[m] = i;
+		dj[m++] = (DockerCaptureJob) {
+			.container = jobs[i].container, .spec = &calls[i].spec,
+			.stdin_data = jobs[i].sql, .stdin_len = strlen(jobs[i].sql),
+			.max_bytes = PGX_MAX_OUTPUT, .out = &outs[i], .err = &errs[i],
+		};
+	}
+	ok = docker_exec_capture_many(docker, dj, m, PGX_MANY_WINDOW);
+	for (size_t k = 0; ok && k < m; k++)
+	{
+		PgxRowsJob *j = &jobs[job_of[k]];
+		size_t i = job_of[k];
+
+		j->ok = dj[k].ok && psql_judge(j->container, j->user, j->db, dj[k].exit_code, &errs[i])
+			&& pg_rows_parse(outs[i].data, outs[i].len, j->ncols, &j->rows);
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		if (ready[i])
+			sb_free(&calls[i].dbarg);
+		sb_free(&outs[i]);
+		sb_free(&errs[i]);
+	}
+	free(dj);
+	free(calls);
+	free(outs);
+	free(errs);
+	free(ready);
+	free(job_of);
 	return ok;
 }
 

@@ -19,7 +19,12 @@ static bool
 isready_once(DockerClient *docker, const char *container, const char *user, const char *db)
 {
 	const char *argv[] = { "pg_isready", "-q", "-U", user, "-d", db, NULL };
+	char port[24];
+	const char *env[] = { port, NULL };
 	DockerExecSpec spec = { .cmd = argv };
+
+	if (pgx_port_env(docker, container, port, sizeof(port)))
+		spec.env = env;     /* a port on the server's command line (port.c) */
 	int rc = -1;
 
 	return docker_exec_capture(docker, container, &spec, NULL, 0, 4096, NULL, NULL, &rc)

@@ -27,6 +27,8 @@
 #define MIG_STEP_STREAM "stream"
 #define MIG_STEP_VERIFY "verify"
 #define MIG_STEP_FILES  "files"
+#define MIG_STEP_APPLY  "apply"
+#define MIG_STEP_ABORT  "abort"
 
 /* Names inside the dedicated cluster while the data is swapped. */
 #define RB_TMP_SUFFIX   "__pgfold_rollback"
@@ -51,6 +53,10 @@ typedef struct RbMigration
 	char       env_path[PATH_MAX];     /* the env file they went to */
 	char       dump[PATH_MAX];
 	char       dump_sha[FS_SHA256_HEX_LEN + 1];
+	/* a run whose apps were recreated on the shared instance but whose
+	 * connection proof failed: not complete, but everything a rollback
+	 * needs is done; the rollback ends it (an "abort" record) */
+	bool       unproven;
 } RbMigration;
 
 /* Counts pgfold recorded about the source of a dump. */

@@ -138,6 +138,23 @@ new_run_id(Rb *r)
 	return false;
 }
 
+/* The latest migration recreated the apps on the shared instance and
+ * stopped at its connection proof (or a crash right before it): the data
+ * and the files are as after a migration, so it rolls back as one. */
+static bool
+unproven_migration(Rb *r, const char **mrun)
+{
+	const char *run = journal_latest_run(&r->journal, JOURNAL_MIGRATE);
+
+	if (run == NULL || journal_run_complete(&r->journal, run)
+		|| journal_step(&r->journal, run, MIG_STEP_ABORT) != NULL
+		|| journal_step_done(&r->journal, run, MIG_STEP_APPLY) == NULL)
+		return false;
+	*mrun = run;
+	r->mig.unproven = true;
+	return true;
+}
+
 static int
 find_run(Rb *r)
 {
@@ -147,7 +164,7 @@ find_run(Rb *r)
 	if (options != NULL && !journal_run_complete(&r->journal, run)
 		&& journal_step(&r->journal, run, RB_STEP_ABORT) == NULL)
 		return resume(r, run, options);
-	if (!journal_is_migrated(&r->journal, &mrun))
+	if (!journal_is_migrated(&r->journal, &mrun) && !unproven_migration(r, &mrun))
 		return not_migrated(r);
 	str_copy(r->mig.run, sizeof(r->mig.run), mrun);
 	r->data = r->opts->data;
@@ -278,6 +295,14 @@ record_options(Rb *r)
 	bool ok = rb_record(r, RB_STEP_OPTIONS, f);
 
 	json_decref(f);
+	if (ok && r->mig.unproven)
+	{
+		/* `migrate` must not resume a run this rollback undoes */
+		f = json_pack("{s:s}", "rolled_back_by", r->run_id);
+		ok = journal_append(&r->journal, JOURNAL_MIGRATE, r->mig.run, MIG_STEP_ABORT,
+							JOURNAL_FAILED, f);
+		json_decref(f);
+	}
 	if (ok && r->data == RB_DATA_LATEST)
 		log_notice("--latest-backup: restoring %s", r->source[0] ? r->source
 				   : "this run's pre-rollback dump (there is no other dump of the service)");

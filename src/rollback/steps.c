@@ -44,7 +44,7 @@ rb_step_stop_apps(Rb *r)
 	r->file_apps = json_array();
 	/* the migrated file holds only the apps (and their helpers); apps of
 	 * the project's other files that read a file migrate rewrote too */
-	if (!app_stop_containers(r->app, r->index, -1, STOP_TIMEOUT_S, r->stopped, names)
+	if (!app_stop_containers(r->app, r->index, -1, r->stopped, names)
 		|| !rb_app_files_stop_apps(r, r->stopped, names))
 	{
 		json_decref(names);

@@ -72,6 +72,17 @@ set_role_password(RoleCtx *c, bool create, const char *password)
 	str_format(what, sizeof(what), "%s role \"%s\"", create ? "create" : "set the password of",
 			   c->req->role);
 	ok = pg_exec(c->conn, what, sb_str(&sql));
+	if (ok && create)
+	{
+		/* marks it as pgfold's: the pre-flight adds up the limits of these.
+		 * Best effort: the role exists now and its password must reach its
+		 * file whatever happens to the comment (logged by pg_exec). */
+		sb_reset(&sql);
+		sb_appends(&sql, "COMMENT ON ROLE ");
+		if (pg_quote_ident(c->conn, c->req->role, &sql)
+			&& sb_appends(&sql, " IS '" SECRETS_ROLE_COMMENT "'"))
+			(void) pg_exec(c->conn, "mark the role as pgfold's", sb_str(&sql));
+	}
 out:
 	sb_free_secret(&sql);
 	sb_free_secret(&verifier);

@@ -87,8 +87,7 @@ conn_check_credentials(StackService *svc)
 			svc_warn(svc, "%s: the password in %s differs from POSTGRES_PASSWORD; the app's is "
 					 "used (POSTGRES_PASSWORD only applies when the data volume is created)",
 					 app, conn_setting_name(svc, c, PIECE_PASSWORD));
-		if (c->values.port > 0 && c->values.port != 5432)
-			svc_warn(svc, "%s: %s uses port %d; the db container listens on 5432",
-					 app, conn_setting_name(svc, c, PIECE_PORT), c->values.port);
+		/* the port is checked against the one the server really listens on
+		 * (SHOW port), by the pre-flight: src/migrate/conns.c */
 	}
 }

@@ -16,6 +16,7 @@
 #include "pgfold/compose.h"
 #include "pgfold/log.h"
 #include "pgfold/str.h"
+#include "span.h"
 
 static inline const char *
 fixture_dir(void)
@@ -97,19 +98,6 @@ parse_text(const char *name, const char *text, size_t len, ComposeFile *f)
 	fixture_path(path, sizeof(path), name);
 	return compose_parse_opts(path, text, len, fixture_lookup, NULL, &opts, f);
 }
-
-static inline bool
-span_is(const ComposeFile *f, Span s, const char *want)
-{
-	return s.start <= s.end && s.end <= f->len &&
-		s.end - s.start == strlen(want) && memcmp(f->bytes + s.start, want, s.end - s.start) == 0;
-}
-
-#define assert_span(f, s, want) \
-	cr_assert(span_is((f), (s), (want)), "span [%zu,%zu) is \"%.*s\", want \"%s\"", \
-			  (s).start, (s).end, \
-			  (int) ((s).end >= (s).start && (s).end <= (f)->len ? (s).end - (s).start : 0), \
-			  (f)->bytes + ((s).start <= (f)->len ? (s).start : 0), (want))
 
 static inline const ComposeService *
 need_service(const ComposeFile *f, const char *key)

@@ -39,8 +39,8 @@ Test(compose_fixtures, docmost)
 	cr_assert_str_eq(compose_meta_get(&f, "website"), "https://docmost.com");
 	cr_assert_str_eq(compose_meta_get(&f, "database_name"), "docmost");
 	cr_assert_null(compose_meta_get(&f, "database"));
-	assert_span(&f, f.meta[2].line, "# database_name: docmost\n");
-	assert_span(&f, f.meta[2].value_span, "docmost");
+	SPAN_EXPECT(f.bytes, f.len, f.meta[2].line, "# database_name: docmost\n");
+	SPAN_EXPECT(f.bytes, f.len, f.meta[2].value_span, "docmost");
 	cr_assert_eq(f.meta_block.start, 0);
 	cr_assert_eq(f.meta_block.end, f.meta[2].line.end);
 
@@ -53,11 +53,11 @@ Test(compose_fixtures, docmost)
 	cr_assert_eq(db->env_form, FORM_LIST);
 	cr_assert_eq(db->env_count, 3);
 	cr_assert_str_eq(need_env(db, "POSTGRES_USER")->resolved, "docmost");
-	assert_span(&f, need_env(db, "POSTGRES_PASSWORD")->item,
+	SPAN_EXPECT(f.bytes, f.len, need_env(db, "POSTGRES_PASSWORD")->item,
 				"      - POSTGRES_PASSWORD=${DOCMOST_POSTGRES_PASSWORD}\n");
-	assert_span(&f, need_env(db, "POSTGRES_PASSWORD")->value, "${DOCMOST_POSTGRES_PASSWORD}");
+	SPAN_EXPECT(f.bytes, f.len, need_env(db, "POSTGRES_PASSWORD")->value, "${DOCMOST_POSTGRES_PASSWORD}");
 	cr_assert_str_eq(need_env(db, "POSTGRES_PASSWORD")->resolved, "docpass");
-	assert_span(&f, db->env_block,
+	SPAN_EXPECT(f.bytes, f.len, db->env_block,
 				"    environment:\n"
 				"      - POSTGRES_DB=docmost\n"
 				"      - POSTGRES_USER=${DOCMOST_POSTGRES_USER:-docmost}\n"
@@ -72,24 +72,24 @@ Test(compose_fixtures, docmost)
 	cr_assert(app->depends[0].flow);
 	cr_assert_str_eq(app->depends[0].name, "docmost-db");
 	cr_assert_str_eq(app->depends[1].name, "docmost-redis");
-	assert_span(&f, app->depends[0].item, "docmost-db");
-	assert_span(&f, app->depends[0].cut, "docmost-db, ");
-	assert_span(&f, app->depends[1].cut, ", docmost-redis");
-	assert_span(&f, app->depends_block, "    depends_on: [docmost-db, docmost-redis]\n");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[0].item, "docmost-db");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[0].cut, "docmost-db, ");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[1].cut, ", docmost-redis");
+	SPAN_EXPECT(f.bytes, f.len, app->depends_block, "    depends_on: [docmost-db, docmost-redis]\n");
 
 	const EnvItem *url = need_env(app, "DATABASE_URL");
 
 	cr_assert_str_eq(url->raw, "postgresql://${DOCMOST_POSTGRES_USER:-docmost}:${DOCMOST_POSTGRES_PASSWORD}"
 					 "@${DOCMOST_DB_CONTAINER_NAME:-docmost-db}:5432/docmost?schema=public}");
 	cr_assert_str_eq(url->resolved, "postgresql://docmost:docpass@docmost-db:5432/docmost?schema=public}");
-	assert_span(&f, url->name_span, "DATABASE_URL");
+	SPAN_EXPECT(f.bytes, f.len, url->name_span, "DATABASE_URL");
 	cr_assert_str_eq(need_env(app, "APP_URL")->resolved, "https://docmost.example.lan");
 	cr_assert_str_eq(app->image, "docmost/docmost:latest");
 	cr_assert_str_eq(app->image_raw, "docmost/docmost:${DOCMOST_DOCKER_TAG:-latest}");
 	cr_assert_str_eq(compose_env_effective(app, "REDIS_URL"), "redis://docmost-redis:6379");
 
 	/* blocks: the blank line between services belongs to nobody */
-	assert_span(&f, f.services[2].block,
+	SPAN_EXPECT(f.bytes, f.len, f.services[2].block,
 				"  docmost-redis:\n"
 				"    image: redis:7.2-alpine\n"
 				"    container_name: ${DOCMOST_REDIS_CONTAINER_NAME:-docmost-redis}\n"
@@ -113,7 +113,7 @@ Test(compose_fixtures, joplin_map_environment)
 	cr_assert_str_eq(app->container_name, "joplin");
 	cr_assert_eq(app->env_form, FORM_MAP);
 	cr_assert_str_eq(need_env(app, "POSTGRES_PORT")->raw, "5432");
-	assert_span(&f, need_env(app, "POSTGRES_PORT")->item, "      POSTGRES_PORT: 5432\n");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "POSTGRES_PORT")->item, "      POSTGRES_PORT: 5432\n");
 	cr_assert_str_eq(need_env(app, "POSTGRES_HOST")->raw, "joplin-db");
 	cr_assert_str_eq(need_env(app, "DB_CLIENT")->resolved, "pg");
 	cr_assert_str_eq(need_env(app, "POSTGRES_PASSWORD")->resolved, "joplin");
@@ -121,15 +121,15 @@ Test(compose_fixtures, joplin_map_environment)
 
 	cr_assert_eq(app->depends_form, FORM_LIST);
 	cr_assert_not(app->depends[0].flow);
-	assert_span(&f, app->depends[0].item, "      - db\n");
-	assert_span(&f, app->depends_block, "    depends_on:\n      - db\n");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[0].item, "      - db\n");
+	SPAN_EXPECT(f.bytes, f.len, app->depends_block, "    depends_on:\n      - db\n");
 
 	const EnvItem *pw = need_env(db, "POSTGRES_PASSWORD");
 
 	cr_assert_eq(pw->style, YSTYLE_DOUBLE);
-	assert_span(&f, pw->scalar, "\"${JOPLIN_POSTGRES_PASSWORD:-joplin}\"");
-	assert_span(&f, pw->value, "${JOPLIN_POSTGRES_PASSWORD:-joplin}");
-	assert_span(&f, pw->name_span, "POSTGRES_PASSWORD");
+	SPAN_EXPECT(f.bytes, f.len, pw->scalar, "\"${JOPLIN_POSTGRES_PASSWORD:-joplin}\"");
+	SPAN_EXPECT(f.bytes, f.len, pw->value, "${JOPLIN_POSTGRES_PASSWORD:-joplin}");
+	SPAN_EXPECT(f.bytes, f.len, pw->name_span, "POSTGRES_PASSWORD");
 	cr_assert_eq(need_env(db, "POSTGRES_USER")->style, YSTYLE_SINGLE);
 	cr_assert_str_eq(need_env(db, "POSTGRES_USER")->raw, "joplin");
 
@@ -141,7 +141,7 @@ Test(compose_fixtures, joplin_map_environment)
 	cr_assert_null(pgdata->resolved);
 	cr_assert_eq(pgdata->value.start, pgdata->value.end);
 	cr_assert_eq(f.bytes[pgdata->value.start - 1], ':');
-	assert_span(&f, pgdata->item, "      PGDATA:\n");
+	SPAN_EXPECT(f.bytes, f.len, pgdata->item, "      PGDATA:\n");
 	cr_assert_eq(pgdata->item.end, f.len);
 	cr_assert_eq(db->block.end, f.len);
 	compose_free(&f);
@@ -179,11 +179,11 @@ Test(compose_fixtures, netbox_env_file_and_conditions)
 	cr_assert_eq(app->depends_count, 2);
 	cr_assert_str_eq(app->depends[0].name, "netbox-postgresql");
 	cr_assert_str_eq(app->depends[0].condition, "service_healthy");
-	assert_span(&f, app->depends[0].item,
+	SPAN_EXPECT(f.bytes, f.len, app->depends[0].item,
 				"      netbox-postgresql:\n        condition: service_healthy\n");
-	assert_span(&f, app->depends[1].item, "      netbox-redis: {condition: service_started}\n");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[1].item, "      netbox-redis: {condition: service_started}\n");
 	cr_assert_str_eq(app->depends[1].condition, "service_started");
-	assert_span(&f, app->depends[1].name_span, "netbox-redis");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[1].name_span, "netbox-redis");
 	compose_free(&f);
 }
 
@@ -216,7 +216,7 @@ Test(compose_fixtures, nocodb_url)
 
 	cr_assert_eq(nc->style, YSTYLE_DOUBLE);
 	cr_assert_str_eq(nc->resolved, "pg://nocodb-db:5432?u=nocodb&p=ncpass&d=nocodb");
-	assert_span(&f, nc->value, "pg://nocodb-db:5432?u=${NOCODB_DB_USER:-nocodb}&p=${NOCODB_DB_PASS}&d=nocodb");
+	SPAN_EXPECT(f.bytes, f.len, nc->value, "pg://nocodb-db:5432?u=${NOCODB_DB_USER:-nocodb}&p=${NOCODB_DB_PASS}&d=nocodb");
 	cr_assert_str_eq(need_service(&f, "nocodb-db")->container_name, "nocodb-db");
 	cr_assert_eq(f.meta_count, 0);
 	cr_assert_eq(f.meta_block.start, 0);
@@ -232,13 +232,13 @@ Test(compose_fixtures, crlf_line_endings)
 
 	cr_assert_str_eq(compose_meta_get(&f, "database"), "db");
 	cr_assert_str_eq(compose_meta_get(&f, "database_name"), "postgres");
-	assert_span(&f, f.meta[0].line, "# database: db\r\n");
+	SPAN_EXPECT(f.bytes, f.len, f.meta[0].line, "# database: db\r\n");
 	cr_assert_str_eq(db->container_name, "odoo_postgres");
-	assert_span(&f, need_env(app, "HOST")->item, "      - HOST=odoo_postgres\r\n");
-	assert_span(&f, need_env(app, "PASSWORD")->value, "${ODOO_DB_PASS:-odoo}");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "HOST")->item, "      - HOST=odoo_postgres\r\n");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "PASSWORD")->value, "${ODOO_DB_PASS:-odoo}");
 	cr_assert_str_eq(need_env(db, "POSTGRES_PASSWORD")->resolved, "odoo");
-	assert_span(&f, db->lead, "  # the database\r\n");
-	assert_span(&f, app->depends[0].item, "      - db\r\n");
+	SPAN_EXPECT(f.bytes, f.len, db->lead, "  # the database\r\n");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[0].item, "      - db\r\n");
 	cr_assert_eq(db->block.end, f.len);
 	cr_assert_eq(app->block.end, db->lead.start);
 	compose_free(&f);
@@ -259,33 +259,35 @@ Test(compose_fixtures, comments_everywhere)
 	cr_assert_null(compose_meta_get(&f, "http"));
 
 	/* a header of four lines, the blank line ends it */
-	cr_assert(span_is(&f, (Span) { f.meta_block.end - 41, f.meta_block.end },
-					  "# http://example.com is prose, not a key\n"));
+	SPAN_EXPECT(f.bytes, f.len, ((Span) { f.meta_block.end - 41, f.meta_block.end }),
+				"# http://example.com is prose, not a key\n");
 
-	assert_span(&f, wiki->lead, "  # The wiki itself \xe2\x80\x94 app\n");
-	cr_assert(span_is(&f, (Span) { wiki->block.end - 25, wiki->block.end },
-					  "    #   - commented: out\n"), "wiki's deeper trailing comments are its own");
-	assert_span(&f, db->lead, "  # Heading for the db \xe2\x80\x94 belongs to wiki-db\n  # second heading line\n");
-	assert_span(&f, cache->lead, "# a column-0 comment between services\n");
+	SPAN_EXPECT(f.bytes, f.len, wiki->lead, "  # The wiki itself \xe2\x80\x94 app\n");
+	/* wiki's deeper trailing comments are its own */
+	SPAN_EXPECT(f.bytes, f.len, ((Span) { wiki->block.end - 25, wiki->block.end }),
+				"    #   - commented: out\n");
+	SPAN_EXPECT(f.bytes, f.len, db->lead, "  # Heading for the db \xe2\x80\x94 belongs to wiki-db\n  # second heading line\n");
+	SPAN_EXPECT(f.bytes, f.len, cache->lead, "# a column-0 comment between services\n");
 	cr_assert_eq(db->block.end, cache->lead.start);
 
 	cr_assert_eq(wiki->env_count, 4);
 	cr_assert_str_eq(need_env(wiki, "DB_NAME")->raw, "wiki # not a comment");
-	assert_span(&f, need_env(wiki, "DB_TYPE")->item, "      - DB_TYPE=postgres   # comment after an item\n");
-	assert_span(&f, need_env(wiki, "DB_PASS")->value, "${WIKI_DB_PASS:-wikipass}");
+	SPAN_EXPECT(f.bytes, f.len, need_env(wiki, "DB_TYPE")->item, "      - DB_TYPE=postgres   # comment after an item\n");
+	SPAN_EXPECT(f.bytes, f.len, need_env(wiki, "DB_PASS")->value, "${WIKI_DB_PASS:-wikipass}");
 	cr_assert_str_eq(need_env(wiki, "DB_PASS")->resolved, "wikipass");
-	assert_span(&f, wiki->depends[0].item, "      - wiki-db   # \xe2\x9c\x93\n");
-	assert_span(&f, wiki->key_span, "wiki");
-	assert_span(&f, db->key_span, "wiki-db");
+	SPAN_EXPECT(f.bytes, f.len, wiki->depends[0].item, "      - wiki-db   # \xe2\x9c\x93\n");
+	SPAN_EXPECT(f.bytes, f.len, wiki->key_span, "wiki");
+	SPAN_EXPECT(f.bytes, f.len, db->key_span, "wiki-db");
 	cr_assert_str_eq(wiki->image, "ghcr.io/example/wiki:2.5");
 
 	cr_assert_eq(db->env_form, FORM_MAP);
 	cr_assert_eq(db->env_count, 3);
-	assert_span(&f, need_env(db, "POSTGRES_PASSWORD")->item,
+	SPAN_EXPECT(f.bytes, f.len, need_env(db, "POSTGRES_PASSWORD")->item,
 				"      POSTGRES_PASSWORD: ${WIKI_DB_PASS:-wikipass}   # secret\n");
 
 	/* the block scalar's '#' line is content, and the blank line ends the block */
-	cr_assert(span_is(&f, (Span) { cache->block.end - 18, cache->block.end }, "      --save 60 1\n"));
+	SPAN_EXPECT(f.bytes, f.len, ((Span) { cache->block.end - 18, cache->block.end }),
+				"      --save 60 1\n");
 	compose_free(&f);
 }
 
@@ -295,35 +297,35 @@ Test(compose_fixtures, quoted_keys_and_values)
 	const ComposeService *app = need_service(&f, "app");
 	const ComposeService *db = need_service(&f, "app-db");
 
-	assert_span(&f, app->key_span, "\"app\"");
-	assert_span(&f, db->key_span, "'app-db'");
+	SPAN_EXPECT(f.bytes, f.len, app->key_span, "\"app\"");
+	SPAN_EXPECT(f.bytes, f.len, db->key_span, "'app-db'");
 	cr_assert_str_eq(app->image, "example/app:1.0");
 	cr_assert_str_eq(app->container_name, "app");
 	cr_assert_str_eq(app->depends[0].name, "app-db");
-	assert_span(&f, app->depends[0].name_span, "app-db");
+	SPAN_EXPECT(f.bytes, f.len, app->depends[0].name_span, "app-db");
 
 	cr_assert_str_eq(need_env(app, "A")->raw, "1");
-	assert_span(&f, need_env(app, "A")->scalar, "'A=1'");
-	assert_span(&f, need_env(app, "B")->value, "two words");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "A")->scalar, "'A=1'");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "B")->value, "two words");
 	cr_assert_str_eq(need_env(app, "C")->raw, "esc\"aped\\");
-	assert_span(&f, need_env(app, "C")->value, "esc\\\"aped\\\\");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "C")->value, "esc\\\"aped\\\\");
 	cr_assert_str_eq(need_env(app, "D")->raw, "it's");
-	assert_span(&f, need_env(app, "D")->value, "it''s");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "D")->value, "it''s");
 	cr_assert_not(need_env(app, "E")->has_value);
-	assert_span(&f, need_env(app, "E")->name_span, "E");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "E")->name_span, "E");
 	cr_assert_eq(need_env(app, "E")->value.start, need_env(app, "E")->name_span.end);
 	cr_assert(need_env(app, "F")->has_value);
 	cr_assert_str_eq(need_env(app, "F")->raw, "");
 	cr_assert_not(need_env(app, "G")->has_value);
 
-	assert_span(&f, need_env(db, "POSTGRES_USER")->name_span, "POSTGRES_USER");
+	SPAN_EXPECT(f.bytes, f.len, need_env(db, "POSTGRES_USER")->name_span, "POSTGRES_USER");
 	cr_assert_str_eq(need_env(db, "POSTGRES_PASSWORD")->raw, "p@ss'word");
 	cr_assert_str_eq(need_env(db, "POSTGRES_DB")->raw, "42");
-	assert_span(&f, need_env(db, "POSTGRES_DB")->scalar, "42");
+	SPAN_EXPECT(f.bytes, f.len, need_env(db, "POSTGRES_DB")->scalar, "42");
 	cr_assert(need_env(db, "EMPTY")->has_value);
 	cr_assert_str_eq(need_env(db, "EMPTY")->raw, "");
 	cr_assert_not(need_env(db, "NULLISH")->has_value);
-	assert_span(&f, need_env(db, "NULL2")->value, "null");
+	SPAN_EXPECT(f.bytes, f.len, need_env(db, "NULL2")->value, "null");
 	compose_free(&f);
 }
 
@@ -337,20 +339,20 @@ Test(compose_fixtures, flow_style)
 	cr_assert(app->env_flow);
 	cr_assert_eq(app->env_form, FORM_MAP);
 	cr_assert_eq(app->env_count, 4);
-	assert_span(&f, need_env(app, "DB_HOST")->item, "DB_HOST: db");
-	assert_span(&f, need_env(app, "DB_HOST")->cut, "DB_HOST: db, ");
-	assert_span(&f, need_env(app, "DB_PASS")->cut, ", DB_PASS: \"${APP_DB_PASS}\"");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "DB_HOST")->item, "DB_HOST: db");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "DB_HOST")->cut, "DB_HOST: db, ");
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "DB_PASS")->cut, ", DB_PASS: \"${APP_DB_PASS}\"");
 	cr_assert_str_eq(need_env(app, "DB_PASS")->resolved, "apppass");
-	assert_span(&f, need_env(app, "DB_USER")->value, "app");
-	assert_span(&f, app->env_block,
+	SPAN_EXPECT(f.bytes, f.len, need_env(app, "DB_USER")->value, "app");
+	SPAN_EXPECT(f.bytes, f.len, app->env_block,
 				"    environment: {DB_HOST: db, DB_PORT: 5432, \"DB_USER\": 'app', DB_PASS: \"${APP_DB_PASS}\"}\n");
 
 	cr_assert_eq(worker->env_form, FORM_LIST);
-	assert_span(&f, need_env(worker, "DB_USER")->item, "\"DB_USER=app\"");
+	SPAN_EXPECT(f.bytes, f.len, need_env(worker, "DB_USER")->item, "\"DB_USER=app\"");
 	cr_assert_not(need_env(worker, "DB_NONE")->has_value);
 	cr_assert_eq(worker->depends_form, FORM_MAP);
-	assert_span(&f, worker->depends[1].item, "cache: {condition: service_started}");
-	assert_span(&f, worker->depends[1].cut, ", cache: {condition: service_started}");
+	SPAN_EXPECT(f.bytes, f.len, worker->depends[1].item, "cache: {condition: service_started}");
+	SPAN_EXPECT(f.bytes, f.len, worker->depends[1].cut, ", cache: {condition: service_started}");
 	cr_assert_str_eq(worker->depends[0].condition, "service_healthy");
 
 	const ComposeService *db = need_service(&f, "db");
@@ -359,7 +361,7 @@ Test(compose_fixtures, flow_style)
 	cr_assert_eq(db->env_count, 0);
 	cr_assert_str_eq(cache->image, "redis:7");
 	cr_assert_str_eq(cache->container_name, "cache");
-	assert_span(&f, cache->block, "  cache: {image: \"redis:7\", container_name: cache}\n");
+	SPAN_EXPECT(f.bytes, f.len, cache->block, "  cache: {image: \"redis:7\", container_name: cache}\n");
 	compose_free(&f);
 }
 
@@ -442,8 +444,8 @@ Test(compose_fixtures, bom_is_skipped)
 	cr_assert(parse_text("bom.yml", text, sizeof(text) - 1, &f), "%s", f.error);
 	cr_assert_eq(f.meta_block.start, 3);
 	cr_assert_str_eq(compose_meta_get(&f, "database"), "db");
-	assert_span(&f, f.services[0].key_span, "db");
-	assert_span(&f, f.services[0].block, "  db:\n    image: postgres:15\n");
+	SPAN_EXPECT(f.bytes, f.len, f.services[0].key_span, "db");
+	SPAN_EXPECT(f.bytes, f.len, f.services[0].block, "  db:\n    image: postgres:15\n");
 	compose_free(&f);
 
 	static const char nohdr[] = "\xEF\xBB\xBFservices:\n  db: {}\n";

@@ -185,3 +185,77 @@ Test(docker_int, stop_start_and_exec_on_stopped, .fini = cleanup)
 	sb_free(&err);
 	docker_disconnect(c);
 }
+
+static char stubborn[3][64];
+
+static void
+remove_stubborn(void)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (stubborn[i][0])
+			lab_remove(stubborn[i]);
+}
+
+/* Containers whose PID 1 ignores every stop signal, with their own grace
+ * periods (what compose sets from stop_grace_period): stopped together,
+ * the wait is the longest grace (3 s), not 30 s each nor their sum (7 s). */
+Test(docker_int, stop_all_at_once_with_own_grace, .fini = remove_stubborn)
+{
+	static const int grace[3] = { 2, 2, 3 };
+	const char *ids[3];
+	DockerClient *c = NULL;
+
+	lab_require();
+	for (size_t i = 0; i < 3; i++)
+	{
+		lab_unique_name("pgf_dk_grace", stubborn[i], sizeof(stubborn[i]));
+		cr_assert_eq(lab_sh("docker run -d --network none --label " LAB_LABEL " --name %s "
+							"--stop-timeout %d --init=false --entrypoint sleep " DT_IMAGE
+							" infinity >/dev/null", stubborn[i], grace[i]), 0);
+		ids[i] = stubborn[i];
+	}
+	cr_assert(docker_connect(&c));
+	for (size_t i = 0; i < 3; i++)
+	{
+		json_t *doc = NULL;
+		bool found = false;
+
+		cr_assert(docker_inspect_container(c, ids[i], &doc, &found));
+		cr_assert_eq(docker_stop_grace(doc), grace[i]);
+		json_decref(doc);
+	}
+
+	double t0 = dt_now();
+
+	cr_assert(docker_stop_containers(c, ids, 3));
+
+	double took = dt_now() - t0;
+
+	cr_expect_geq(took, 3.0, "stopped after %.2f s: a grace period was cut short", took);
+	cr_expect_lt(took, 6.0, "stopped after %.2f s: one after another, not together", took);
+	for (size_t i = 0; i < 3; i++)
+	{
+		json_t *doc = NULL;
+		bool found = false;
+
+		cr_assert(docker_inspect_container(c, ids[i], &doc, &found));
+		cr_expect_not(docker_inspect_running(doc), "%s still runs", ids[i]);
+		json_decref(doc);
+	}
+	docker_disconnect(c);
+}
+
+Test(docker_unit, stop_grace_from_inspect)
+{
+	json_t *own = json_pack("{s:{s:i}}", "Config", "StopTimeout", 45);
+	json_t *none = json_pack("{s:{}}", "Config");
+	json_t *hostile = json_pack("{s:{s:i}}", "Config", "StopTimeout", -5);
+
+	cr_expect_eq(docker_stop_grace(own), 45);
+	cr_expect_eq(docker_stop_grace(none), 10, "the engine's default");
+	cr_expect_eq(docker_stop_grace(hostile), 10);
+	cr_expect_eq(docker_stop_grace(NULL), 10);
+	json_decref(own);
+	json_decref(none);
+	json_decref(hostile);
+}

@@ -113,7 +113,7 @@ Test(instance_backups_lab, list_verify_prune)
 	cr_assert(json_is_true(json_object_get(entry(doc, strrchr(manual2, '/')), "newest")));
 	cr_assert_str_eq(field(doc, "/random.dump", "checksum"), "missing");
 	cr_assert(json_is_null(json_object_get(entry(doc, "/random.dump"), "service")));
-	cr_assert_eq(json_object_size(entry(doc, MIG_OLD)), 9);
+	cr_assert_eq(json_object_size(entry(doc, MIG_OLD)), 10);
 	json_decref(doc);
 	/* db list names the service from the journal too */
 	ifx_run(&x, "db", "list", "--json", NULL);

@@ -79,8 +79,10 @@ Test(instance_docs, completion_knows_every_command)
 {
 	static const char *const words[] = {
 		"list exists create drop backup restore stats verify console migrate-from",
-		"\"list verify prune\"", "\"create\"", "--older-than", "--keep-last", "--rotate",
-		"--against", "--estimate", "--no-backup", NULL
+		"\"list verify prune test\"", "\"create\"", "--older-than", "--keep-last", "--rotate",
+		"--against", "--estimate", "--no-backup", "--keep-daily", "--keep-weekly",
+		"--keep-monthly", "--latest", "\"install status remove run\"", "--on-failure",
+		"--test-weekly", NULL
 	};
 	StrBuf comp = STRBUF_INIT;
 	int count = 0;

@@ -168,3 +168,50 @@ Test(migrate_pgcmd, failed_build_leaves_no_passfile)
 	cr_assert_eq(fst_count_entries(dir), 0);
 	pgcmd_free(&pc);           /* still safe */
 }
+
+static bool
+has_arg(const PgCommand *pc, const char *arg)
+{
+	for (size_t i = 0; pc->argv[i] != NULL; i++)
+		if (strcmp(pc->argv[i], arg) == 0)
+			return true;
+	return false;
+}
+
+/* `pgfold backup`: pg_dump reads the exported snapshot; only a server-made
+ * id reaches argv. pg_dumpall --globals-only in the shared container. */
+Test(migrate_pgcmd, snapshot_and_globals_commands)
+{
+	Config cfg;
+	PgCommand pc;
+
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	local_config(&cfg);
+	str_copy(cfg.shared_container, sizeof(cfg.shared_container), "shared-pg");
+	cr_assert(pgcmd_dump_shared_at(&pc, &cfg, "docmost", "00000003-0000001B-1"));
+	cr_assert(has_arg(&pc, "--snapshot=00000003-0000001B-1"));
+	cr_assert(has_arg(&pc, "-Fc"));
+	cr_assert_str_eq(pc.cmd.container, "shared-pg");
+	pgcmd_free(&pc);
+	cr_assert(pgcmd_dump_shared_at(&pc, &cfg, "docmost", NULL));
+	for (size_t i = 0; pc.argv[i] != NULL; i++)
+		cr_assert(strncmp(pc.argv[i], "--snapshot", 10) != 0);
+	pgcmd_free(&pc);
+	cr_assert_not(pgcmd_dump_shared_at(&pc, &cfg, "docmost", "1 --file=/etc/x"));
+	cr_assert_not(pgcmd_dump_shared_at(&pc, &cfg, "docmost", ""));
+
+	cr_assert(pgcmd_dumpall_globals_shared(&pc, &cfg));
+	cr_assert_str_eq(pc.argv[0], "pg_dumpall");
+	cr_assert(has_arg(&pc, "--globals-only"));
+	cr_assert(has_arg(&pc, "admin"));
+	cr_assert_str_eq(pc.cmd.label, "pg_dumpall --globals-only in shared-pg");
+	pgcmd_free(&pc);
+	/* local clients: a passfile, never the password in argv */
+	cfg.shared_container[0] = '\0';
+	cr_assert(pgcmd_dumpall_globals_shared(&pc, &cfg));
+	cr_assert(has_arg(&pc, "-w"));
+	cr_assert_not(has_arg(&pc, "s3cret:pw"));
+	cr_assert_not_null(pc.cmd.env);
+	pgcmd_free(&pc);
+	cr_assert_eq(fst_count_entries(dir), 0);
+}

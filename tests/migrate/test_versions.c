@@ -66,7 +66,9 @@ Test(migrate_versions, pg17_into_pg15_is_blocked)
 	mig_stack_init(&stack);
 	mig_shared_start(&stack, MIG_PG15);
 	free(mig_seed_service(&stack, &mig_docmost, "pgfold-lab/postgres:17"));
-	assert_blocked(&stack, &mig_docmost, "17");
+	assert_blocked(&stack, &mig_docmost,
+				   "source is PostgreSQL 17, shared is 15: a dump from a newer major cannot be "
+				   "restored into an older server; upgrade the shared instance first");
 }
 
 static char *

@@ -189,3 +189,45 @@ Test(pg_pgx_lab, errors_name_container_and_database)
 	cr_assert(strstr(buf, "psql variable 0 is invalid") != NULL, "got: %s", buf);
 	sb_free(&out);
 }
+
+/* Many questions at once: each job gets its own answer (nothing mixed up
+ * between the concurrent execs), and one failing job — bad SQL, a missing
+ * container — fails alone, with the others answered. */
+Test(pg_pgx_lab, many_queries_at_once)
+{
+	enum { N = 12 };
+	PgxRowsJob jobs[N];
+	char sql[N][96];
+	char gone[64];
+
+	start_source("pgfold-lab/postgres:15");
+	lab_unique_name("pgf_pgx_gone", gone, sizeof(gone));
+	for (int i = 0; i < N; i++)
+	{
+		str_format(sql[i], sizeof(sql[i]),
+				   "SELECT %d, repeat('x', %d * 1000), current_database();\n", i, i);
+		jobs[i] = (PgxRowsJob) { .container = container, .user = "src", .db = "app",
+								 .sql = sql[i], .ncols = 3 };
+	}
+	jobs[4].sql = "SELECT * FROM no_such_table;\n";
+	jobs[9].container = gone;
+
+	cr_assert(pgx_query_rows_many(docker, jobs, N));
+	for (int i = 0; i < N; i++)
+	{
+		char want[16];
+
+		if (i == 4 || i == 9)
+		{
+			cr_expect_not(jobs[i].ok, "job %d should have failed", i);
+			continue;
+		}
+		cr_assert(jobs[i].ok, "job %d failed", i);
+		cr_assert_eq(jobs[i].rows.nrows, 1);
+		str_format(want, sizeof(want), "%d", i);
+		cr_expect_str_eq(pg_rows_get(&jobs[i].rows, 0, 0), want);
+		cr_expect_eq(strlen(pg_rows_get(&jobs[i].rows, 0, 1)), (size_t) i * 1000);
+		cr_expect_str_eq(pg_rows_get(&jobs[i].rows, 0, 2), "app");
+		pg_rows_free(&jobs[i].rows);
+	}
+}

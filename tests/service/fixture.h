@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pgfold/service.h"
+#include "span.h"
 
 #define FX_MAX_SERVICES 8
 #define FX_MAX_ENV 16
@@ -167,21 +168,6 @@ fx_free(Fixture *fx)
 			free(fx->services[i].env[k].resolved);
 		}
 }
-
-/* The bytes of a span, for comparing spans against the text they cover. */
-static inline char *
-fx_slice(const char *bytes, Span s)
-{
-	cr_assert_leq(s.start, s.end);
-	return strndup(bytes + s.start, s.end - s.start);
-}
-
-#define FX_EXPECT_SPAN(bytes, sp, want) \
-	do { \
-		char *got_ = fx_slice((bytes), (sp)); \
-		cr_expect_str_eq(got_, (want), "%s: '%s' != '%s'", #sp, got_, (want)); \
-		free(got_); \
-	} while (0)
 
 /* Does any warning contain needle? */
 static inline bool

@@ -78,13 +78,13 @@ Test(service_analyze, docmost_url_with_interpolation)
 	cr_assert_eq(c->var, 1);
 	cr_assert_not(c->indirect);
 	cr_assert_not(c->shared);
-	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql");
-	FX_EXPECT_SPAN(b, c->url.user, "${DOCMOST_POSTGRES_USER:-docmost}");
-	FX_EXPECT_SPAN(b, c->url.password, "${DOCMOST_POSTGRES_PASSWORD}");
-	FX_EXPECT_SPAN(b, c->url.host, "${DOCMOST_DB_CONTAINER_NAME:-docmost-db}");
-	FX_EXPECT_SPAN(b, c->url.port, "5432");
-	FX_EXPECT_SPAN(b, c->url.dbname, "docmost");
-	FX_EXPECT_SPAN(b, c->url.query, "schema=public}");
+	SPAN_EXPECT(b, s->file.len, c->url.scheme, "postgresql");
+	SPAN_EXPECT(b, s->file.len, c->url.user, "${DOCMOST_POSTGRES_USER:-docmost}");
+	SPAN_EXPECT(b, s->file.len, c->url.password, "${DOCMOST_POSTGRES_PASSWORD}");
+	SPAN_EXPECT(b, s->file.len, c->url.host, "${DOCMOST_DB_CONTAINER_NAME:-docmost-db}");
+	SPAN_EXPECT(b, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(b, s->file.len, c->url.dbname, "docmost");
+	SPAN_EXPECT(b, s->file.len, c->url.query, "schema=public}");
 	cr_assert_str_eq(c->values.user, "docmost");
 	cr_assert_str_eq(c->values.password, "s3cret");
 	cr_assert_str_eq(c->values.host, "docmost-db");
@@ -205,11 +205,11 @@ Test(service_analyze, joplin_parts_key_differs_from_container)
 	cr_assert_eq(c->user, 3);
 	cr_assert_eq(c->password, 4);
 	cr_assert_eq(c->dbname, 5);
-	FX_EXPECT_SPAN(b, c->url.host, "joplin-db");
-	FX_EXPECT_SPAN(b, c->url.port, "5432");
-	FX_EXPECT_SPAN(b, c->url.user, "${JOPLIN_USER:-joplin}");
-	FX_EXPECT_SPAN(b, c->url.password, "${JOPLIN_PASSWORD}");   /* inside the quotes */
-	FX_EXPECT_SPAN(b, c->url.dbname, "joplin");
+	SPAN_EXPECT(b, s->file.len, c->url.host, "joplin-db");
+	SPAN_EXPECT(b, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(b, s->file.len, c->url.user, "${JOPLIN_USER:-joplin}");
+	SPAN_EXPECT(b, s->file.len, c->url.password, "${JOPLIN_PASSWORD}");   /* inside the quotes */
+	SPAN_EXPECT(b, s->file.len, c->url.dbname, "joplin");
 	cr_assert_str_eq(c->values.host, "joplin-db");
 	cr_assert_str_eq(c->values.dbname, "joplin");
 	cr_assert_eq(c->values.port, 5432);
@@ -340,11 +340,11 @@ Test(service_analyze, nocodb_and_default_container_names_and_env_detection)
 
 	cr_assert_eq(c->kind, CONN_NOCODB);
 	cr_assert_eq(c->var, 0);
-	FX_EXPECT_SPAN(b, c->url.host, "root_db");
-	FX_EXPECT_SPAN(b, c->url.port, "5432");
-	FX_EXPECT_SPAN(b, c->url.user, "${NC_USER:-nocodb}");
-	FX_EXPECT_SPAN(b, c->url.password, "${NC_PASS}");
-	FX_EXPECT_SPAN(b, c->url.dbname, "root_db");
+	SPAN_EXPECT(b, s->file.len, c->url.host, "root_db");
+	SPAN_EXPECT(b, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(b, s->file.len, c->url.user, "${NC_USER:-nocodb}");
+	SPAN_EXPECT(b, s->file.len, c->url.password, "${NC_PASS}");
+	SPAN_EXPECT(b, s->file.len, c->url.dbname, "root_db");
 	cr_assert_str_eq(c->values.user, "nocodb");
 	cr_assert_str_eq(c->values.password, "pw");
 	cr_assert_str_eq(c->values.dbname, "root_db");
@@ -426,7 +426,7 @@ Test(service_analyze, ipv6_localhost_and_prefixed_url_name)
 
 	const ConnRef *c = &fx.svc.conns[0];
 
-	FX_EXPECT_SPAN(fx.svc.file.bytes, c->url.host, "[::1]");
+	SPAN_EXPECT(fx.svc.file.bytes, fx.svc.file.len, c->url.host, "[::1]");
 	cr_assert_str_eq(c->values.host, "::1");
 	cr_assert_str_eq(c->values.password, "a/b");
 	cr_assert_eq(c->values.port, -1);
@@ -590,36 +590,36 @@ Test(service_analyze, real_world_shapes)
 	cr_assert_eq(c->kind, CONN_PARTS);
 	cr_assert_str_eq(c->prefix, "GITEA__database__");
 	cr_assert(c->host_with_port);
-	FX_EXPECT_SPAN(b, c->url.host, "${GITEA_DB_HOST:-db}");
-	FX_EXPECT_SPAN(b, c->url.port, "5432");
-	FX_EXPECT_SPAN(b, c->url.password, "pw");
+	SPAN_EXPECT(b, s->file.len, c->url.host, "${GITEA_DB_HOST:-db}");
+	SPAN_EXPECT(b, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(b, s->file.len, c->url.password, "pw");
 	cr_assert_str_eq(c->values.host, "db");
 	cr_assert_eq(c->values.port, 5432);
 	cr_assert_str_eq(c->values.dbname, "gitea");
 
 	c = &s->conns[1];
 	cr_assert_eq(c->kind, CONN_URL);
-	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql");
-	FX_EXPECT_SPAN(b, c->url.host, "db");
-	FX_EXPECT_SPAN(b, c->url.dbname, "keycloak");
+	SPAN_EXPECT(b, s->file.len, c->url.scheme, "postgresql");
+	SPAN_EXPECT(b, s->file.len, c->url.host, "db");
+	SPAN_EXPECT(b, s->file.len, c->url.dbname, "keycloak");
 
 	c = &s->conns[2];
 	cr_assert_eq(c->app, 2);
 	cr_assert_str_eq(s->file.services[2].env[c->var].name, "CELERY_RESULT_BACKEND");
-	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql+psycopg2");
-	FX_EXPECT_SPAN(b, c->url.dbname, "results");
+	SPAN_EXPECT(b, s->file.len, c->url.scheme, "postgresql+psycopg2");
+	SPAN_EXPECT(b, s->file.len, c->url.dbname, "results");
 
 	c = &s->conns[3];
 	cr_assert_eq(c->app, 2);
 	cr_assert_str_eq(s->file.services[2].env[c->var].name, "SQLALCHEMY_URL");
-	FX_EXPECT_SPAN(b, c->url.scheme, "postgresql+asyncpg");
+	SPAN_EXPECT(b, s->file.len, c->url.scheme, "postgresql+asyncpg");
 
 	c = &s->conns[4];
 	cr_assert_str_eq(c->prefix, "DB_");
 	cr_assert_not(c->host_with_port);
 	cr_assert_str_eq(c->values.user, "gitea");
 	cr_assert_str_eq(c->values.dbname, "gitea");
-	FX_EXPECT_SPAN(b, c->url.dbname, "gitea");
+	SPAN_EXPECT(b, s->file.len, c->url.dbname, "gitea");
 
 	c = &s->conns[5];
 	cr_assert_str_eq(c->prefix, "PAPERLESS_DB");

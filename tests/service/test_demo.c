@@ -14,6 +14,7 @@
 #include "lab.h"
 #include "pgfold/config.h"
 #include "pgfold/service.h"
+#include "span.h"
 
 static char tmp_root[PATH_MAX];
 
@@ -42,21 +43,6 @@ remove_demo_root(void)
 	if (tmp_root[0])
 		lab_sh("rm -rf %s", tmp_root);
 }
-
-static char *
-slice(const StackService *s, Span sp)
-{
-	cr_assert_leq(sp.start, sp.end);
-	cr_assert_leq(sp.end, s->file.len);
-	return strndup(s->file.bytes + sp.start, sp.end - sp.start);
-}
-
-#define EXPECT_SPAN(svc, sp, want) \
-	do { \
-		char *got_ = slice((svc), (sp)); \
-		cr_expect_str_eq(got_, (want), "%s %s: '%s' != '%s'", (svc)->name, #sp, got_, (want)); \
-		free(got_); \
-	} while (0)
 
 static const char *
 env_name(const StackService *s, const ConnRef *c, int idx)
@@ -89,13 +75,13 @@ check_docmost(StackService *s)
 	cr_assert_str_eq(s->file.services[c->app].key, "docmost");
 	cr_assert_str_eq(env_name(s, c, c->var), "DATABASE_URL");
 	cr_assert_not(c->indirect);
-	EXPECT_SPAN(s, c->url.scheme, "postgresql");
-	EXPECT_SPAN(s, c->url.user, "${DOCMOST_POSTGRES_USER:-docmost}");
-	EXPECT_SPAN(s, c->url.password, "${DOCMOST_POSTGRES_PASSWORD}");
-	EXPECT_SPAN(s, c->url.host, "${DOCMOST_DB_CONTAINER_NAME:-docmost-db}");
-	EXPECT_SPAN(s, c->url.port, "5432");
-	EXPECT_SPAN(s, c->url.dbname, "docmost");
-	EXPECT_SPAN(s, c->url.query, "schema=public}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.scheme, "postgresql");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.user, "${DOCMOST_POSTGRES_USER:-docmost}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.password, "${DOCMOST_POSTGRES_PASSWORD}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.host, "${DOCMOST_DB_CONTAINER_NAME:-docmost-db}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.dbname, "docmost");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.query, "schema=public}");
 	/* the stray brace ends the value: nothing after the query */
 	cr_assert_eq(c->url.query.end, s->file.services[c->app].env[c->var].value.end);
 	cr_assert_str_eq(c->values.user, "docmost");
@@ -120,12 +106,12 @@ check_geo(StackService *s)
 	const ConnRef *c = &s->conns[0];
 
 	cr_assert_eq(c->kind, CONN_URL);
-	EXPECT_SPAN(s, c->url.user, "geo");
-	EXPECT_SPAN(s, c->url.password, "${GEO_DB_PASSWORD}");
-	EXPECT_SPAN(s, c->url.host, "geo-db");
-	EXPECT_SPAN(s, c->url.port, "");
-	EXPECT_SPAN(s, c->url.dbname, "geo");
-	EXPECT_SPAN(s, c->url.query, "sslmode=disable");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.user, "geo");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.password, "${GEO_DB_PASSWORD}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.host, "geo-db");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.port, "");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.dbname, "geo");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.query, "sslmode=disable");
 	cr_assert_str_eq(c->values.password, "geo-demo-password");
 	cr_assert_eq(c->values.port, -1);
 	no_warnings(s);
@@ -150,11 +136,11 @@ check_joplin(StackService *s)
 	cr_assert_str_eq(env_name(s, c, c->user), "POSTGRES_USER");
 	cr_assert_str_eq(env_name(s, c, c->password), "POSTGRES_PASSWORD");
 	cr_assert_str_eq(env_name(s, c, c->dbname), "POSTGRES_DATABASE");
-	EXPECT_SPAN(s, c->url.host, "joplin-db");
-	EXPECT_SPAN(s, c->url.port, "5432");
-	EXPECT_SPAN(s, c->url.user, "${JOPLIN_POSTGRES_USER:-joplin}");
-	EXPECT_SPAN(s, c->url.password, "${JOPLIN_POSTGRES_PASSWORD}");
-	EXPECT_SPAN(s, c->url.dbname, "${JOPLIN_POSTGRES_DATABASE:-joplin}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.host, "joplin-db");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.user, "${JOPLIN_POSTGRES_USER:-joplin}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.password, "${JOPLIN_POSTGRES_PASSWORD}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.dbname, "${JOPLIN_POSTGRES_DATABASE:-joplin}");
 	cr_assert_str_eq(c->values.password, "joplin-demo-password");
 	cr_assert_str_eq(c->values.dbname, "joplin");
 	no_warnings(s);
@@ -176,10 +162,10 @@ check_netbox(StackService *s)
 		cr_assert_eq(c->kind, CONN_PARTS);
 		cr_assert_eq(c->app, i);
 		cr_assert_str_eq(c->prefix, "DB_");
-		EXPECT_SPAN(s, c->url.host, "netbox_postgresql");
-		EXPECT_SPAN(s, c->url.dbname, "netbox");
-		EXPECT_SPAN(s, c->url.user, "netbox");
-		EXPECT_SPAN(s, c->url.password, "${PG_PASS_NETBOX:?set PG_PASS_NETBOX in .env}");
+		SPAN_EXPECT(s->file.bytes, s->file.len, c->url.host, "netbox_postgresql");
+		SPAN_EXPECT(s->file.bytes, s->file.len, c->url.dbname, "netbox");
+		SPAN_EXPECT(s->file.bytes, s->file.len, c->url.user, "netbox");
+		SPAN_EXPECT(s->file.bytes, s->file.len, c->url.password, "${PG_PASS_NETBOX:?set PG_PASS_NETBOX in .env}");
 		cr_assert_eq(c->port, -1);
 		/* env values are not URL-encoded: kept as they are */
 		cr_assert_str_eq(c->values.password, "nb-p@ss:w0rd/with%chars");
@@ -217,12 +203,12 @@ check_nocodb(StackService *s)
 
 	cr_assert_eq(c->kind, CONN_NOCODB);
 	cr_assert_str_eq(env_name(s, c, c->var), "NC_DB");
-	EXPECT_SPAN(s, c->url.scheme, "pg");
-	EXPECT_SPAN(s, c->url.host, "root_db");
-	EXPECT_SPAN(s, c->url.port, "5432");
-	EXPECT_SPAN(s, c->url.user, "nocodb");
-	EXPECT_SPAN(s, c->url.password, "${NOCODB_DB_PASSWORD}");
-	EXPECT_SPAN(s, c->url.dbname, "root_db");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.scheme, "pg");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.host, "root_db");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.port, "5432");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.user, "nocodb");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.password, "${NOCODB_DB_PASSWORD}");
+	SPAN_EXPECT(s->file.bytes, s->file.len, c->url.dbname, "root_db");
 	cr_assert_str_eq(c->values.password, "nocodb-demo-password");
 	no_warnings(s);
 }

@@ -12,6 +12,7 @@
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
+#include "pgfold/log.h"
 #include "pgfold/signals.h"
 #include "pgfold/stream.h"
 
@@ -171,9 +172,19 @@ Test(stream, stall_guard_fires)
 	StreamResult r;
 
 	StreamSpec spec = { .producer = &prod, .stall_seconds = 1, .run_id = "t7" };
+	char why[512] = "";
 
-	cr_assert_not(stream_run(&spec, &r));
+	/* the guard, not the producer's end, stops it: after the 1 s of
+	 * silence it allows and long before sleep's 30 s, saying so */
+	log_capture_begin(why, sizeof(why));
+	bool ok = stream_run(&spec, &r);
+
+	log_capture_end();
+	cr_assert_not(ok);
+	cr_assert_geq(r.seconds, 1.0, "stopped after %.2f s, before the stall window", r.seconds);
 	cr_assert_lt(r.seconds, 10.0);
+	cr_assert_not_null(strstr(why, "stream stalled: no byte moved for 1 s between pg_dump and "
+							  "the backup file (0 bytes so far)"), "cause: %s", why);
 	stream_result_free(&r);
 }
 

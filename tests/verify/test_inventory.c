@@ -87,13 +87,3 @@ Test(verify, missing_extra_and_changed_items_are_reported)
 	inventory_free(&a);
 	inventory_free(&b);
 }
-
-Test(verify, deep_sql_extends_plain_sql)
-{
-	const char *plain = verify_inventory_sql(false);
-	const char *deep = verify_inventory_sql(true);
-
-	cr_assert(strstr(deep, "md5(r::text)") != NULL);
-	cr_assert(strstr(plain, "md5(") == NULL);
-	cr_assert(strstr(plain, "format('SELECT count(*) AS c FROM %I.%I'") != NULL);
-}
