@@ -91,8 +91,8 @@ check_host_reach(Preflight *pf, App *app, const ComposeService *s, const char *w
 	}
 	else if (mode != NULL && strcmp(mode, "none") == 0)
 		preflight_add(pf, "network", CHECK_INFO, "%s has network_mode: none: it reaches no "
-					  "server over TCP, %s:%d included (a socket or a test setup?)", s->key, host,
-					  port);
+					  "server over TCP, the shared instance included (a socket or a test setup?)",
+					  s->key);
 	else if (loopback(host))
 		preflight_add(pf, "network", CHECK_WARN, "%s runs on a compose network and the shared "
 					  "instance is %s: inside %s, %s is the app's own container, not the host. "
