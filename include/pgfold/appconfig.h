@@ -70,6 +70,20 @@ bool appconfig_yaml_rewrite(const char *path, const char *bytes, size_t len, con
 bool appconfig_ini_rewrite(const char *path, const char *bytes, size_t len, const AcOld *old,
 						   const AcNew *new_db, StrBuf *out, bool *matched);
 
+/* What a file of a known format says now, as the app reads it: host,
+ * port (5432 when unset), user, password, database in that order (the
+ * order of ConnPiece), NULL when unset; names[i] says where each is
+ * ("database.args.host", "[database] HOST"). False (logged) when it
+ * cannot be read as its format. Free with appconfig_values_free. */
+#define APPCONFIG_PIECES 5
+bool appconfig_read(AcFormat format, const char *path, const char *bytes, size_t len,
+					char *values[APPCONFIG_PIECES], const char *names[APPCONFIG_PIECES]);
+void appconfig_values_free(char *values[APPCONFIG_PIECES]);
+bool appconfig_yaml_read(const char *path, const char *bytes, size_t len,
+						 char *values[APPCONFIG_PIECES], const char *names[APPCONFIG_PIECES]);
+bool appconfig_ini_read(const char *path, const char *bytes, size_t len,
+						char *values[APPCONFIG_PIECES], const char *names[APPCONFIG_PIECES]);
+
 /* A line of a file that names the old database, and the change it needs. */
 typedef struct AcRef
 {

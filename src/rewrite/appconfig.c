@@ -88,6 +88,39 @@ appconfig_rewrite(AcFormat format, const char *path, const char *bytes, size_t l
 	}
 }
 
+bool
+appconfig_read(AcFormat format, const char *path, const char *bytes, size_t len,
+			   char *values[APPCONFIG_PIECES], const char *names[APPCONFIG_PIECES])
+{
+	for (int i = 0; i < APPCONFIG_PIECES; i++)
+		values[i] = NULL, names[i] = NULL;
+	if (len > APPCONFIG_MAX_BYTES || memchr(bytes, '\0', len) != NULL)
+	{
+		log_error("%s: not a text file of at most 1 MiB", path);
+		return false;
+	}
+	switch (format)
+	{
+		case AC_FORMAT_SYNAPSE_YAML:
+			return appconfig_yaml_read(path, bytes, len, values, names);
+		case AC_FORMAT_INI_DATABASE:
+			return appconfig_ini_read(path, bytes, len, values, names);
+		default:
+			log_error("internal error: %s: no reader for an unknown format", path);
+			return false;
+	}
+}
+
+void
+appconfig_values_free(char *values[APPCONFIG_PIECES])
+{
+	for (int i = 0; i < APPCONFIG_PIECES; i++)
+	{
+		rw_free_secret(values[i]);
+		values[i] = NULL;
+	}
+}
+
 /* ---- references ---------------------------------------------------------- */
 
 /* Bytes a host name, user or database name is made of: a match must not

@@ -353,3 +353,46 @@ appconfig_ini_rewrite(const char *path, const char *bytes, size_t len, const AcO
 	section_free(&sec);
 	return ok;
 }
+
+bool
+appconfig_ini_read(const char *path, const char *bytes, size_t len,
+				   char *values[APPCONFIG_PIECES], const char *names[APPCONFIG_PIECES])
+{
+	static const char *const keys[] = { "HOST", "HOST", "USER", "PASSWD", "NAME" };
+	IniSection sec;
+	char host[256];
+	bool has_port = false;
+
+	for (int i = 0; i < APPCONFIG_PIECES; i++)
+	{
+		values[i] = NULL;
+		names[i] = (const char *const[]) { "[database] HOST", "[database] HOST (its port)",
+										   "[database] USER", "[database] PASSWD",
+										   "[database] NAME" }[i];
+	}
+	if (!scan(path, bytes, len, &sec))
+	{
+		section_free(&sec);
+		return false;
+	}
+	for (int i = 0; i < APPCONFIG_PIECES; i++)
+	{
+		const IniKey *k = find(&sec, keys[i]);
+
+		if (k == NULL)
+			continue;
+		if (i == 0)
+		{
+			split_host(k->text, host, sizeof(host), &has_port);
+			values[0] = xstrdup(host);
+			if (has_port)
+				values[1] = xstrdup(strrchr(k->text, ':') + 1);
+		}
+		else if (i > 1)
+			values[i] = xstrdup(k->text);
+	}
+	if (values[1] == NULL)
+		values[1] = xstrdup("5432");
+	section_free(&sec);
+	return true;
+}

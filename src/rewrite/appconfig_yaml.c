@@ -230,3 +230,39 @@ appconfig_yaml_rewrite(const char *path, const char *bytes, size_t len, const Ac
 	compose_yaml_mapping_free(&args);
 	return ok;
 }
+
+bool
+appconfig_yaml_read(const char *path, const char *bytes, size_t len,
+					char *values[APPCONFIG_PIECES], const char *names[APPCONFIG_PIECES])
+{
+	static const char *const keys[APPCONFIG_PIECES] = { "host", "port", "user", "password",
+														"database" };
+	YamlMapping args;
+	bool found = false;
+	char err[320];
+
+	for (int i = 0; i < APPCONFIG_PIECES; i++)
+		values[i] = NULL;
+	if (!compose_yaml_mapping(bytes, len, ARGS_PATH, 2, &args, &found, err, sizeof(err)))
+	{
+		log_error("%s:%s", path, err);
+		return false;
+	}
+	for (int i = 0; found && i < APPCONFIG_PIECES; i++)
+	{
+		const YamlEntry *e = entry(&args, keys[i]);
+
+		if (e == NULL && i == 4)
+			e = entry(&args, "dbname");
+		names[i] = i == 4 && e != NULL && strcmp(e->key, "dbname") == 0 ? "database.args.dbname"
+			: (const char *const[]) { "database.args.host", "database.args.port",
+									  "database.args.user", "database.args.password",
+									  "database.args.database" }[i];
+		if (e != NULL && e->value != NULL)
+			values[i] = xstrdup(e->value);
+	}
+	if (values[1] == NULL)
+		values[1] = xstrdup("5432");
+	compose_yaml_mapping_free(&args);
+	return true;
+}

@@ -135,6 +135,9 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 
 	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
+	/* the proof read the file as Synapse reads it and logged in with it */
+	cr_assert(said(&r, "connection proof: synapse logs in as \"synapse\" on \"synapse\""),
+			  "%s", sb_str(&r.err));
 	mig_run_free(&r);
 
 	/* only the values changed; the missing port went in after the last key */
@@ -383,6 +386,8 @@ Test(migrate_appfiles, app_ini_in_another_file_of_the_project)
 	mig_run_free(&r);
 	mig_pgfold(&stack, &r, NULL, "migrate", db_svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
+	cr_assert(said(&r, "connection proof: server logs in as \"giteadb\" on \"giteadb\""),
+			  "%s", sb_str(&r.err));
 	mig_run_free(&r);
 	cr_assert(mig_file_contains(ini, "HOST = postgres:5432\nNAME = giteadb\nUSER = giteadb\n"));
 	cr_assert_eq(mode_of(ini), 0600);

@@ -361,3 +361,29 @@ Test(appconfig_refs, lines_naming_the_old_database)
 	cr_assert(appconfig_find_refs("x\0db 5432", 9, &OLD, &n, &refs, &count));
 	cr_assert_eq(count, 0);
 }
+
+/* What the proof reads back: the settings as the app reads them. */
+Test(appconfig_read, yaml_and_ini)
+{
+	char *v[APPCONFIG_PIECES];
+	const char *names[APPCONFIG_PIECES];
+	const char *y = "database:\n  name: psycopg2\n  args:\n    host: postgres\n    user: u\n"
+		"    password: 'p w'\n    dbname: d\n";
+	const char *ini = "[database]\nHOST = postgres:6543\nNAME = d\nUSER = u\nPASSWD = `p;w`\n";
+
+	cr_assert(appconfig_read(AC_FORMAT_SYNAPSE_YAML, "h.yaml", y, strlen(y), v, names));
+	cr_assert_str_eq(v[0], "postgres");
+	cr_assert_str_eq(v[1], "5432");
+	cr_assert_str_eq(v[2], "u");
+	cr_assert_str_eq(v[3], "p w");
+	cr_assert_str_eq(v[4], "d");
+	cr_assert_str_eq(names[4], "database.args.dbname");
+	appconfig_values_free(v);
+
+	cr_assert(appconfig_read(AC_FORMAT_INI_DATABASE, "app.ini", ini, strlen(ini), v, names));
+	cr_assert_str_eq(v[0], "postgres");
+	cr_assert_str_eq(v[1], "6543");
+	cr_assert_str_eq(v[3], "p;w");
+	cr_assert_str_eq(names[3], "[database] PASSWD");
+	appconfig_values_free(v);
+}
