@@ -163,7 +163,26 @@ typedef struct ComposeService
 
 	char         **volumes;        /* short-form strings as written; long form as source:target[:ro] */
 	size_t         volume_count;
+
+	/* networks: (keys of the top-level networks: as written, resolved);
+	 * FORM_ABSENT = compose's `default` network */
+	CollectionForm networks_form;
+	char         **networks;
+	size_t         network_count;
+	Span           networks_block; /* line span of `networks:` and its items */
+	bool           networks_flow;  /* networks: [..] / {..} */
+	size_t         networks_indent;/* column of the first item (its `-` or key) */
+	char         **extra_hosts;    /* "name:address" entries, resolved */
+	size_t         extra_host_count;
 } ComposeService;
+
+/* One entry of the top-level networks: mapping. */
+typedef struct ComposeNetwork
+{
+	char *key;
+	char *name;        /* `name:` (or external's legacy `name:`), resolved; NULL = none */
+	bool  external;
+} ComposeNetwork;
 
 typedef struct ComposeFile
 {
@@ -183,6 +202,11 @@ typedef struct ComposeFile
 	size_t          service_indent;
 
 	char           *version;       /* top-level `version:`, NULL if absent */
+	ComposeNetwork *networks;      /* top-level networks: */
+	size_t          network_count;
+	Span            networks_block;/* its line span; empty at EOF when absent */
+	bool            networks_flow;
+	bool            networks_present;
 	bool            has_anchors;   /* some &anchor is defined */
 	char            error[512];    /* the failure's one line, also after compose_free */
 } ComposeFile;
@@ -222,6 +246,17 @@ void compose_free(ComposeFile *file);  /* keeps file->error */
 
 const ComposeService *compose_find_service(const ComposeFile *file, const char *key);
 const EnvItem *compose_find_env(const ComposeService *svc, const char *name);  /* last wins */
+/*
+ * The networks a service's container joins, as compose names them for
+ * project: `network_mode` set: none (*mode = its value: host, none,
+ * service:x, container:x); else each networks: key (or `default`) mapped
+ * through the top-level networks: (`name:`, `external`: the key itself,
+ * else <project>_<key>). Owned strings (free each and the array).
+ */
+void compose_service_networks(const ComposeFile *file, const ComposeService *svc,
+							  const char *project, char ***names, size_t *count,
+							  const char **mode);
+
 const char *compose_meta_get(const ComposeFile *file, const char *key);         /* last wins */
 const MetaEntry *compose_find_meta(const ComposeFile *file, const char *key);
 
@@ -231,5 +266,45 @@ const MetaEntry *compose_find_meta(const ComposeFile *file, const char *key);
  * that sets it, else NULL.
  */
 const char *compose_env_effective(const ComposeService *svc, const char *name);
+
+
+/* ---- an app's own YAML configuration (homeserver.yaml) -------------------- */
+
+#define YAML_DOC_MAX_BYTES (1024 * 1024)
+
+/* One scalar entry of a block mapping, tied to its bytes. */
+typedef struct YamlEntry
+{
+	char      *key;
+	char      *value;       /* decoded scalar; NULL when the value is not a scalar */
+	Span       value_span;  /* the scalar's bytes, quotes included */
+	YamlStyle  style;
+	size_t     line;        /* 1-based line of the key */
+} YamlEntry;
+
+typedef struct YamlMapping
+{
+	YamlEntry *entries;
+	size_t     count;
+	bool       flow;        /* written {..}: entries are not line-editable */
+	size_t     indent;      /* byte column of the keys */
+	size_t     end;         /* just after the line break of the last entry's line
+							 * (where a new entry goes) */
+	const char *eol;        /* the file's line break, "\n" or "\r\n" */
+} YamlMapping;
+
+/*
+ * The entries of the mapping at path (keys from the document's root, e.g.
+ * {"database", "args"}) of one YAML document (bytes may start with a BOM).
+ * *found false when some key on the path is absent or not a mapping.
+ * False with error ("line:col: reason") when the bytes are no single
+ * well-formed document of at most YAML_DOC_MAX_BYTES, hold a NUL byte, or a
+ * mapping on the path (the root included) repeats a key, uses a merge key
+ * or an alias: which of two values the app reads would be a guess.
+ */
+bool compose_yaml_mapping(const char *bytes, size_t len, const char *const *path,
+						  size_t depth, YamlMapping *out, bool *found,
+						  char *error, size_t error_size);
+void compose_yaml_mapping_free(YamlMapping *m);
 
 #endif

@@ -114,6 +114,10 @@ int docker_stop_grace(json_t *inspect);
 const char *docker_inspect_label(json_t *inspect, const char *key);
 const char *docker_inspect_env(json_t *inspect, const char *name); /* Config.Env */
 bool docker_inspect_running(json_t *inspect);
+/* Its networking: *mode = HostConfig.NetworkMode ("host", "none",
+ * "default", a network name, "container:ID"; NULL when absent) and the
+ * names of NetworkSettings.Networks it is attached to, sorted. Owned. */
+void docker_inspect_networks(json_t *inspect, char **mode, char ***names, size_t *count);
 
 /* ---- exec -------------------------------------------------------------- */
 

@@ -23,6 +23,8 @@
 #include <stdbool.h>
 
 #include "pgfold/app.h"
+#include "pgfold/appconfig.h"
+#include "pgfold/fsutil.h"
 #include "pgfold/preflight.h"
 #include "pgfold/rewrite.h"
 #include "pgfold/str.h"
@@ -45,6 +47,8 @@ typedef struct MigrateOptions
 	bool        ignore_migration_state;  /* --ignore-migration-state */
 	bool        drop_grants;       /* --drop-grants */
 	bool        with_roles;        /* --with-roles */
+	bool        files_edited;      /* --files-edited: the operator changed the
+									* app files pgfold cannot rewrite */
 	bool        json;
 } MigrateOptions;
 
@@ -111,6 +115,73 @@ bool migration_container_inventory(App *app, const char *container, const char *
 bool migration_conn_inventory(PGconn *conn, bool deep, struct Inventory *inv);
 bool migration_shared_inventory(App *app, const char *db, bool deep, struct Inventory *inv);
 
+/* ---- apps configured by their own files (src/migrate/appfiles.c) ------- */
+
+/* One file an app of the project reads (a bind mount under the stack root)
+ * that names the dedicated database. */
+typedef struct AppFile
+{
+	char      path[PATH_MAX];   /* absolute */
+	char      rel[PATH_MAX];    /* under the stack root, for messages */
+	char     *app;              /* the compose service that mounts it */
+	AcFormat  format;
+	bool      rewrite;          /* known format: new_bytes replaces it */
+	StrBuf    old_bytes;        /* as found (may hold the old password) */
+	StrBuf    new_bytes;        /* secret: the new password */
+	char      old_sha[FS_SHA256_HEX_LEN + 1];
+	char      new_sha[FS_SHA256_HEX_LEN + 1];
+	AcRef    *refs;             /* unknown format: the lines to change */
+	size_t    ref_count;
+} AppFile;
+
+typedef struct AppFiles
+{
+	AppFile *items;
+	size_t   count;
+	size_t   scanned;           /* files read */
+} AppFiles;
+
+/* Limits of the search: hostile trees are bounded. */
+#define APPFILES_MAX_FILES 2000
+#define APPFILES_MAX_DEPTH 4
+
+/*
+ * The files of every app service of the project of service index (its own
+ * file and the project's other -f files: an OnRamp db file may hold only
+ * the db) that bind-mount something under the stack root: each file there
+ * naming the db (service key or container name, with its port, user or
+ * database) is rewritten for target when its format is known, else its
+ * references are listed. False (logged) when a file naming it cannot be
+ * rewritten safely.
+ */
+bool appfiles_find(App *app, size_t index, const AcNew *target, AppFiles *out);
+void appfiles_free(AppFiles *files);
+/* Unified diffs of the app files migrate rewrites (password values
+ * masked), and the references of the others; appended to out. */
+struct MigrationFiles;
+bool appfiles_diff(const struct MigrationFiles *files, StrBuf *out);
+/* Does any app of the project read a file that names the db? For the
+ * pre-flight of a service whose compose file holds no connection. */
+bool appfiles_any(App *app, size_t index, size_t *count);
+
+/* ---- networks (src/migrate/networks.c) -------------------------------- */
+
+/* The shared instance's networking as the fold needs it. */
+typedef struct SharedNet
+{
+	bool        container;   /* PGFOLD_SHARED_CONTAINER names a container that exists */
+	char       *mode;        /* its NetworkMode */
+	char      **names;       /* its networks */
+	size_t      count;
+	char        project[256];/* the apps' compose project */
+	RwSharedNet rw;          /* for the rewriter (points into the above) */
+} SharedNet;
+
+/* Inspect the shared container (after app_engine); not a container, or
+ * no engine: container false. Never fails. */
+void migration_shared_net(App *app, size_t index, SharedNet *out);
+void migration_shared_net_free(SharedNet *net);
+
 /* ---- files (src/migrate/files.c) --------------------------------------- */
 
 typedef struct MigrationFiles
@@ -126,6 +197,8 @@ typedef struct MigrationFiles
 	StrBuf          env_old;                 /* env_path as it is */
 	StrBuf          env_new;                 /* with the password variable */
 	bool            env_exists;
+	AppFiles        app_files;               /* apps configured by their files */
+	SharedNet       net;                     /* the shared instance's networks */
 } MigrationFiles;
 
 /* Compute every new file; password may be a placeholder (plan). */

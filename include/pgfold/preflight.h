@@ -151,6 +151,7 @@ typedef struct PreflightOptions
 	bool        ignore_migration_state;   /* --ignore-migration-state */
 	bool        drop_grants;  /* --drop-grants */
 	bool        with_roles;   /* --with-roles */
+	bool        files_edited; /* --files-edited */
 } PreflightOptions;
 
 typedef struct Preflight
@@ -208,6 +209,19 @@ void preflight_free(Preflight *pf);
 /* The source's locale can be created on the shared instance and no
  * setting loads code (preflight_props.c); fills pf->props. */
 void preflight_check_properties(Preflight *pf, App *app, const StackService *svc);
+
+/* Apps configured by their own files (preflight_appfiles.c): when no app
+ * connects through compose but an app file names the db (or with
+ * --files-edited), the service's problem is cleared and apps_in_files
+ * set; then each file is reported (an unknown format blocks). */
+void preflight_adopt_app_files(App *app, size_t index, const PreflightOptions *opts);
+void preflight_app_files(Preflight *pf, App *app, const StackService *svc,
+						 const PreflightOptions *opts);
+/* Can each app reach the shared instance after the fold (networks.c)? */
+void preflight_networks(Preflight *pf, App *app, const StackService *svc);
+/* Both, on the files the pre-flight's dry run built. */
+void preflight_after_rewrite(Preflight *pf, App *app, const StackService *svc,
+							 const PreflightOptions *opts);
 
 /* For other commands' checks (rollback): add one (detail from fmt), and set
  * state/reason from the worst level present (block, then warn). */

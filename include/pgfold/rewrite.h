@@ -88,6 +88,25 @@ typedef enum RwPasswordStyle
 	RW_PASSWORD_LITERAL      /* always the value */
 } RwPasswordStyle;
 
+/* How the shared instance is networked (its container inspected). */
+typedef struct RwSharedNet
+{
+	const char   *container;    /* its name */
+	const char   *mode;         /* HostConfig.NetworkMode */
+	char *const  *networks;     /* the networks it is attached to */
+	size_t        count;
+	const char   *project;      /* the compose project the apps run under */
+} RwSharedNet;
+
+/* An app the fold puts on one of the shared container's networks. */
+typedef struct RwNetAdded
+{
+	char *app;       /* service key */
+	char *network;   /* the network's name (and top-level key) */
+	char *was;       /* the networks it was on, comma-separated */
+	bool  top_level; /* `networks: NAME: {external: true}` added too */
+} RwNetAdded;
+
 typedef struct RwTarget
 {
 	const char      *host;          /* PGFOLD_SHARED_HOST */
@@ -97,6 +116,15 @@ typedef struct RwTarget
 	const char      *password;      /* secret: never logged */
 	RwPasswordStyle  password_style;
 	const char      *password_var;  /* NULL: PGFOLD_<SERVICE>_DB_PASSWORD */
+	/* the apps read their settings from their own files (appconfig.h):
+	 * no connection in the service file is no reason to refuse */
+	bool             apps_in_files;
+	/* the shared container's networks (NULL: not a container, or not
+	 * known): an app that shares none of them joins one (networks.c) */
+	const RwSharedNet *net;
+	/* apps of this file that read their settings from their own files,
+	 * NULL-terminated (their networks are checked as well) */
+	const char *const *file_apps;
 } RwTarget;
 
 /* A variable the new file references; the caller writes it to the .env of
@@ -137,6 +165,8 @@ typedef struct RwServiceResult
 	 * must be written readable by its owner only (fs_write_like). */
 	bool      literal_password;
 	bool      original_literal_password;
+	RwNetAdded *net_added;    /* apps put on a network of the shared container */
+	size_t      net_added_count;
 } RwServiceResult;
 
 /*

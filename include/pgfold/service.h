@@ -161,6 +161,11 @@ typedef struct StackService
 	 * instance; ConnRef.shared) */
 	ConnRef     *conns;
 	size_t       conn_count;
+	/* No app connects through compose (problem says so): the apps may
+	 * read their settings from their own files (migrate's app file search
+	 * then sets apps_in_files and clears problem). */
+	bool         no_app_conn;
+	bool         apps_in_files;
 
 	/* Non-blocking findings (credential mismatches, unresolved values). */
 	char       **warnings;

@@ -39,9 +39,31 @@ compute_invocations(App *app)
 	free_invocations(app);
 	app->invocations = xcalloc(app->stack.count ? app->stack.count : 1, sizeof(ComposeInvocation));
 	for (size_t i = 0; i < app->stack.count; i++)
+	{
 		service_invocation(&app->cfg, &app->stack.services[i],
 						   app->container_list ? &app->containers.services[i] : NULL,
 						   &app->invocations[i]);
+		/* none of its own containers says (a db file folded to `services:
+		 * {}`): one of another file of the same project may, when its
+		 * labels name this file among the project's files */
+		for (size_t j = 0; app->container_list && app->invocations[i].source == NULL
+			 && j < app->stack.count; j++)
+		{
+			ComposeInvocation probe;
+
+			if (j == i)
+				continue;
+			service_invocation(&app->cfg, &app->stack.services[i], &app->containers.services[j],
+							   &probe);
+			if (probe.source == NULL)
+			{
+				compose_invocation_free(&probe);
+				continue;
+			}
+			compose_invocation_free(&app->invocations[i]);
+			app->invocations[i] = probe;
+		}
+	}
 }
 
 /*

@@ -15,7 +15,7 @@ const char *const cli_migrate_usage =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
 	"                      [--ignore-migration-state] [--drop-grants | --with-roles]\n"
-	"                      [--dry-run] [--verify] [--json]\n"
+	"                      [--files-edited] [--dry-run] [--verify] [--json]\n"
 	"\n"
 	"Move SERVICE's database from its dedicated postgres container into the shared\n"
 	"instance and switch the service over: stop its apps, stream pg_dump into\n"
@@ -50,6 +50,9 @@ const char *const cli_migrate_usage =
 	"                      shared instance, with their ownership, grants and\n"
 	"                      default privileges; the service role becomes a\n"
 	"                      member of each\n"
+	"  --files-edited      the apps' own files that name the database in a\n"
+	"                      format pgfold does not rewrite (plan lists each\n"
+	"                      file:line) were changed by you: go on\n"
 	"  --dry-run           same as `pgfold plan SERVICE`\n"
 	"  --verify            on a migrated service: compare again with the\n"
 	"                      dedicated container, if it still exists\n"
@@ -61,7 +64,7 @@ const char *const cli_migrate_usage =
 
 const char *const cli_plan_usage =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
-	"                   [--connection-limit N] [--json]\n"
+	"                   [--connection-limit N] [--files-edited] [--json]\n"
 	"                   [--ignore-migration-state] [--drop-grants | --with-roles]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
@@ -93,6 +96,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "ignore-migration-state", no_argument, NULL, 'I' },
 		{ "drop-grants", no_argument, NULL, 'G' },
 		{ "with-roles", no_argument, NULL, 'W' },
+		{ "files-edited", no_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -116,6 +120,7 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case 'D': opts->db = optarg; break;
 			case 'R': opts->role = optarg; break;
 			case 'v': opts->verify_only = true; break;
+			case 'F': opts->files_edited = true; break;
 			case 'j': opts->json = true; break;
 			case 'I': opts->ignore_migration_state = true; break;
 			case 'G': opts->drop_grants = true; break;

@@ -445,6 +445,8 @@ parse_root(CCtx *c, const YTree *tree)
 
 		if (strcmp(k->value, "version") == 0 && v->kind == YN_SCALAR)
 			c->file->version = xstrdup(v->value);
+		else if (strcmp(k->value, "networks") == 0 && !compose_top_networks_parse(c, k, v))
+			return false;
 		else if (strcmp(k->value, "services") == 0)
 		{
 			skey = k;
@@ -686,6 +688,7 @@ compose_free(ComposeFile *file)
 		sodium_memzero(file->bytes, file->len);  /* may hold passwords */
 	free(file->bytes);
 	free(file->version);
+	compose_networks_free(file);
 	memset(file, 0, sizeof(*file));
 	memcpy(file->error, error, sizeof(error));
 }

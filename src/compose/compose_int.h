@@ -58,6 +58,13 @@ bool compose_service_parse(CCtx *c, const YNode *key, const YNode *val,
 						   ComposeService *svc);
 void compose_service_free(ComposeService *svc);
 
+/* compose_networks.c */
+bool compose_networks_parse(CCtx *c, ComposeService *svc, const YNode *key, const YNode *val);
+bool compose_extra_hosts_parse(CCtx *c, ComposeService *svc, const YNode *val);
+bool compose_top_networks_parse(CCtx *c, const YNode *key, const YNode *val);
+void compose_networks_free(ComposeFile *file);
+void compose_service_networks_free(ComposeService *svc);
+
 /* compose_env.c */
 bool compose_env_parse(CCtx *c, const YNode *key, const YNode *val, ComposeService *svc);
 bool compose_env_files_parse(CCtx *c, const YNode *val, ComposeService *svc);

@@ -214,6 +214,10 @@ parse_field(CCtx *c, ComposeService *svc, const YNode *k, const YNode *v)
 		return parse_depends(c, svc, k, v);
 	else if (strcmp(name, "volumes") == 0)
 		return parse_volumes(c, svc, v);
+	else if (strcmp(name, "networks") == 0)
+		return compose_networks_parse(c, svc, k, v);
+	else if (strcmp(name, "extra_hosts") == 0)
+		return compose_extra_hosts_parse(c, svc, v);
 	return true;
 }
 
@@ -261,5 +265,6 @@ compose_service_free(ComposeService *svc)
 	for (size_t i = 0; i < svc->volume_count; i++)
 		free(svc->volumes[i]);
 	free(svc->volumes);
+	compose_service_networks_free(svc);
 	memset(svc, 0, sizeof(*svc));
 }

@@ -9,6 +9,7 @@
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ENV_MAX_BYTES (1024 * 1024)
@@ -62,6 +63,22 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 		return false;
 	}
 
+	size_t index = (size_t) (svc - app->stack.services);
+	AcNew app_target = { app->cfg.shared_host, app->cfg.shared_port, names->role, password,
+						 names->db };
+
+	/* apps that read the db's settings from their own files; those of
+	 * this file get their networks checked like the others */
+	if (!appfiles_find(app, index, &app_target, &out->app_files))
+		return false;
+
+	const char **file_apps = xcalloc(out->app_files.count + 1, sizeof(char *));
+
+	for (size_t i = 0, n = 0; i < out->app_files.count; i++)
+		if (compose_find_service(&svc->file, out->app_files.items[i].app) != NULL)
+			file_apps[n++] = out->app_files.items[i].app;
+	migration_shared_net(app, index, &out->net);
+
 	RwTarget target = {
 		.host = app->cfg.shared_host,
 		.port = app->cfg.shared_port,
@@ -69,9 +86,14 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 		.dbname = names->db,
 		.password = password,
 		.password_style = RW_PASSWORD_MIRROR,
+		.apps_in_files = svc->apps_in_files,
+		.net = out->net.container ? &out->net.rw : NULL,
+		.file_apps = file_apps,
 	};
+	bool rewritten = rewrite_service_file(svc, &target, &out->service);
 
-	if (!rewrite_service_file(svc, &target, &out->service))
+	free(file_apps);
+	if (!rewritten)
 		return false;
 
 	/* the header shows the project's own command with the override last */
@@ -99,6 +121,8 @@ migration_files_free(MigrationFiles *files)
 	sb_free(&files->override_bytes);
 	sb_free_secret(&files->env_old);
 	sb_free_secret(&files->env_new);
+	appfiles_free(&files->app_files);
+	migration_shared_net_free(&files->net);
 }
 
 /* The .env holds passwords: its diff shows which keys change, never values. */
@@ -126,5 +150,5 @@ migration_files_diff(const StackService *svc, const MigrationFiles *files, StrBu
 							  files->override_bytes.len, "/dev/null", b, out))
 		return false;
 	describe_env_change(files, out);
-	return true;
+	return appfiles_diff(files, out);
 }

@@ -49,6 +49,12 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	journal_stamp(time(NULL), stamp);
 	stream_format_bytes((uint64_t) pf->source.db_size, size, sizeof(size));
 	app_container_names(app, index, &apps);
+	/* apps of the project's other files that read an app file */
+	for (size_t i = 0; i < files->app_files.count; i++)
+		if (files->app_files.items[i].rewrite
+			&& compose_find_service(&svc->file, files->app_files.items[i].app) == NULL)
+			sb_appendf(&apps, "%s%s (reads %s)", apps.len ? ", " : "",
+					   files->app_files.items[i].app, files->app_files.items[i].rel);
 	compose_command_line(argv, &cmd);
 	compose_argv_free(argv);
 	compose_argv_free(up);
@@ -168,7 +174,8 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 							.connection_limit = opts->connection_limit,
 							.ignore_migration_state = opts->ignore_migration_state,
 							.drop_grants = opts->drop_grants,
-							.with_roles = opts->with_roles };
+							.with_roles = opts->with_roles,
+							.files_edited = opts->files_edited };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
 	int rc;

@@ -230,7 +230,7 @@ check_service_file(Preflight *pf, const StackService *svc)
 				  svc->conns[i].rule ? svc->conns[i].rule : "generic");
 	for (size_t i = 0; i < svc->warning_count; i++)
 		add_check(pf, "service file", CHECK_WARN, "%s", svc->warnings[i]);
-	if (svc->conn_count == 0)
+	if (svc->conn_count == 0 && !svc->apps_in_files)
 		add_check(pf, "app connections", CHECK_BLOCK,
 				  "no app service connects to \"%s\": nothing would be switched over",
 				  svc->file.services[svc->db_service].key);
@@ -678,6 +678,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 				  svc->meta_database_name ? svc->meta_database_name : "?");
 		return true;
 	}
+	preflight_adopt_app_files(app, index, opts);
 	bool shared_itself = svc->db_service >= 0 && is_shared_instance(app, index);
 
 	/* first: it says more than "no app connects to it" */
@@ -699,6 +700,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 	{
 		check_sibling_names(pf, app, svc, opts);
 		check_rewrite(pf, app, svc);
+		preflight_after_rewrite(pf, app, svc, opts);
 	}
 
 	if (!pf->engine_reachable)

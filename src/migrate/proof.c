@@ -15,6 +15,8 @@
  */
 #include "run_internal.h"
 
+#include "pgfold/appconfig.h"
+
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
@@ -375,6 +377,60 @@ record_proof(Run *r, bool proved, const char *why, json_t *apps)
 	return ok;
 }
 
+/* Apps configured by their own files (appfiles.c): each file the fold
+ * rewrote, read from disk now as its app reads it, must log in as well. */
+static bool
+prove_app_files(Run *r, json_t *apps)
+{
+	json_t *files = journal_step_done(&r->journal, r->run_id, STEP_FILES);
+	json_t *list = files ? json_object_get(files, "app_files") : NULL, *e;
+	size_t i;
+	bool ok = true;
+
+	json_array_foreach(list, i, e)
+	{
+		const char *path = json_string_value(json_object_get(e, "path"));
+		const char *app = json_string_value(json_object_get(e, "app"));
+		char labels[PIECE_COUNT][PATH_MAX + 64], rel[PATH_MAX];
+		const char *names[PIECE_COUNT];
+		StrBuf bytes = STRBUF_INIT;
+		AppSettings s;
+
+		if (path == NULL || app == NULL)
+			continue;
+		memset(&s, 0, sizeof(s));
+		if (!fs_relative_to(r->app->cfg.root, path, rel, sizeof(rel)))
+			str_copy(rel, sizeof(rel), path);
+		ok = fs_read_file(path, APPCONFIG_MAX_BYTES, &bytes)
+			&& appconfig_read(appconfig_format(path, sb_str(&bytes), bytes.len), path,
+							  sb_str(&bytes), bytes.len, s.v, names);
+		sb_free_secret(&bytes);
+		if (!ok)
+		{
+			log_error("connection proof failed for app %s: %s cannot be read as it was written "
+					  "(see above); fix it and re-run `pgfold migrate %s`, or `pgfold rollback %s`",
+					  app, rel, r->svc->name, r->svc->name);
+			exit_hint_set(EXIT_VERIFY);
+			settings_free(&s);
+			break;
+		}
+		for (int p = 0; p < PIECE_COUNT; p++)
+		{
+			str_format(labels[p], sizeof(labels[p]), "%s in %s", names[p] ? names[p] : "?", rel);
+			s.name[p] = labels[p];
+		}
+		ok = prove_one(r, app, &s);
+		if (ok)
+			json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:s}", "app", app, "file", rel,
+												  "user", s.v[PIECE_USER],
+												  "database", s.v[PIECE_DBNAME]));
+		settings_free(&s);
+		if (!ok)
+			break;
+	}
+	return ok;
+}
+
 bool
 step_proof(Run *r)
 {
@@ -424,6 +480,7 @@ step_proof(Run *r)
 		settings_free(&s);
 		json_decref(inspect);
 	}
+	ok = ok && prove_app_files(r, apps);
 	if (ok)
 		ok = record_proof(r, true, NULL, apps);
 	json_decref(apps);

@@ -221,6 +221,7 @@ load_from_journal(Run *r)
 		return false;
 	str_copy(r->db_container, sizeof(r->db_container), r->db_container_name);
 	r->stopped = json_incref(json_object_get(stop, "containers"));
+	r->file_apps = json_incref(json_object_get(stop, "file_apps"));
 	r->files_written = false;   /* done and durable: nothing to undo */
 	return app_engine(r->app) && app_shared(r->app);
 }
@@ -232,7 +233,8 @@ preflight_gate(Run *r)
 							.connection_limit = r->opts->connection_limit,
 							.ignore_migration_state = r->opts->ignore_migration_state,
 							.drop_grants = r->opts->drop_grants,
-							.with_roles = r->opts->with_roles };
+							.with_roles = r->opts->with_roles,
+							.files_edited = r->opts->files_edited };
 
 	preflight_run(r->app, r->index, &po, &r->pf);
 	if (r->pf.state == STATE_BLOCKED)
@@ -459,7 +461,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 									 step_ownership, step_carry_roles, step_properties,
 									 step_analyze, step_verify, step_migration_state_after,
 									 step_files };
-	static const StepFn after[] = { step_cutover, step_apply, step_proof };
+	static const StepFn after[] = { step_cutover, step_apply, step_start_file_apps, step_proof };
 	Run r;
 	int rc;
 
@@ -487,7 +489,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	}
 	else
 	{
-		if (!restore_original_if_changed(&r))
+		if (!steps_app_files_resume(&r) || !restore_original_if_changed(&r))
 		{
 			rc = exit_hint_get();
 			goto out;
@@ -531,6 +533,7 @@ out:
 	sb_free_secret(&r.password);
 	json_decref(r.stopped);
 	json_decref(r.carry_map);
+	json_decref(r.file_apps);
 	preflight_free(&r.pf);
 	journal_close(&r.journal);
 	lock_release(&r.lock);

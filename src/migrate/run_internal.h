@@ -52,6 +52,8 @@ typedef struct Run
 	char                  log_path[PATH_MAX];
 	char                  new_sha[FS_SHA256_HEX_LEN + 1];
 	json_t               *stopped;             /* container ids we stopped */
+	json_t               *file_apps;           /* of those, apps of other files that read
+											    * an app file (started again at the end) */
 	bool                  role_created;        /* by this run: undo on failure */
 	bool                  password_file_created;   /* likewise; else it was there */
 	bool                  files_written;
@@ -106,6 +108,13 @@ bool step_carry_roles(Run *r);
 void steps_drop_carried_roles(Run *r);
 /* "  warning ..." lines of what the options let go (summary). */
 void guard_summary(const Run *r);
+/* appfiles_write.c: the app files of r->files (apps configured by files) */
+json_t *steps_app_files_save(Run *r);
+bool steps_app_files_write(Run *r);
+void steps_app_files_undo(Run *r);
+bool steps_app_files_resume(Run *r);
+bool steps_stop_file_apps(Run *r, json_t *ids, json_t *names);
+bool step_start_file_apps(Run *r);
 
 /* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
 bool run_file(Run *r, const char *ext, char *out, size_t size);

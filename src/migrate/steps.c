@@ -81,20 +81,23 @@ step_stop_apps(Run *r)
 	if (done != NULL)
 	{
 		r->stopped = json_incref(json_object_get(done, "containers"));
+		r->file_apps = json_incref(json_object_get(done, "file_apps"));
 		return r->stopped != NULL;
 	}
 
 	json_t *names = json_array();
 
 	r->stopped = json_array();
-	if (!app_stop_containers(r->app, r->index, r->svc->db_service, r->stopped,
-							 names))
+	r->file_apps = json_array();
+	if (!app_stop_containers(r->app, r->index, r->svc->db_service, r->stopped, names)
+		|| !steps_stop_file_apps(r, r->stopped, names))
 	{
 		json_decref(names);
 		return false;
 	}
 
-	json_t *f = json_pack("{s:O, s:o}", "containers", r->stopped, "names", names);
+	json_t *f = json_pack("{s:O, s:o, s:O}", "containers", r->stopped, "names", names,
+						  "file_apps", r->file_apps);
 	bool ok = run_record(r, STEP_STOP, JOURNAL_DONE, f);
 
 	json_decref(f);
@@ -297,9 +300,9 @@ write_env(Run *r)
 }
 
 static bool
-step_files_started(Run *r)
+step_files_started(Run *r, json_t *app_files)
 {
-	json_t *f = json_pack("{s:s}", "service_sha256", r->new_sha);
+	json_t *f = json_pack("{s:s, s:O}", "service_sha256", r->new_sha, "app_files", app_files);
 	bool ok = run_record(r, STEP_FILES, JOURNAL_STARTED, f);
 
 	json_decref(f);
@@ -319,8 +322,13 @@ step_files(Run *r)
 	fs_sha256_bytes(mf->service.bytes.data, mf->service.bytes.len, r->new_sha);
 	/* journaled before the writes, so that a resume after a crash among
 	 * them tells the file pgfold wrote from an operator's edit (run.c) */
-	if (!step_files_started(r))
+	json_t *app_files = steps_app_files_save(r);
+
+	if (app_files == NULL || !step_files_started(r, app_files))
+	{
+		json_decref(app_files);
 		return false;
+	}
 
 	/* The service file goes last: until it changes, nothing points at the
 	 * shared database, and the override or .env entry alone are inert. */
@@ -329,18 +337,22 @@ step_files(Run *r)
 		|| !fs_write_like(mf->override_path, r->svc->path, mf->override_bytes.data,
 						  mf->override_bytes.len, mf->service.original_literal_password)
 		|| !write_env(r)
+		|| !steps_app_files_write(r)
 		|| !fs_write_like(r->svc->path, r->svc->path, mf->service.bytes.data,
 						  mf->service.bytes.len, mf->service.literal_password))
+	{
+		json_decref(app_files);
 		return false;
+	}
 
 	json_t *keys = json_array();
 
 	for (size_t i = 0; i < mf->service.env_count; i++)
 		json_array_append_new(keys, json_string(mf->service.env[i].key));
 
-	json_t *f = json_pack("{s:s, s:s, s:o, s:s}", "service_sha256", r->new_sha,
+	json_t *f = json_pack("{s:s, s:s, s:o, s:s, s:o}", "service_sha256", r->new_sha,
 						  "override", mf->override_path, "env_keys", keys,
-						  "env_file", mf->env_path);
+						  "env_file", mf->env_path, "app_files", app_files);
 	bool ok = run_record(r, STEP_FILES, JOURNAL_DONE, f);
 
 	json_decref(f);
@@ -361,6 +373,7 @@ steps_undo_files(Run *r)
 	sb_free(&orig);
 	if (r->files_built)
 	{
+		steps_app_files_undo(r);
 		if (unlink(r->files.override_path) != 0 && errno != ENOENT)
 			log_warn("could not remove %s: %s", r->files.override_path, strerror(errno));
 		if (r->files.service.env_count > 0)

@@ -197,8 +197,11 @@ rw_check_output(const char *path, const char *bytes, size_t len, const char *db_
 	yaml_node_t *services = rw_yaml_get(&doc, root, "services");
 	bool ok = true;
 
+	/* `services: {}` is what a file whose only service was the db keeps
+	 * (service_file.c); null or absent is an error */
 	if (services == NULL || services->type != YAML_MAPPING_NODE ||
-		services->data.mapping.pairs.top == services->data.mapping.pairs.start)
+		(services->data.mapping.pairs.top == services->data.mapping.pairs.start &&
+		 services->data.mapping.style != YAML_FLOW_MAPPING_STYLE))
 	{
 		log_error("%s: after the rewrite there is no services mapping left", path);
 		ok = false;

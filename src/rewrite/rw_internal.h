@@ -125,6 +125,12 @@ typedef struct RwCtx
 	size_t              nadds;
 } RwCtx;
 
+/* networks.c: every connecting app that shares no network with the
+ * shared container joins one (its networks: and the top-level networks:
+ * edited); recorded in *added. False, logged, on a shape it cannot edit. */
+bool rw_edit_networks(RwCtx *c, RwNetAdded **added, size_t *count);
+void rw_net_added_free(RwNetAdded *added, size_t count);
+
 void rw_pieces_free(Pieces *p);
 /* Target host/port/names/password usable (logged when not). */
 bool rw_target_valid(const RwCtx *c);

@@ -213,7 +213,7 @@ preflight(RwCtx *c)
 				  c->path);
 		return false;
 	}
-	if (svc->conn_count == 0)
+	if (svc->conn_count == 0 && !c->t->apps_in_files)
 	{
 		log_error("%s: no app service connects to %s through settings pgfold can edit; "
 				  "removing it would strand the app", c->path,
@@ -301,10 +301,45 @@ fill_result(RwCtx *c, RwServiceResult *out)
 	}
 }
 
+/* The db was the file's only service (its apps are in other files of the
+ * project and read their own configuration): `services:` stays, as an
+ * empty mapping `services: {}`, not null (which compose rejects). */
+static bool
+empty_services(RwCtx *c)
+{
+	const char *b = c->f->bytes;
+	size_t p = c->f->services_block.start, end = c->f->len;
+
+	if (!c->t->apps_in_files || c->f->services[0].flow)
+	{
+		log_error("%s: %s is the file's only service; pgfold cannot remove it", c->path,
+				  c->f->services[0].key);
+		return false;
+	}
+	while (p < end && b[p] != ':' && b[p] != '\n')
+		p++;
+	for (size_t q = p + 1; p < end && b[p] == ':' && q < end && b[q] != '\n' && b[q] != '\r'; q++)
+		if (b[q] != ' ' && b[q] != '\t')
+		{
+			if (b[q] == '#')
+				break;
+			p = end;    /* something after `services:` on its line */
+		}
+	if (p >= end || b[p] != ':')
+	{
+		log_error("%s: cannot leave an empty services mapping behind (write `services:` on "
+				  "a line of its own)", c->path);
+		return false;
+	}
+	return rw_insert(&c->edits, p + 1, " {}", 3);
+}
+
 bool
 rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceResult *out)
 {
 	RwCtx c;
+	RwNetAdded *net_added = NULL;
+	size_t net_added_count = 0;
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
@@ -322,9 +357,11 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	for (size_t i = 0; ok && i < svc->conn_count; i++)
 		ok = rw_edit_conn(&c, &svc->conns[i]);
 	ok = ok && rw_emit_adds(&c) && edit_meta(&c);
+	ok = ok && rw_edit_networks(&c, &net_added, &net_added_count);
 	Span dbspan = ok ? rw_service_span(c.f, &c.f->services[svc->db_service]) : (Span) { 0, 0 };
 
 	ok = ok && rw_delete(&c.edits, dbspan.start, dbspan.end);
+	ok = ok && (c.f->service_count > 1 || empty_services(&c));
 	ok = ok && edit_depends(&c, (size_t) svc->db_service);
 	ok = ok && rw_apply(&c.edits, c.f->bytes, c.f->len, &out->bytes);
 
@@ -341,6 +378,10 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	if (ok)
 	{
 		fill_result(&c, out);
+		out->net_added = net_added;
+		out->net_added_count = net_added_count;
+		net_added = NULL;
+		net_added_count = 0;
 		rw_warn_mentions(c.path, svc, &c.edits, &out->warnings, &out->warning_count);
 	}
 	else
@@ -349,6 +390,7 @@ rewrite_service_file(const StackService *svc, const RwTarget *target, RwServiceR
 	for (size_t i = 0; i < c.nadds; i++)
 		rw_free_secret(checks[c.npending + i].value);
 	rw_adds_free(&c);
+	rw_net_added_free(net_added, net_added_count);
 	for (size_t i = 0; i < c.npending; i++)
 	{
 		rw_free_secret(checks[i].value);
@@ -382,6 +424,7 @@ rewrite_service_result_free(RwServiceResult *res)
 		free(res->added[i].restore);
 	}
 	free(res->added);
+	rw_net_added_free(res->net_added, res->net_added_count);
 	free(res->edited);
 	for (size_t i = 0; i < res->warning_count; i++)
 		free(res->warnings[i]);

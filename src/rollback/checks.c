@@ -250,6 +250,7 @@ rb_checks(Rb *r, Preflight *pf)
 	preflight_add(pf, "migration", CHECK_OK, "run %s moved \"%s\" from %s to \"%s\" (role \"%s\")",
 				  r->mig.run, r->mig.db, r->mig.container, r->mig.shared_db, r->mig.role);
 	check_service_file(r, pf);
+	rb_app_files_check(r, pf);
 	check_override(r, pf);
 	if (!app_engine(r->app))
 	{

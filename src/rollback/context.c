@@ -68,6 +68,7 @@ rb_find_migration(Rb *r, const Journal *j)
 		return false;
 	}
 	m->env_keys = json_object_get(files, "env_keys");
+	m->app_files = json_object_get(files, "app_files");
 	/* migrations before the env file was journaled wrote <root>/.env */
 	if (!copy_field(files, "env_file", m->env_path, sizeof(m->env_path)))
 		str_copy(m->env_path, sizeof(m->env_path), r->app->cfg.env_path);
@@ -300,6 +301,11 @@ rb_free(Rb *r)
 	service_analysis_clear(&r->orig);
 	sb_free(&r->orig_bytes);
 	sb_free(&r->found_bytes);
+	for (size_t i = 0; i < r->app_found_count; i++)
+		sb_free_secret(&r->app_found[i]);
+	free(r->app_found);
+	r->app_found = NULL;
+	r->app_found_count = 0;
 	stream_result_free(&r->backup_stream);
 	stream_result_free(&r->restore_stream);
 	verify_report_free(&r->report);
@@ -308,6 +314,8 @@ rb_free(Rb *r)
 	dbprops_free(&r->props);
 	json_decref(r->stopped);
 	r->stopped = NULL;
+	json_decref(r->file_apps);
+	r->file_apps = NULL;
 	journal_close(&r->journal);
 	lock_release(&r->lock);
 }

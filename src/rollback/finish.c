@@ -112,6 +112,8 @@ rb_step_files(Rb *r)
 		log_notice("restored %s from %s", r->service_rel, r->mig.original_copy);
 	}
 	sb_free(&cur);
+	if (!rb_app_files_restore(r))
+		return false;
 	if (access(r->mig.override_path, F_OK) == 0)
 	{
 		if (!move_file(r->mig.override_path, r->override_saved))
@@ -138,6 +140,7 @@ rb_undo_files(Rb *r)
 	if (r->files_written && fs_write_like(r->svc->path, r->svc->path, r->found_bytes.data,
 										  r->found_bytes.len, false))
 		log_notice("put %s back as migrate wrote it", r->service_rel);
+	rb_app_files_undo(r);
 	if (access(r->mig.override_path, F_OK) != 0 && access(r->override_saved, F_OK) == 0
 		&& move_file(r->override_saved, r->mig.override_path))
 		log_notice("put %s back", r->override_rel);
@@ -164,6 +167,8 @@ rb_step_apply(Rb *r)
 		ok = compose_run(argv, "compose up");
 	compose_argv_free(argv);
 	compose_argv_free(up);
+	if (ok && !r->opts->no_apply)
+		rb_app_files_start_apps(r);
 	if (!ok)
 	{
 		log_error("the data is back in %s and %s points at it, but the apps could not be "

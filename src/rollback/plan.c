@@ -137,6 +137,7 @@ diffs(Rb *r, StrBuf *out)
 	if (rb_service_state(r, &cur, &edited, &restored) && !restored)
 		rb_service_diff(r, &cur, out);
 	sb_appendf(out, "rename %s -> %s\n", r->override_rel, r->override_saved);
+	rb_app_files_describe(r, out);
 	if (r->opts->drop_shared)
 	{
 		env_diff(r, out);

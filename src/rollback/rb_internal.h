@@ -50,6 +50,7 @@ typedef struct RbMigration
 	char       migrated_sha[FS_SHA256_HEX_LEN + 1];
 	char       override_path[PATH_MAX];
 	json_t    *env_keys;               /* borrowed from the journal */
+	json_t    *app_files;              /* likewise: apps' own files it rewrote */
 	char       env_path[PATH_MAX];     /* the env file they went to */
 	char       dump[PATH_MAX];
 	char       dump_sha[FS_SHA256_HEX_LEN + 1];
@@ -101,11 +102,15 @@ typedef struct Rb
 	char                   container[256];     /* running dedicated container (name) */
 	bool                   started_db;         /* by this run: stop it on undo */
 	json_t                *stopped;            /* app container ids we stopped */
+	json_t                *file_apps;          /* of those, apps of other files that
+											    * read an app file (started at the end) */
 	bool                   keep_tmp;           /* verification mismatch */
 	bool                   swapped;
 	bool                   files_written;      /* by this run: undo restores */
 	bool                   past_files;         /* the stack points at the dedicated db */
 	StrBuf                 found_bytes;        /* service file as found (undo) */
+	StrBuf                *app_found;          /* app files as found (undo), */
+	size_t                 app_found_count;    /* parallel to mig.app_files */
 	StreamResult           backup_stream;
 	StreamResult           restore_stream;
 	VerifyReport           report;
@@ -162,6 +167,14 @@ void rb_undo_files(Rb *r);
 bool rb_service_diff(Rb *r, const StrBuf *cur, StrBuf *out);
 void rb_print_edits(Rb *r, FILE *out);
 bool rb_env_without(Rb *r, StrBuf *old_env, StrBuf *new_env, bool *changed);
+
+/* appfiles.c: the apps' own files migrate rewrote */
+bool rb_app_files_restore(Rb *r);
+void rb_app_files_check(Rb *r, Preflight *pf);
+bool rb_app_files_stop_apps(Rb *r, json_t *ids, json_t *names);
+void rb_app_files_start_apps(Rb *r);
+void rb_app_files_undo(Rb *r);
+void rb_app_files_describe(const Rb *r, StrBuf *out);
 
 /* run.c */
 void rb_init(Rb *r, App *app, size_t index, const RollbackOptions *opts, bool dry_run);

@@ -34,20 +34,25 @@ rb_step_stop_apps(Rb *r)
 	if (done != NULL)
 	{
 		r->stopped = json_incref(json_object_get(done, "containers"));
+		r->file_apps = json_incref(json_object_get(done, "file_apps"));
 		return r->stopped != NULL;
 	}
 	if (!app_engine(r->app))
 		return false;
 	names = json_array();
 	r->stopped = json_array();
-	/* the migrated file holds only the apps (and their helpers) */
-	if (!app_stop_containers(r->app, r->index, -1, r->stopped, names))
+	r->file_apps = json_array();
+	/* the migrated file holds only the apps (and their helpers); apps of
+	 * the project's other files that read a file migrate rewrote too */
+	if (!app_stop_containers(r->app, r->index, -1, r->stopped, names)
+		|| !rb_app_files_stop_apps(r, r->stopped, names))
 	{
 		json_decref(names);
 		return false;
 	}
 
-	json_t *f = json_pack("{s:O, s:o}", "containers", r->stopped, "names", names);
+	json_t *f = json_pack("{s:O, s:o, s:O}", "containers", r->stopped, "names", names,
+						  "file_apps", r->file_apps);
 	bool ok = rb_record(r, RB_STEP_STOP, f);
 
 	json_decref(f);

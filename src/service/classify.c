@@ -441,6 +441,8 @@ service_analysis_clear(StackService *svc)
 	free(svc->conns);
 	svc->conns = NULL;
 	svc->conn_count = 0;
+	svc->no_app_conn = false;
+	svc->apps_in_files = false;
 	strlist_free(&svc->warnings, &svc->warning_count);
 }
 
@@ -552,6 +554,9 @@ service_analyze(const Config *cfg, StackService *svc)
 
 		for (size_t i = 0; i < svc->conn_count; i++)
 			dedicated += !svc->conns[i].shared;
+		/* only when it is the file's one problem: clearing it must not
+		 * hide another */
+		svc->no_app_conn = dedicated == 0 && svc->problem == NULL;
 		if (dedicated == 0)
 			svc_problem(svc, "no app service connects to postgres service '%s' through a setting "
 						"pgfold recognises (DATABASE_URL, DB_HOST, POSTGRES_HOST, NC_DB ...); "
