@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define STEP_CARRY "carry-roles"
-
 /* Rows: kind ('own', 'grant', 'defacl'), role (grantee or owner), owner
  * (defacl: whose default privileges), type, names (text[] literal; defacl:
  * the schema or ''), args (text[] literal), privileges (comma-separated),
@@ -338,6 +336,146 @@ apply_items(Run *r, json_t *items)
 	return ok;
 }
 
+/* ---- proof that the carry arrived ---------------------------------------- */
+
+/* One item as a comparable line, its roles named as on the shared
+ * instance. */
+static void
+item_key(const char *k, const char *role, const char *owner, const char *type,
+		 const char *names, const char *args, const char *privs, const char *grantable,
+		 StrBuf *out)
+{
+	sb_reset(out);
+	/* a grant on the database names it: the source's, the copy's temporary */
+	if (strcmp(type, "database") == 0)
+		names = "(this database)";
+	sb_appendf(out, "%s %s %s %s %s %s %s %s", k, role, owner, type, names, args, privs, grantable);
+}
+
+static const char *
+mapped(Run *r, const char *role)
+{
+	json_t *v = json_object_get(r->carry_map, role);
+
+	return v != NULL ? json_string_value(v) : role;
+}
+
+/* A carried role's name on the shared instance (not the service role)? */
+static bool
+is_carried(Run *r, const char *name)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(r->carry_map, k, v)
+		if (strcmp(json_string_value(v), name) == 0 && strcmp(name, r->names.role) != 0)
+			return true;
+	return false;
+}
+
+/* What the source said to carry, as the copy should now show it. */
+static json_t *
+expected_keys(Run *r, json_t *items)
+{
+	json_t *keys = json_array(), *it;
+	StrBuf line = STRBUF_INIT;
+	size_t i;
+
+	json_array_foreach(items, i, it)
+	{
+		const char *k = json_string_value(json_object_get(it, "k"));
+		const char *owner = json_string_value(json_object_get(it, "owner"));
+
+		item_key(k, mapped(r, json_string_value(json_object_get(it, "role"))),
+				 owner[0] ? mapped(r, owner) : "", json_string_value(json_object_get(it, "type")),
+				 json_string_value(json_object_get(it, "names")),
+				 json_string_value(json_object_get(it, "args")),
+				 json_string_value(json_object_get(it, "privs")),
+				 json_string_value(json_object_get(it, "grantable")), &line);
+		json_array_append_new(keys, json_string(sb_str(&line)));
+	}
+	sb_free(&line);
+	return keys;
+}
+
+/* What the copy shows for the carried roles, read with the same query. */
+static bool
+found_keys(Run *r, json_t *keys)
+{
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	StrBuf line = STRBUF_INIT;
+	bool ok = pg_connect_shared(&r->app->cfg, r->names.tmp_db, &conn)
+		&& pg_query(conn, "read the carried roles' ownership and grants", carry_sql, 0, NULL,
+					&res);
+
+	for (int i = 0; ok && i < PQntuples(res); i++)
+	{
+		const char *k = PQgetvalue(res, i, 0), *role = PQgetvalue(res, i, 1);
+		const char *owner = PQgetvalue(res, i, 2);
+
+		if (!is_carried(r, role) && !(strcmp(k, "defacl") == 0 && is_carried(r, owner)))
+			continue;
+		item_key(k, role, owner, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+				 PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7), &line);
+		json_array_append_new(keys, json_string(sb_str(&line)));
+	}
+	PQclear(res);
+	pg_disconnect(conn);
+	sb_free(&line);
+	return ok;
+}
+
+/* Log what one side has and the other lacks; the count of such lines. */
+static size_t
+log_missing(json_t *have, json_t *other, const char *what, const char *where)
+{
+	size_t n = 0, i, k;
+	json_t *v;
+
+	json_array_foreach(have, i, v)
+	{
+		bool found = false;
+
+		for (k = 0; k < json_array_size(other) && !found; k++)
+			found = strcmp(json_string_value(v), json_string_value(json_array_get(other, k))) == 0;
+		if (!found && n++ < 20)
+			log_error("carried roles: %s %s: %s", what, where, json_string_value(v));
+	}
+	return n;
+}
+
+/* The copy holds exactly the ownership, grants and default privileges the
+ * source gave the roles carried: any difference is a verification failure
+ * (exit 6), the copy kept for inspection. */
+static bool
+verify_carried(Run *r, json_t *items)
+{
+	json_t *want = expected_keys(r, items), *got = json_array();
+	bool ok = found_keys(r, got);
+	size_t missing = 0, extra = 0;
+
+	if (ok)
+	{
+		missing = log_missing(want, got, "missing in", r->names.tmp_db);
+		extra = log_missing(got, want, "not in the source, but in", r->names.tmp_db);
+	}
+	if (ok && missing + extra > 0)
+	{
+		log_error("verification failed: %zu item(s) of the carried roles missing and %zu extra "
+				  "in \"%s\"; nothing was switched over", missing, extra, r->names.tmp_db);
+		exit_hint_set(EXIT_VERIFY);
+		r->keep_tmp = true;
+		ok = false;
+	}
+	else if (ok)
+		log_notice("verified: the %zu owner(s), grant(s) and default privilege(s) of the carried "
+				   "roles are in \"%s\" as in the source", json_array_size(want), r->names.tmp_db);
+	json_decref(want);
+	json_decref(got);
+	return ok;
+}
+
 bool
 step_carry_roles(Run *r)
 {
@@ -363,7 +501,7 @@ step_carry_roles(Run *r)
 	ok = ok && carry_items(r, items);
 	for (size_t i = 0; ok && i < json_array_size(names); i++)
 		ok = create_carried(r, json_string_value(json_array_get(names, i)));
-	ok = ok && apply_items(r, items);
+	ok = ok && apply_items(r, items) && verify_carried(r, items);
 	if (ok)
 	{
 		f = json_pack("{s:O, s:I}", "roles", names, "items", (json_int_t) json_array_size(items));

@@ -262,23 +262,60 @@ preflight_gate(Run *r)
 	return EXIT_OK;
 }
 
-typedef bool (*StepFn)(Run *r);
+typedef struct Step
+{
+	const char *name;
+	bool      (*run)(Run *r);
+} Step;
+
+/* The apps stop in stop-apps and run again once apply (and, for apps of
+ * other files, start-file-apps) is done: the window an operator cares
+ * about, timed with each phase inside it. */
+static void
+time_step(Run *r, const char *name, double began, double ended)
+{
+	if (strcmp(name, STEP_STOP) == 0 && json_array_size(r->stopped) > 0
+		&& !run_step_done(r, STEP_CUTOVER))
+		r->down_since = began;
+	if (r->down_since <= 0)
+		return;
+	json_object_set_new(r->phases, name, json_real(ended - began));
+	if ((strcmp(name, STEP_APPLY) == 0 || strcmp(name, "start-file-apps") == 0)
+		&& !r->opts->no_apply && !r->opts->keep_app_stopped)
+		r->down_seconds = ended - r->down_since;
+}
 
 static bool
-run_steps(Run *r, const StepFn *steps, size_t n)
+run_steps(Run *r, const Step *steps, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
+		double began = now_seconds();
+
 		if (signals_interrupted())
 		{
 			log_error("interrupted; undoing what this run changed");
 			exit_hint_set(EXIT_INTERRUPTED);
 			return false;
 		}
-		if (!steps[i](r))
+		if (!steps[i].run(r))
 			return false;
+		time_step(r, steps[i].name, began, now_seconds());
 	}
 	return true;
+}
+
+/* "stop 0.3 s, stream 5.1 s, ..." for the phases that took a tenth of a
+ * second or more. */
+static void
+format_phases(const Run *r, StrBuf *out)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(r->phases, name, v)
+		if (json_real_value(v) >= 0.1)
+			sb_appendf(out, "%s%s %.1f s", out->len ? ", " : "", name, json_real_value(v));
 }
 
 static void
@@ -345,6 +382,21 @@ summary(Run *r)
 	printf("  backup    %s\n", r->dump_path[0] ? r->dump_path : "(from an earlier attempt)");
 	printf("  log       %s\n", r->log_path);
 	printf("  took      %s\n", took);
+	if (r->down_since > 0)
+	{
+		char down[32];
+		StrBuf phases = STRBUF_INIT;
+		long whole = (long) r->down_seconds;
+
+		/* mm:ss.s: a downtime is worth its tenths */
+		str_format(down, sizeof(down), "%02ld:%04.1f", whole / 60,
+				   r->down_seconds - (double) (whole / 60 * 60));
+		format_phases(r, &phases);
+		printf("  apps down %s%s%s%s%s\n", down,
+			   r->opts->no_apply || r->opts->keep_app_stopped ? " so far (they stay stopped)" : "",
+			   phases.len ? " (" : "", sb_str(&phases), phases.len ? ")" : "");
+		sb_free(&phases);
+	}
 	printf("  rollback  pgfold rollback %s\n", r->svc->name);
 	guard_summary(r);
 	log_info("migration of %s complete in %.1f s", r->svc->name, secs);
@@ -456,12 +508,19 @@ begin(Run *r)
 int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
-	static const StepFn before[] = { step_connections, step_save_original, step_stop_apps,
-									 step_migration_state, step_role, step_stream,
-									 step_ownership, step_carry_roles, step_properties,
-									 step_analyze, step_verify, step_migration_state_after,
-									 step_files };
-	static const StepFn after[] = { step_cutover, step_apply, step_start_file_apps, step_proof };
+	static const Step before[] = {
+		{ STEP_CONNS, step_connections }, { STEP_SAVE, step_save_original },
+		{ STEP_STOP, step_stop_apps }, { "migration-state", step_migration_state },
+		{ STEP_ROLE, step_role }, { STEP_STREAM, step_stream },
+		{ STEP_OWNERSHIP, step_ownership }, { STEP_CARRY, step_carry_roles },
+		{ STEP_PROPERTIES, step_properties }, { STEP_ANALYZE, step_analyze },
+		{ STEP_VERIFY, step_verify }, { "migration-state-after", step_migration_state_after },
+		{ STEP_FILES, step_files },
+	};
+	static const Step after[] = {
+		{ STEP_CUTOVER, step_cutover }, { STEP_APPLY, step_apply },
+		{ "start-file-apps", step_start_file_apps }, { STEP_PROOF, step_proof },
+	};
 	Run r;
 	int rc;
 
@@ -472,6 +531,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	r.opts = opts;
 	r.started = now_seconds();
 	r.analyze_seconds = -1;
+	r.phases = json_object();
 	r.lock = (Lock) LOCK_INIT;
 	r.journal = (Journal) JOURNAL_INIT;
 
@@ -516,8 +576,12 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 		goto out;
 	}
 
-	json_t *f = json_pack("{s:s, s:s, s:s}", "db", r.names.db, "role", r.names.role,
-						  "dump", r.dump_path);
+	if (r.down_since > 0 && r.down_seconds <= 0)
+		r.down_seconds = now_seconds() - r.down_since;     /* --no-apply: still down */
+
+	json_t *f = json_pack("{s:s, s:s, s:s, s:f, s:O}", "db", r.names.db, "role", r.names.role,
+						  "dump", r.dump_path, "apps_down_seconds", r.down_seconds,
+						  "phases", r.phases);
 
 	journal_complete(&r.journal, JOURNAL_MIGRATE, r.run_id, f);
 	json_decref(f);
@@ -534,6 +598,7 @@ out:
 	json_decref(r.stopped);
 	json_decref(r.carry_map);
 	json_decref(r.file_apps);
+	json_decref(r.phases);
 	preflight_free(&r.pf);
 	journal_close(&r.journal);
 	lock_release(&r.lock);

@@ -27,6 +27,7 @@
 #define STEP_CUTOVER   "cutover"
 #define STEP_APPLY     "apply"
 #define STEP_CONNS     "connections"   /* what the pre-flight measured (first) */
+#define STEP_CARRY     "carry-roles"   /* --with-roles only */
 #define STEP_PROOF     "proof"         /* the apps' settings log in (last) */
 
 typedef struct Run
@@ -68,6 +69,12 @@ typedef struct Run
 	VerifyReport          report;
 	Inventory             src_inv, dst_inv;
 	double                analyze_seconds;     /* -1: not run by this process */
+	/* downtime: from the start of stop-apps to the end of the step that
+	 * starts them again (apply, start-file-apps), or to the end of the run
+	 * with --no-apply; 0 = not stopped by this process */
+	double                down_since;
+	double                down_seconds;
+	json_t               *phases;              /* step -> seconds, in this process */
 	json_t               *carry_map;           /* --with-roles: source role -> shared role */
 } Run;
 

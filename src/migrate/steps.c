@@ -150,7 +150,9 @@ steps_drop_created_role(Run *r)
 	StrBuf sql = STRBUF_INIT;
 	char path[PATH_MAX];
 
-	if (!r->role_created)
+	/* a copy kept for inspection is the role's: a re-run drops the copy
+	 * and finds the role again by its password file */
+	if (!r->role_created || r->keep_tmp)
 		return;
 	if (sb_appends(&sql, "DROP ROLE IF EXISTS ") && pg_quote_ident(r->app->shared, r->names.role, &sql)
 		&& pg_exec(r->app->shared, "drop the role this run created", sb_str(&sql))

@@ -617,6 +617,34 @@ mig_seed_service(MigStack *s, const MigShape *sh, const char *db_image)
 	return fp;
 }
 
+/* "  apps down 00:03.1 (stop-apps 0.4 s, ..., apply 1.2 s)": the window
+ * from stopping the apps to compose having started them again, no shorter
+ * than the phases it names. */
+static void
+expect_downtime(const char *out)
+{
+	const char *line = strstr(out, "\n  apps down ");
+	int min = -1;
+	double sec = -1, sum = 0;
+
+	cr_assert_not_null(line, "the summary gives no downtime:\n%s", out);
+	cr_assert_eq(sscanf(line, "\n  apps down %d:%lf", &min, &sec), 2, "%.80s", line + 1);
+	cr_expect_not_null(strstr(line, " apply "), "recreating the apps is not among the phases: "
+					   "%.200s", line + 1);
+	const char *end = strchr(line + 1, '\n');
+
+	for (const char *p = strchr(line, '('); p != NULL && (end == NULL || p < end);
+		 p = strchr(p + 1, ' '))
+	{
+		double v = 0;
+
+		if (sscanf(p + 1, "%lf s", &v) == 1)
+			sum += v;
+	}
+	cr_expect_geq(min * 60 + sec + 0.2, sum, "down %d:%.1f but its phases add up to %.1f s",
+				  min, sec, sum);
+}
+
 void
 mig_happy_path(MigStack *s, const MigShape *sh, const char *db_image)
 {
@@ -630,6 +658,7 @@ mig_happy_path(MigStack *s, const MigShape *sh, const char *db_image)
 	mig_pgfold(s, &r, NULL, "migrate", mig_svc(s, sh), "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
 	cr_assert_not_null(strstr(sb_str(&r.out), "migrated "), "no summary:\n%s", sb_str(&r.out));
+	expect_downtime(sb_str(&r.out));
 
 	/* the promised log exists, is named in the summary and has the run */
 	char pattern[PATH_MAX], logpath[PATH_MAX];

@@ -402,6 +402,9 @@ Test(migrate_guard, with_roles_carries_them_and_rollback_works)
 	expect_in(&r.out, "  carried   role \"migrator\" owns default privileges on new relations "
 			  "belonging to role migrator in schema rep, schema rep, table rep.totals as NOLOGIN "
 			  "role \"docmost_migrator\"\n", "the summary");
+	/* the carry is proven on the copy before the cut-over */
+	expect_in(&r.err, " owner(s), grant(s) and default privilege(s) of the carried roles are in "
+			  "\"docmost__pgfold_incoming\" as in the source\n", "the carry's verification");
 	mig_run_free(&r);
 
 	char *got = mig_fingerprint(stack.shared, "admin", "docmost");
