@@ -10,6 +10,7 @@ PACKAGES=(
   postgresql-client
   docker.io docker-compose debootstrap time
   gpgv debian-archive-keyring xz-utils   # the lab's compose v2 plugin (scripts/lab.sh)
+  systemd                                # systemd-analyze verify of `schedule` units (tests)
 )
 
 missing=()

@@ -1,6 +1,6 @@
 /*
  * test_schedule_lab.c — `pgfold schedule`: units written and checked with
- * systemd-analyze verify (when installed), status and remove, the crontab
+ * systemd-analyze verify (make deps installs it), status and remove, the crontab
  * lines, and `schedule run` handing the summary to the alert command.
  */
 #include <criterion/criterion.h>
@@ -50,20 +50,18 @@ Test(instance_schedule_lab, units_cron_and_run_with_alerts)
 	free(text);
 	cr_assert_eq(lab_sh("test $(stat -c %%a %s) = 600", path), 0);
 
-	if (proc_on_path("systemd-analyze"))
-	{
-		str_format(cmd, sizeof(cmd), "systemd-analyze verify %s/*.service %s/*.timer > %s/verify "
-				   "2>&1", units, units, x.dir);
-		int rc = lab_sh("%s", cmd);
+	/* make deps installs it: a unit it finds fault with fails here */
+	cr_assert(proc_on_path("systemd-analyze"), "systemd-analyze is missing: run `make deps`");
+	str_format(cmd, sizeof(cmd), "systemd-analyze verify %s/*.service %s/*.timer > %s/verify "
+			   "2>&1", units, units, x.dir);
 
-		str_format(path, sizeof(path), "%s/verify", x.dir);
-		text = slurp_file(path);
-		cr_assert_eq(rc, 0, "systemd-analyze verify: %s", text);
-		cr_assert_str_eq(text, "", "systemd-analyze verify had remarks");
-		free(text);
-	}
-	else
-		cr_log_warn("systemd-analyze is not installed: the units were not verified");
+	int rc = lab_sh("%s", cmd);
+
+	str_format(path, sizeof(path), "%s/verify", x.dir);
+	text = slurp_file(path);
+	cr_assert_eq(rc, 0, "systemd-analyze verify: %s", text);
+	cr_assert_str_eq(text, "", "systemd-analyze verify had remarks");
+	free(text);
 
 	ifx_run(&x, "schedule", "status", "--unit-dir", units, NULL);
 	ifx_expect(&x, EXIT_OK, "schedule status");
