@@ -26,6 +26,15 @@ const MigShape fid_icu = {
 	.env_after = { "DATABASE_URL=postgres://wiki:%PW%@postgres/wiki", NULL },
 };
 
+const MigShape fid_builtin = {
+	.fixture = "builtin", .db = "wiki", .db_key = "wiki-db",
+	.db_container = "%s-wiki-db", .db_user = "wiki", .src_db = "wiki",
+	.db_volume = "wiki-db",
+	.apps = { "%s-wiki", NULL },
+	.others = { NULL },
+	.env_after = { "DATABASE_URL=postgres://wiki:%PW%@postgres/wiki", NULL },
+};
+
 const MigShape fid_dede = {
 	.fixture = "dede", .db = "shop", .db_key = "shop-db",
 	.db_container = "%s-shop-db", .db_user = "shop", .src_db = "shop",

@@ -10,9 +10,10 @@
 
 #include "migrate/mig.h"
 
-/* fixtures/synapse.yml (C locale), icu.yml (ICU de-DE), dede.yml (libc
- * de_DE.utf8, generated in the db image only). */
-extern const MigShape fid_synapse, fid_icu, fid_dede;
+/* fixtures/synapse.yml (C locale), icu.yml (ICU de-DE), builtin.yml (the
+ * builtin provider of 17+, C.UTF-8), dede.yml (libc de_DE.utf8, generated
+ * in the db image only). */
+extern const MigShape fid_synapse, fid_icu, fid_builtin, fid_dede;
 
 /* The order of 'a', 'B', 'b', 'A', '_x', 'Z' under the C collation. */
 #define FID_C_ORDER "A,B,Z,_x,a,b"

@@ -115,6 +115,17 @@ Test(migrate_fidelity, icu_15_to_17)
 	fid_props_free(&src);
 }
 
+/* PostgreSQL 17's builtin provider: C.UTF-8 sorts by code point, as C. */
+Test(migrate_fidelity, builtin_17_to_17)
+{
+	FidProps src = { 0 };
+
+	carried(&fid_builtin, "pgfold-lab/postgres:17", "pgfold-lab/postgres:17", &src);
+	cr_assert(str_has_suffix(src.locale, "/b/C.UTF-8"), "source locale: %s", src.locale);
+	cr_assert_str_eq(src.order, FID_C_ORDER);
+	fid_props_free(&src);
+}
+
 /* The source's libc locale exists only in its own image: plan and migrate
  * exit 3 with the reason and the fix; nothing changed. */
 Test(migrate_fidelity, missing_locale_is_blocked)
