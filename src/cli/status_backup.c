@@ -67,7 +67,8 @@ cli_status_backup(const App *app, const char *db, json_t *obj)
 	}
 	if (!found)
 	{
-		printf("%-20s   backup: none by `pgfold backup` (OVERDUE)\n", "");
+		printf("%-20s   backup: none by `pgfold backup` (OVERDUE: `pgfold backup --all`, and "
+			   "`pgfold schedule install` for every night)\n", "");
 		return;
 	}
 	age_text(dump_age, d, sizeof(d));

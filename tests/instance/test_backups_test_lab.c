@@ -138,7 +138,7 @@ Test(instance_backups_test_lab, restores_and_catches_a_dump_changed_before_its_s
 	ifx_run(&x, "status", NULL);
 	ifx_expect(&x, EXIT_OK, "status");
 	cr_assert(strstr(sb_str(&x.out), "s ago; restore test: FAILED, ") != NULL, "%s", sb_str(&x.out));
-	cr_assert(strstr(sb_str(&x.out), "backup: none by `pgfold backup` (OVERDUE)") != NULL, "%s",
+	cr_assert(strstr(sb_str(&x.out), "backup: none by `pgfold backup` (OVERDUE: `pgfold backup --all`, and `pgfold schedule install` for every night)\n") != NULL, "%s",
 			  sb_str(&x.out));
 
 	/* --latest: the dumps of the newest run only; beta has none there */
