@@ -166,4 +166,13 @@ bool rw_check_output(const char *path, const char *bytes, size_t len,
 bool rw_check_override(const StackService *svc, const char *path, const char *bytes,
 					   size_t len, const RwAdded *added, size_t added_count);
 
+/* The end of an app config file's rewrite (appconfig_yaml.c, appconfig_ini.c):
+ * the keys it lacked (added) go in at `at`, on a line of their own even after
+ * a last line without a line break, then edits are applied to bytes into out. */
+bool rw_ac_apply(RwEdits *edits, const char *bytes, size_t len, size_t at, const char *eol,
+				 const StrBuf *added, StrBuf *out);
+/* Takes back, zeroed, what a failed rewrite appended to out after start
+ * (it may hold the new password). */
+void rw_ac_discard(StrBuf *out, size_t start);
+
 #endif
