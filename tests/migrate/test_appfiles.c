@@ -100,23 +100,32 @@ assert_running(MigStack *s, const char *suffix)
 #define HS_TAIL "    cp_min: 5\n    cp_max: 10\n\nmacaroon_secret_key: \"zzz-macaroon-zzz\"\n" \
 	"media_store_path: /data/media_store\n"
 
+/* A Synapse-shaped service up on its seeded dedicated db, its
+ * homeserver.yaml (mode) with the password as written and extra keys
+ * after host; its name, db container, file path and bytes filled in. */
+static void
+synapse_up(const char *password, const char *extra, mode_t mode, char svc[static 96],
+		   char dbc[static 160], char hs[static PATH_MAX], char orig[static 2048])
+{
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(svc, 96, "synapse-%s", stack.id);
+	str_format(dbc, 160, "%s-synapse-db", stack.id);
+	mig_path(&stack, hs, PATH_MAX, "data/synapse/homeserver.yaml");
+	str_format(orig, 2048, HS_HEAD "    user: synapse_user\n    password: %s\n"
+			   "    database: synapse\n    host: %s\n%s" HS_TAIL, password, dbc, extra);
+	put(hs, orig, mode);
+	mig_service_add(&stack, "synapse-conf", svc, NULL);
+	mig_service_up(&stack, svc, dbc);
+	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+}
+
 Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 {
 	char svc[96], hs[PATH_MAX], dbc[160], orig[2048], pattern[PATH_MAX], copy[PATH_MAX];
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	str_format(svc, sizeof(svc), "synapse-%s", stack.id);
-	str_format(dbc, sizeof(dbc), "%s-synapse-db", stack.id);
-	mig_path(&stack, hs, sizeof(hs), "data/synapse/homeserver.yaml");
-	str_format(orig, sizeof(orig), HS_HEAD "    user: synapse_user\n"
-			   "    password: 'synapse-test-password'   # from .env\n    database: synapse\n"
-			   "    host: %s\n" HS_TAIL, dbc);
-	put(hs, orig, 0640);
-	mig_service_add(&stack, "synapse-conf", svc, NULL);
-	mig_service_up(&stack, svc, dbc);
-	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+	synapse_up("'synapse-test-password'   # from .env", "", 0640, svc, dbc, hs, orig);
 
 	char *fp = mig_fingerprint(dbc, "synapse_user", "synapse");
 
@@ -320,18 +329,7 @@ Test(migrate_appfiles, crash_among_the_files_writes_resumes)
 	MigRun r;
 	const char *fault[] = { "PGFOLD_FAULT_AFTER=app-files", NULL };
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	str_format(svc, sizeof(svc), "synapse-%s", stack.id);
-	str_format(dbc, sizeof(dbc), "%s-synapse-db", stack.id);
-	mig_path(&stack, hs, sizeof(hs), "data/synapse/homeserver.yaml");
-	str_format(orig, sizeof(orig), HS_HEAD "    user: synapse_user\n"
-			   "    password: synapse-test-password\n    database: synapse\n"
-			   "    host: %s\n    port: 5432\n" HS_TAIL, dbc);
-	put(hs, orig, 0644);
-	mig_service_add(&stack, "synapse-conf", svc, NULL);
-	mig_service_up(&stack, svc, dbc);
-	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+	synapse_up("synapse-test-password", "    port: 5432\n", 0644, svc, dbc, hs, orig);
 
 	mig_pgfold(&stack, &r, fault, "migrate", svc, "--yes", NULL);
 	mig_expect_exit(&r, 99, "migrate with a crash after the app files");
