@@ -591,6 +591,18 @@ mig_expect_exit(const MigRun *r, int status, const char *what)
 				 what, r->status, status, sb_str(&r->out), sb_str(&r->err));
 }
 
+char *
+mig_not_ready_reason(const MigRun *r)
+{
+	const char *p = strstr(sb_str(&r->out), "\nnot ready: ");
+	const char *end;
+
+	cr_assert_not_null(p, "plan says no \"not ready\":\n%s", sb_str(&r->out));
+	p += strlen("\nnot ready: ");
+	end = strchr(p, '\n');
+	return xstrndup(p, end ? (size_t) (end - p) : strlen(p));
+}
+
 /* ---- small things ---------------------------------------------------------- */
 
 char *

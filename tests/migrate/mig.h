@@ -124,6 +124,9 @@ void mig_pgfold_wait(MigProc *p, MigRun *r, int timeout_s);
 void mig_run_free(MigRun *r);
 /* Assert the exit status, printing what pgfold said when it differs. */
 void mig_expect_exit(const MigRun *r, int status, const char *what);
+/* The text after "not ready: " in plan's output, up to the line's end
+ * (caller frees); asserts plan says one. */
+char *mig_not_ready_reason(const MigRun *r);
 
 /* ---- small things ---------------------------------------------------------- */
 

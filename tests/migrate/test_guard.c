@@ -143,19 +143,6 @@ source_fingerprint(void)
 						   mig_docmost.src_db);
 }
 
-/* The text after "not ready: " in plan's output, up to the line's end. */
-static char *
-not_ready_reason(const MigRun *r)
-{
-	const char *p = strstr(sb_str(&r->out), "\nnot ready: ");
-	const char *end;
-
-	cr_assert_not_null(p, "plan says no \"not ready\":\n%s", sb_str(&r->out));
-	p += strlen("\nnot ready: ");
-	end = strchr(p, '\n');
-	return xstrndup(p, end ? (size_t) (end - p) : strlen(p));
-}
-
 static void
 expect_in(const StrBuf *b, const char *needle, const char *what)
 {
@@ -210,7 +197,7 @@ Test(migrate_guard, each_dirty_runner_blocks_plan_and_migrate)
 		mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
 		mig_expect_exit(&r, 3, k->name);
 
-		char *reason = not_ready_reason(&r);
+		char *reason = mig_not_ready_reason(&r);
 
 		cr_assert_str_eq(reason, k->reason, "%s: plan's reason", k->name);
 		mig_run_free(&r);
@@ -521,7 +508,7 @@ Test(migrate_guard, source_13_into_shared_17)
 	source_sql(dirty_cases[3].dirty);      /* Prisma: unfinished */
 	mig_pgfold(&stack, &r, NULL, "plan", svc, "--with-roles", NULL);
 	mig_expect_exit(&r, 3, "plan, Prisma unfinished");
-	v = not_ready_reason(&r);
+	v = mig_not_ready_reason(&r);
 	cr_assert_str_eq(v, dirty_cases[3].reason);
 	free(v);
 	mig_run_free(&r);
