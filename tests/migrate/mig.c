@@ -99,6 +99,15 @@ mig_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+mode_t
+mig_file_mode(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "stat %s", path);
+	return st.st_mode & 07777;
+}
+
 bool
 mig_file_contains(const char *path, const char *needle)
 {

@@ -136,6 +136,8 @@ bool mig_read(const char *path, StrBuf *out, bool missing_ok);
 bool mig_exists(const char *path);
 /* Does the file contain needle? (false when missing) */
 bool mig_file_contains(const char *path, const char *needle);
+/* The permission bits of path (asserts it exists). */
+mode_t mig_file_mode(const char *path);
 /* `docker inspect -f FORMAT name` output, trimmed ("" when it fails). */
 char *mig_inspect(const char *name, const char *format);
 /* The service role's password from <root>/etc/.db_passwords/<role>.txt. */

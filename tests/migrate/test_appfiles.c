@@ -43,15 +43,6 @@ put(const char *path, const char *bytes, mode_t mode)
 	close(fd);
 }
 
-static mode_t
-mode_of(const char *path)
-{
-	struct stat st;
-
-	cr_assert_eq(stat(path, &st), 0, "%s", path);
-	return st.st_mode & 07777;
-}
-
 static void
 assert_bytes(const char *path, const char *want)
 {
@@ -158,7 +149,7 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 			   "\nmacaroon_secret_key: \"zzz-macaroon-zzz\"\nmedia_store_path: /data/media_store\n",
 			   pw, 5432);
 	assert_bytes(hs, want);
-	cr_assert_eq(mode_of(hs), 0640);
+	cr_assert_eq(mig_file_mode(hs), 0640);
 	free(pw);
 	assert_logs_in(&stack, "synapse", "synapse");
 	assert_running(&stack, "synapse");
@@ -167,13 +158,13 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 	str_format(pattern, sizeof(pattern), "backups/postgres-migrations/%s_*.appfile-1", svc);
 	mig_glob_one(&stack, pattern, copy, sizeof(copy));
 	assert_bytes(copy, orig);
-	cr_assert_eq(mode_of(copy), 0600);
+	cr_assert_eq(mig_file_mode(copy), 0600);
 
 	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "rollback");
 	mig_run_free(&r);
 	assert_bytes(hs, orig);
-	cr_assert_eq(mode_of(hs), 0640);
+	cr_assert_eq(mig_file_mode(hs), 0640);
 
 	char *back = mig_fingerprint(dbc, "synapse_user", "synapse");
 
@@ -215,7 +206,7 @@ Test(migrate_appfiles, gitea_app_ini_rewritten_and_restored)
 			   "USER    = giteadb\r\nPASSWD  = `%s`\r\nSSL_MODE = disable\r\n"
 			   "\r\n[log]\r\nMODE = console\r\n", pw);
 	assert_bytes(ini, want);
-	cr_assert_eq(mode_of(ini), 0644);
+	cr_assert_eq(mig_file_mode(ini), 0644);
 	free(pw);
 	assert_logs_in(&stack, "giteadb", "giteadb");
 	assert_running(&stack, "gitea");
@@ -388,7 +379,7 @@ Test(migrate_appfiles, app_ini_in_another_file_of_the_project)
 			  "%s", sb_str(&r.err));
 	mig_run_free(&r);
 	cr_assert(mig_file_contains(ini, "HOST = postgres:5432\nNAME = giteadb\nUSER = giteadb\n"));
-	cr_assert_eq(mode_of(ini), 0600);
+	cr_assert_eq(mig_file_mode(ini), 0600);
 	assert_logs_in(&stack, "giteadb", "giteadb");
 	assert_running(&stack, "gitea");
 
