@@ -67,4 +67,21 @@ bool app_stop_containers(App *app, size_t index, int skip,
  * (each failure is logged). */
 void app_start_containers(App *app, json_t *ids);
 
+/* Entry c of the container list: a running container of compose project
+ * `project` whose id is not in ids; its id, service and name (no leading
+ * '/', else the id) set. Used to find the apps of the project that read an
+ * app file. */
+bool app_project_running(json_t *c, const char *project, json_t *ids, const char **id,
+						 const char **service, const char **name);
+
+/* Stop container id ("stopping NAME (it reads WHAT)"), appended to ids and
+ * names when stopped; false (logged) when it could not be stopped. */
+bool app_stop_reader(App *app, const char *id, const char *name, const char *what,
+					 json_t *ids, json_t *names);
+
+/* The containers whose ids are in the JSON array started again when they
+ * still exist (compose may have recreated them: then they run already) and
+ * do not run, best effort. */
+void app_start_again(App *app, json_t *ids);
+
 #endif

@@ -46,6 +46,9 @@ bool str_format(char *dst, size_t dstsize, const char *fmt, ...)
 /* Whole-string integer parse within [min, max]; no atoi. */
 bool str_to_long(const char *s, long min, long max, long *out);
 
+/* Whether s holds a control byte (below 0x20, or DEL). */
+bool str_has_control(const char *s);
+
 /* Value of one hex digit, -1 when c is not one. */
 int str_hexval(char c);
 

@@ -294,3 +294,69 @@ app_start_containers(App *app, json_t *ids)
 			log_notice("started %.12s again", cid);
 	}
 }
+
+/* Whether the JSON array of strings ids holds id. */
+static bool
+listed(json_t *ids, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ids, i, v)
+		if (json_string_value(v) && strcmp(json_string_value(v), id) == 0)
+			return true;
+	return false;
+}
+
+bool
+app_project_running(json_t *c, const char *project, json_t *ids, const char **id,
+					const char **service, const char **name)
+{
+	json_t *labels = json_object_get(c, "Labels");
+	const char *state = json_string_value(json_object_get(c, "State"));
+	const char *proj = json_string_value(json_object_get(labels, "com.docker.compose.project"));
+	const char *n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+
+	*id = json_string_value(json_object_get(c, "Id"));
+	*service = json_string_value(json_object_get(labels, "com.docker.compose.service"));
+	if (*id == NULL || *service == NULL || proj == NULL || state == NULL
+		|| strcmp(proj, project) != 0 || strcmp(state, "running") != 0 || listed(ids, *id))
+		return false;
+	*name = n ? (n[0] == '/' ? n + 1 : n) : *id;
+	return true;
+}
+
+bool
+app_stop_reader(App *app, const char *id, const char *name, const char *what, json_t *ids,
+				json_t *names)
+{
+	log_notice("stopping %s (it reads %s)", name, what);
+	if (!docker_stop_container(app->docker, id, 30))
+		return false;
+	json_array_append_new(ids, json_string(id));
+	json_array_append_new(names, json_string(name));
+	return true;
+}
+
+void
+app_start_again(App *app, json_t *ids)
+{
+	size_t i;
+	json_t *id;
+
+	json_array_foreach(ids, i, id)
+	{
+		json_t *js = NULL;
+		bool found = false;
+		const char *cid = json_string_value(id);
+
+		if (cid == NULL || !docker_inspect_container(app->docker, cid, &js, &found) || !found)
+		{
+			json_decref(js);
+			continue;     /* recreated by compose: it runs already */
+		}
+		if (!docker_inspect_running(js) && docker_start_container(app->docker, cid))
+			log_notice("started %s again", json_string_value(json_object_get(js, "Name")));
+		json_decref(js);
+	}
+}

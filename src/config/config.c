@@ -66,15 +66,6 @@ config_var_lookup(void *ctx, const char *name)
 	return config_lookup((const Config *) ctx, name);
 }
 
-static bool
-has_control_chars(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char) *s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /* A plain setting: empty or unset takes the default. */
 static bool
 load_string(const Config *cfg, const char *key, const char *def, char *dst, size_t size)
@@ -84,7 +75,7 @@ load_string(const Config *cfg, const char *key, const char *def, char *dst, size
 
 	if (v == NULL || v[0] == '\0')
 		v = def;
-	if (has_control_chars(v))
+	if (str_has_control(v))
 	{
 		log_error("%s (%s) contains control characters", key, src);
 		return usage_error();

@@ -217,18 +217,6 @@ steps_app_files_resume(Run *r)
 
 /* ---- the apps that read them ------------------------------------------------ */
 
-static bool
-listed(json_t *ids, const char *id)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(ids, i, v)
-		if (json_string_value(v) && strcmp(json_string_value(v), id) == 0)
-			return true;
-	return false;
-}
-
 /*
  * The running containers of the project's app services that read an app
  * file (an app of another -f file of the project is not among the
@@ -256,23 +244,13 @@ steps_stop_file_apps(Run *r, json_t *ids, json_t *names)
 
 		json_array_foreach(r->app->container_list, i, c)
 		{
-			json_t *labels = json_object_get(c, "Labels");
-			const char *id = json_string_value(json_object_get(c, "Id"));
-			const char *state = json_string_value(json_object_get(c, "State"));
-			const char *svc = json_string_value(json_object_get(labels, "com.docker.compose.service"));
-			const char *proj = json_string_value(json_object_get(labels, "com.docker.compose.project"));
-			const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+			const char *id, *svc, *name;
 
-			if (id == NULL || svc == NULL || proj == NULL || state == NULL
-				|| strcmp(svc, af.items[k].app) != 0 || strcmp(proj, project) != 0
-				|| strcmp(state, "running") != 0 || listed(ids, id))
+			if (!app_project_running(c, project, ids, &id, &svc, &name)
+				|| strcmp(svc, af.items[k].app) != 0)
 				continue;
-			name = name ? (name[0] == '/' ? name + 1 : name) : id;
-			log_notice("stopping %s (it reads %s)", name, af.items[k].rel);
-			if (!(ok = docker_stop_container(r->app->docker, id, 30)))
+			if (!(ok = app_stop_reader(r->app, id, name, af.items[k].rel, ids, names)))
 				break;
-			json_array_append_new(ids, json_string(id));
-			json_array_append_new(names, json_string(name));
 			if (r->file_apps != NULL && compose_find_service(&r->svc->file, svc) == NULL)
 				json_array_append_new(r->file_apps, json_string(id));
 		}
@@ -290,25 +268,8 @@ steps_stop_file_apps(Run *r, json_t *ids, json_t *names)
 bool
 step_start_file_apps(Run *r)
 {
-	size_t i;
-	json_t *id;
-
 	if (r->opts->no_apply || r->opts->keep_app_stopped || r->file_apps == NULL)
 		return true;
-	json_array_foreach(r->file_apps, i, id)
-	{
-		json_t *js = NULL;
-		bool found = false;
-		const char *cid = json_string_value(id);
-
-		if (cid == NULL || !docker_inspect_container(r->app->docker, cid, &js, &found) || !found)
-		{
-			json_decref(js);
-			continue;     /* recreated by compose: it runs already */
-		}
-		if (!docker_inspect_running(js) && docker_start_container(r->app->docker, cid))
-			log_notice("started %s again", json_string_value(json_object_get(js, "Name")));
-		json_decref(js);
-	}
+	app_start_again(r->app, r->file_apps);
 	return true;
 }

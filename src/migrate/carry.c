@@ -22,6 +22,7 @@
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/guard.h"
+#include "acl_sql.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 
@@ -33,8 +34,7 @@
  * the schema or ''), args (text[] literal), privileges (comma-separated),
  * grantable. */
 static const char carry_sql[] =
-	"WITH me AS (SELECT oid, datdba, datacl FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),\n"
-	"ext AS (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'),\n"
+	ACL_SQL_ME_EXT
 	"own AS (SELECT s.refobjid AS role, s.classid, s.objid, s.objsubid FROM pg_catalog.pg_shdepend s, me\n"
 	"  WHERE s.dbid = me.oid AND s.deptype = 'o' AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass\n"
 	"    AND s.classid NOT IN ('pg_catalog.pg_extension'::pg_catalog.regclass, 'pg_catalog.pg_default_acl'::pg_catalog.regclass)\n"
@@ -43,20 +43,11 @@ static const char carry_sql[] =
 	"             WHERE d.classid = s.classid AND d.objid = s.objid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass\n"
 	"               AND d.deptype IN ('a', 'i')))),\n"
 	"acl(classid, objid, objsubid, owner, acl) AS (\n"
-	"  SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0, c.relowner, c.relacl FROM pg_catalog.pg_class c WHERE c.relacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, a.attrelid, a.attnum::int, c.relowner, a.attacl\n"
-	"    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE a.attacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, n.oid, 0, n.nspowner, n.nspacl FROM pg_catalog.pg_namespace n WHERE n.nspacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0, p.proowner, p.proacl FROM pg_catalog.pg_proc p WHERE p.proacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0, t.typowner, t.typacl FROM pg_catalog.pg_type t WHERE t.typacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_database'::pg_catalog.regclass, me.oid, 0, me.datdba, me.datacl FROM me WHERE me.datacl IS NOT NULL\n"
+	ACL_SQL_SOURCES
 	"  UNION ALL SELECT 'pg_catalog.pg_largeobject'::pg_catalog.regclass, l.oid, 0, l.lomowner, l.lomacl FROM pg_catalog.pg_largeobject_metadata l WHERE l.lomacl IS NOT NULL),\n"
 	"may AS (SELECT x.grantee AS role, acl.classid, acl.objid, acl.objsubid, x.is_grantable,\n"
 	"    pg_catalog.string_agg(x.privilege_type, ',' ORDER BY x.privilege_type) AS privs\n"
-	"  FROM acl, LATERAL pg_catalog.aclexplode(acl.acl) x\n"
-	"  WHERE x.grantee <> 0 AND x.grantee <> acl.owner\n"
-	"    AND (acl.objid >= 16384 OR acl.classid = 'pg_catalog.pg_database'::pg_catalog.regclass)\n"
-	"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = acl.classid AND ext.objid = acl.objid)\n"
+	ACL_SQL_MAY_FROM
 	"  GROUP BY 1, 2, 3, 4, 5),\n"
 	"defacl AS (SELECT d.defaclrole AS owner, n.nspname, d.defaclobjtype::text AS objtype, x.grantee, x.is_grantable,\n"
 	"    pg_catalog.string_agg(x.privilege_type, ',' ORDER BY x.privilege_type) AS privs\n"

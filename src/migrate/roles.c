@@ -20,6 +20,7 @@
  */
 #include "pgfold/guard.h"
 
+#include "acl_sql.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 
@@ -30,20 +31,13 @@
 #define ROLE_ITEMS_SHOWN 4
 
 static const char roles_sql[] =
-	"WITH me AS (SELECT oid, datdba, datacl FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()),\n"
-	"ext AS (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'),\n"
+	ACL_SQL_ME_EXT
 	"own AS (SELECT s.refobjid AS role, s.classid, s.objid, s.objsubid FROM pg_catalog.pg_shdepend s, me\n"
 	"  WHERE s.dbid = me.oid AND s.deptype = 'o' AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass\n"
 	"    AND s.classid <> 'pg_catalog.pg_extension'::pg_catalog.regclass\n"
 	"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = s.classid AND ext.objid = s.objid)),\n"
 	"acl(classid, objid, objsubid, owner, acl) AS (\n"
-	"  SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0, c.relowner, c.relacl FROM pg_catalog.pg_class c WHERE c.relacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, a.attrelid, a.attnum::int, c.relowner, a.attacl\n"
-	"    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE a.attacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, n.oid, 0, n.nspowner, n.nspacl FROM pg_catalog.pg_namespace n WHERE n.nspacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0, p.proowner, p.proacl FROM pg_catalog.pg_proc p WHERE p.proacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0, t.typowner, t.typacl FROM pg_catalog.pg_type t WHERE t.typacl IS NOT NULL\n"
-	"  UNION ALL SELECT 'pg_catalog.pg_database'::pg_catalog.regclass, me.oid, 0, me.datdba, me.datacl FROM me WHERE me.datacl IS NOT NULL\n"
+	ACL_SQL_SOURCES
 	"  UNION ALL SELECT 'pg_catalog.pg_default_acl'::pg_catalog.regclass, d.oid, 0, d.defaclrole, d.defaclacl FROM pg_catalog.pg_default_acl d\n"
 	"  UNION ALL SELECT 'pg_catalog.pg_largeobject'::pg_catalog.regclass, l.oid, 0, l.lomowner, l.lomacl FROM pg_catalog.pg_largeobject_metadata l WHERE l.lomacl IS NOT NULL\n"
 	"  UNION ALL SELECT 'pg_catalog.pg_foreign_server'::pg_catalog.regclass, f.oid, 0, f.srvowner, f.srvacl FROM pg_catalog.pg_foreign_server f WHERE f.srvacl IS NOT NULL\n"
@@ -51,10 +45,7 @@ static const char roles_sql[] =
 	"  UNION ALL SELECT 'pg_catalog.pg_language'::pg_catalog.regclass, l.oid, 0, l.lanowner, l.lanacl FROM pg_catalog.pg_language l WHERE l.lanacl IS NOT NULL),\n"
 	"may AS (SELECT x.grantee AS role, acl.classid, acl.objid, acl.objsubid,\n"
 	"    pg_catalog.string_agg(x.privilege_type OPERATOR(pg_catalog.||) CASE WHEN x.is_grantable THEN ' (grantable)' ELSE '' END, ', ' ORDER BY x.privilege_type) AS privs\n"
-	"  FROM acl, LATERAL pg_catalog.aclexplode(acl.acl) x\n"
-	"  WHERE x.grantee <> 0 AND x.grantee <> acl.owner\n"
-	"    AND (acl.objid >= 16384 OR acl.classid = 'pg_catalog.pg_database'::pg_catalog.regclass)\n"
-	"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = acl.classid AND ext.objid = acl.objid)\n"
+	ACL_SQL_MAY_FROM
 	"  GROUP BY 1, 2, 3, 4)\n"
 	"SELECT r.rolname, 'owns', pg_catalog.pg_describe_object(o.classid, o.objid, o.objsubid)\n"
 	"  FROM own o JOIN pg_catalog.pg_roles r ON r.oid = o.role WHERE r.rolname !~ '^pg_'\n"

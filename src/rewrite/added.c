@@ -60,21 +60,11 @@ typedef struct AddPlace
 	size_t key_col;
 } AddPlace;
 
-static size_t
-line_end(const char *b, size_t len, size_t pos)
+bool
+rw_new_key_place(const ComposeFile *f, const ComposeService *app, size_t *at, size_t *col)
 {
-	const char *nl = memchr(b + pos, '\n', len - pos);
-
-	return nl ? (size_t) (nl - b) + 1 : len;
-}
-
-/* An app without `environment:`: right after its key line, at the column
- * of its first setting. */
-static bool
-place_new_block(RwCtx *c, const ComposeService *app, AddPlace *pl)
-{
-	const char *b = c->f->bytes;
-	size_t len = c->f->len, p = app->key_span.end;
+	const char *b = f->bytes;
+	size_t len = f->len, p = app->key_span.end;
 
 	if (app->flow || !rw_span_valid(app->key_span, len) || !rw_span_valid(app->block, len))
 		return false;
@@ -87,20 +77,29 @@ place_new_block(RwCtx *c, const ComposeService *app, AddPlace *pl)
 		;
 	if (p < len && b[p] != '\n' && b[p] != '\r' && b[p] != '#')
 		return false;
-	pl->at = line_end(b, len, p);
-	for (size_t q = pl->at; q < app->block.end; q = line_end(b, len, q))
+	*at = rw_line_end(b, len, p);
+	for (size_t q = *at; q < app->block.end; q = rw_line_end(b, len, q))
 	{
-		size_t col = rw_line_indent(b, len, q);
+		size_t k = rw_line_indent(b, len, q);
 
-		if (q + col < len && b[q + col] != '\n' && b[q + col] != '\r' && b[q + col] != '#')
+		if (q + k < len && b[q + k] != '\n' && b[q + k] != '\r' && b[q + k] != '#')
 		{
-			pl->key_col = col;
-			pl->col = col + 2;
-			pl->need_key = true;
-			return col > app->indent;
+			*col = k;
+			return k > app->indent;
 		}
 	}
 	return false;
+}
+
+/* An app without `environment:`: the key first, its items two columns in. */
+static bool
+place_new_block(RwCtx *c, const ComposeService *app, AddPlace *pl)
+{
+	if (!rw_new_key_place(c->f, app, &pl->at, &pl->key_col))
+		return false;
+	pl->col = pl->key_col + 2;
+	pl->need_key = true;
+	return true;
 }
 
 static bool

@@ -121,6 +121,29 @@ appconfig_values_free(char *values[APPCONFIG_PIECES])
 	}
 }
 
+bool
+rw_ac_apply(RwEdits *edits, const char *bytes, size_t len, size_t at, const char *eol,
+			const StrBuf *added, StrBuf *out)
+{
+	bool ok = true;
+
+	if (added->len > 0 && at == len && len > 0 && bytes[len - 1] != '\n'
+		&& bytes[len - 1] != '\r')
+		ok = rw_insert(edits, len, eol, strlen(eol));
+	ok = ok && (added->len == 0 || rw_insert(edits, at, added->data, added->len));
+	return ok && rw_apply(edits, bytes, len, out);
+}
+
+void
+rw_ac_discard(StrBuf *out, size_t start)
+{
+	if (out->len <= start)
+		return;
+	explicit_bzero(out->data + start, out->len - start);
+	out->len = start;
+	out->data[start] = '\0';
+}
+
 /* ---- references ---------------------------------------------------------- */
 
 /* Bytes a host name, user or database name is made of: a match must not

@@ -336,18 +336,10 @@ appconfig_ini_rewrite(const char *path, const char *bytes, size_t len, const AcO
 
 	for (size_t i = 0; ok && i < n; i++)
 		ok = set_key(path, bytes, &sec, keys[i], values[i], &edits, &added);
-	if (ok && added.len > 0 && sec.insert_at == len && len > 0 && bytes[len - 1] != '\n'
-		&& bytes[len - 1] != '\r')
-		ok = rw_insert(&edits, len, sec.eol, strlen(sec.eol));
-	ok = ok && (added.len == 0 || rw_insert(&edits, sec.insert_at, added.data, added.len));
-	ok = ok && rw_apply(&edits, bytes, len, out);
+	ok = ok && rw_ac_apply(&edits, bytes, len, sec.insert_at, sec.eol, &added, out);
 	ok = ok && verify(path, out->data + start, out->len - start, keys, values, n);
-	if (!ok && out->len > start)
-	{
-		explicit_bzero(out->data + start, out->len - start);
-		out->len = start;
-		out->data[start] = '\0';
-	}
+	if (!ok)
+		rw_ac_discard(out, start);
 	rw_edits_free(&edits);
 	sb_free_secret(&added);
 	section_free(&sec);

@@ -209,22 +209,12 @@ appconfig_yaml_rewrite(const char *path, const char *bytes, size_t len, const Ac
 	ok = true;
 	for (size_t i = 0; ok && i < n; i++)
 		ok = set_one(path, &args, &set[i], &edits, &added);
-	/* a last line without a line break: the added keys start on their own */
-	if (ok && added.len > 0 && args.end == len && len > 0 && bytes[len - 1] != '\n'
-		&& bytes[len - 1] != '\r')
-		ok = rw_insert(&edits, args.end, args.eol, strlen(args.eol));
-	ok = ok && (added.len == 0 || rw_insert(&edits, args.end, added.data, added.len));
-
 	size_t start = out->len;
 
-	ok = ok && rw_apply(&edits, bytes, len, out);
+	ok = ok && rw_ac_apply(&edits, bytes, len, args.end, args.eol, &added, out);
 	ok = ok && verify(path, out->data + start, out->len - start, set, n);
-	if (!ok && out->len > start)
-	{
-		explicit_bzero(out->data + start, out->len - start);
-		out->len = start;
-		out->data[start] = '\0';
-	}
+	if (!ok)
+		rw_ac_discard(out, start);
 	rw_edits_free(&edits);
 	sb_free_secret(&added);
 	compose_yaml_mapping_free(&args);

@@ -198,6 +198,14 @@ rw_is_line_span(const char *src, size_t len, Span span)
 }
 
 size_t
+rw_line_end(const char *src, size_t len, size_t pos)
+{
+	const char *nl = memchr(src + pos, '\n', len - pos);
+
+	return nl ? (size_t) (nl - src) + 1 : len;
+}
+
+size_t
 rw_line_indent(const char *src, size_t len, size_t pos)
 {
 	size_t col = 0;

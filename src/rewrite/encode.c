@@ -39,22 +39,13 @@ rw_compose_escape(const char *s, StrBuf *out)
 	return ok;
 }
 
-static bool
-has_control(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return true;
-	return false;
-}
-
 /* Can s sit inside (or be) a plain scalar in block context unchanged? */
 static bool
 plain_syntax_safe(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || has_control(s) || s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':')
+	if (n == 0 || str_has_control(s) || s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':')
 		return false;
 	return strstr(s, ": ") == NULL && strstr(s, " #") == NULL;
 }
@@ -84,7 +75,7 @@ rw_yaml_double_quote(const char *s, StrBuf *out)
 {
 	bool ok = sb_appendc(out, '"');
 
-	if (has_control(s))
+	if (str_has_control(s))
 		return false;
 	for (const char *p = s; ok && *p; p++)
 	{
@@ -98,7 +89,7 @@ rw_yaml_double_quote(const char *s, StrBuf *out)
 bool
 rw_encode_in_scalar(YamlStyle style, bool whole_map_value, const char *raw, StrBuf *out)
 {
-	if (strlen(raw) > RW_MAX_VALUE || has_control(raw))
+	if (strlen(raw) > RW_MAX_VALUE || str_has_control(raw))
 		return false;
 	switch (style)
 	{

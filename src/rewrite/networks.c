@@ -20,14 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t
-line_end(const char *b, size_t len, size_t p)
-{
-	const char *nl = memchr(b + p, '\n', len - p);
-
-	return nl ? (size_t) (nl - b) + 1 : len;
-}
-
 static bool
 shared_on(const RwSharedNet *n, const char *name)
 {
@@ -49,37 +41,25 @@ pick(const RwSharedNet *n)
 	return NULL;
 }
 
-/* Insert point and column of a new `networks:` key: after the app's key
- * line, at the column of its first setting (as added.c does for
- * environment). */
+/* text inserted at `at`, after a line break first when asked and `at`
+ * follows a line without one; text freed. */
 static bool
-new_key_place(const ComposeFile *f, const ComposeService *app, size_t *at, size_t *col)
+insert_text(RwCtx *c, size_t at, StrBuf *text, const char *eol, bool ok, bool break_first)
 {
-	const char *b = f->bytes;
-	size_t len = f->len, p = app->key_span.end;
+	const ComposeFile *f = c->f;
 
-	if (app->flow || !rw_span_valid(app->key_span, len) || !rw_span_valid(app->block, len))
-		return false;
-	while (p < len && (b[p] == '"' || b[p] == '\''))
-		p++;
-	if (p >= len || b[p] != ':')
-		return false;
-	for (p++; p < len && (b[p] == ' ' || b[p] == '\t'); p++)
-		;
-	if (p < len && b[p] != '\n' && b[p] != '\r' && b[p] != '#')
-		return false;
-	*at = line_end(b, len, p);
-	for (size_t q = *at; q < app->block.end; q = line_end(b, len, q))
+	if (ok && break_first && at > 0 && at <= f->len && f->bytes[at - 1] != '\n')
 	{
-		size_t k = rw_line_indent(b, len, q);
+		StrBuf t2 = STRBUF_INIT;
 
-		if (q + k < len && b[q + k] != '\n' && b[q + k] != '\r' && b[q + k] != '#')
-		{
-			*col = k;
-			return k > app->indent;
-		}
+		sb_appends(&t2, eol);
+		sb_append(&t2, text->data, text->len);
+		sb_free(text);
+		*text = t2;
 	}
-	return false;
+	ok = ok && rw_insert(&c->edits, at, text->data, text->len);
+	sb_free(text);
+	return ok;
 }
 
 static bool
@@ -112,7 +92,7 @@ edit_app(RwCtx *c, const ComposeService *app, const char *key, const char *eol)
 				  "and retry", c->path, app->key);
 		return false;
 	}
-	else if (!new_key_place(f, app, &at, &col))
+	else if (!rw_new_key_place(f, app, &at, &col))
 	{
 		log_error("%s: cannot add networks to service %s (flow style, or no settings block); "
 				  "write it in block style and retry", c->path, app->key);
@@ -122,18 +102,7 @@ edit_app(RwCtx *c, const ComposeService *app, const char *key, const char *eol)
 		/* `default` kept: the app stays on the network of its other services */
 		ok = sb_appendf(&text, "%*snetworks:%s%*s- default%s%*s- %s%s", (int) col, "", eol,
 						(int) col + 2, "", eol, (int) col + 2, "", key, eol);
-	if (ok && at > 0 && at <= f->len && f->bytes[at - 1] != '\n')
-	{
-		StrBuf t2 = STRBUF_INIT;
-
-		sb_appends(&t2, eol);
-		sb_append(&t2, text.data, text.len);
-		sb_free(&text);
-		text = t2;
-	}
-	ok = ok && rw_insert(&c->edits, at, text.data, text.len);
-	sb_free(&text);
-	return ok;
+	return insert_text(c, at, &text, eol, ok, true);
 }
 
 /* `NAME: {external: true}` under the top-level networks:, which is
@@ -157,11 +126,11 @@ edit_top(RwCtx *c, const char *name, const char *eol)
 		at = f->networks_block.end;
 		if (f->network_count > 0)
 		{
-			size_t p = line_end(f->bytes, f->len, f->networks_block.start);
+			size_t p = rw_line_end(f->bytes, f->len, f->networks_block.start);
 
 			while (p < at && (f->bytes[p] == '\n' || f->bytes[p] == '\r'
 							  || f->bytes[p + rw_line_indent(f->bytes, f->len, p)] == '#'))
-				p = line_end(f->bytes, f->len, p);
+				p = rw_line_end(f->bytes, f->len, p);
 			if (p < at)
 				ind = rw_line_indent(f->bytes, f->len, p);
 		}
@@ -175,18 +144,7 @@ edit_top(RwCtx *c, const char *name, const char *eol)
 						f->len > 0 && f->bytes[f->len - 1] != '\n' ? eol : "", eol, eol,
 						(int) ind, "", name, eol, (int) ind * 2, "", eol);
 	}
-	if (ok && at > 0 && at <= f->len && f->bytes[at - 1] != '\n' && f->networks_present)
-	{
-		StrBuf t2 = STRBUF_INIT;
-
-		sb_appends(&t2, eol);
-		sb_append(&t2, text.data, text.len);
-		sb_free(&text);
-		text = t2;
-	}
-	ok = ok && rw_insert(&c->edits, at, text.data, text.len);
-	sb_free(&text);
-	return ok;
+	return insert_text(c, at, &text, eol, ok, f->networks_present);
 }
 
 /* The key the app's networks: names net by: a top-level entry that

@@ -28,6 +28,8 @@ bool rw_span_valid(Span span, size_t len);
 
 /* Column of the first non-blank byte of the line starting at pos. */
 size_t rw_line_indent(const char *src, size_t len, size_t pos);
+/* Just after the line break of the line holding pos (len on the last line). */
+size_t rw_line_end(const char *src, size_t len, size_t pos);
 
 /* Append the line-span chunk src[span) to out re-indented: column base
  * (RW_FIRST_LINE: the first line's indent) becomes column indent, relative
@@ -165,5 +167,20 @@ bool rw_check_output(const char *path, const char *bytes, size_t len,
  * it restores equals the original's (db service, env values, depends_on). */
 bool rw_check_override(const StackService *svc, const char *path, const char *bytes,
 					   size_t len, const RwAdded *added, size_t added_count);
+
+/* Where a new key of service app goes (environment:, networks:): right
+ * after its key line (`key:` and nothing but a comment), at the column of
+ * its first setting (col). False when the service is not a block mapping
+ * pgfold can extend (flow style, no settings block). */
+bool rw_new_key_place(const ComposeFile *f, const ComposeService *app, size_t *at, size_t *col);
+
+/* The end of an app config file's rewrite (appconfig_yaml.c, appconfig_ini.c):
+ * the keys it lacked (added) go in at `at`, on a line of their own even after
+ * a last line without a line break, then edits are applied to bytes into out. */
+bool rw_ac_apply(RwEdits *edits, const char *bytes, size_t len, size_t at, const char *eol,
+				 const StrBuf *added, StrBuf *out);
+/* Takes back, zeroed, what a failed rewrite appended to out after start
+ * (it may hold the new password). */
+void rw_ac_discard(StrBuf *out, size_t start);
 
 #endif

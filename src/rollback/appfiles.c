@@ -168,18 +168,6 @@ rb_app_files_describe(const Rb *r, StrBuf *out)
 }
 
 static bool
-listed(json_t *ids, const char *id)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(ids, i, v)
-		if (json_string_value(v) && strcmp(json_string_value(v), id) == 0)
-			return true;
-	return false;
-}
-
-static bool
 file_app(const Rb *r, const char *key)
 {
 	size_t i;
@@ -205,23 +193,12 @@ rb_app_files_stop_apps(Rb *r, json_t *ids, json_t *names)
 		return true;
 	json_array_foreach(r->app->container_list, i, c)
 	{
-		json_t *labels = json_object_get(c, "Labels");
-		const char *id = json_string_value(json_object_get(c, "Id"));
-		const char *state = json_string_value(json_object_get(c, "State"));
-		const char *svc = json_string_value(json_object_get(labels, "com.docker.compose.service"));
-		const char *proj = json_string_value(json_object_get(labels, "com.docker.compose.project"));
-		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+		const char *id, *svc, *name;
 
-		if (id == NULL || svc == NULL || proj == NULL || state == NULL
-			|| strcmp(proj, r->mig.project) != 0 || strcmp(state, "running") != 0
-			|| !file_app(r, svc) || listed(ids, id))
+		if (!app_project_running(c, r->mig.project, ids, &id, &svc, &name) || !file_app(r, svc))
 			continue;
-		name = name ? (name[0] == '/' ? name + 1 : name) : id;
-		log_notice("stopping %s (it reads a file the migration rewrote)", name);
-		if (!docker_stop_container(r->app->docker, id, 30))
+		if (!app_stop_reader(r->app, id, name, "a file the migration rewrote", ids, names))
 			return false;
-		json_array_append_new(ids, json_string(id));
-		json_array_append_new(names, json_string(name));
 		json_array_append_new(r->file_apps, json_string(id));
 	}
 	return true;
@@ -232,22 +209,5 @@ rb_app_files_stop_apps(Rb *r, json_t *ids, json_t *names)
 void
 rb_app_files_start_apps(Rb *r)
 {
-	size_t i;
-	json_t *id;
-
-	json_array_foreach(r->file_apps, i, id)
-	{
-		json_t *js = NULL;
-		bool found = false;
-		const char *cid = json_string_value(id);
-
-		if (cid == NULL || !docker_inspect_container(r->app->docker, cid, &js, &found) || !found)
-		{
-			json_decref(js);
-			continue;
-		}
-		if (!docker_inspect_running(js) && docker_start_container(r->app->docker, cid))
-			log_notice("started %s again", json_string_value(json_object_get(js, "Name")));
-		json_decref(js);
-	}
+	app_start_again(r->app, r->file_apps);
 }

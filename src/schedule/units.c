@@ -30,19 +30,10 @@ schedule_parse_time(const char *text, int *hour, int *minute)
 	return true;
 }
 
-static bool
-has_control(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return true;
-	return false;
-}
-
 bool
 schedule_systemd_quote(const char *word, StrBuf *out)
 {
-	if (has_control(word))
+	if (str_has_control(word))
 		return false;
 	sb_appendc(out, '"');
 	for (const char *p = word; *p; p++)
@@ -60,7 +51,7 @@ schedule_systemd_quote(const char *word, StrBuf *out)
 bool
 schedule_cron_quote(const char *word, StrBuf *out)
 {
-	if (has_control(word))
+	if (str_has_control(word))
 		return false;
 	sb_appendc(out, '\'');
 	for (const char *p = word; *p; p++)

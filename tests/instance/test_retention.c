@@ -77,6 +77,16 @@ kept(const char *group, char *out, size_t size)
 	sb_free(&sb);
 }
 
+/* The files added so far marked as backups_scan does, the policy applied
+ * to group shared/a, and its kept files, as kept() gives them. */
+static void
+select_kept(const RetentionPolicy *p, char *out, size_t size)
+{
+	mark_newest();
+	backups_retention_select(&list, "shared/a", p, keep);
+	kept("shared/a", out, size);
+}
+
 Test(retention, ninety_days_7_4_6)
 {
 	RetentionPolicy p = RETENTION_DEFAULT;
@@ -85,9 +95,7 @@ Test(retention, ninety_days_7_4_6)
 	reset();
 	for (int day = 0; day < 90; day++)      /* 2026-01-01 .. 2026-03-31, 03:15 */
 		add("shared/a", utc(2026, 1, 1, 3, 15) + (time_t) day * 86400);
-	mark_newest();
-	backups_retention_select(&list, "shared/a", &p, keep);
-	kept("shared/a", got, sizeof(got));
+	select_kept(&p, got, sizeof(got));
 	/* 7 days; ISO weeks 14 (Mar 31), 13 (Mar 29), 12 (Mar 22), 11 (Mar 15);
 	 * months Mar, Feb (28th), Jan (31st) */
 	cr_assert_str_eq(got, "2026-03-31T03:15,2026-03-30T03:15,2026-03-29T03:15,"
@@ -110,9 +118,7 @@ Test(retention, several_a_day_keep_the_newest_of_the_day)
 	add("shared/a", utc(2026, 5, 2, 3, 0));
 	add("shared/a", utc(2026, 5, 2, 9, 0));
 	add("shared/a", utc(2026, 5, 2, 21, 0));
-	mark_newest();
-	backups_retention_select(&list, "shared/a", &p, keep);
-	kept("shared/a", got, sizeof(got));
+	select_kept(&p, got, sizeof(got));
 	cr_assert_str_eq(got, "2026-05-02T21:00,2026-05-01T15:00");
 }
 
@@ -126,9 +132,7 @@ Test(retention, only_good_dumps_stand_for_a_period)
 	add("shared/a", utc(2026, 5, 2, 3, 0));
 	add("shared/a", utc(2026, 5, 3, 3, 0))->tested = -1;   /* restore test failed */
 	add("shared/a", utc(2026, 5, 4, 3, 0))->sidecar = false;
-	mark_newest();
-	backups_retention_select(&list, "shared/a", &p, keep);
-	kept("shared/a", got, sizeof(got));
+	select_kept(&p, got, sizeof(got));
 	/* the newest stays (prune's rule) though it has no sidecar; the two
 	 * days are counted among good dumps: May 2 and May 1; the failed one
 	 * goes */
@@ -147,9 +151,7 @@ Test(retention, zero_keeps_only_what_prune_would_never_remove)
 	add("shared/a", utc(2026, 2, 1, 3, 0));
 	add("shared/a", utc(2026, 3, 1, 3, 0));
 	add("shared/a", utc(2026, 4, 1, 3, 0));
-	mark_newest();
-	backups_retention_select(&list, "shared/a", &p, keep);
-	kept("shared/a", got, sizeof(got));
+	select_kept(&p, got, sizeof(got));
 	cr_assert_str_eq(got, "2026-04-01T03:00,2026-01-01T03:00");
 	cr_assert_str_eq(keep[0], "used by a live migration or an unfinished run (journal)");
 }
@@ -164,10 +166,8 @@ Test(retention, other_groups_are_left_alone)
 	add("shared/b", utc(2026, 1, 2, 3, 0));
 	add("shared/a", utc(2026, 1, 3, 3, 0));
 	add("shared/b", utc(2026, 1, 4, 3, 0));
-	mark_newest();
-	keep[1] = "untouched";
-	backups_retention_select(&list, "shared/a", &p, keep);
-	kept("shared/a", got, sizeof(got));
+	keep[1] = "untouched";     /* mark_newest touches no keep[] */
+	select_kept(&p, got, sizeof(got));
 	cr_assert_str_eq(got, "2026-01-03T03:00");
 	cr_assert_str_eq(keep[1], "untouched");
 	cr_assert_null(keep[3]);

@@ -74,6 +74,20 @@ fid_seed(MigStack *s, const MigShape *sh, const char *db_image)
 	return fp;
 }
 
+char *
+fid_start(MigStack *s, const MigShape *sh, const char *db_image, const char *shared_image,
+		  char *dbc, size_t size, FidProps *src)
+{
+	char *fp;
+
+	mig_stack_init(s);
+	mig_shared_start(s, shared_image);
+	fp = fid_seed(s, sh, db_image);
+	str_copy(dbc, size, mig_name(s, sh->db_container));
+	fid_props_container(dbc, sh->db_user, sh->src_db, src);
+	return fp;
+}
+
 static const char locale_sql[] =
 	"SELECT pg_encoding_to_char(encoding) || '/' || datcollate || '/' || datctype || '/' "
 	"|| coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') || '/' "

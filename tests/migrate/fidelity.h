@@ -36,6 +36,12 @@ typedef struct FidProps
  * all that (caller frees). */
 char *fid_seed(MigStack *s, const MigShape *sh, const char *db_image);
 
+/* A new stack s with its shared instance on shared_image, sh seeded on
+ * db_image (fid_seed), its db container's name in dbc[size] and the
+ * source's properties in src. Returns fid_seed's fingerprint. */
+char *fid_start(MigStack *s, const MigShape *sh, const char *db_image, const char *shared_image,
+				char *dbc, size_t size, FidProps *src);
+
 /* The properties of db in a container (as user, psql over the socket). */
 void fid_props_container(const char *container, const char *user, const char *db,
 						 FidProps *out);

@@ -99,6 +99,15 @@ mig_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+mode_t
+mig_file_mode(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "stat %s", path);
+	return st.st_mode & 07777;
+}
+
 bool
 mig_file_contains(const char *path, const char *needle)
 {
@@ -589,6 +598,18 @@ mig_expect_exit(const MigRun *r, int status, const char *what)
 {
 	cr_assert_eq(r->status, status, "%s: exit %d, expected %d\n--- stdout:\n%s\n--- stderr:\n%s",
 				 what, r->status, status, sb_str(&r->out), sb_str(&r->err));
+}
+
+char *
+mig_not_ready_reason(const MigRun *r)
+{
+	const char *p = strstr(sb_str(&r->out), "\nnot ready: ");
+	const char *end;
+
+	cr_assert_not_null(p, "plan says no \"not ready\":\n%s", sb_str(&r->out));
+	p += strlen("\nnot ready: ");
+	end = strchr(p, '\n');
+	return xstrndup(p, end ? (size_t) (end - p) : strlen(p));
 }
 
 /* ---- small things ---------------------------------------------------------- */

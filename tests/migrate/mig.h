@@ -124,6 +124,9 @@ void mig_pgfold_wait(MigProc *p, MigRun *r, int timeout_s);
 void mig_run_free(MigRun *r);
 /* Assert the exit status, printing what pgfold said when it differs. */
 void mig_expect_exit(const MigRun *r, int status, const char *what);
+/* The text after "not ready: " in plan's output, up to the line's end
+ * (caller frees); asserts plan says one. */
+char *mig_not_ready_reason(const MigRun *r);
 
 /* ---- small things ---------------------------------------------------------- */
 
@@ -133,6 +136,8 @@ bool mig_read(const char *path, StrBuf *out, bool missing_ok);
 bool mig_exists(const char *path);
 /* Does the file contain needle? (false when missing) */
 bool mig_file_contains(const char *path, const char *needle);
+/* The permission bits of path (asserts it exists). */
+mode_t mig_file_mode(const char *path);
 /* `docker inspect -f FORMAT name` output, trimmed ("" when it fails). */
 char *mig_inspect(const char *name, const char *format);
 /* The service role's password from <root>/etc/.db_passwords/<role>.txt. */

@@ -43,15 +43,6 @@ put(const char *path, const char *bytes, mode_t mode)
 	close(fd);
 }
 
-static mode_t
-mode_of(const char *path)
-{
-	struct stat st;
-
-	cr_assert_eq(stat(path, &st), 0, "%s", path);
-	return st.st_mode & 07777;
-}
-
 static void
 assert_bytes(const char *path, const char *want)
 {
@@ -100,23 +91,32 @@ assert_running(MigStack *s, const char *suffix)
 #define HS_TAIL "    cp_min: 5\n    cp_max: 10\n\nmacaroon_secret_key: \"zzz-macaroon-zzz\"\n" \
 	"media_store_path: /data/media_store\n"
 
+/* A Synapse-shaped service up on its seeded dedicated db, its
+ * homeserver.yaml (mode) with the password as written and extra keys
+ * after host; its name, db container, file path and bytes filled in. */
+static void
+synapse_up(const char *password, const char *extra, mode_t mode, char svc[static 96],
+		   char dbc[static 160], char hs[static PATH_MAX], char orig[static 2048])
+{
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(svc, 96, "synapse-%s", stack.id);
+	str_format(dbc, 160, "%s-synapse-db", stack.id);
+	mig_path(&stack, hs, PATH_MAX, "data/synapse/homeserver.yaml");
+	str_format(orig, 2048, HS_HEAD "    user: synapse_user\n    password: %s\n"
+			   "    database: synapse\n    host: %s\n%s" HS_TAIL, password, dbc, extra);
+	put(hs, orig, mode);
+	mig_service_add(&stack, "synapse-conf", svc, NULL);
+	mig_service_up(&stack, svc, dbc);
+	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+}
+
 Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 {
 	char svc[96], hs[PATH_MAX], dbc[160], orig[2048], pattern[PATH_MAX], copy[PATH_MAX];
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	str_format(svc, sizeof(svc), "synapse-%s", stack.id);
-	str_format(dbc, sizeof(dbc), "%s-synapse-db", stack.id);
-	mig_path(&stack, hs, sizeof(hs), "data/synapse/homeserver.yaml");
-	str_format(orig, sizeof(orig), HS_HEAD "    user: synapse_user\n"
-			   "    password: 'synapse-test-password'   # from .env\n    database: synapse\n"
-			   "    host: %s\n" HS_TAIL, dbc);
-	put(hs, orig, 0640);
-	mig_service_add(&stack, "synapse-conf", svc, NULL);
-	mig_service_up(&stack, svc, dbc);
-	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+	synapse_up("'synapse-test-password'   # from .env", "", 0640, svc, dbc, hs, orig);
 
 	char *fp = mig_fingerprint(dbc, "synapse_user", "synapse");
 
@@ -149,7 +149,7 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 			   "\nmacaroon_secret_key: \"zzz-macaroon-zzz\"\nmedia_store_path: /data/media_store\n",
 			   pw, 5432);
 	assert_bytes(hs, want);
-	cr_assert_eq(mode_of(hs), 0640);
+	cr_assert_eq(mig_file_mode(hs), 0640);
 	free(pw);
 	assert_logs_in(&stack, "synapse", "synapse");
 	assert_running(&stack, "synapse");
@@ -158,13 +158,13 @@ Test(migrate_appfiles, synapse_homeserver_yaml_rewritten_and_restored)
 	str_format(pattern, sizeof(pattern), "backups/postgres-migrations/%s_*.appfile-1", svc);
 	mig_glob_one(&stack, pattern, copy, sizeof(copy));
 	assert_bytes(copy, orig);
-	cr_assert_eq(mode_of(copy), 0600);
+	cr_assert_eq(mig_file_mode(copy), 0600);
 
 	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "rollback");
 	mig_run_free(&r);
 	assert_bytes(hs, orig);
-	cr_assert_eq(mode_of(hs), 0640);
+	cr_assert_eq(mig_file_mode(hs), 0640);
 
 	char *back = mig_fingerprint(dbc, "synapse_user", "synapse");
 
@@ -206,7 +206,7 @@ Test(migrate_appfiles, gitea_app_ini_rewritten_and_restored)
 			   "USER    = giteadb\r\nPASSWD  = `%s`\r\nSSL_MODE = disable\r\n"
 			   "\r\n[log]\r\nMODE = console\r\n", pw);
 	assert_bytes(ini, want);
-	cr_assert_eq(mode_of(ini), 0644);
+	cr_assert_eq(mig_file_mode(ini), 0644);
 	free(pw);
 	assert_logs_in(&stack, "giteadb", "giteadb");
 	assert_running(&stack, "gitea");
@@ -320,18 +320,7 @@ Test(migrate_appfiles, crash_among_the_files_writes_resumes)
 	MigRun r;
 	const char *fault[] = { "PGFOLD_FAULT_AFTER=app-files", NULL };
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	str_format(svc, sizeof(svc), "synapse-%s", stack.id);
-	str_format(dbc, sizeof(dbc), "%s-synapse-db", stack.id);
-	mig_path(&stack, hs, sizeof(hs), "data/synapse/homeserver.yaml");
-	str_format(orig, sizeof(orig), HS_HEAD "    user: synapse_user\n"
-			   "    password: synapse-test-password\n    database: synapse\n"
-			   "    host: %s\n    port: 5432\n" HS_TAIL, dbc);
-	put(hs, orig, 0644);
-	mig_service_add(&stack, "synapse-conf", svc, NULL);
-	mig_service_up(&stack, svc, dbc);
-	mig_sql_fixture(dbc, "synapse_user", "synapse", "seed.sql");
+	synapse_up("synapse-test-password", "    port: 5432\n", 0644, svc, dbc, hs, orig);
 
 	mig_pgfold(&stack, &r, fault, "migrate", svc, "--yes", NULL);
 	mig_expect_exit(&r, 99, "migrate with a crash after the app files");
@@ -390,7 +379,7 @@ Test(migrate_appfiles, app_ini_in_another_file_of_the_project)
 			  "%s", sb_str(&r.err));
 	mig_run_free(&r);
 	cr_assert(mig_file_contains(ini, "HOST = postgres:5432\nNAME = giteadb\nUSER = giteadb\n"));
-	cr_assert_eq(mode_of(ini), 0600);
+	cr_assert_eq(mig_file_mode(ini), 0600);
 	assert_logs_in(&stack, "giteadb", "giteadb");
 	assert_running(&stack, "gitea");
 

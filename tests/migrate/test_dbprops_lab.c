@@ -23,10 +23,7 @@ static DockerClient *docker;
 static void
 cleanup(void)
 {
-	if (docker)
-		docker_disconnect(docker);
-	if (src[0])
-		lab_remove(src);
+	pgtest_source_stop(src, docker);
 	pgtest_shared_stop(&shared);
 }
 
@@ -54,16 +51,11 @@ static const char setup_sql[] =
 static void
 start(void)
 {
-	const char *env[] = { "POSTGRES_USER=src", "POSTGRES_PASSWORD=unused-here",
-						  "POSTGRES_DB=app", NULL };
 	const char *vars[] = { "r=" ROLE, "d=" DB1, "sch=sch \"q\", ü", "v=" VALUE, NULL };
 	StrBuf out = STRBUF_INIT;
 
 	pgtest_shared_start(&shared, "pgfold-lab/postgres:15");
-	lab_unique_name("pgf_props", src, sizeof(src));
-	cr_assert(lab_start_postgres("pgfold-lab/postgres:15", src, env, "none"));
-	cr_assert(lab_wait_ready(src, 90));
-	cr_assert(docker_connect(&docker), "docker_connect");
+	pgtest_source_start("pgfold-lab/postgres:15", "pgf_props", src, sizeof(src), &docker);
 	cr_assert(pgx_query(docker, src, "src", "postgres", setup_sql, vars, &out));
 	sb_free(&out);
 }

@@ -31,11 +31,7 @@ carried(const MigShape *sh, const char *db_image, const char *shared_image, FidP
 	char *fp, *v;
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, shared_image);
-	fp = fid_seed(&stack, sh, db_image);
-	str_copy(dbc, sizeof(dbc), mig_name(&stack, sh->db_container));
-	fid_props_container(dbc, sh->db_user, sh->src_db, src);
+	fp = fid_start(&stack, sh, db_image, shared_image, dbc, sizeof(dbc), src);
 
 	/* plan says what will be carried, as the statements that will run */
 	mig_pgfold(&stack, &r, NULL, "plan", mig_svc(&stack, sh), NULL);

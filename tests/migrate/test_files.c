@@ -27,15 +27,6 @@ teardown(void)
 
 TestSuite(migrate_files, .fini = teardown, .timeout = 600);
 
-static mode_t
-mode_of(const char *path)
-{
-	struct stat st;
-
-	cr_assert_eq(stat(path, &st), 0, "stat %s", path);
-	return st.st_mode & 07777;
-}
-
 /* The line of the output that names both needles (asserts there is one). */
 static void
 expect_line_with(const MigRun *r, const char *a, const char *b, const char *what)
@@ -115,10 +106,11 @@ Test(migrate_files, links_out_of_the_root_refused_inside_edited_through)
 	cr_assert_gt(n, 0, "%s is no longer a link", file);
 	got[n] = '\0';
 	cr_assert_str_eq(got, link_text);
-	cr_assert_eq(mode_of(target), 0640, "the rewritten file is %04o", mode_of(target));
+	cr_assert_eq(mig_file_mode(target), 0640, "the rewritten file is %04o",
+				 mig_file_mode(target));
 	mig_path(&stack, ovr, sizeof(ovr), "overrides/%s-dedicated-postgres.yml", svc);
-	cr_assert_eq(mode_of(ovr), 0640, "the override is %04o, not the service file's mode",
-				 mode_of(ovr));
+	cr_assert_eq(mig_file_mode(ovr), 0640, "the override is %04o, not the service file's mode",
+				 mig_file_mode(ovr));
 	cr_assert_eq(mig_glob_count(&stack, "services-available/.*" FS_TMP_MARKER "*"), 0,
 				 "temporary files left in services-available/");
 	free(fp);
@@ -183,8 +175,10 @@ Test(migrate_files, literal_password_makes_both_files_owner_only)
 	mig_path(&stack, ovr, sizeof(ovr), "overrides/%s-dedicated-postgres.yml", svc);
 	cr_assert(mig_file_contains(file, pw), "the new password is not in clear in %s", file);
 	cr_assert(mig_file_contains(ovr, "docmost-test-password"), "%s lacks the old password", ovr);
-	cr_assert_eq(mode_of(file), 0600, "%s holds a password and is %04o", file, mode_of(file));
-	cr_assert_eq(mode_of(ovr), 0600, "%s holds a password and is %04o", ovr, mode_of(ovr));
+	cr_assert_eq(mig_file_mode(file), 0600, "%s holds a password and is %04o", file,
+				 mig_file_mode(file));
+	cr_assert_eq(mig_file_mode(ovr), 0600, "%s holds a password and is %04o", ovr,
+				 mig_file_mode(ovr));
 	free(pw);
 	free(fp);
 }

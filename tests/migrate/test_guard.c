@@ -135,17 +135,12 @@ source_sql(const char *sql)
 					   mig_docmost.src_db, sql));
 }
 
-/* The text after "not ready: " in plan's output, up to the line's end. */
+/* The fingerprint of the docmost source database (caller frees). */
 static char *
-not_ready_reason(const MigRun *r)
+source_fingerprint(void)
 {
-	const char *p = strstr(sb_str(&r->out), "\nnot ready: ");
-	const char *end;
-
-	cr_assert_not_null(p, "plan says no \"not ready\":\n%s", sb_str(&r->out));
-	p += strlen("\nnot ready: ");
-	end = strchr(p, '\n');
-	return xstrndup(p, end ? (size_t) (end - p) : strlen(p));
+	return mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
+						   mig_docmost.src_db);
 }
 
 static void
@@ -202,7 +197,7 @@ Test(migrate_guard, each_dirty_runner_blocks_plan_and_migrate)
 		mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
 		mig_expect_exit(&r, 3, k->name);
 
-		char *reason = not_ready_reason(&r);
+		char *reason = mig_not_ready_reason(&r);
 
 		cr_assert_str_eq(reason, k->reason, "%s: plan's reason", k->name);
 		mig_run_free(&r);
@@ -234,8 +229,7 @@ Test(migrate_guard, ignore_migration_state_goes_on_and_warns)
 	free(fp);
 	svc = mig_svc(&stack, &mig_docmost);
 	source_sql(dirty_cases[2].dirty);     /* Flyway: a failed migration */
-	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
-						 mig_docmost.src_db);
+	fp = source_fingerprint();
 
 	mig_pgfold(&stack, &r, NULL, "plan", svc, "--ignore-migration-state", NULL);
 	mig_expect_exit(&r, 0, "plan --ignore-migration-state");
@@ -284,6 +278,21 @@ static const char roles_sql[] =
 	"GRANT USAGE ON SCHEMA rep, app TO \"report \"\"ro\"\" é\";\n"
 	"GRANT SELECT ON items, app.notes, rep.totals TO \"report \"\"ro\"\" é\";\n";
 
+/* A docmost stack on MIG_PG15 whose source has the other roles of
+ * roles_sql, then extra (when not NULL); returns the source's fingerprint
+ * after that (caller frees). */
+static char *
+seed_roles(const char *extra)
+{
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	free(mig_seed_service(&stack, &mig_docmost, NULL));
+	source_sql(roles_sql);
+	if (extra != NULL)
+		source_sql(extra);
+	return source_fingerprint();
+}
+
 Test(migrate_guard, other_roles_listed_refused_then_dropped)
 {
 	const char *svc;
@@ -291,14 +300,8 @@ Test(migrate_guard, other_roles_listed_refused_then_dropped)
 	MigSnapshot snap;
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	fp = seed_roles(NULL);
 	svc = mig_svc(&stack, &mig_docmost);
-	source_sql(roles_sql);
-	free(fp);
-	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
-						 mig_docmost.src_db);
 
 	static const char *const lines[] = {
 		"role \"migrator\" owns schema rep, table rep.totals: the restore keeps neither other "
@@ -379,15 +382,8 @@ Test(migrate_guard, with_roles_carries_them_and_rollback_works)
 	StrBuf out = STRBUF_INIT;
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	fp = seed_roles(roles_defaults_sql);
 	svc = mig_svc(&stack, &mig_docmost);
-	source_sql(roles_sql);
-	source_sql(roles_defaults_sql);
-	free(fp);
-	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
-						 mig_docmost.src_db);
 
 	mig_pgfold(&stack, &r, NULL, "plan", svc, "--with-roles", NULL);
 	mig_expect_exit(&r, 0, "plan --with-roles");
@@ -444,8 +440,7 @@ Test(migrate_guard, with_roles_carries_them_and_rollback_works)
 	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "rollback");
 	mig_run_free(&r);
-	got = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
-						  mig_docmost.src_db);
+	got = source_fingerprint();
 	cr_assert_str_eq(got, fp, "data back in the dedicated container");
 	free(got);
 	str_format(want, sizeof(want), "%s", "running");
@@ -465,14 +460,8 @@ Test(migrate_guard, with_roles_resumes_after_a_crash_and_refuses_a_foreign_role)
 	char *fp, *v;
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	fp = seed_roles(NULL);
 	svc = mig_svc(&stack, &mig_docmost);
-	source_sql(roles_sql);
-	free(fp);
-	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
-						 mig_docmost.src_db);
 
 	/* someone else's role under the carried name: refused before anything */
 	free(mig_shared_value(&stack, "postgres", "CREATE ROLE docmost_migrator NOLOGIN"));
@@ -517,13 +506,12 @@ Test(migrate_guard, source_13_into_shared_17)
 	svc = mig_svc(&stack, &mig_docmost);
 	source_sql(roles_sql);
 	source_sql(roles_defaults_sql);
-	fp = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
-						 mig_docmost.src_db);
+	fp = source_fingerprint();
 
 	source_sql(dirty_cases[3].dirty);      /* Prisma: unfinished */
 	mig_pgfold(&stack, &r, NULL, "plan", svc, "--with-roles", NULL);
 	mig_expect_exit(&r, 3, "plan, Prisma unfinished");
-	v = not_ready_reason(&r);
+	v = mig_not_ready_reason(&r);
 	cr_assert_str_eq(v, dirty_cases[3].reason);
 	free(v);
 	mig_run_free(&r);

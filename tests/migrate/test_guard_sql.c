@@ -121,9 +121,11 @@ check_states(const RunnerStates *s, const char *how)
 	sb_free(&line);
 }
 
-Test(migrate_guard_sql, runners_on_hostile_names_both_ways)
+/* The lab instance with database "g ü'"d" seeded with hostile_sql; the
+ * admin's connection to it. */
+static PGconn *
+hostile_db(void)
 {
-	RunnerStates via_psql, via_libpq;
 	PGconn *conn;
 
 	pgtest_shared_start(&shared, "pgfold-lab/postgres:15");
@@ -133,6 +135,15 @@ Test(migrate_guard_sql, runners_on_hostile_names_both_ways)
 	pg_disconnect(conn);
 	conn = pgtest_shared_connect(&shared, "g ü'\"d");
 	seed(conn, hostile_sql);
+	return conn;
+}
+
+Test(migrate_guard_sql, runners_on_hostile_names_both_ways)
+{
+	RunnerStates via_psql, via_libpq;
+	PGconn *conn;
+
+	conn = hostile_db();
 
 	cr_assert(guard_runners_source(docker, shared.name, "admin", "g ü'\"d", &via_psql));
 	check_states(&via_psql, "psql");
@@ -152,13 +163,7 @@ Test(migrate_guard_sql, other_roles_on_hostile_names)
 	StrBuf line = STRBUF_INIT;
 	const char *own[] = { "admin" };
 
-	pgtest_shared_start(&shared, "pgfold-lab/postgres:15");
-	cr_assert(docker_connect(&docker), "docker_connect");
-	conn = pgtest_shared_connect(&shared, NULL);
-	cr_assert(pg_exec(conn, "seed", "CREATE DATABASE \"g ü'\"\"d\""));
-	pg_disconnect(conn);
-	conn = pgtest_shared_connect(&shared, "g ü'\"d");
-	seed(conn, hostile_sql);
+	conn = hostile_db();
 	pg_disconnect(conn);
 
 	cr_assert(guard_roles_source(docker, shared.name, "admin", "g ü'\"d", own, 1, &roles));

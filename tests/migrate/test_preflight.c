@@ -65,19 +65,6 @@ static const BlockedCase cases[] = {
 	{ "pf_missing", { NULL }, "the file cannot be parsed: " },
 };
 
-/* The text after "not ready: " in plan's output, up to the line's end. */
-static char *
-not_ready_reason(const MigRun *r)
-{
-	const char *p = strstr(sb_str(&r->out), "\nnot ready: ");
-	const char *end;
-
-	cr_assert_not_null(p, "plan says no \"not ready\":\n%s", sb_str(&r->out));
-	p += strlen("\nnot ready: ");
-	end = strchr(p, '\n');
-	return xstrndup(p, end ? (size_t) (end - p) : strlen(p));
-}
-
 static void
 run_case(const BlockedCase *k)
 {
@@ -102,7 +89,7 @@ run_case(const BlockedCase *k)
 	mig_pgfold(&stack, &r, k->env[0] ? k->env : NULL, "plan", svc, NULL);
 	mig_expect_exit(&r, 3, k->fixture);
 
-	char *reason = not_ready_reason(&r);
+	char *reason = mig_not_ready_reason(&r);
 
 	mig_path(&stack, path, sizeof(path), "services/%s.yml", svc);
 	expand_path(k->reason, path, want, sizeof(want));

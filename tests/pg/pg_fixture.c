@@ -21,6 +21,29 @@
 #include "pgfold/pg.h"
 #include "pgfold/secrets.h"
 
+void
+pgtest_source_start(const char *image, const char *prefix, char *name, size_t size,
+					DockerClient **docker)
+{
+	const char *env[] = { "POSTGRES_USER=src", "POSTGRES_PASSWORD=unused-here",
+						  "POSTGRES_DB=app", NULL };
+
+	lab_require();
+	lab_unique_name(prefix, name, size);
+	cr_assert(lab_start_postgres(image, name, env, "none"));
+	cr_assert(lab_wait_ready(name, 90));
+	cr_assert(docker_connect(docker), "docker_connect");
+}
+
+void
+pgtest_source_stop(const char *name, DockerClient *docker)
+{
+	if (docker)
+		docker_disconnect(docker);
+	if (name[0])
+		lab_remove(name);
+}
+
 /* A loopback port nobody listens on right now (55000-59999). */
 int
 pgtest_free_port(void)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "pgfold/config.h"
+#include "pgfold/docker.h"
 #include "pgfold/str.h"
 
 typedef struct SharedPg
@@ -34,6 +35,14 @@ void pgtest_shared_stop(SharedPg *s);
 PGconn *pgtest_shared_connect(SharedPg *s, const char *dbname);
 /* `docker logs` of the container (stdout and stderr). */
 void pgtest_docker_logs(const char *name, StrBuf *out);
+
+/* A dedicated-style source: IMAGE with no network, user "src", database
+ * "app", named from prefix into name[size]; waits until it is ready and
+ * connects *docker to the engine. Asserts on failure. */
+void pgtest_source_start(const char *image, const char *prefix, char *name, size_t size,
+						 DockerClient **docker);
+/* Undoes pgtest_source_start, whatever part of it was done. */
+void pgtest_source_stop(const char *name, DockerClient *docker);
 
 /* Record every /proc/<pid>/cmdline and environ seen until stopped. */
 typedef struct ProcWatch

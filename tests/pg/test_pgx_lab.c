@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lab.h"
+#include "pg/pg_fixture.h"
 #include "pgfold/docker.h"
 #include "pgfold/pg.h"
 
@@ -16,24 +17,14 @@ static DockerClient *docker;
 static void
 cleanup(void)
 {
-	if (docker)
-		docker_disconnect(docker);
-	if (container[0])
-		lab_remove(container);
+	pgtest_source_stop(container, docker);
 }
 
 /* A dedicated-style source: no network, user "src", database "app". */
 static void
 start_source(const char *image)
 {
-	const char *env[] = { "POSTGRES_USER=src", "POSTGRES_PASSWORD=unused-here",
-						  "POSTGRES_DB=app", NULL };
-
-	lab_require();
-	lab_unique_name("pgf_pgx", container, sizeof(container));
-	cr_assert(lab_start_postgres(image, container, env, "none"));
-	cr_assert(lab_wait_ready(container, 90));
-	cr_assert(docker_connect(&docker), "docker_connect");
+	pgtest_source_start(image, "pgf_pgx", container, sizeof(container), &docker);
 }
 
 TestSuite(pg_pgx_lab, .fini = cleanup, .timeout = 240);

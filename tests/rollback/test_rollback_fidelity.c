@@ -28,12 +28,8 @@ round_trip(const MigShape *sh, const char *db_image)
 	char *fp, *after;
 	MigRun r;
 
-	mig_stack_init(&stack);
-	mig_shared_start(&stack, MIG_PG15);
-	fp = fid_seed(&stack, sh, db_image);
-	str_copy(dbc, sizeof(dbc), mig_name(&stack, sh->db_container));
+	fp = fid_start(&stack, sh, db_image, MIG_PG15, dbc, sizeof(dbc), &src);
 	str_copy(svc, sizeof(svc), mig_svc(&stack, sh));
-	fid_props_container(dbc, sh->db_user, sh->src_db, &src);
 
 	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");

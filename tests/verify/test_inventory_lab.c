@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lab.h"
+#include "pg/pg_fixture.h"
 #include "pgfold/docker.h"
 #include "pgfold/pg.h"
 #include "pgfold/verify.h"
@@ -17,10 +18,7 @@ static DockerClient *docker;
 static void
 cleanup(void)
 {
-	if (docker)
-		docker_disconnect(docker);
-	if (container[0])
-		lab_remove(container);
+	pgtest_source_stop(container, docker);
 }
 
 TestSuite(verify_inventory_lab, .fini = cleanup, .timeout = 240);
@@ -79,15 +77,10 @@ expect_one_diff(const Inventory *before, const Inventory *after, const char *kin
 
 Test(verify_inventory_lab, counts_names_and_content)
 {
-	const char *env[] = { "POSTGRES_USER=src", "POSTGRES_PASSWORD=unused-here",
-						  "POSTGRES_DB=app", NULL };
 	Inventory plain0, deep0, plain1, deep1, plain2;
 
-	lab_require();
-	lab_unique_name("pgf_inv", container, sizeof(container));
-	cr_assert(lab_start_postgres("pgfold-lab/postgres:15", container, env, "none"));
-	cr_assert(lab_wait_ready(container, 90));
-	cr_assert(docker_connect(&docker));
+	pgtest_source_start("pgfold-lab/postgres:15", "pgf_inv", container, sizeof(container),
+						&docker);
 	psql("CREATE SCHEMA \"we\"\"ird\"; "
 		 "CREATE TABLE \"we\"\"ird\".\"Tab-le\" (id serial PRIMARY KEY, t text); "
 		 "INSERT INTO \"we\"\"ird\".\"Tab-le\" (t) SELECT 'row ' || g FROM generate_series(1, 1000) g; "
