@@ -32,6 +32,8 @@
 
 #include <jansson.h>
 
+#include "pgfold/downtime.h"
+
 /* Under the backups directory. */
 #define JOURNAL_SUBDIR          "postgres-migrations"
 #define JOURNAL_SUFFIX          ".journal"
@@ -206,5 +208,9 @@ bool journal_run_file_path(const char *backups_dir, const char *service, time_t 
  * goes to path_out when not NULL. */
 bool journal_open_run_log(const char *backups_dir, const char *service, time_t when,
 						  char *path_out, size_t outsize);
+
+/* A run's downtime as its complete record keeps it:
+ * {"seconds": 7.4, "phases": {"stop-apps": 0.3, "stream": 5.1, ...}}. */
+json_t *journal_downtime_json(const Downtime *d);
 
 #endif

@@ -68,3 +68,13 @@ journal_open_run_log(const char *backups_dir, const char *service, time_t when,
 	}
 	return true;
 }
+
+json_t *
+journal_downtime_json(const Downtime *d)
+{
+	json_t *phases = json_object();
+
+	for (size_t i = 0; i < d->count; i++)
+		json_object_set_new(phases, d->phases[i].name, json_real(d->phases[i].seconds));
+	return json_pack("{s:f, s:o}", "seconds", d->seconds, "phases", phases);
+}

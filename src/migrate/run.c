@@ -268,21 +268,19 @@ typedef struct Step
 	bool      (*run)(Run *r);
 } Step;
 
-/* The apps stop in stop-apps and run again once apply (and, for apps of
- * other files, start-file-apps) is done: the window an operator cares
- * about, timed with each phase inside it. */
+/* The apps stop in stop-apps (when this process stops them, before the
+ * cut-over) and run again once compose started them: apply, then
+ * start-file-apps for apps of other files; with --no-apply or
+ * --keep-app-stopped they stay down to the end of the run. */
 static void
 time_step(Run *r, const char *name, double began, double ended)
 {
-	if (strcmp(name, STEP_STOP) == 0 && json_array_size(r->stopped) > 0
-		&& !run_step_done(r, STEP_CUTOVER))
-		r->down_since = began;
-	if (r->down_since <= 0)
-		return;
-	json_object_set_new(r->phases, name, json_real(ended - began));
-	if ((strcmp(name, STEP_APPLY) == 0 || strcmp(name, "start-file-apps") == 0)
-		&& !r->opts->no_apply && !r->opts->keep_app_stopped)
-		r->down_seconds = ended - r->down_since;
+	bool opens = strcmp(name, STEP_STOP) == 0 && json_array_size(r->stopped) > 0
+		&& !run_step_done(r, STEP_CUTOVER);
+	bool closes = strcmp(name, "start-file-apps") == 0 && !r->opts->no_apply
+		&& !r->opts->keep_app_stopped;
+
+	downtime_step(&r->down, name, began, ended, opens, closes);
 }
 
 static bool
@@ -290,7 +288,7 @@ run_steps(Run *r, const Step *steps, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
-		double began = now_seconds();
+		double began = downtime_now();
 
 		if (signals_interrupted())
 		{
@@ -300,22 +298,9 @@ run_steps(Run *r, const Step *steps, size_t n)
 		}
 		if (!steps[i].run(r))
 			return false;
-		time_step(r, steps[i].name, began, now_seconds());
+		time_step(r, steps[i].name, began, downtime_now());
 	}
 	return true;
-}
-
-/* "stop 0.3 s, stream 5.1 s, ..." for the phases that took a tenth of a
- * second or more. */
-static void
-format_phases(const Run *r, StrBuf *out)
-{
-	const char *name;
-	json_t *v;
-
-	json_object_foreach(r->phases, name, v)
-		if (json_real_value(v) >= 0.1)
-			sb_appendf(out, "%s%s %.1f s", out->len ? ", " : "", name, json_real_value(v));
 }
 
 static void
@@ -382,20 +367,14 @@ summary(Run *r)
 	printf("  backup    %s\n", r->dump_path[0] ? r->dump_path : "(from an earlier attempt)");
 	printf("  log       %s\n", r->log_path);
 	printf("  took      %s\n", took);
-	if (r->down_since > 0)
+	if (r->down.since > 0)
 	{
-		char down[32];
-		StrBuf phases = STRBUF_INIT;
-		long whole = (long) r->down_seconds;
+		StrBuf down = STRBUF_INIT;
 
-		/* mm:ss.s: a downtime is worth its tenths */
-		str_format(down, sizeof(down), "%02ld:%04.1f", whole / 60,
-				   r->down_seconds - (double) (whole / 60 * 60));
-		format_phases(r, &phases);
-		printf("  apps down %s%s%s%s%s\n", down,
-			   r->opts->no_apply || r->opts->keep_app_stopped ? " so far (they stay stopped)" : "",
-			   phases.len ? " (" : "", sb_str(&phases), phases.len ? ")" : "");
-		sb_free(&phases);
+		downtime_format(&r->down, &down);
+		printf("  apps down %s%s\n", sb_str(&down), r->opts->no_apply || r->opts->keep_app_stopped
+			   ? " so far (they stay stopped)" : "");
+		sb_free(&down);
 	}
 	printf("  rollback  pgfold rollback %s\n", r->svc->name);
 	guard_summary(r);
@@ -531,7 +510,6 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	r.opts = opts;
 	r.started = now_seconds();
 	r.analyze_seconds = -1;
-	r.phases = json_object();
 	r.lock = (Lock) LOCK_INIT;
 	r.journal = (Journal) JOURNAL_INIT;
 
@@ -576,12 +554,10 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 		goto out;
 	}
 
-	if (r.down_since > 0 && r.down_seconds <= 0)
-		r.down_seconds = now_seconds() - r.down_since;     /* --no-apply: still down */
+	downtime_close_at(&r.down, downtime_now());     /* --no-apply: still down */
 
-	json_t *f = json_pack("{s:s, s:s, s:s, s:f, s:O}", "db", r.names.db, "role", r.names.role,
-						  "dump", r.dump_path, "apps_down_seconds", r.down_seconds,
-						  "phases", r.phases);
+	json_t *f = json_pack("{s:s, s:s, s:s, s:o}", "db", r.names.db, "role", r.names.role,
+						  "dump", r.dump_path, "apps_down", journal_downtime_json(&r.down));
 
 	journal_complete(&r.journal, JOURNAL_MIGRATE, r.run_id, f);
 	json_decref(f);
@@ -598,7 +574,6 @@ out:
 	json_decref(r.stopped);
 	json_decref(r.carry_map);
 	json_decref(r.file_apps);
-	json_decref(r.phases);
 	preflight_free(&r.pf);
 	journal_close(&r.journal);
 	lock_release(&r.lock);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <time.h>
 
+#include "pgfold/downtime.h"
 #include "pgfold/journal.h"
 #include "pgfold/migrate.h"
 #include "pgfold/stream.h"
@@ -69,12 +70,7 @@ typedef struct Run
 	VerifyReport          report;
 	Inventory             src_inv, dst_inv;
 	double                analyze_seconds;     /* -1: not run by this process */
-	/* downtime: from the start of stop-apps to the end of the step that
-	 * starts them again (apply, start-file-apps), or to the end of the run
-	 * with --no-apply; 0 = not stopped by this process */
-	double                down_since;
-	double                down_seconds;
-	json_t               *phases;              /* step -> seconds, in this process */
+	Downtime              down;                /* the apps' window, in this process */
 	json_t               *carry_map;           /* --with-roles: source role -> shared role */
 } Run;
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "pgfold/dbprops.h"
+#include "pgfold/downtime.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/journal.h"
 #include "pgfold/preflight.h"
@@ -81,6 +82,7 @@ typedef struct Rb
 	char                   run_id[JOURNAL_NAME_MAX + 1];
 	bool                   resuming;
 	time_t                 started;
+	Downtime               down;               /* the apps' window, in this process */
 	char                   log_path[PATH_MAX];
 
 	RbMigration            mig;

@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef bool (*RbStep)(Rb *r);
+typedef struct RbStep
+{
+	const char *name;
+	bool      (*run)(Rb *r);
+} RbStep;
 
 static const char *const data_names[] = { "current", "latest-backup", "backup", "original-data" };
 
@@ -309,15 +313,25 @@ record_options(Rb *r)
 	return ok;
 }
 
-/* Each step in order, until one fails or Ctrl-C arrives between two. */
+/* Each step in order, until one fails or Ctrl-C arrives between two; the
+ * apps are down from stop-apps to apply (downtime.h). */
 static bool
 run_steps(Rb *r, const RbStep *list, size_t n)
 {
 	size_t i = 0;
 	bool stop = false;
 
-	while (i < n && !(stop = signals_interrupted()) && list[i](r))
+	while (i < n && !(stop = signals_interrupted()))
+	{
+		double began = downtime_now();
+
+		if (!list[i].run(r))
+			break;
+		downtime_step(&r->down, list[i].name, began, downtime_now(),
+					  strcmp(list[i].name, RB_STEP_STOP) == 0 && json_array_size(r->stopped) > 0,
+					  strcmp(list[i].name, RB_STEP_APPLY) == 0 && !r->opts->no_apply);
 		i++;
+	}
 	if (stop)
 	{
 		log_error("interrupted before step %zu of %zu", i + 1, n);
@@ -402,6 +416,15 @@ summary(Rb *r)
 	printf("  apps      %s\n", r->opts->no_apply ? "not started (--no-apply)" : "recreated");
 	printf("  log       %s\n", r->log_path);
 	printf("  took      %s\n", took);
+	if (r->down.since > 0)
+	{
+		StrBuf down = STRBUF_INIT;
+
+		downtime_format(&r->down, &down);
+		printf("  apps down %s%s\n", sb_str(&down),
+			   r->opts->no_apply ? " so far (they stay stopped)" : "");
+		sb_free(&down);
+	}
 	if (r->opts->drop_shared)
 		printf("  shared    \"%s\" dropped\n", r->mig.shared_db);
 	else
@@ -425,9 +448,16 @@ open_log(Rb *r)
 int
 rollback_run(App *app, size_t index, const RollbackOptions *opts)
 {
-	static const RbStep before[] = { rb_step_stop_apps, rb_step_backup, rb_step_start_db,
-									 rb_step_restore, rb_step_verify, rb_step_swap, rb_step_files };
-	static const RbStep after[] = { rb_step_apply, rb_step_drop_stale, rb_step_drop_shared };
+	static const RbStep before[] = {
+		{ RB_STEP_STOP, rb_step_stop_apps }, { RB_STEP_BACKUP, rb_step_backup },
+		{ RB_STEP_START_DB, rb_step_start_db }, { RB_STEP_RESTORE, rb_step_restore },
+		{ RB_STEP_VERIFY, rb_step_verify }, { RB_STEP_SWAP, rb_step_swap },
+		{ RB_STEP_FILES, rb_step_files },
+	};
+	static const RbStep after[] = {
+		{ RB_STEP_APPLY, rb_step_apply }, { RB_STEP_DROP_STALE, rb_step_drop_stale },
+		{ RB_STEP_DROP_SHARED, rb_step_drop_shared },
+	};
 	Rb r;
 	int rc;
 
@@ -454,8 +484,11 @@ rollback_run(App *app, size_t index, const RollbackOptions *opts)
 		goto out;
 	}
 
-	json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "migrate_run", r.mig.run, "db", r.mig.db,
-						  "container", r.mig.container, "dump", r.dump);
+	downtime_close_at(&r.down, downtime_now());     /* --no-apply: still down */
+
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:o}", "migrate_run", r.mig.run, "db", r.mig.db,
+						  "container", r.mig.container, "dump", r.dump,
+						  "apps_down", journal_downtime_json(&r.down));
 
 	journal_complete(&r.journal, JOURNAL_ROLLBACK, r.run_id, f);
 	json_decref(f);

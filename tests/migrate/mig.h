@@ -201,6 +201,10 @@ extern const MigShape mig_docmost, mig_joplin, mig_netbox, mig_nocodb, mig_geo, 
 char *mig_seed_service(MigStack *s, const MigShape *sh, const char *db_image);
 /* Test item 1 on a fresh stack: shared postgres 15, seeded service,
  * `migrate --yes` exits 0, mig_assert_migrated, mig_assert_rerun_noop. */
+/* "  apps down 00:03.1 (stop-apps 0.4 s, ..., apply 1.2 s)" in a summary:
+ * the window from stopping the apps to compose having started them again,
+ * naming apply among its phases and no shorter than the phases it names. */
+void mig_expect_downtime(const char *out);
 void mig_happy_path(MigStack *s, const MigShape *sh, const char *db_image);
 
 /* Snapshot of what a refused migration must not change. */

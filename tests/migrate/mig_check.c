@@ -617,11 +617,8 @@ mig_seed_service(MigStack *s, const MigShape *sh, const char *db_image)
 	return fp;
 }
 
-/* "  apps down 00:03.1 (stop-apps 0.4 s, ..., apply 1.2 s)": the window
- * from stopping the apps to compose having started them again, no shorter
- * than the phases it names. */
-static void
-expect_downtime(const char *out)
+void
+mig_expect_downtime(const char *out)
 {
 	const char *line = strstr(out, "\n  apps down ");
 	int min = -1;
@@ -658,7 +655,7 @@ mig_happy_path(MigStack *s, const MigShape *sh, const char *db_image)
 	mig_pgfold(s, &r, NULL, "migrate", mig_svc(s, sh), "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
 	cr_assert_not_null(strstr(sb_str(&r.out), "migrated "), "no summary:\n%s", sb_str(&r.out));
-	expect_downtime(sb_str(&r.out));
+	mig_expect_downtime(sb_str(&r.out));
 
 	/* the promised log exists, is named in the summary and has the run */
 	char pattern[PATH_MAX], logpath[PATH_MAX];

@@ -43,6 +43,7 @@ Test(rollback_data, current_data)
 
 	RBT_ROLLBACK(&stack, &r, 0, NULL, "--yes", NULL);
 	cr_assert(strstr(sb_str(&r.out), "rolled back"), "no summary:\n%s", sb_str(&r.out));
+	mig_expect_downtime(sb_str(&r.out));
 	mig_run_free(&r);
 	rbt_assert_rolled_back(&stack, stack.fp_written);
 
