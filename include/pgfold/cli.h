@@ -54,18 +54,18 @@ int cli_rollback_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_help_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_version_main(const GlobalOptions *opts, int argc, char **argv);
 
-extern const char *const cli_status_usage;
-extern const char *const cli_plan_usage;
-extern const char *const cli_migrate_usage;
-extern const char *const cli_rollback_usage;
+extern const char cli_status_usage[];
+extern const char cli_plan_usage[];
+extern const char cli_migrate_usage[];
+extern const char cli_rollback_usage[];
 
 /* The instance tools: src/cli/db.c, user.c, backups.c. */
 int cli_db_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_user_main(const GlobalOptions *opts, int argc, char **argv);
 int cli_backups_main(const GlobalOptions *opts, int argc, char **argv);
-extern const char *const cli_db_usage;
-extern const char *const cli_user_usage;
-extern const char *const cli_backups_usage;
+extern const char cli_db_usage[];
+extern const char cli_user_usage[];
+extern const char cli_backups_usage[];
 
 /* `pgfold status`: the age of a migrated service's last backup and restore
  * test (src/cli/status_backup.c); into obj when not NULL, else one line. */
@@ -75,11 +75,11 @@ void cli_status_backup(const struct App *app, const char *db, struct json_t *obj
 
 /* `pgfold backup` (src/cli/backup.c). */
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
-extern const char *const cli_backup_usage;
+extern const char cli_backup_usage[];
 
 /* `pgfold schedule` (src/cli/schedule.c). */
 int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);
-extern const char *const cli_schedule_usage;
+extern const char cli_schedule_usage[];
 
 /* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
  * subcommands in table (instance.h); its options are parsed (those it does

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-const char *const cli_backup_usage =
+const char cli_backup_usage[] =
 	"usage: pgfold backup [--all | DB...] [--keep-daily N] [--keep-weekly N]\n"
 	"                     [--keep-monthly N] [--no-retention] [--dry-run] [--json]\n"
 	"\n"

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const cli_backups_usage =
+const char cli_backups_usage[] =
 	"usage: pgfold backups list [SERVICE] [--no-checksum] [--json]\n"
 	"       pgfold backups verify FILE... | --all [--json]\n"
 	"       pgfold backups prune --older-than AGE [--keep-last N] [SERVICE]\n"

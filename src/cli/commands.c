@@ -13,64 +13,36 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const help_usage =
+static const char help_usage[] =
 	"usage: pgfold help [COMMAND]\n"
 	"\n"
 	"Show the list of commands, or the full help of one command.\n";
 
-static const char *const version_usage =
+static const char version_usage[] =
 	"usage: pgfold --version\n";
 
 static const Command commands[] = {
 	{ "status", "one line per service: migrated, ready, attention or blocked",
-	  NULL, cli_status_main },
+	  cli_status_usage, cli_status_main },
 	{ "plan", "pre-flight checks and the exact steps of a migration (read-only)",
-	  NULL, cli_plan_main },
+	  cli_plan_usage, cli_plan_main },
 	{ "migrate", "move one service's database into the shared instance",
-	  NULL, cli_migrate_main },
+	  cli_migrate_usage, cli_migrate_main },
 	{ "rollback", "put a migrated service back on its dedicated container, with its data",
-	  NULL, cli_rollback_main },
+	  cli_rollback_usage, cli_rollback_main },
 	{ "db", "databases of the shared instance: list, create, drop, backup, restore, ...",
-	  NULL, cli_db_main },
+	  cli_db_usage, cli_db_main },
 	{ "user", "create (or rotate) an isolated service role, with access to a database",
-	  NULL, cli_user_main },
+	  cli_user_usage, cli_user_main },
 	{ "backup", "back up every database of the shared instance, with globals and retention",
-	  NULL, cli_backup_main },
+	  cli_backup_usage, cli_backup_main },
 	{ "backups", "the dumps under backups/: list, verify, prune, test",
-	  NULL, cli_backups_main },
+	  cli_backups_usage, cli_backups_main },
 	{ "schedule", "run backup nightly (and a weekly restore test): systemd timer or cron",
-	  NULL, cli_schedule_main },
-	{ "help", "show help for a command", NULL, cli_help_main },
-	{ "version", "print the version", NULL, cli_version_main },
+	  cli_schedule_usage, cli_schedule_main },
+	{ "help", "show help for a command", help_usage, cli_help_main },
+	{ "version", "print the version", version_usage, cli_version_main },
 };
-
-static const char *
-command_usage(const Command *cmd)
-{
-	if (cmd->usage != NULL)
-		return cmd->usage;
-	if (strcmp(cmd->name, "status") == 0)
-		return cli_status_usage;
-	if (strcmp(cmd->name, "plan") == 0)
-		return cli_plan_usage;
-	if (strcmp(cmd->name, "migrate") == 0)
-		return cli_migrate_usage;
-	if (strcmp(cmd->name, "rollback") == 0)
-		return cli_rollback_usage;
-	if (strcmp(cmd->name, "db") == 0)
-		return cli_db_usage;
-	if (strcmp(cmd->name, "user") == 0)
-		return cli_user_usage;
-	if (strcmp(cmd->name, "backup") == 0)
-		return cli_backup_usage;
-	if (strcmp(cmd->name, "backups") == 0)
-		return cli_backups_usage;
-	if (strcmp(cmd->name, "schedule") == 0)
-		return cli_schedule_usage;
-	if (strcmp(cmd->name, "help") == 0)
-		return help_usage;
-	return version_usage;
-}
 
 const Command *
 cli_commands(int *count)
@@ -82,17 +54,9 @@ cli_commands(int *count)
 const Command *
 cli_find_command(const char *name)
 {
-	static Command found;
-
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-	{
 		if (strcmp(commands[i].name, name) == 0)
-		{
-			found = commands[i];
-			found.usage = command_usage(&commands[i]);
-			return &found;
-		}
-	}
+			return &commands[i];
 	return NULL;
 }
 

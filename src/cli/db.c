@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const cli_db_usage =
+const char cli_db_usage[] =
 	"usage: pgfold db list [--json]\n"
 	"       pgfold db exists NAME [--json]\n"
 	"       pgfold db create NAME [--owner ROLE] [--dry-run] [--json]\n"

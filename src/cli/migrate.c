@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const cli_migrate_usage =
+const char cli_migrate_usage[] =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
 	"                      [--ignore-migration-state] [--drop-grants | --with-roles]\n"
@@ -62,7 +62,7 @@ const char *const cli_migrate_usage =
 	"unreachable, 5 shared instance unreachable, 6 verification mismatch or an app\n"
 	"whose settings do not log in (the proof), 7 locked.\n";
 
-const char *const cli_plan_usage =
+const char cli_plan_usage[] =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
 	"                   [--connection-limit N] [--files-edited] [--json]\n"
 	"                   [--ignore-migration-state] [--drop-grants | --with-roles]\n"

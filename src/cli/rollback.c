@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cli_rollback_usage =
+const char cli_rollback_usage[] =
 	"usage: pgfold rollback SERVICE [--yes] [--dry-run] [--no-apply] [--deep] [--drop-shared]\n"
 	"                       [--latest-backup | --backup FILE | --original-data]\n"
 	"\n"

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *const cli_schedule_usage =
+const char cli_schedule_usage[] =
 	"usage: pgfold schedule install [--backup-at HH:MM] [--test-weekly] [--user]\n"
 	"                               [--on-failure CMD] [--on-success CMD]\n"
 	"                               [--cron | --unit-dir DIR]\n"

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const cli_status_usage =
+const char cli_status_usage[] =
 	"usage: pgfold status [SERVICE...] [--json]\n"
 	"       pgfold status --all [--json]\n"
 	"\n"

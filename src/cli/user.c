@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const cli_user_usage =
+const char cli_user_usage[] =
 	"usage: pgfold user create ROLE [DB] [--rotate] [--owner] [--connection-limit N]\n"
 	"                          [--dry-run] [--json]\n"
 	"\n"
