@@ -105,9 +105,6 @@ parse_options(const GlobalOptions *g, const char *command, unsigned accept,
 		{ "older-than", required_argument, NULL, 'O' },
 		{ "keep-last", required_argument, NULL, 'k' },
 		{ "latest", no_argument, NULL, 'L' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char flags[] = "ofBeadACOkL";
@@ -143,9 +140,6 @@ parse_options(const GlobalOptions *g, const char *command, unsigned accept,
 			case 'A': o->all = true; break;
 			case 'C': o->no_checksum = true; break;
 			case 'O': o->older_than = optarg; break;
-			case 'j': o->json = true; break;
-			case 'y': o->yes = true; break;
-			case 'n': o->dry_run = true; break;
 			case 'L': o->latest = true; break;
 			case 'k':
 				if (!str_to_long(optarg, 1, 100000, &o->keep_last))

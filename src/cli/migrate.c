@@ -85,7 +85,6 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 						  char **argv, MigrateOptions *opts, const char **service)
 {
 	static const struct option longopts[] = {
-		{ "yes", no_argument, NULL, 'y' },
 		{ "no-apply", no_argument, NULL, 'n' },
 		{ "deep", no_argument, NULL, 'd' },
 		{ "keep-app-stopped", no_argument, NULL, 'k' },
@@ -97,8 +96,6 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 		{ "drop-grants", no_argument, NULL, 'G' },
 		{ "with-roles", no_argument, NULL, 'W' },
 		{ "files-edited", no_argument, NULL, 'F' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long limit = CONN_LIMIT_FROM_EVIDENCE;
@@ -109,11 +106,10 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 	opts->dry_run = g->dry_run;
 	opts->json = g->json;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
 		switch (c)
 		{
-			case 'y': opts->yes = true; break;
 			case 'n': opts->no_apply = true; break;
 			case 'd': opts->deep = true; break;
 			case 'k': opts->keep_app_stopped = true; break;
@@ -121,7 +117,6 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case 'R': opts->role = optarg; break;
 			case 'v': opts->verify_only = true; break;
 			case 'F': opts->files_edited = true; break;
-			case 'j': opts->json = true; break;
 			case 'I': opts->ignore_migration_state = true; break;
 			case 'G': opts->drop_grants = true; break;
 			case 'W': opts->with_roles = true; break;
@@ -130,9 +125,6 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 					return cli_usage_error(command, "--connection-limit takes a number "
 										   "from -1 (no limit) to 10000, not \"%s\"", optarg);
 				break;
-			case 'h':
-				fputs(strcmp(command, "plan") == 0 ? cli_plan_usage : cli_migrate_usage, stdout);
-				return -1;
 			default:
 				return cli_bad_option(command, argv);
 		}

@@ -60,14 +60,12 @@ parse(const GlobalOptions *g, int argc, char **argv, RollbackOptions *opts,
 	  const char **service, char backup[PATH_MAX])
 {
 	static const struct option longopts[] = {
-		{ "yes", no_argument, NULL, 'y' },
 		{ "no-apply", no_argument, NULL, 'n' },
 		{ "deep", no_argument, NULL, 'd' },
 		{ "drop-shared", no_argument, NULL, 'D' },
 		{ "latest-backup", no_argument, NULL, 'L' },
 		{ "backup", required_argument, NULL, 'B' },
 		{ "original-data", no_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool chosen = false;
@@ -77,11 +75,10 @@ parse(const GlobalOptions *g, int argc, char **argv, RollbackOptions *opts,
 	opts->yes = g->yes;
 	opts->dry_run = g->dry_run;
 	optind = 1;
-	while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	while (rc == EXIT_OK && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
 		switch (c)
 		{
-			case 'y': opts->yes = true; break;
 			case 'n': opts->no_apply = true; break;
 			case 'd': opts->deep = true; break;
 			case 'D': opts->drop_shared = true; break;
@@ -93,7 +90,6 @@ parse(const GlobalOptions *g, int argc, char **argv, RollbackOptions *opts,
 					rc = cli_usage_error("rollback", "--backup %s: no such file", optarg);
 				opts->backup_file = backup;
 				break;
-			case 'h': fputs(cli_rollback_usage, stdout); return -1;
 			default: return cli_bad_option("rollback", argv);
 		}
 	}

@@ -252,29 +252,20 @@ source_answers_free(SourceAnswers *sa)
 int
 cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 {
+	/* --json, --help: main takes them wherever they stand */
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool json = opts->json, every = false;
 	int c;
 	App app;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
-		if (c == 'j')
-			json = true;
-		else if (c == 'a')
-			every = true;
-		else if (c == 'h')
-		{
-			fputs(cli_status_usage, stdout);
-			return EXIT_OK;
-		}
-		else
+		if (c != 'a')
 			return cli_bad_option("status", argv);
+		every = true;
 	}
 	argc -= optind;
 	argv += optind;

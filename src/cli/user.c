@@ -61,7 +61,7 @@ typedef struct UserOpts
 	long        limit;
 } UserOpts;
 
-enum { OPT_ROTATE = 1, OPT_OWNER, OPT_LIMIT, OPT_JSON, OPT_DRY_RUN, OPT_YES };
+enum { OPT_ROTATE = 1, OPT_OWNER, OPT_LIMIT };
 
 static int
 parse(const GlobalOptions *g, int argc, char **argv, UserOpts *o)
@@ -70,9 +70,6 @@ parse(const GlobalOptions *g, int argc, char **argv, UserOpts *o)
 		{ "rotate", no_argument, NULL, OPT_ROTATE },
 		{ "owner", no_argument, NULL, OPT_OWNER },
 		{ "connection-limit", required_argument, NULL, OPT_LIMIT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "yes", no_argument, NULL, OPT_YES },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -92,9 +89,6 @@ parse(const GlobalOptions *g, int argc, char **argv, UserOpts *o)
 		{
 			case OPT_ROTATE: o->rotate = true; break;
 			case OPT_OWNER: o->owner = true; break;
-			case OPT_JSON: o->json = true; break;
-			case OPT_DRY_RUN: o->dry_run = true; break;
-			case OPT_YES: break;
 			case OPT_LIMIT:
 				if (!str_to_long(optarg, -1, 10000, &o->limit))
 					return cli_usage_error("user", "--connection-limit takes a number from -1 "
