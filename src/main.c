@@ -9,52 +9,15 @@
 #include "pgfold/docker.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/proc.h"
 #include "pgfold/signals.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static bool
-take_global_option(GlobalOptions *opts, int argc, char **argv, int *i,
-				   bool *no_color, bool *show_help, bool *show_version)
-{
-	const char *arg = argv[*i];
-
-	if (strcmp(arg, "--root") == 0)
-	{
-		if (*i + 1 >= argc)
-			return false;
-		opts->root = argv[++*i];
-	}
-	else if (strncmp(arg, "--root=", 7) == 0)
-		opts->root = arg + 7;
-	else if (strcmp(arg, "--json") == 0)
-		opts->json = true;
-	else if (strcmp(arg, "--yes") == 0 || strcmp(arg, "-y") == 0)
-		opts->yes = true;
-	else if (strcmp(arg, "--dry-run") == 0)
-		opts->dry_run = true;
-	else if (strcmp(arg, "--no-color") == 0)
-		*no_color = true;
-	else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0)
-		opts->verbosity++;
-	else if (strcmp(arg, "-vv") == 0)
-		opts->verbosity += 2;
-	else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0)
-		opts->verbosity--;
-	else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-		*show_help = true;
-	else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0)
-		*show_version = true;
-	else
-		return false;
-	return true;
-}
 
 int
 main(int argc, char **argv)
@@ -70,26 +33,37 @@ main(int argc, char **argv)
 	if (rest == NULL)
 		return EXIT_FAIL;
 
-	/* argv[0] stays first so getopt in commands sees a program name. */
-	rest[nrest++] = argv[0];
-	for (int i = 1; i < argc; i++)
+	/* The global rows of the option table, wherever they stand; every other
+	 * word (and "--" with all after it) is left to the command, in order. */
+	for (int i = 0; i < argc; i++)
+		rest[i] = argv[i];
+	OptParser p;
+	int id;
+
+	opt_init(&p, NULL, NULL, OPT_CMD_GLOBAL, 0, argc, rest);
+	p.pass = true;
+	while ((id = opt_next(&p)) > OPT_END)
 	{
-		if (strcmp(argv[i], "--") == 0)
+		switch (id)
 		{
-			while (i < argc)
-				rest[nrest++] = argv[i++];
-			break;
+			case OPT_ROOT: opts.root = p.arg; break;
+			case OPT_JSON: opts.json = true; break;
+			case OPT_YES: opts.yes = true; break;
+			case OPT_DRY_RUN: opts.dry_run = true; break;
+			case OPT_NO_COLOR: no_color = true; break;
+			case OPT_VERBOSE: opts.verbosity++; break;
+			case OPT_VERBOSE2: opts.verbosity += 2; break;
+			case OPT_QUIET: opts.verbosity--; break;
+			case OPT_HELP: show_help = true; break;
+			case OPT_VERSION: show_version = true; break;
 		}
-		if (strcmp(argv[i], "--root") == 0 && i + 1 >= argc)
-		{
-			free(rest);
-			return cli_usage_error(NULL, "--root needs a directory");
-		}
-		if (!take_global_option(&opts, argc, argv, &i, &no_color,
-								&show_help, &show_version))
-			rest[nrest++] = argv[i];
 	}
-	rest[nrest] = NULL;
+	if (id == OPT_ERROR)
+	{
+		free(rest);
+		return EXIT_USAGE;
+	}
+	nrest = 1 + p.npos;     /* rest[0] stays the program name */
 
 	opts.color = !no_color && getenv("NO_COLOR") == NULL && isatty(STDERR_FILENO);
 	log_set_color(opts.color);
@@ -136,7 +110,6 @@ main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	signals_install();
-	opterr = 0;     /* commands name a bad option themselves, once */
 
 	/* The command sees its own name as argv[0]. */
 	int rc = cmd->main(&opts, nrest - 1, rest + 1);

@@ -2,7 +2,7 @@
  * cli.h — command table and the options every command shares.
  *
  * One file per command under src/cli/. A command's main parses its own
- * arguments (getopt_long) after the global options were taken out, and
+ * arguments (opt_next, options.h) after the global options were taken out, and
  * returns an exit status from exitcodes.h.
  */
 #ifndef PGFOLD_CLI_H
@@ -42,9 +42,6 @@ void cli_print_json(struct json_t *doc);
 /* Prints "pgfold: error: ..." plus a hint to run `pgfold help NAME`. */
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* After getopt returned '?': names the offending word (exit 2). */
-int cli_bad_option(const char *command, char **argv);
 
 /* The commands, each in src/cli/<name>.c. */
 int cli_status_main(const GlobalOptions *opts, int argc, char **argv);

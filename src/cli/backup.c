@@ -9,10 +9,10 @@
 #include "pgfold/instance.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/signals.h"
 #include "pgfold/stream.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,40 +66,31 @@ typedef struct BackupOptions
 static int
 parse(const GlobalOptions *g, int argc, char **argv, BackupOptions *o)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "keep-daily", required_argument, NULL, 'd' },
-		{ "keep-weekly", required_argument, NULL, 'w' },
-		{ "keep-monthly", required_argument, NULL, 'm' },
-		{ "no-retention", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 }
-	};
 	RetentionPolicy def = RETENTION_DEFAULT;
-	int c;
+	OptParser p;
+	int id;
 
 	memset(o, 0, sizeof(*o));
 	o->policy = def;
 	o->retention = true;
 	o->dry_run = g->dry_run;
 	o->json = g->json;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1)
+	opt_init(&p, "backup", NULL, OPT_CMD_BACKUP, 0, argc, argv);
+	while ((id = opt_next(&p)) > OPT_END)
 	{
-		long *n = c == 'd' ? &o->policy.daily : c == 'w' ? &o->policy.weekly
-			: c == 'm' ? &o->policy.monthly : NULL;
-
-		if (c == 'a')
-			o->all = true;
-		else if (c == 'R')
-			o->retention = false;
-		else if (n != NULL && !str_to_long(optarg, 0, 10000, n))
-			return cli_usage_error("backup", "%s takes a number from 0 to 10000, not \"%s\"",
-								   argv[optind - 1], optarg);
-		else if (n == NULL)
-			return cli_bad_option("backup", argv);
+		switch (id)
+		{
+			case OPT_ALL: o->all = true; break;
+			case OPT_NO_RETENTION: o->retention = false; break;
+			case OPT_KEEP_DAILY: o->policy.daily = p.num; break;
+			case OPT_KEEP_WEEKLY: o->policy.weekly = p.num; break;
+			case OPT_KEEP_MONTHLY: o->policy.monthly = p.num; break;
+		}
 	}
-	o->dbs = argv + optind;
-	o->ndbs = argc - optind;
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
+	o->dbs = p.pos;
+	o->ndbs = p.npos;
 	if (o->all && o->ndbs > 0)
 		return cli_usage_error("backup", "backup takes --all or database names, not both");
 	for (int i = 0; i < o->ndbs; i++)

@@ -8,7 +8,6 @@
 
 #include <jansson.h>
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,15 +109,6 @@ cli_usage_error(const char *command, const char *fmt, ...)
 	else
 		log_error("%s (see `pgfold --help`)", msg);
 	return EXIT_USAGE;
-}
-
-int
-cli_bad_option(const char *command, char **argv)
-{
-	/* getopt (opterr = 0 in main) leaves optind past the offending word */
-	const char *word = optind > 0 ? argv[optind - 1] : "?";
-
-	return cli_usage_error(command, "unknown option, or an option without its value: %s", word);
 }
 
 int

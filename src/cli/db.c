@@ -12,10 +12,10 @@
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
 #include "pgfold/migrate.h"
+#include "pgfold/options.h"
 #include "pgfold/pg.h"
 #include "pgfold/stream.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,63 +93,36 @@ static int
 parse_options(const GlobalOptions *g, const char *command, unsigned accept,
 						   int argc, char **argv, InstanceOptions *o)
 {
-	static const struct option longopts[] = {
-		{ "owner", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "no-backup", no_argument, NULL, 'B' },
-		{ "estimate", no_argument, NULL, 'e' },
-		{ "against", required_argument, NULL, 'a' },
-		{ "deep", no_argument, NULL, 'd' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "no-checksum", no_argument, NULL, 'C' },
-		{ "older-than", required_argument, NULL, 'O' },
-		{ "keep-last", required_argument, NULL, 'k' },
-		{ "latest", no_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char flags[] = "ofBeadACOkL";
-	int c, index = 0;
+	unsigned cmd = strcmp(command, "db") == 0 ? OPT_CMD_DB : OPT_CMD_BACKUPS;
+	OptParser p;
+	int id;
 
 	memset(o, 0, sizeof(*o));
 	o->json = g->json;
 	o->yes = g->yes;
 	o->dry_run = g->dry_run;
-	optind = 1;
-	opterr = 0;     /* our own messages name the subcommand */
-	while ((c = getopt_long(argc, argv, ":", longopts, &index)) != -1)
+	opt_init(&p, command, argv[0], cmd, accept, argc, argv);
+	while ((id = opt_next(&p)) > OPT_END)
 	{
-		const char *bit = c > 0 ? strchr(flags, c) : NULL;
-
-		if (c == ':')
-			return cli_usage_error(command, "%s %s: %s needs a value", command, argv[0],
-								   argv[optind - 1]);
-		if (c == '?')
-			return cli_usage_error(command, "%s %s: unknown option %s", command, argv[0],
-								   argv[optind - 1]);
-		if (bit != NULL && !(accept & (1u << (bit - flags))))
-			return cli_usage_error(command, "%s %s: unknown option --%s", command, argv[0],
-								   longopts[index].name);
-		switch (c)
+		switch (id)
 		{
-			case 'o': o->owner = optarg; break;
-			case 'f': o->force = true; break;
-			case 'B': o->no_backup = true; break;
-			case 'e': o->estimate = true; break;
-			case 'a': o->against = optarg; break;
-			case 'd': o->deep = true; break;
-			case 'A': o->all = true; break;
-			case 'C': o->no_checksum = true; break;
-			case 'O': o->older_than = optarg; break;
-			case 'L': o->latest = true; break;
-			case 'k':
-				if (!str_to_long(optarg, 1, 100000, &o->keep_last))
-					return cli_usage_error(command, "--keep-last takes a number of 1 or more, "
-										   "not \"%s\"", optarg);
-				break;
+			case OPT_OWNER: o->owner = p.arg; break;
+			case OPT_FORCE: o->force = true; break;
+			case OPT_NO_BACKUP: o->no_backup = true; break;
+			case OPT_ESTIMATE: o->estimate = true; break;
+			case OPT_AGAINST: o->against = p.arg; break;
+			case OPT_DEEP: o->deep = true; break;
+			case OPT_ALL: o->all = true; break;
+			case OPT_NO_CHECKSUM: o->no_checksum = true; break;
+			case OPT_OLDER_THAN: o->older_than = p.arg; break;
+			case OPT_LATEST: o->latest = true; break;
+			case OPT_KEEP_LAST: o->keep_last = p.num; break;
 		}
 	}
-	o->argc = argc - optind;
-	o->argv = argv + optind;
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
+	o->argc = p.npos;
+	o->argv = p.pos;
 	for (int i = 0; i < o->argc; i++)
 		if (o->argv[i][0] == '\0')
 			return cli_usage_error(command, "%s %s: empty argument", command, argv[0]);

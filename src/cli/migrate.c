@@ -3,11 +3,11 @@
  */
 #include "pgfold/app.h"
 #include "pgfold/cli.h"
+#include "pgfold/options.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/migrate.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,59 +84,42 @@ int
 cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 						  char **argv, MigrateOptions *opts, const char **service)
 {
-	static const struct option longopts[] = {
-		{ "no-apply", no_argument, NULL, 'n' },
-		{ "deep", no_argument, NULL, 'd' },
-		{ "keep-app-stopped", no_argument, NULL, 'k' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "role", required_argument, NULL, 'R' },
-		{ "connection-limit", required_argument, NULL, 'c' },
-		{ "verify", no_argument, NULL, 'v' },
-		{ "ignore-migration-state", no_argument, NULL, 'I' },
-		{ "drop-grants", no_argument, NULL, 'G' },
-		{ "with-roles", no_argument, NULL, 'W' },
-		{ "files-edited", no_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 }
-	};
 	long limit = CONN_LIMIT_FROM_EVIDENCE;
-	int c;
+	OptParser p;
+	int id;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->yes = g->yes;
 	opts->dry_run = g->dry_run;
 	opts->json = g->json;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	opt_init(&p, command, NULL, OPT_CMD_MIGRATE, 0, argc, argv);
+	while ((id = opt_next(&p)) > OPT_END)
 	{
-		switch (c)
+		switch (id)
 		{
-			case 'n': opts->no_apply = true; break;
-			case 'd': opts->deep = true; break;
-			case 'k': opts->keep_app_stopped = true; break;
-			case 'D': opts->db = optarg; break;
-			case 'R': opts->role = optarg; break;
-			case 'v': opts->verify_only = true; break;
-			case 'F': opts->files_edited = true; break;
-			case 'I': opts->ignore_migration_state = true; break;
-			case 'G': opts->drop_grants = true; break;
-			case 'W': opts->with_roles = true; break;
-			case 'c':
-				if (!str_to_long(optarg, -1, 10000, &limit))
-					return cli_usage_error(command, "--connection-limit takes a number "
-										   "from -1 (no limit) to 10000, not \"%s\"", optarg);
-				break;
-			default:
-				return cli_bad_option(command, argv);
+			case OPT_NO_APPLY: opts->no_apply = true; break;
+			case OPT_DEEP: opts->deep = true; break;
+			case OPT_KEEP_APP_STOPPED: opts->keep_app_stopped = true; break;
+			case OPT_DB: opts->db = p.arg; break;
+			case OPT_ROLE: opts->role = p.arg; break;
+			case OPT_VERIFY: opts->verify_only = true; break;
+			case OPT_FILES_EDITED: opts->files_edited = true; break;
+			case OPT_IGNORE_MIGRATION_STATE: opts->ignore_migration_state = true; break;
+			case OPT_DROP_GRANTS: opts->drop_grants = true; break;
+			case OPT_WITH_ROLES: opts->with_roles = true; break;
+			case OPT_CONNECTION_LIMIT: limit = p.num; break;
 		}
 	}
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
 	opts->connection_limit = (int) limit;
 	if (opts->drop_grants && opts->with_roles)
 		return cli_usage_error(command, "--drop-grants and --with-roles are two ways on: "
 							   "pick one");
-	if (argc - optind != 1)
-		return cli_usage_error(command, argc - optind == 0 ? "name one service"
+	if (p.npos != 1)
+		return cli_usage_error(command, p.npos == 0 ? "name one service"
 							   : "one service at a time");
-	*service = argv[optind];
+	*service = p.pos[0];
 	return EXIT_OK;
 }
 

@@ -5,9 +5,9 @@
 #include "pgfold/cli.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/rollback.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,46 +59,39 @@ static int
 parse(const GlobalOptions *g, int argc, char **argv, RollbackOptions *opts,
 	  const char **service, char backup[PATH_MAX])
 {
-	static const struct option longopts[] = {
-		{ "no-apply", no_argument, NULL, 'n' },
-		{ "deep", no_argument, NULL, 'd' },
-		{ "drop-shared", no_argument, NULL, 'D' },
-		{ "latest-backup", no_argument, NULL, 'L' },
-		{ "backup", required_argument, NULL, 'B' },
-		{ "original-data", no_argument, NULL, 'O' },
-		{ NULL, 0, NULL, 0 }
-	};
+	OptParser p;
 	bool chosen = false;
-	int c, rc = EXIT_OK;
+	int id = OPT_END, rc = EXIT_OK;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->yes = g->yes;
 	opts->dry_run = g->dry_run;
-	optind = 1;
-	while (rc == EXIT_OK && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	opt_init(&p, "rollback", NULL, OPT_CMD_ROLLBACK, 0, argc, argv);
+	while (rc == EXIT_OK && (id = opt_next(&p)) > OPT_END)
 	{
-		switch (c)
+		switch (id)
 		{
-			case 'n': opts->no_apply = true; break;
-			case 'd': opts->deep = true; break;
-			case 'D': opts->drop_shared = true; break;
-			case 'L': rc = set_data(opts, RB_DATA_LATEST, &chosen); break;
-			case 'O': rc = set_data(opts, RB_DATA_ORIGINAL, &chosen); break;
-			case 'B':
+			case OPT_NO_APPLY: opts->no_apply = true; break;
+			case OPT_DEEP: opts->deep = true; break;
+			case OPT_DROP_SHARED: opts->drop_shared = true; break;
+			case OPT_LATEST_BACKUP: rc = set_data(opts, RB_DATA_LATEST, &chosen); break;
+			case OPT_ORIGINAL_DATA: rc = set_data(opts, RB_DATA_ORIGINAL, &chosen); break;
+			case OPT_BACKUP:
 				rc = set_data(opts, RB_DATA_FILE, &chosen);
-				if (rc == EXIT_OK && realpath(optarg, backup) == NULL)
-					rc = cli_usage_error("rollback", "--backup %s: no such file", optarg);
+				if (rc == EXIT_OK && realpath(p.arg, backup) == NULL)
+					rc = cli_usage_error("rollback", "--backup %s: no such file", p.arg);
 				opts->backup_file = backup;
 				break;
-			default: return cli_bad_option("rollback", argv);
 		}
 	}
 	if (rc != EXIT_OK)
 		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("rollback", argc - optind == 0 ? "name one service"
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
+	if (p.npos != 1)
+		return cli_usage_error("rollback", p.npos == 0 ? "name one service"
 							   : "one service at a time");
-	*service = argv[optind];
+	*service = p.pos[0];
 	return EXIT_OK;
 }
 

@@ -10,12 +10,12 @@
 #include "pgfold/fsutil.h"
 #include "pgfold/instance.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/proc.h"
 #include "pgfold/schedule.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,49 +64,40 @@ typedef struct SchedOptions
 static int
 parse(int argc, char **argv, SchedOptions *o)
 {
-	static const struct option longopts[] = {
-		{ "backup-at", required_argument, NULL, 'b' },
-		{ "test-weekly", no_argument, NULL, 't' },
-		{ "user", no_argument, NULL, 'u' },
-		{ "cron", no_argument, NULL, 'c' },
-		{ "unit-dir", required_argument, NULL, 'd' },
-		{ "on-failure", required_argument, NULL, 'F' },
-		{ "on-success", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+	OptParser p;
+	int id;
 
 	memset(o, 0, sizeof(*o));
 	o->backup_at = "03:15";
 	if (argc < 2)
 		return cli_usage_error("schedule", "schedule needs install, status, remove or run");
 	o->sub = argv[1];
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, ":", longopts, NULL)) != -1)
+	/* which subcommand takes which option: cli_schedule_main */
+	opt_init(&p, "schedule", NULL, OPT_CMD_SCHEDULE, 0, argc - 1, argv + 1);
+	while ((id = opt_next(&p)) > OPT_END)
 	{
-		switch (c)
+		switch (id)
 		{
-			case 'b': o->backup_at = optarg; break;
-			case 't': o->test_weekly = true; break;
-			case 'u': o->user = true; break;
-			case 'c': o->cron = true; break;
-			case 'd': o->unit_dir = optarg; break;
-			case 'F': o->on_failure = optarg; break;
-			case 'S': o->on_success = optarg; break;
-			default: return cli_usage_error("schedule", "unknown option, or an option without "
-											"its value: %s", argv[optind]);
+			case OPT_BACKUP_AT: o->backup_at = p.arg; break;
+			case OPT_TEST_WEEKLY: o->test_weekly = true; break;
+			case OPT_USER: o->user = true; break;
+			case OPT_CRON: o->cron = true; break;
+			case OPT_UNIT_DIR: o->unit_dir = p.arg; break;
+			case OPT_ON_FAILURE: o->on_failure = p.arg; break;
+			case OPT_ON_SUCCESS: o->on_success = p.arg; break;
 		}
 	}
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
 	if (strcmp(o->sub, "run") == 0)
 	{
-		if (optind + 1 >= argc || (strcmp(argv[optind + 1], "backup") != 0
-								   && strcmp(argv[optind + 1], "test") != 0))
+		if (p.npos < 1 || (strcmp(p.pos[0], "backup") != 0 && strcmp(p.pos[0], "test") != 0))
 			return cli_usage_error("schedule", "schedule run takes backup or test");
-		o->what = argv[optind + 1];
+		o->what = p.pos[0];
 	}
-	else if (optind + 1 < argc)
+	else if (p.npos > 0)
 		return cli_usage_error("schedule", "schedule %s takes no argument \"%s\"", o->sub,
-							   argv[optind + 1]);
+							   p.pos[0]);
 	return EXIT_OK;
 }
 

@@ -9,11 +9,11 @@
 #include "pgfold/cli.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/pg.h"
 #include "pgfold/preflight.h"
 #include "pgfold/stream.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -253,22 +253,18 @@ int
 cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 {
 	/* --json, --help: main takes them wherever they stand */
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
 	bool json = opts->json, every = false;
-	int c;
+	OptParser p;
+	int id;
 	App app;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
-	{
-		if (c != 'a')
-			return cli_bad_option("status", argv);
-		every = true;
-	}
-	argc -= optind;
-	argv += optind;
+	opt_init(&p, "status", NULL, OPT_CMD_STATUS, 0, argc, argv);
+	while ((id = opt_next(&p)) > OPT_END)
+		every = every || id == OPT_ALL;
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
+	argc = p.npos;
+	argv = p.pos;
 	if (every && argc > 0)
 		return cli_usage_error("status", "--all lists every dedicated postgres; give no SERVICE");
 	if (every)

@@ -9,10 +9,10 @@
 #include "pgfold/instance.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/migrate.h"
 #include "pgfold/secrets.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,18 +61,11 @@ typedef struct UserOpts
 	long        limit;
 } UserOpts;
 
-enum { OPT_ROTATE = 1, OPT_OWNER, OPT_LIMIT };
-
 static int
 parse(const GlobalOptions *g, int argc, char **argv, UserOpts *o)
 {
-	static const struct option longopts[] = {
-		{ "rotate", no_argument, NULL, OPT_ROTATE },
-		{ "owner", no_argument, NULL, OPT_OWNER },
-		{ "connection-limit", required_argument, NULL, OPT_LIMIT },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+	OptParser p;
+	int id;
 
 	memset(o, 0, sizeof(*o));
 	o->json = g->json;
@@ -80,28 +73,22 @@ parse(const GlobalOptions *g, int argc, char **argv, UserOpts *o)
 	o->limit = MIGRATE_DEFAULT_CONNECTION_LIMIT;
 	if (argc < 2 || strcmp(argv[1], "create") != 0)
 		return cli_usage_error("user", "the subcommand is `user create ROLE [DB]`");
-	argc--;
-	argv++;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	opt_init(&p, "user", NULL, OPT_CMD_USER, 0, argc - 1, argv + 1);
+	while ((id = opt_next(&p)) > OPT_END)
 	{
-		switch (c)
+		switch (id)
 		{
 			case OPT_ROTATE: o->rotate = true; break;
-			case OPT_OWNER: o->owner = true; break;
-			case OPT_LIMIT:
-				if (!str_to_long(optarg, -1, 10000, &o->limit))
-					return cli_usage_error("user", "--connection-limit takes a number from -1 "
-										   "(no limit) to 10000, not \"%s\"", optarg);
-				break;
-			default:
-				return cli_bad_option("user", argv);
+			case OPT_OWNER_FLAG: o->owner = true; break;
+			case OPT_CONNECTION_LIMIT: o->limit = p.num; break;
 		}
 	}
-	if (argc - optind < 1 || argc - optind > 2)
+	if (id == OPT_ERROR)
+		return EXIT_USAGE;
+	if (p.npos < 1 || p.npos > 2)
 		return cli_usage_error("user", "user create takes ROLE and an optional DB");
-	o->role = argv[optind];
-	o->db = argc - optind == 2 ? argv[optind + 1] : NULL;
+	o->role = p.pos[0];
+	o->db = p.npos == 2 ? p.pos[1] : NULL;
 	if (!secrets_role_name_valid(o->role))
 		return cli_usage_error("user", "role name \"%.64s\" is not usable: 1-63 characters of "
 							   "[A-Za-z0-9_.-], not starting with '.' or '-' (it names its "
