@@ -3,10 +3,10 @@
  */
 #include "pgfold/app.h"
 #include "pgfold/cli.h"
-#include "pgfold/options.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/migrate.h"
+#include "pgfold/options.h"
 
 #include <stdio.h>
 #include <string.h>

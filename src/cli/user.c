@@ -9,8 +9,8 @@
 #include "pgfold/instance.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
-#include "pgfold/options.h"
 #include "pgfold/migrate.h"
+#include "pgfold/options.h"
 #include "pgfold/secrets.h"
 
 #include <stdio.h>
