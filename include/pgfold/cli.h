@@ -79,10 +79,11 @@ int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_schedule_usage[];
 
 /* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
- * subcommands in table (instance.h); its options are parsed (those it does
- * not accept are usage errors), its arguments counted, then it runs. */
+ * subcommands in table (instance.h); its options are parsed with the rows
+ * of opt_cmd (OPT_CMD_DB or _BACKUPS, options.h) its accept bits allow,
+ * its arguments counted, then it runs. */
 struct InstanceSub;
-int cli_run_instance_command(const GlobalOptions *g, const char *command,
+int cli_run_instance_command(const GlobalOptions *g, const char *command, unsigned opt_cmd,
 							 const struct InstanceSub *table, size_t count, int argc, char **argv);
 
 /* Options shared by `plan` and `migrate`; -1 = help printed (exit 0). */

@@ -8,6 +8,7 @@
 #include "pgfold/instance.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
+#include "pgfold/options.h"
 #include "pgfold/signals.h"
 #include "pgfold/stream.h"
 
@@ -461,6 +462,6 @@ static const InstanceSub subs[] = {
 int
 cli_backups_main(const GlobalOptions *g, int argc, char **argv)
 {
-	return cli_run_instance_command(g, "backups", subs, sizeof(subs) / sizeof(subs[0]), argc,
-									argv);
+	return cli_run_instance_command(g, "backups", OPT_CMD_BACKUPS, subs,
+									sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

@@ -88,12 +88,11 @@ const char cli_db_usage[] =
 	"unreachable; 6 verification found problems (checksum, counts, amcheck, diff);\n"
 	"7 another pgfold holds the stack lock.\n";
 
-/* Options of `COMMAND SUB` (accept: IOPT_*), argv[0] being SUB. */
+/* Options of `COMMAND SUB` (cmd: OPT_CMD_*, accept: IOPT_*), argv[0] being SUB. */
 static int
-parse_options(const GlobalOptions *g, const char *command, unsigned accept,
-						   int argc, char **argv, InstanceOptions *o)
+parse_options(const GlobalOptions *g, const char *command, unsigned cmd, unsigned accept,
+			  int argc, char **argv, InstanceOptions *o)
 {
-	unsigned cmd = strcmp(command, "db") == 0 ? OPT_CMD_DB : OPT_CMD_BACKUPS;
 	OptParser p;
 	int id;
 
@@ -666,8 +665,8 @@ run_sub(App *app, void *ctx, Lock *lock)
 }
 
 int
-cli_run_instance_command(const GlobalOptions *g, const char *command, const InstanceSub *table,
-						 size_t count, int argc, char **argv)
+cli_run_instance_command(const GlobalOptions *g, const char *command, unsigned opt_cmd,
+						 const InstanceSub *table, size_t count, int argc, char **argv)
 {
 	SubCall call = { .sub = NULL };
 	StrBuf names = STRBUF_INIT;
@@ -688,7 +687,7 @@ cli_run_instance_command(const GlobalOptions *g, const char *command, const Inst
 		return rc;
 	}
 	sb_free(&names);
-	rc = parse_options(g, command, call.sub->accept, argc - 1, argv + 1, &call.o);
+	rc = parse_options(g, command, opt_cmd, call.sub->accept, argc - 1, argv + 1, &call.o);
 	if (rc != EXIT_OK)
 		return rc;
 	if (call.o.argc < call.sub->min || (call.sub->max >= 0 && call.o.argc > call.sub->max))
@@ -701,5 +700,6 @@ cli_run_instance_command(const GlobalOptions *g, const char *command, const Inst
 int
 cli_db_main(const GlobalOptions *g, int argc, char **argv)
 {
-	return cli_run_instance_command(g, "db", subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
+	return cli_run_instance_command(g, "db", OPT_CMD_DB, subs, sizeof(subs) / sizeof(subs[0]),
+									argc, argv);
 }
