@@ -165,9 +165,7 @@ take_value(OptParser *p, const OptRow *r, const char *eq)
 	if (p->seen[r->id] && !(r->commands & OPT_CMD_GLOBAL))
 		return opt_error(p, "%s given twice", r->name);
 	if (r->kind == OPT_LONG && !str_to_long(p->arg, r->min, r->max, &p->num))
-	{
 		return opt_error(p, "%s takes a number %s, not \"%s\"", r->name, r->range, p->arg);
-	}
 	return r->id;
 }
 
@@ -180,6 +178,7 @@ opt_next(OptParser *p)
 		const char *eq;
 		const OptRow *r;
 		bool known;
+		int len;
 
 		if (p->ended || word[0] != '-' || word[1] == '\0')
 		{
@@ -194,18 +193,19 @@ opt_next(OptParser *p)
 			continue;
 		}
 		eq = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
-		r = find_row(p, word, eq ? (size_t) (eq - word) : strlen(word), &known);
+		len = eq ? (int) (eq - word) : (int) strlen(word);
+		r = find_row(p, word, (size_t) len, &known);
 		if (r == NULL && p->pass)
 		{
 			keep(p, word);
 			continue;
 		}
 		if (r == NULL && known && p->sub != NULL)
-			return opt_error(p, "%s belongs to another subcommand", word);
+			return opt_error(p, "%.*s belongs to another subcommand", len, word);
 		if (r == NULL && known)
-			return opt_error(p, "%s is not an option of %s", word, p->command);
+			return opt_error(p, "%.*s is not an option of %s", len, word, p->command);
 		if (r == NULL)
-			return opt_error(p, "unknown option %s", word);
+			return opt_error(p, "unknown option %.*s", len, word);
 		p->row = r;
 		p->arg = NULL;
 		if (r->kind == OPT_NONE && eq != NULL)

@@ -68,10 +68,14 @@ Test(cli_options, short_option_of_no_command_is_unknown)
 Test(cli_options, option_of_another_command)
 {
 	char *argv[] = { "status", "--drop-shared", NULL };
+	char *eq[] = { "status", "--owner=me", NULL };
 	Run r;
 
 	run(&r, "status", NULL, OPT_CMD_STATUS, 0, false, argv);
 	expect_error(&r, "--drop-shared is not an option of status (see `pgfold help status`)");
+	/* named without its value */
+	run(&r, "status", NULL, OPT_CMD_STATUS, 0, false, eq);
+	expect_error(&r, "--owner is not an option of status (see `pgfold help status`)");
 }
 
 Test(cli_options, db_subcommand_refuses_another_subcommands_option)
