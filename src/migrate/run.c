@@ -92,7 +92,8 @@ resumable_run(const Journal *j)
 {
 	const char *run = journal_latest_run(j, JOURNAL_MIGRATE);
 
-	if (run == NULL || journal_run_complete(j, run) || journal_step(j, run, JOURNAL_STEP_ABORT) != NULL)
+	if (run == NULL || journal_run_complete(j, run)
+		|| journal_step(j, run, JOURNAL_STEP_ABORT) != NULL)
 		return NULL;
 	return run;
 }
@@ -145,17 +146,17 @@ refuse_edited(Run *r, const char *copy, bool files_done)
 static bool
 restore_original_if_changed(Run *r)
 {
-	json_t *saved = journal_step_done(&r->journal, r->run_id, MIG_STEP_SAVE);
+	MigrationRecord m;
 	char sha[FS_SHA256_HEX_LEN + 1];
 	StrBuf orig = STRBUF_INIT;
-	const char *copy, *want;
+	const char *copy = m.save.copy;
 
-	if (saved == NULL || run_step_done(r, MIG_STEP_FILES))
+	if (!journal_read_migration(&r->journal, r->run_id, &m))
+		return false;
+	if (!m.save.done || m.files.done)
 		return true;
-	copy = json_string_value(json_object_get(saved, "copy"));
-	want = json_string_value(json_object_get(saved, "sha256"));
 	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, sha);
-	if (copy == NULL || want == NULL || strcmp(sha, want) == 0)
+	if (copy[0] == '\0' || m.save.sha256[0] == '\0' || strcmp(sha, m.save.sha256) == 0)
 		return true;
 	if (written_sha(r) == NULL || strcmp(sha, written_sha(r)) != 0)
 		return refuse_edited(r, copy, false);
