@@ -43,10 +43,73 @@
 #define JOURNAL_MAX_BYTES       (16u * 1024 * 1024)
 /* The step that marks a run as finished. */
 #define JOURNAL_STEP_COMPLETE   "complete"
+/* A run given up (failure undone, or ended by a rollback): never resumed. */
+#define JOURNAL_STEP_ABORT      "abort"
 /* Longest run id or step name. */
 #define JOURNAL_NAME_MAX        64
 /* "YYYYmmddTHHMMSSZ" */
 #define JOURNAL_STAMP_LEN       16
+
+/*
+ * ---- the run contract ----------------------------------------------------
+ *
+ * Step names are written to disk: they never change (journals written by
+ * older versions are read by newer ones). Every module names a step through
+ * these, nowhere else.
+ *
+ * Migrate (op "migrate"), in order; the fields each "done" record carries
+ * (read back by journal_read_migration):
+ *   connections     what the pre-flight measured
+ *   save-original   copy, sha256                      (the service file as found)
+ *   stop-apps       containers, names, file_apps
+ *   role            role, action, db, tmp_db, source_container, source_user,
+ *                   source_db, project
+ *   stream          dump, sha256, bytes, seconds, ...
+ *   ownership, carry-roles (--with-roles), properties, analyze
+ *   verify          tables, rows, ..., deep
+ *   files           service_sha256, override, env_keys, env_file, app_files
+ *   cutover, apply  (applied), start-file-apps, proof
+ *   complete        db, role, dump, apps_down
+ * Rollback (op "rollback"):
+ *   options, stop-apps, backup, start-db, restore, verify, swap, files, apply,
+ *   drop-stale, drop-shared, complete
+ * Either may end with "abort" (JOURNAL_STEP_ABORT).
+ */
+#define MIG_STEP_CONNS          "connections"
+#define MIG_STEP_SAVE           "save-original"
+#define MIG_STEP_STOP           "stop-apps"
+#define MIG_STEP_ROLE           "role"
+#define MIG_STEP_STREAM         "stream"
+#define MIG_STEP_OWNERSHIP      "ownership"
+#define MIG_STEP_CARRY          "carry-roles"     /* --with-roles only */
+#define MIG_STEP_PROPERTIES     "properties"
+#define MIG_STEP_ANALYZE        "analyze"
+#define MIG_STEP_VERIFY         "verify"
+#define MIG_STEP_FILES          "files"
+#define MIG_STEP_CUTOVER        "cutover"
+#define MIG_STEP_APPLY          "apply"
+#define MIG_STEP_PROOF          "proof"           /* the apps' settings log in (last) */
+/* Steps of the runner that are timed but never journaled. */
+#define MIG_STEP_STATE          "migration-state"
+#define MIG_STEP_STATE_AFTER    "migration-state-after"
+#define MIG_STEP_START_FILE_APPS "start-file-apps"
+
+#define RB_STEP_OPTIONS         "options"
+#define RB_STEP_STOP            "stop-apps"
+#define RB_STEP_BACKUP          "backup"
+#define RB_STEP_START_DB        "start-db"
+#define RB_STEP_RESTORE         "restore"
+#define RB_STEP_VERIFY          "verify"
+#define RB_STEP_SWAP            "swap"
+#define RB_STEP_FILES           "files"
+#define RB_STEP_APPLY           "apply"
+#define RB_STEP_DROP_STALE      "drop-stale"
+#define RB_STEP_DROP_SHARED     "drop-shared"
+
+/* Name parts of a rollback's run files: <service>_pre_rollback_<run>.dump,
+ * <service>_rollback_<run>.log / .override.yml. */
+#define JOURNAL_PRE_ROLLBACK    "pre_rollback_"
+#define JOURNAL_ROLLBACK_FILE   "rollback_"
 
 typedef enum JournalOp
 {
@@ -101,8 +164,21 @@ void journal_close(Journal *j);
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* A new run id, "YYYYmmddTHHMMSSZ-xxxxxx" (UTC `when` + 6 random hex). */
-bool journal_new_run_id(time_t when, char *out, size_t outsize);
+/*
+ * Where run ids get the time: NULL means time(NULL); tests pass their own.
+ * A run id is the UTC stamp "YYYYmmddTHHMMSSZ" (JOURNAL_STAMP_LEN): it names
+ * the run's files, which the backups module parses (backups.c split_name).
+ */
+typedef time_t (*JournalClock)(void);
+
+/*
+ * A new run id: the clock's second, or, when a run of j already has that
+ * id (a run refused or aborted within the same second), the next second no
+ * run of j uses. No waiting: the stamp may run a second or two ahead of the
+ * clock, ids stay unique per journal and in order, and remain plain stamps.
+ */
+bool journal_new_run_id(const Journal *j, JournalClock clock,
+						char out[JOURNAL_STAMP_LEN + 1]);
 
 /*
  * Append one record and fsync it. fields (may be NULL) is a JSON object
@@ -199,15 +275,81 @@ bool lock_read_holder(const char *root, LockHolder *out);
 /* UTC `when` as "YYYYmmddTHHMMSSZ". */
 bool journal_stamp(time_t when, char out[JOURNAL_STAMP_LEN + 1]);
 
-/* <backups>/postgres-migrations/<service>_<YYYYmmddTHHMMSSZ>.<ext> */
-bool journal_run_file_path(const char *backups_dir, const char *service, time_t when,
-						   const char *ext, char *out, size_t outsize);
+/* <backups>/postgres-migrations/<service>_<middle><run><ext>, the one name
+ * of every run file: migrate's (middle "": <svc>_<run>.dump, .yml, .log)
+ * and rollback's (JOURNAL_PRE_ROLLBACK, JOURNAL_ROLLBACK_FILE). middle and
+ * ext are ours (no '/'); ext includes its dot. Logs the error. */
+bool journal_run_file(const char *backups_dir, const char *service, const char *middle,
+					  const char *run, const char *ext, char *out, size_t outsize);
 
-/* Create the directory if needed, create (0640) or append to
- * <service>_<stamp>.log and send the log there (log_open_file). The path
- * goes to path_out when not NULL. */
-bool journal_open_run_log(const char *backups_dir, const char *service, time_t when,
-						  char *path_out, size_t outsize);
+/* Create the directory if needed (0750), create (LOG_FILE_MODE 0640, not
+ * the umask's) or append to journal_run_file(..., middle, run, ".log") and
+ * send the log there (log_open_file). The path goes to path_out when not
+ * NULL. */
+bool journal_open_run_log(const char *backups_dir, const char *service, const char *middle,
+						  const char *run, char *path_out, size_t outsize);
+
+/* ---- a migration as its journal records it ---------------------------------
+ *
+ * journal_read_migration fills what the "done" records of one migrate run
+ * say, step by step: a step not done has done = false; a field absent (or
+ * too long for its buffer: not ours) is "" or NULL. Callers decide what
+ * they need. json_t * are borrowed from the journal (see above).
+ */
+#define JOURNAL_DB_NAME_MAX 64   /* NAMEDATALEN with its NUL */
+
+typedef struct MigrationRecord
+{
+	char run[JOURNAL_NAME_MAX + 1];
+	bool complete;              /* "complete" done */
+	bool aborted;               /* an "abort" record, any status */
+	bool applied;               /* "apply" done */
+	struct
+	{
+		bool done;
+		char copy[PATH_MAX];    /* the saved original service file */
+		char sha256[65];
+	} save;
+	struct
+	{
+		bool    done;
+		json_t *containers;     /* ids of the apps stopped */
+		json_t *file_apps;      /* of those, apps of other files */
+	} stop;
+	struct
+	{
+		bool done;
+		char db[JOURNAL_DB_NAME_MAX];       /* on the shared instance */
+		char tmp_db[JOURNAL_DB_NAME_MAX];
+		char role[JOURNAL_DB_NAME_MAX];
+		char source_container[256];         /* dedicated container's name */
+		char source_user[128];              /* its POSTGRES_USER */
+		char source_db[128];                /* its POSTGRES_DB */
+		char project[256];
+	} role;
+	struct
+	{
+		bool done;
+		char dump[PATH_MAX];
+		char sha256[65];
+	} stream;
+	json_t *verify;             /* the "verify" done record (counts), or NULL */
+	struct
+	{
+		bool    done;
+		char    service_sha256[65];         /* the service file as migrate wrote it */
+		char    override[PATH_MAX];
+		char    env_file[PATH_MAX];         /* "" before it was journaled */
+		json_t *env_keys;
+		json_t *app_files;
+	} files;
+	/* the shared database: the complete record's "db", else the role's */
+	char db[JOURNAL_DB_NAME_MAX];
+} MigrationRecord;
+
+/* False (logged) only when run is NULL or not a run id; a run with no
+ * records reads as nothing done. */
+bool journal_read_migration(const Journal *j, const char *run, MigrationRecord *out);
 
 /* A run's downtime as its complete record keeps it:
  * {"seconds": 7.4, "phases": {"stop-apps": 0.3, "stream": 5.1, ...}}. */

@@ -3,7 +3,7 @@
  * container, with the data it wrote while it lived on the shared instance.
  *
  * Everything the rollback needs about the migration comes from the
- * migration's journal records (see src/migrate/run_internal.h): the saved
+ * migration's journal records (journal_read_migration, journal.h): the saved
  * original service file and its sha256 (save-original), the names and the
  * compose project (role), the migration dump (stream), its verified counts
  * (verify), the sha256 of the file migrate wrote, the override and the .env
@@ -32,19 +32,7 @@
 
 #include "pgfold/app.h"
 
-/* Journal step names of a rollback run: the contract with re-runs. */
-#define RB_STEP_OPTIONS     "options"
-#define RB_STEP_STOP        "stop-apps"
-#define RB_STEP_BACKUP      "backup"
-#define RB_STEP_START_DB    "start-db"
-#define RB_STEP_RESTORE     "restore"
-#define RB_STEP_VERIFY      "verify"
-#define RB_STEP_SWAP        "swap"
-#define RB_STEP_FILES       "files"
-#define RB_STEP_APPLY       "apply"
-#define RB_STEP_DROP_STALE  "drop-stale"
-#define RB_STEP_DROP_SHARED "drop-shared"
-#define RB_STEP_ABORT       "abort"
+/* Journal step names of a rollback run: journal.h (RB_STEP_*). */
 
 /* Where the dedicated database's data comes from. */
 typedef enum RollbackData

@@ -22,9 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PRE_ROLLBACK_MARK   "_pre_rollback_"
+#define PRE_ROLLBACK_MARK   "_" JOURNAL_PRE_ROLLBACK
 #define PRE_ROLLBACK_SUFFIX "_pre_rollback"
-#define ABORT_STEP        "abort"
 
 const char *
 backups_kind_name(BackupKind kind)
@@ -176,7 +175,7 @@ run_protected(const Journal *j, const JournalRun *run, const char *migrated)
 {
 	if (migrated != NULL && strcmp(run->run, migrated) == 0)
 		return true;
-	return !run->complete && journal_step(j, run->run, ABORT_STEP) == NULL;
+	return !run->complete && journal_step(j, run->run, JOURNAL_STEP_ABORT) == NULL;
 }
 
 static void

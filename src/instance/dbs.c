@@ -93,19 +93,17 @@ map_journal(App *app, InstanceServiceMap *map, const char *service)
 {
 	Journal j = JOURNAL_INIT;
 	bool exists = false;
-	const char *run = NULL, *db = NULL;
+	const char *run = NULL;
 
 	if (!journal_load(app->cfg.backups_dir, service, &j, &exists))
 		return;
 	if (exists && journal_is_migrated(&j, &run))
 	{
-		json_t *rec = journal_step_done(&j, run, JOURNAL_STEP_COMPLETE);
+		MigrationRecord *m = xcalloc(1, sizeof(*m));
 
-		if (rec == NULL || json_object_get(rec, "db") == NULL)
-			rec = journal_step_done(&j, run, "role");
-		db = rec ? json_string_value(json_object_get(rec, "db")) : NULL;
-		if (db != NULL)
-			map_add(map, service, db);
+		if (journal_read_migration(&j, run, m) && m->db[0] != '\0')
+			map_add(map, service, m->db);
+		free(m);
 	}
 	journal_close(&j);
 }

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 static const char *const op_names[] = { "migrate", "rollback" };
 static const char *const status_names[] = { "started", "done", "failed" };
 static const char *const reserved_keys[] = { "ts", "op", "run", "step", "status" };
@@ -304,25 +302,34 @@ journal_close(Journal *j)
 	j->records = NULL;
 }
 
-bool
-journal_new_run_id(time_t when, char *out, size_t outsize)
+static bool
+run_id_used(const Journal *j, const char *id)
 {
-	char stamp[JOURNAL_STAMP_LEN + 1];
-	unsigned char rnd[3];
+	for (size_t i = 0; i < journal_count(j); i++)
+	{
+		const char *run = json_string_value(json_object_get(journal_record(j, i), "run"));
 
-	if (sodium_init() < 0)
-	{
-		log_error("libsodium cannot be initialised");
-		return false;
+		if (run != NULL && strcmp(run, id) == 0)
+			return true;
 	}
-	randombytes_buf(rnd, sizeof(rnd));
-	if (!journal_stamp(when, stamp) ||
-		!str_format(out, outsize, "%s-%02x%02x%02x", stamp, rnd[0], rnd[1], rnd[2]))
+	return false;
+}
+
+bool
+journal_new_run_id(const Journal *j, JournalClock clock, char out[JOURNAL_STAMP_LEN + 1])
+{
+	time_t when = clock != NULL ? clock() : time(NULL);
+
+	/* Each try skips one used id: more tries than runs cannot be needed. */
+	for (size_t tries = 0; tries <= journal_count(j); tries++, when++)
 	{
-		log_error("internal error: run id buffer too small");
-		return false;
+		if (!journal_stamp(when, out))
+			return false;
+		if (!run_id_used(j, out))
+			return true;
 	}
-	return true;
+	log_error("no free run id in %s", j->path);
+	return false;
 }
 
 static void

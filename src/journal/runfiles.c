@@ -27,36 +27,39 @@ journal_stamp(time_t when, char out[JOURNAL_STAMP_LEN + 1])
 }
 
 bool
-journal_run_file_path(const char *backups_dir, const char *service, time_t when,
-					  const char *ext, char *out, size_t outsize)
+journal_run_file(const char *backups_dir, const char *service, const char *middle,
+				 const char *run, const char *ext, char *out, size_t outsize)
 {
-	char dir[PATH_MAX], stamp[JOURNAL_STAMP_LEN + 1];
+	char dir[PATH_MAX];
 
 	if (!journal_service_name_valid(service) ||
-		!journal_dir_path(backups_dir, dir, sizeof(dir)) ||
-		!journal_stamp(when, stamp))
+		!journal_dir_path(backups_dir, dir, sizeof(dir)))
 		return false;
-	/* The extension is ours (log, dump, ...): no path separators in it. */
-	if (ext == NULL || ext[0] == '\0' || strchr(ext, '/') != NULL)
+	/* middle and ext are ours (log, dump, ...), the run id a stamp: no path
+	 * separators in any of them. */
+	if (middle == NULL || ext == NULL || run == NULL || run[0] == '\0'
+		|| strchr(middle, '/') != NULL || strchr(ext, '/') != NULL || strchr(run, '/') != NULL)
 	{
-		log_error("internal error: invalid run file extension");
+		log_error("internal error: invalid run file name");
 		return false;
 	}
-	if (!str_format(out, outsize, "%s/%s_%s.%s", dir, service, stamp, ext))
+	if (!str_format(out, outsize, "%s/%s_%s%s%s", dir, service, middle, run, ext))
 	{
-		log_error("path too long: \"%s\"", dir);
+		log_error("backup path too long under %s", backups_dir);
 		return false;
 	}
 	return true;
 }
 
 bool
-journal_open_run_log(const char *backups_dir, const char *service, time_t when,
-					 char *path_out, size_t outsize)
+journal_open_run_log(const char *backups_dir, const char *service, const char *middle,
+					 const char *run, char *path_out, size_t outsize)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 
-	if (!journal_run_file_path(backups_dir, service, when, "log", path, sizeof(path)) ||
+	/* log_open_file creates it LOG_FILE_MODE (0640) whatever the umask
+	 * (fs_open_append), and refuses a link planted at the path. */
+	if (!journal_run_file(backups_dir, service, middle, run, ".log", path, sizeof(path)) ||
 		!journal_dir_path(backups_dir, dir, sizeof(dir)) ||
 		!fs_mkdir_p(dir, JOURNAL_DIR_MODE) ||
 		!log_open_file(path))

@@ -111,7 +111,8 @@ steps_app_files_save(Run *r)
 		if (!f->rewrite)
 			continue;
 		if (!str_format(ext, sizeof(ext), ".appfile-%zu", i + 1)
-			|| !run_file(r, ext, copy, sizeof(copy))
+			|| !journal_run_file(r->app->cfg.backups_dir, service_fsname(r->svc), "", r->run_id,
+								 ext, copy, sizeof(copy))
 			|| !fs_write_atomic(copy, f->old_bytes.data ? f->old_bytes.data : "",
 								f->old_bytes.len, 0600))
 		{
@@ -174,11 +175,11 @@ steps_app_files_undo(Run *r)
 bool
 steps_app_files_resume(Run *r)
 {
-	json_t *rec = journal_step(&r->journal, r->run_id, STEP_FILES);
+	json_t *rec = journal_step(&r->journal, r->run_id, MIG_STEP_FILES);
 	json_t *list = rec ? json_object_get(rec, "app_files") : NULL, *e;
 	size_t i;
 
-	if (list == NULL || run_step_done(r, STEP_FILES))
+	if (list == NULL || run_step_done(r, MIG_STEP_FILES))
 		return true;
 	json_array_foreach(list, i, e)
 	{

@@ -475,7 +475,7 @@ step_carry_roles(Run *r)
 	bool ok = true;
 
 	if (!r->opts->with_roles || r->pf.roles.count == 0
-		|| journal_step_done(&r->journal, r->run_id, STEP_CARRY) != NULL)
+		|| journal_step_done(&r->journal, r->run_id, MIG_STEP_CARRY) != NULL)
 		return true;
 	json_decref(r->carry_map);
 	r->carry_map = role_map(r);
@@ -486,7 +486,7 @@ step_carry_roles(Run *r)
 	/* journaled before any role exists: an undo, even after a crash, knows
 	 * which to drop */
 	f = json_pack("{s:O}", "roles", names);
-	ok = run_record(r, STEP_CARRY, JOURNAL_STARTED, f);
+	ok = run_record(r, MIG_STEP_CARRY, JOURNAL_STARTED, f);
 	json_decref(f);
 	items = json_array();
 	ok = ok && carry_items(r, items);
@@ -496,7 +496,7 @@ step_carry_roles(Run *r)
 	if (ok)
 	{
 		f = json_pack("{s:O, s:I}", "roles", names, "items", (json_int_t) json_array_size(items));
-		ok = run_record(r, STEP_CARRY, JOURNAL_DONE, f);
+		ok = run_record(r, MIG_STEP_CARRY, JOURNAL_DONE, f);
 		json_decref(f);
 		log_notice("carried %zu role(s) as NOLOGIN roles, %zu owner(s), grant(s) and default "
 				   "privilege(s) re-applied", json_array_size(names), json_array_size(items));
@@ -511,7 +511,7 @@ step_carry_roles(Run *r)
 void
 steps_drop_carried_roles(Run *r)
 {
-	json_t *rec = journal_step(&r->journal, r->run_id, STEP_CARRY);
+	json_t *rec = journal_step(&r->journal, r->run_id, MIG_STEP_CARRY);
 	json_t *names = rec ? json_object_get(rec, "roles") : NULL;
 
 	if (r->keep_tmp || r->app->shared == NULL)

@@ -29,7 +29,7 @@
 bool
 step_connections(Run *r)
 {
-	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_CONNS);
+	json_t *done = journal_step_done(&r->journal, r->run_id, MIG_STEP_CONNS);
 	const ConnEvidence *ev = &r->pf.conns;
 
 	if (done != NULL)
@@ -54,7 +54,7 @@ step_connections(Run *r)
 						  "limit", ev->limit, "override", ev->overridden,
 						  "shared_usable", (json_int_t) ev->shared_usable,
 						  "shared_committed", (json_int_t) ev->shared_committed);
-	bool ok = run_record(r, STEP_CONNS, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_CONNS, JOURNAL_DONE, f);
 
 	json_decref(f);
 	return ok;
@@ -371,7 +371,7 @@ static bool
 record_proof(Run *r, bool proved, const char *why, json_t *apps)
 {
 	json_t *f = json_pack("{s:b, s:s?, s:O}", "proved", proved, "not_done", why, "apps", apps);
-	bool ok = run_record(r, STEP_PROOF, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_PROOF, JOURNAL_DONE, f);
 
 	json_decref(f);
 	return ok;
@@ -382,7 +382,7 @@ record_proof(Run *r, bool proved, const char *why, json_t *apps)
 static bool
 prove_app_files(Run *r, json_t *apps)
 {
-	json_t *files = journal_step_done(&r->journal, r->run_id, STEP_FILES);
+	json_t *files = journal_step_done(&r->journal, r->run_id, MIG_STEP_FILES);
 	json_t *list = files ? json_object_get(files, "app_files") : NULL, *e;
 	size_t i;
 	bool ok = true;
@@ -437,7 +437,7 @@ step_proof(Run *r)
 	json_t *apps;
 	bool ok = true;
 
-	if (journal_step_done(&r->journal, r->run_id, STEP_PROOF) != NULL)
+	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_PROOF) != NULL)
 		return true;
 	apps = json_array();
 	if (r->opts->no_apply || r->opts->keep_app_stopped)

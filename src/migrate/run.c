@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STEP_ABORT "abort"
-
 static double
 now_seconds(void)
 {
@@ -94,7 +92,8 @@ resumable_run(const Journal *j)
 {
 	const char *run = journal_latest_run(j, JOURNAL_MIGRATE);
 
-	if (run == NULL || journal_run_complete(j, run) || journal_step(j, run, STEP_ABORT) != NULL)
+	if (run == NULL || journal_run_complete(j, run)
+		|| journal_step(j, run, JOURNAL_STEP_ABORT) != NULL)
 		return NULL;
 	return run;
 }
@@ -104,7 +103,7 @@ resumable_run(const Journal *j)
 static const char *
 written_sha(Run *r)
 {
-	json_t *files = journal_step(&r->journal, r->run_id, STEP_FILES);
+	json_t *files = journal_step(&r->journal, r->run_id, MIG_STEP_FILES);
 
 	return files ? json_string_value(json_object_get(files, "service_sha256")) : NULL;
 }
@@ -147,17 +146,17 @@ refuse_edited(Run *r, const char *copy, bool files_done)
 static bool
 restore_original_if_changed(Run *r)
 {
-	json_t *saved = journal_step_done(&r->journal, r->run_id, STEP_SAVE);
+	MigrationRecord m;
 	char sha[FS_SHA256_HEX_LEN + 1];
 	StrBuf orig = STRBUF_INIT;
-	const char *copy, *want;
+	const char *copy = m.save.copy;
 
-	if (saved == NULL || run_step_done(r, STEP_FILES))
+	if (!journal_read_migration(&r->journal, r->run_id, &m))
+		return false;
+	if (!m.save.done || m.files.done)
 		return true;
-	copy = json_string_value(json_object_get(saved, "copy"));
-	want = json_string_value(json_object_get(saved, "sha256"));
 	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, sha);
-	if (copy == NULL || want == NULL || strcmp(sha, want) == 0)
+	if (copy[0] == '\0' || m.save.sha256[0] == '\0' || strcmp(sha, m.save.sha256) == 0)
 		return true;
 	if (written_sha(r) == NULL || strcmp(sha, written_sha(r)) != 0)
 		return refuse_edited(r, copy, false);
@@ -195,33 +194,35 @@ service_file_as_written(Run *r)
 static bool
 load_from_journal(Run *r)
 {
-	json_t *role = journal_step_done(&r->journal, r->run_id, STEP_ROLE);
-	json_t *save = journal_step_done(&r->journal, r->run_id, STEP_SAVE);
-	json_t *stop = journal_step_done(&r->journal, r->run_id, STEP_STOP);
-	const char *v;
+	MigrationRecord m;
 
-	if (role == NULL || save == NULL || stop == NULL)
+	if (!journal_read_migration(&r->journal, r->run_id, &m))
+		return false;
+	if (!m.role.done || !m.save.done || !m.stop.done)
 	{
 		log_error("journal of %s is inconsistent (files written, earlier steps missing); "
 				  "inspect %s", r->svc->name, r->journal.dir);
 		return false;
 	}
-#define COPY(dst, rec, key) \
-	((v = json_string_value(json_object_get(rec, key))) != NULL && str_copy(dst, sizeof(dst), v))
-	if (!COPY(r->names.db, role, "db") || !COPY(r->names.tmp_db, role, "tmp_db")
-		|| !COPY(r->names.role, role, "role") || !COPY(r->db_container_name, role, "source_container")
-		|| !COPY(r->project, role, "project") || !COPY(r->original_copy, save, "copy"))
+	if (m.role.db[0] == '\0' || m.role.tmp_db[0] == '\0' || m.role.role[0] == '\0'
+		|| m.role.source_container[0] == '\0' || m.role.project[0] == '\0'
+		|| m.save.copy[0] == '\0')
 	{
 		log_error("journal of %s lacks the names this run needs; inspect %s", r->svc->name,
 				  r->journal.dir);
 		return false;
 	}
-#undef COPY
+	str_copy(r->names.db, sizeof(r->names.db), m.role.db);
+	str_copy(r->names.tmp_db, sizeof(r->names.tmp_db), m.role.tmp_db);
+	str_copy(r->names.role, sizeof(r->names.role), m.role.role);
+	str_copy(r->db_container_name, sizeof(r->db_container_name), m.role.source_container);
+	str_copy(r->project, sizeof(r->project), m.role.project);
+	str_copy(r->original_copy, sizeof(r->original_copy), m.save.copy);
 	if (!service_file_as_written(r))
 		return false;
 	str_copy(r->db_container, sizeof(r->db_container), r->db_container_name);
-	r->stopped = json_incref(json_object_get(stop, "containers"));
-	r->file_apps = json_incref(json_object_get(stop, "file_apps"));
+	r->stopped = json_incref(m.stop.containers);
+	r->file_apps = json_incref(m.stop.file_apps);
 	r->files_written = false;   /* done and durable: nothing to undo */
 	return app_engine(r->app) && app_shared(r->app);
 }
@@ -275,9 +276,9 @@ typedef struct Step
 static void
 time_step(Run *r, const char *name, double began, double ended)
 {
-	bool opens = strcmp(name, STEP_STOP) == 0 && json_array_size(r->stopped) > 0
-		&& !run_step_done(r, STEP_CUTOVER);
-	bool closes = strcmp(name, "start-file-apps") == 0 && !r->opts->no_apply
+	bool opens = strcmp(name, MIG_STEP_STOP) == 0 && json_array_size(r->stopped) > 0
+		&& !run_step_done(r, MIG_STEP_CUTOVER);
+	bool closes = strcmp(name, MIG_STEP_START_FILE_APPS) == 0 && !r->opts->no_apply
 		&& !r->opts->keep_app_stopped;
 
 	downtime_step(&r->down, name, began, ended, opens, closes);
@@ -306,7 +307,7 @@ run_steps(Run *r, const Step *steps, size_t n)
 static void
 undo(Run *r)
 {
-	if (r->cutover_done && run_step_done(r, STEP_APPLY))
+	if (r->cutover_done && run_step_done(r, MIG_STEP_APPLY))
 		return;     /* the apps run on the shared instance; the proof said what is wrong */
 	if (r->cutover_done)
 	{
@@ -317,7 +318,7 @@ undo(Run *r)
 	}
 	if (r->stopped == NULL)
 	{
-		json_t *stop = journal_step_done(&r->journal, r->run_id, STEP_STOP);
+		json_t *stop = journal_step_done(&r->journal, r->run_id, MIG_STEP_STOP);
 
 		r->stopped = stop ? json_incref(json_object_get(stop, "containers")) : NULL;
 	}
@@ -331,9 +332,9 @@ undo(Run *r)
 
 	json_t *f = json_pack("{s:i}", "exit", exit_hint_get());
 
-	journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, STEP_ABORT, JOURNAL_FAILED, f);
+	journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, JOURNAL_STEP_ABORT, JOURNAL_FAILED, f);
 	json_decref(f);
-	if (run_step_done(r, STEP_STREAM))
+	if (run_step_done(r, MIG_STEP_STREAM))
 		log_notice("nothing was switched over; the dump is kept in %s", r->dump_path);
 	else
 		log_notice("nothing was switched over");
@@ -390,15 +391,15 @@ summary(Run *r)
 static int
 verify_migrated(Run *r, const char *run)
 {
-	json_t *role = journal_step_done(&r->journal, run, STEP_ROLE);
-	const char *container = role ? json_string_value(json_object_get(role, "source_container")) : NULL;
-	const char *user = role ? json_string_value(json_object_get(role, "source_user")) : NULL;
-	const char *src_db = role ? json_string_value(json_object_get(role, "source_db")) : NULL;
-	const char *db = role ? json_string_value(json_object_get(role, "db")) : NULL;
+	MigrationRecord m;
+	const char *container = m.role.source_container, *user = m.role.source_user;
+	const char *src_db = m.role.source_db, *db = m.role.db;
 	json_t *inspect = NULL;
 	bool found = false, was_running, ok;
 
-	if (container == NULL || user == NULL || src_db == NULL || db == NULL)
+	if (!journal_read_migration(&r->journal, run, &m))
+		return EXIT_FAIL;
+	if (container[0] == '\0' || user[0] == '\0' || src_db[0] == '\0' || db[0] == '\0')
 	{
 		log_error("the journal of %s does not name the dedicated container; cannot verify",
 				  r->svc->name);
@@ -417,7 +418,7 @@ verify_migrated(Run *r, const char *run)
 		return exit_hint_get();
 	ok = pgx_wait_ready(r->app->docker, container, user, src_db, 60)
 		&& migration_verify(r->app, container, user, src_db, db,
-							json_string_value(json_object_get(role, "role")), r->opts->deep,
+							m.role.role[0] ? m.role.role : NULL, r->opts->deep,
 							&r->report, &r->src_inv, &r->dst_inv);
 	if (!was_running)
 		docker_stop_container(r->app->docker, container, 30);
@@ -470,12 +471,11 @@ begin(Run *r)
 	r->resuming = run != NULL;
 	if (r->resuming)
 		str_copy(r->run_id, sizeof(r->run_id), run);
-	else
-		journal_stamp(time(NULL), r->run_id);
-	/* one log per run: a resumed run appends to the one it started */
-	if (!run_file(r, ".log", r->log_path, sizeof(r->log_path)))
+	else if (!journal_new_run_id(&r->journal, NULL, r->run_id))
 		return EXIT_FAIL;
-	if (!log_open_file(r->log_path))
+	/* one log per run: a resumed run appends to the one it started */
+	if (!journal_open_run_log(r->app->cfg.backups_dir, service_fsname(r->svc), "", r->run_id,
+							  r->log_path, sizeof(r->log_path)))
 		return EXIT_FAIL;
 	log_info("pgfold migrate %s: run %s%s", r->svc->name, r->run_id,
 			 r->resuming ? " (resuming)" : "");
@@ -488,17 +488,17 @@ int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
 	static const Step before[] = {
-		{ STEP_CONNS, step_connections }, { STEP_SAVE, step_save_original },
-		{ STEP_STOP, step_stop_apps }, { "migration-state", step_migration_state },
-		{ STEP_ROLE, step_role }, { STEP_STREAM, step_stream },
-		{ STEP_OWNERSHIP, step_ownership }, { STEP_CARRY, step_carry_roles },
-		{ STEP_PROPERTIES, step_properties }, { STEP_ANALYZE, step_analyze },
-		{ STEP_VERIFY, step_verify }, { "migration-state-after", step_migration_state_after },
-		{ STEP_FILES, step_files },
+		{ MIG_STEP_CONNS, step_connections }, { MIG_STEP_SAVE, step_save_original },
+		{ MIG_STEP_STOP, step_stop_apps }, { MIG_STEP_STATE, step_migration_state },
+		{ MIG_STEP_ROLE, step_role }, { MIG_STEP_STREAM, step_stream },
+		{ MIG_STEP_OWNERSHIP, step_ownership }, { MIG_STEP_CARRY, step_carry_roles },
+		{ MIG_STEP_PROPERTIES, step_properties }, { MIG_STEP_ANALYZE, step_analyze },
+		{ MIG_STEP_VERIFY, step_verify }, { MIG_STEP_STATE_AFTER, step_migration_state_after },
+		{ MIG_STEP_FILES, step_files },
 	};
 	static const Step after[] = {
-		{ STEP_CUTOVER, step_cutover }, { STEP_APPLY, step_apply },
-		{ "start-file-apps", step_start_file_apps }, { STEP_PROOF, step_proof },
+		{ MIG_STEP_CUTOVER, step_cutover }, { MIG_STEP_APPLY, step_apply },
+		{ MIG_STEP_START_FILE_APPS, step_start_file_apps }, { MIG_STEP_PROOF, step_proof },
 	};
 	Run r;
 	int rc;
@@ -517,7 +517,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	if (rc >= 0)
 		goto out;
 
-	if (r.resuming && run_step_done(&r, STEP_FILES))
+	if (r.resuming && run_step_done(&r, MIG_STEP_FILES))
 	{
 		if (!load_from_journal(&r))
 		{

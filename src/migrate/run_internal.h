@@ -15,21 +15,8 @@
 #include "pgfold/stream.h"
 #include "pgfold/verify.h"
 
-/* Journal step names: the contract with rollback and with re-runs. */
-#define STEP_SAVE      "save-original"
-#define STEP_STOP      "stop-apps"
-#define STEP_ROLE      "role"
-#define STEP_STREAM    "stream"
-#define STEP_OWNERSHIP "ownership"
-#define STEP_PROPERTIES "properties"
-#define STEP_ANALYZE   "analyze"
-#define STEP_VERIFY    "verify"
-#define STEP_FILES     "files"
-#define STEP_CUTOVER   "cutover"
-#define STEP_APPLY     "apply"
-#define STEP_CONNS     "connections"   /* what the pre-flight measured (first) */
-#define STEP_CARRY     "carry-roles"   /* --with-roles only */
-#define STEP_PROOF     "proof"         /* the apps' settings log in (last) */
+/* Journal step names (MIG_STEP_*): journal.h, the contract with rollback
+ * and with re-runs. */
 
 typedef struct Run
 {
@@ -118,9 +105,6 @@ void steps_app_files_undo(Run *r);
 bool steps_app_files_resume(Run *r);
 bool steps_stop_file_apps(Run *r, json_t *ids, json_t *names);
 bool step_start_file_apps(Run *r);
-
-/* backups/postgres-migrations/<service>_<run><ext> (steps.c) */
-bool run_file(Run *r, const char *ext, char *out, size_t size);
 
 /* run.c */
 bool run_step_done(Run *r, const char *step);

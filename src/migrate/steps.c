@@ -27,23 +27,9 @@ field(json_t *rec, const char *key)
 }
 
 bool
-run_file(Run *r, const char *ext, char *out, size_t size)
-{
-	char dir[PATH_MAX];
-
-	if (!journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir))
-		|| !str_format(out, size, "%s/%s_%s%s", dir, service_fsname(r->svc), r->run_id, ext))
-	{
-		log_error("backup path too long under %s", r->app->cfg.backups_dir);
-		return false;
-	}
-	return true;
-}
-
-bool
 step_save_original(Run *r)
 {
-	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_SAVE);
+	json_t *done = journal_step_done(&r->journal, r->run_id, MIG_STEP_SAVE);
 	char sha[FS_SHA256_HEX_LEN + 1];
 
 	if (done != NULL)
@@ -59,14 +45,15 @@ step_save_original(Run *r)
 		}
 		return true;
 	}
-	if (!run_file(r, ".yml", r->original_copy, sizeof(r->original_copy))
+	if (!journal_run_file(r->app->cfg.backups_dir, service_fsname(r->svc), "", r->run_id, ".yml",
+						  r->original_copy, sizeof(r->original_copy))
 		|| !fs_write_atomic(r->original_copy, r->svc->file.bytes, r->svc->file.len, 0640))
 		return false;
 	fs_sha256_bytes(r->svc->file.bytes, r->svc->file.len, r->original_sha);
 
 	json_t *f = json_pack("{s:s, s:s, s:s}", "copy", r->original_copy, "sha256", r->original_sha,
 						  "service_file", r->svc->path);
-	bool ok = run_record(r, STEP_SAVE, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_SAVE, JOURNAL_DONE, f);
 
 	json_decref(f);
 	log_info("saved %s to %s (sha256 %s)", r->svc->path, r->original_copy, r->original_sha);
@@ -76,7 +63,7 @@ step_save_original(Run *r)
 bool
 step_stop_apps(Run *r)
 {
-	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_STOP);
+	json_t *done = journal_step_done(&r->journal, r->run_id, MIG_STEP_STOP);
 
 	if (done != NULL)
 	{
@@ -98,7 +85,7 @@ step_stop_apps(Run *r)
 
 	json_t *f = json_pack("{s:O, s:o, s:O}", "containers", r->stopped, "names", names,
 						  "file_apps", r->file_apps);
-	bool ok = run_record(r, STEP_STOP, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_STOP, JOURNAL_DONE, f);
 
 	json_decref(f);
 	return ok;
@@ -113,7 +100,7 @@ steps_restart_apps(Run *r)
 bool
 step_role(Run *r)
 {
-	bool was_done = journal_step_done(&r->journal, r->run_id, STEP_ROLE) != NULL;
+	bool was_done = journal_step_done(&r->journal, r->run_id, MIG_STEP_ROLE) != NULL;
 	SecretsRoleRequest req = {
 		.root = r->app->cfg.root,
 		.role = r->names.role,
@@ -138,7 +125,7 @@ step_role(Run *r)
 						  "source_container", r->db_container_name,
 						  "source_user", r->svc->db_user, "source_db", r->svc->db_name,
 						  "project", r->project);
-	bool ok = run_record(r, STEP_ROLE, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_ROLE, JOURNAL_DONE, f);
 
 	json_decref(f);
 	return ok;
@@ -188,7 +175,7 @@ source_still_restorable(Run *r)
 bool
 step_stream(Run *r)
 {
-	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_STREAM);
+	json_t *done = journal_step_done(&r->journal, r->run_id, MIG_STEP_STREAM);
 	bool exists = false;
 
 	if (done != NULL && temp_exists(r, &exists) && exists)
@@ -203,7 +190,8 @@ step_stream(Run *r)
 	memset(&dump, 0, sizeof(dump));
 	memset(&restore, 0, sizeof(restore));
 	if (!source_still_restorable(r)
-		|| !run_file(r, ".dump", r->dump_path, sizeof(r->dump_path))
+		|| !journal_run_file(r->app->cfg.backups_dir, service_fsname(r->svc), "", r->run_id, ".dump",
+							 r->dump_path, sizeof(r->dump_path))
 		|| !steps_source_props(r)
 		|| !migration_create_temp(r->app->shared, &r->names, r->pf.props)
 		|| !pgcmd_dump_in_container(&dump, r->db_container_name, r->svc->db_user, r->svc->db_name)
@@ -229,7 +217,7 @@ step_stream(Run *r)
 						  "sha256", r->stream.sha256, "bytes", (json_int_t) r->stream.bytes,
 						  "seconds", r->stream.seconds, "cpu_seconds", r->stream.cpu_seconds);
 
-	ok = run_record(r, STEP_STREAM, JOURNAL_DONE, f);
+	ok = run_record(r, MIG_STEP_STREAM, JOURNAL_DONE, f);
 	json_decref(f);
 out:
 	pgcmd_free(&dump);
@@ -254,16 +242,16 @@ steps_drop_temp(Run *r)
 bool
 step_ownership(Run *r)
 {
-	if (journal_step_done(&r->journal, r->run_id, STEP_OWNERSHIP) != NULL)
+	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_OWNERSHIP) != NULL)
 		return true;
 	return migration_hand_over(r->app, r->names.tmp_db, r->names.role, true)
-		&& run_record(r, STEP_OWNERSHIP, JOURNAL_DONE, NULL);
+		&& run_record(r, MIG_STEP_OWNERSHIP, JOURNAL_DONE, NULL);
 }
 
 bool
 step_verify(Run *r)
 {
-	if (journal_step_done(&r->journal, r->run_id, STEP_VERIFY) != NULL)
+	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_VERIFY) != NULL)
 		return true;
 	if (!migration_verify(r->app, r->db_container, r->svc->db_user, r->svc->db_name,
 						  r->names.tmp_db, r->names.role, r->opts->deep, &r->report,
@@ -285,7 +273,7 @@ step_verify(Run *r)
 	json_t *f = json_pack("{s:I, s:I, s:I, s:b}", "tables", (json_int_t) r->report.tables,
 						  "rows", (json_int_t) r->report.rows, "items", (json_int_t) r->report.items,
 						  "deep", r->opts->deep);
-	bool ok = run_record(r, STEP_VERIFY, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_VERIFY, JOURNAL_DONE, f);
 
 	json_decref(f);
 	return ok;
@@ -305,7 +293,7 @@ static bool
 step_files_started(Run *r, json_t *app_files)
 {
 	json_t *f = json_pack("{s:s, s:O}", "service_sha256", r->new_sha, "app_files", app_files);
-	bool ok = run_record(r, STEP_FILES, JOURNAL_STARTED, f);
+	bool ok = run_record(r, MIG_STEP_FILES, JOURNAL_STARTED, f);
 
 	json_decref(f);
 	return ok;
@@ -316,7 +304,7 @@ step_files(Run *r)
 {
 	MigrationFiles *mf = &r->files;
 
-	if (journal_step_done(&r->journal, r->run_id, STEP_FILES) != NULL)
+	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_FILES) != NULL)
 		return true;
 	if (!migration_files_build(r->app, r->svc, &r->names, sb_str(&r->password), mf))
 		return false;
@@ -355,7 +343,7 @@ step_files(Run *r)
 	json_t *f = json_pack("{s:s, s:s, s:o, s:s, s:o}", "service_sha256", r->new_sha,
 						  "override", mf->override_path, "env_keys", keys,
 						  "env_file", mf->env_path, "app_files", app_files);
-	bool ok = run_record(r, STEP_FILES, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_FILES, JOURNAL_DONE, f);
 
 	json_decref(f);
 	log_notice("rewrote %s, wrote %s", r->svc->path, mf->override_path);
@@ -394,7 +382,7 @@ step_cutover(Run *r)
 {
 	bool tmp = false, final = false;
 
-	if (journal_step_done(&r->journal, r->run_id, STEP_CUTOVER) != NULL)
+	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_CUTOVER) != NULL)
 	{
 		r->cutover_done = true;
 		return true;
@@ -421,7 +409,7 @@ step_cutover(Run *r)
 	r->cutover_done = true;
 
 	json_t *f = json_pack("{s:s}", "db", r->names.db);
-	bool ok = run_record(r, STEP_CUTOVER, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_CUTOVER, JOURNAL_DONE, f);
 
 	json_decref(f);
 	log_notice("\"%s\" is live on the shared instance", r->names.db);
@@ -447,11 +435,11 @@ print_commands(Run *r, char *const *up)
 static bool
 apply_done(Run *r)
 {
-	json_t *done = journal_step_done(&r->journal, r->run_id, STEP_APPLY);
+	json_t *done = journal_step_done(&r->journal, r->run_id, MIG_STEP_APPLY);
 
 	if (done == NULL)
 		return false;
-	if (!json_is_true(json_object_get(done, "applied")) || run_step_done(r, STEP_PROOF)
+	if (!json_is_true(json_object_get(done, "applied")) || run_step_done(r, MIG_STEP_PROOF)
 		|| r->opts->no_apply || r->opts->keep_app_stopped)
 		return true;
 	log_notice("the apps of %s were recreated but not proven to log in: recreating them "
@@ -495,7 +483,7 @@ step_apply(Run *r)
 
 	json_t *f = json_pack("{s:b}", "applied", !r->opts->no_apply && !r->opts->keep_app_stopped);
 
-	ok = run_record(r, STEP_APPLY, JOURNAL_DONE, f);
+	ok = run_record(r, MIG_STEP_APPLY, JOURNAL_DONE, f);
 	json_decref(f);
 	return ok;
 }

@@ -47,7 +47,7 @@ step_properties(Run *r)
 	StrBuf loc = STRBUF_INIT;
 	bool ok;
 
-	if (run_step_done(r, STEP_PROPERTIES))
+	if (run_step_done(r, MIG_STEP_PROPERTIES))
 		return true;
 	if (r->pf.props == NULL && !steps_source_props(r))
 		return false;
@@ -72,7 +72,7 @@ step_properties(Run *r)
 							  "role_settings", (json_int_t) dst.role_setting_count,
 							  "comment", dst.comment != NULL);
 
-		ok = run_record(r, STEP_PROPERTIES, JOURNAL_DONE, f);
+		ok = run_record(r, MIG_STEP_PROPERTIES, JOURNAL_DONE, f);
 		json_decref(f);
 	}
 	pg_disconnect(conn);
@@ -86,7 +86,7 @@ step_analyze(Run *r)
 {
 	double secs = 0;
 
-	if (run_step_done(r, STEP_ANALYZE))
+	if (run_step_done(r, MIG_STEP_ANALYZE))
 		return true;
 	log_notice("analyzing \"%s\"", r->names.tmp_db);
 	if (!dbprops_analyze(&r->app->cfg, r->names.tmp_db, r->names.role, &secs))
@@ -95,7 +95,7 @@ step_analyze(Run *r)
 	log_notice("analyzed \"%s\" in %.1f s", r->names.tmp_db, secs);
 
 	json_t *f = json_pack("{s:f}", "seconds", secs);
-	bool ok = run_record(r, STEP_ANALYZE, JOURNAL_DONE, f);
+	bool ok = run_record(r, MIG_STEP_ANALYZE, JOURNAL_DONE, f);
 
 	json_decref(f);
 	return ok;

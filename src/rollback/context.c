@@ -12,25 +12,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The saved original is a compose file: compose's own bound applies. */
 #define ORIGINAL_MAX_BYTES COMPOSE_MAX_BYTES
 
-#define PRE_ROLLBACK "pre_rollback_"
+#define PRE_ROLLBACK JOURNAL_PRE_ROLLBACK
 
 const char *
 rb_field(json_t *rec, const char *key)
 {
 	return rec ? json_string_value(json_object_get(rec, key)) : NULL;
-}
-
-static bool
-copy_field(json_t *rec, const char *key, char *dst, size_t size)
-{
-	const char *v = rb_field(rec, key);
-
-	return v != NULL && str_copy(dst, size, v);
 }
 
 /* Every fact comes from the migration run r->mig.run: the service file no
@@ -39,45 +32,49 @@ bool
 rb_find_migration(Rb *r, const Journal *j)
 {
 	RbMigration *m = &r->mig;
-	json_t *save = journal_step_done(j, m->run, MIG_STEP_SAVE);
-	json_t *role = journal_step_done(j, m->run, MIG_STEP_ROLE);
-	json_t *files = journal_step_done(j, m->run, MIG_STEP_FILES);
-	json_t *stream = journal_step_done(j, m->run, MIG_STEP_STREAM);
+	MigrationRecord *rec = xcalloc(1, sizeof(*rec));
+	bool ok = false;
 
-	if (save == NULL || role == NULL || files == NULL)
+	if (!journal_read_migration(j, m->run, rec))
+		goto out;
+	if (!rec->save.done || !rec->role.done || !rec->files.done)
 	{
 		log_error("the journal of %s lacks records of migration %s (save-original, role, "
 				  "files); inspect %s", r->svc->name, m->run, j->path);
 		exit_hint_set(EXIT_BLOCKED);
-		return false;
+		goto out;
 	}
-	if (!copy_field(save, "copy", m->original_copy, sizeof(m->original_copy))
-		|| !copy_field(save, "sha256", m->original_sha, sizeof(m->original_sha))
-		|| !copy_field(role, "db", m->shared_db, sizeof(m->shared_db))
-		|| !copy_field(role, "role", m->role, sizeof(m->role))
-		|| !copy_field(role, "source_container", m->container, sizeof(m->container))
-		|| !copy_field(role, "source_user", m->user, sizeof(m->user))
-		|| !copy_field(role, "source_db", m->db, sizeof(m->db))
-		|| !copy_field(role, "project", m->project, sizeof(m->project))
-		|| !copy_field(files, "service_sha256", m->migrated_sha, sizeof(m->migrated_sha))
-		|| !copy_field(files, "override", m->override_path, sizeof(m->override_path)))
+	if (!str_copy(m->original_copy, sizeof(m->original_copy), rec->save.copy)
+		|| !str_copy(m->original_sha, sizeof(m->original_sha), rec->save.sha256)
+		|| !str_copy(m->shared_db, sizeof(m->shared_db), rec->role.db)
+		|| !str_copy(m->role, sizeof(m->role), rec->role.role)
+		|| !str_copy(m->container, sizeof(m->container), rec->role.source_container)
+		|| !str_copy(m->user, sizeof(m->user), rec->role.source_user)
+		|| !str_copy(m->db, sizeof(m->db), rec->role.source_db)
+		|| !str_copy(m->project, sizeof(m->project), rec->role.project)
+		|| !str_copy(m->migrated_sha, sizeof(m->migrated_sha), rec->files.service_sha256)
+		|| !str_copy(m->override_path, sizeof(m->override_path), rec->files.override)
+		|| m->original_copy[0] == '\0' || m->original_sha[0] == '\0' || m->shared_db[0] == '\0'
+		|| m->role[0] == '\0' || m->container[0] == '\0' || m->user[0] == '\0'
+		|| m->db[0] == '\0' || m->project[0] == '\0' || m->migrated_sha[0] == '\0'
+		|| m->override_path[0] == '\0')
 	{
 		log_error("the journal of %s lacks fields of migration %s that a rollback needs; "
 				  "inspect %s", r->svc->name, m->run, j->path);
 		exit_hint_set(EXIT_BLOCKED);
-		return false;
+		goto out;
 	}
-	m->env_keys = json_object_get(files, "env_keys");
-	m->app_files = json_object_get(files, "app_files");
+	m->env_keys = rec->files.env_keys;
+	m->app_files = rec->files.app_files;
 	/* migrations before the env file was journaled wrote <root>/.env */
-	if (!copy_field(files, "env_file", m->env_path, sizeof(m->env_path)))
-		str_copy(m->env_path, sizeof(m->env_path), r->app->cfg.env_path);
-	if (stream != NULL)
-	{
-		copy_field(stream, "dump", m->dump, sizeof(m->dump));
-		copy_field(stream, "sha256", m->dump_sha, sizeof(m->dump_sha));
-	}
-	return true;
+	str_copy(m->env_path, sizeof(m->env_path),
+			 rec->files.env_file[0] ? rec->files.env_file : r->app->cfg.env_path);
+	str_copy(m->dump, sizeof(m->dump), rec->stream.dump);
+	str_copy(m->dump_sha, sizeof(m->dump_sha), rec->stream.sha256);
+	ok = true;
+out:
+	free(rec);
+	return ok;
 }
 
 /* The copy migrate saved must still be what it saved: it becomes the
@@ -151,24 +148,11 @@ rb_names(Rb *r)
 	/* renaming a database needs a session in another one */
 	str_copy(r->maint_db, sizeof(r->maint_db),
 			 strcmp(r->mig.db, "postgres") == 0 ? "template1" : "postgres");
-	return rb_run_file(r, PRE_ROLLBACK, ".dump", r->dump, sizeof(r->dump))
-		&& rb_run_file(r, "rollback_", ".override.yml", r->override_saved,
-					   sizeof(r->override_saved));
-}
-
-/* <backups>/postgres-migrations/<service>_<middle><run><ext> */
-bool
-rb_run_file(const Rb *r, const char *middle, const char *ext, char *out, size_t size)
-{
-	char dir[PATH_MAX];
-
-	if (!journal_dir_path(r->app->cfg.backups_dir, dir, sizeof(dir))
-		|| !str_format(out, size, "%s/%s_%s%s%s", dir, service_fsname(r->svc), middle, r->run_id, ext))
-	{
-		log_error("backup path too long under %s", r->app->cfg.backups_dir);
-		return false;
-	}
-	return true;
+	return journal_run_file(r->app->cfg.backups_dir, service_fsname(r->svc), JOURNAL_PRE_ROLLBACK,
+							r->run_id, ".dump", r->dump, sizeof(r->dump))
+		&& journal_run_file(r->app->cfg.backups_dir, service_fsname(r->svc),
+							JOURNAL_ROLLBACK_FILE, r->run_id, ".override.yml", r->override_saved,
+							sizeof(r->override_saved));
 }
 
 bool

@@ -166,7 +166,8 @@ rollback_plan(App *app, size_t index, const RollbackOptions *opts)
 	rb_init(&r, app, index, opts, true);
 	if ((rc = rb_begin(&r)) >= 0)
 		goto out;
-	rb_run_file(&r, "rollback_", ".log", r.log_path, sizeof(r.log_path));
+	journal_run_file(app->cfg.backups_dir, service_fsname(r.svc), JOURNAL_ROLLBACK_FILE, r.run_id,
+					 ".log", r.log_path, sizeof(r.log_path));
 	printf("rollback plan for %s (data: %s)\n", r.svc->name, rollback_data_name(r.data));
 	if (r.resuming)
 	{

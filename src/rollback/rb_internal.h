@@ -22,15 +22,8 @@
 #include "pgfold/stream.h"
 #include "pgfold/verify.h"
 
-/* Journal step names of the migration this module reads (the contract is
- * src/migrate/run_internal.h; repeated here as the strings they are). */
-#define MIG_STEP_SAVE   "save-original"
-#define MIG_STEP_ROLE   "role"
-#define MIG_STEP_STREAM "stream"
-#define MIG_STEP_VERIFY "verify"
-#define MIG_STEP_FILES  "files"
-#define MIG_STEP_APPLY  "apply"
-#define MIG_STEP_ABORT  "abort"
+/* Journal step names, of the migration (MIG_STEP_*) and of a rollback
+ * (RB_STEP_*): journal.h. */
 
 /* Names inside the dedicated cluster while the data is swapped. */
 #define RB_TMP_SUFFIX   "__pgfold_rollback"
@@ -126,7 +119,6 @@ bool rb_find_migration(Rb *r, const Journal *j);
 bool rb_parse_original(Rb *r);
 bool rb_names(Rb *r);
 bool rb_pick_latest(Rb *r, char *out, size_t size);
-bool rb_run_file(const Rb *r, const char *middle, const char *ext, char *out, size_t size);
 bool rb_dump_counts(const Rb *r, const char *sha, RbCounts *out);
 bool rb_service_rel(const Rb *r, const char *path, char *out, size_t size);
 const char *rb_field(json_t *rec, const char *key);

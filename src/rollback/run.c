@@ -81,7 +81,7 @@ not_migrated(Rb *r)
 		return EXIT_BLOCKED;
 	}
 	if (run != NULL && !journal_run_complete(&r->journal, run)
-		&& journal_step(&r->journal, run, RB_STEP_ABORT) == NULL)
+		&& journal_step(&r->journal, run, JOURNAL_STEP_ABORT) == NULL)
 		printf("%s: not migrated; an interrupted migration (run %s) is pending: `pgfold migrate "
 			   "%s` finishes it\n", r->svc->name, run, r->svc->name);
 	else
@@ -119,29 +119,6 @@ resume(Rb *r, const char *run, json_t *options)
 	return -1;
 }
 
-/* The run id is the UTC stamp, as migrate's: it names the run's files
- * (<service>_pre_rollback_<stamp>.dump), which the backups tools parse. A
- * run that ended within the same second (refused or aborted) keeps its id:
- * wait for the next one. */
-static bool
-new_run_id(Rb *r)
-{
-	for (int tries = 0; tries < 3; tries++)
-	{
-		bool used = false;
-
-		if (!journal_stamp(time(NULL), r->run_id))
-			return false;
-		for (size_t i = 0; i < journal_count(&r->journal) && !used; i++)
-			used = strcmp(rb_field(journal_record(&r->journal, i), "run"), r->run_id) == 0;
-		if (!used)
-			return true;
-		sleep(1);
-	}
-	log_error("no free run id in %s", r->journal.path);
-	return false;
-}
-
 /* The latest migration recreated the apps on the shared instance and
  * stopped at its connection proof (or a crash right before it): the data
  * and the files are as after a migration, so it rolls back as one. */
@@ -151,7 +128,7 @@ unproven_migration(Rb *r, const char **mrun)
 	const char *run = journal_latest_run(&r->journal, JOURNAL_MIGRATE);
 
 	if (run == NULL || journal_run_complete(&r->journal, run)
-		|| journal_step(&r->journal, run, MIG_STEP_ABORT) != NULL
+		|| journal_step(&r->journal, run, JOURNAL_STEP_ABORT) != NULL
 		|| journal_step_done(&r->journal, run, MIG_STEP_APPLY) == NULL)
 		return false;
 	*mrun = run;
@@ -166,13 +143,15 @@ find_run(Rb *r)
 	json_t *options = run ? journal_step_done(&r->journal, run, RB_STEP_OPTIONS) : NULL;
 
 	if (options != NULL && !journal_run_complete(&r->journal, run)
-		&& journal_step(&r->journal, run, RB_STEP_ABORT) == NULL)
+		&& journal_step(&r->journal, run, JOURNAL_STEP_ABORT) == NULL)
 		return resume(r, run, options);
 	if (!journal_is_migrated(&r->journal, &mrun) && !unproven_migration(r, &mrun))
 		return not_migrated(r);
 	str_copy(r->mig.run, sizeof(r->mig.run), mrun);
 	r->data = r->opts->data;
-	return new_run_id(r) ? -1 : EXIT_FAIL;
+	/* the UTC stamp, as migrate's: it names the run's files
+	 * (<service>_pre_rollback_<stamp>.dump), which the backups tools parse */
+	return journal_new_run_id(&r->journal, NULL, r->run_id) ? -1 : EXIT_FAIL;
 }
 
 void
@@ -303,7 +282,7 @@ record_options(Rb *r)
 	{
 		/* `migrate` must not resume a run this rollback undoes */
 		f = json_pack("{s:s}", "rolled_back_by", r->run_id);
-		ok = journal_append(&r->journal, JOURNAL_MIGRATE, r->mig.run, MIG_STEP_ABORT,
+		ok = journal_append(&r->journal, JOURNAL_MIGRATE, r->mig.run, JOURNAL_STEP_ABORT,
 							JOURNAL_FAILED, f);
 		json_decref(f);
 	}
@@ -371,7 +350,7 @@ undo(Rb *r)
 		? rb_field(last, "step") : "";
 	json_t *f = json_pack("{s:i, s:s}", "exit", exit_hint_get(), "after", after);
 
-	journal_append(&r->journal, JOURNAL_ROLLBACK, r->run_id, RB_STEP_ABORT, JOURNAL_FAILED, f);
+	journal_append(&r->journal, JOURNAL_ROLLBACK, r->run_id, JOURNAL_STEP_ABORT, JOURNAL_FAILED, f);
 	json_decref(f);
 	log_notice("nothing was rolled back%s%s", rb_step_done(r, RB_STEP_BACKUP)
 			   ? "; the pre-rollback dump is kept in " : "",
@@ -435,8 +414,8 @@ summary(Rb *r)
 static bool
 open_log(Rb *r)
 {
-	if (!rb_run_file(r, "rollback_", ".log", r->log_path, sizeof(r->log_path))
-		|| !log_open_file(r->log_path))
+	if (!journal_open_run_log(r->app->cfg.backups_dir, service_fsname(r->svc),
+							  JOURNAL_ROLLBACK_FILE, r->run_id, r->log_path, sizeof(r->log_path)))
 		return false;
 	log_info("pgfold rollback %s: run %s%s, migration %s, data %s", r->svc->name, r->run_id,
 			 r->resuming ? " (resuming)" : "", r->mig.run, rollback_data_name(r->data));

@@ -398,52 +398,6 @@ Test(journal, load_missing_creates_nothing)
 	cr_assert_eq(fst_count_entries(dir), 0);
 }
 
-Test(journal, run_ids_and_stamps)
-{
-	char a[64], b[64], stamp[JOURNAL_STAMP_LEN + 1];
-
-	cr_assert(journal_stamp(0, stamp));
-	cr_assert_str_eq(stamp, "19700101T000000Z");
-	cr_assert(journal_stamp(1795256100, stamp));
-	cr_assert_str_eq(stamp, "20261121T101500Z");
-	cr_assert(journal_new_run_id(1795256100, a, sizeof(a)));
-	cr_assert(journal_new_run_id(1795256100, b, sizeof(b)));
-	cr_assert_eq(strlen(a), JOURNAL_STAMP_LEN + 7, "%s", a);
-	cr_assert(str_has_prefix(a, "20261121T101500Z-"));
-	cr_assert_eq(strspn(a + JOURNAL_STAMP_LEN + 1, "0123456789abcdef"), 6);
-	cr_assert_str_neq(a, b);
-	cr_assert_not(journal_new_run_id(0, a, 10));
-}
-
-Test(journal, run_file_names_and_log)
-{
-	char path[PATH_MAX], want[PATH_MAX], logpath[PATH_MAX];
-	struct stat st;
-
-	cr_assert(journal_run_file_path(dir, "docmost", 1795256100, "dump", path, sizeof(path)));
-	cr_assert(str_format(want, sizeof(want),
-						 "%s/postgres-migrations/docmost_20261121T101500Z.dump", dir));
-	cr_assert_str_eq(path, want);
-	cr_assert_not(journal_run_file_path(dir, "docmost", 0, "../x", path, sizeof(path)));
-	cr_assert_not(journal_run_file_path(dir, "a/b", 0, "log", path, sizeof(path)));
-
-	umask(0);
-	cr_assert(journal_open_run_log(dir, "docmost", 1795256100, logpath, sizeof(logpath)));
-	umask(022);
-	cr_assert(str_format(want, sizeof(want),
-						 "%s/postgres-migrations/docmost_20261121T101500Z.log", dir));
-	cr_assert_str_eq(logpath, want);
-	log_info("hello from the run log");
-	log_close_file();
-	cr_assert_eq(stat(logpath, &st), 0);
-	cr_assert_eq(st.st_mode & 0777, JOURNAL_FILE_MODE);
-
-	char *text = fst_slurp(logpath, NULL);
-
-	cr_assert_not_null(strstr(text, "hello from the run log"));
-	free(text);
-}
-
 /* The writer acknowledges each record after journal_append returned, then
  * is killed: every acknowledged record must be there when read again. */
 Test(journal, acknowledged_records_survive_sigkill, .timeout = 60)
