@@ -18,7 +18,7 @@
  * Role settings are applied to the target role scoped IN DATABASE <target
  * db>: on a shared instance a role-wide setting would follow the role into
  * every database, and the role's settings compared are the ones a session
- * of it in that database gets (global, overridden by IN DATABASE).
+ * of it in that database receives (global, overridden by IN DATABASE).
  */
 #ifndef PGFOLD_DBPROPS_H
 #define PGFOLD_DBPROPS_H

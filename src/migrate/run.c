@@ -16,15 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 bool
 run_step_done(Run *r, const char *step)
 {
@@ -344,7 +335,7 @@ static void
 summary(Run *r)
 {
 	char bytes[32], rate[32], took[32];
-	double secs = now_seconds() - r->started;
+	double secs = downtime_now() - r->started;
 
 	stream_format_bytes(r->stream.bytes, bytes, sizeof(bytes));
 	stream_format_bytes(r->stream.seconds > 0 ? (uint64_t) ((double) r->stream.bytes / r->stream.seconds) : 0,
@@ -508,7 +499,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	r.index = index;
 	r.svc = &app->stack.services[index];
 	r.opts = opts;
-	r.started = now_seconds();
+	r.started = downtime_now();
 	r.analyze_seconds = -1;
 	r.lock = (Lock) LOCK_INIT;
 	r.journal = (Journal) JOURNAL_INIT;
