@@ -68,13 +68,6 @@ typedef struct InstanceSub
 	int       (*run)(App *app, InstanceOptions *o, Lock *lock);
 } InstanceSub;
 
-/* ---- asking (dbs.c) ------------------------------------------------------ */
-
-/* yes: true at once. No terminal on stdin: logs "<refusal>: no terminal to
- * ask on; re-run with --yes", EXIT_USAGE, false. Otherwise asks question
- * on stderr ([y/N]); anything but y/Y is a refusal (EXIT_USAGE). */
-bool instance_confirm(bool yes, const char *question, const char *refusal);
-
 /* A name as it goes into a log line or a table cell: double-quoted with
  * control bytes escaped (pg_display); returns sb_str(out). */
 const char *instance_show(StrBuf *out, const char *name);

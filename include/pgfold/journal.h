@@ -114,7 +114,9 @@
 typedef enum JournalOp
 {
 	JOURNAL_MIGRATE = 0,
-	JOURNAL_ROLLBACK
+	JOURNAL_ROLLBACK,
+	JOURNAL_RETIRE,             /* pgfold retire: the dedicated container removed */
+	JOURNAL_RENAME              /* pgfold rename: a shared database renamed */
 } JournalOp;
 
 typedef enum JournalStatus
@@ -135,7 +137,7 @@ typedef struct Journal
 
 #define JOURNAL_INIT { .fd = -1, .records = NULL }
 
-const char *journal_op_name(JournalOp op);            /* "migrate" / "rollback" */
+const char *journal_op_name(JournalOp op);            /* "migrate", "rollback", ... */
 const char *journal_status_name(JournalStatus status); /* "started" / "done" / "failed" */
 bool journal_op_parse(const char *name, JournalOp *op);
 bool journal_status_parse(const char *name, JournalStatus *status);

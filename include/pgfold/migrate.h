@@ -58,10 +58,12 @@ int migrate_plan(App *app, size_t index, const MigrateOptions *opts);
 /* `migrate SERVICE`. Returns the exit code. */
 int migrate_run(App *app, size_t index, const MigrateOptions *opts);
 
-/* Tests: PGFOLD_FAULT_AFTER=<step> ends the process (_exit 99, no cleanup,
- * as kill -9 would) right after step was journaled as done (run.c). Also
- * used by rollback. */
-void run_fault_point(const char *step);
+/* The steps in order, as runner.h runs them (steps_table.c); the first
+ * MIGRATE_STEPS_BEFORE_CUTOVER can be undone, the rest are finished by a
+ * re-run. Tests crash the run after each (PGFOLD_FAULT_AFTER, runner.h). */
+#define MIGRATE_STEPS_BEFORE_CUTOVER 13
+struct RunnerStep;
+const struct RunnerStep *migrate_steps(size_t *n);
 
 /* ---- SQL (src/migrate/sql.c) ------------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include "pgfold/migrate.h"
 #include "pgfold/options.h"
 #include "pgfold/pg.h"
+#include "pgfold/runner.h"
 #include "pgfold/stream.h"
 
 #include <stdio.h>
@@ -340,7 +341,7 @@ db_drop(App *app, InstanceOptions *o, Lock *lock)
 			   db.connections > 0 ? ", ending its sessions" : "");
 	else if (o->dry_run)
 		;
-	else if (!instance_confirm(o->yes, sb_str(&q), "not dropping the database")
+	else if (!runner_confirm(o->yes, true, sb_str(&q), "not dropping the database")
 			 || !lock_acquire(app->cfg.root, "db drop", lock)
 			 || (path[0] && !(fs_mkdir_p(app->cfg.backups_dir, 0750)
 							  && instance_backup(app, name, path, &backup)))
@@ -425,7 +426,7 @@ db_restore(App *app, InstanceOptions *o, Lock *lock)
 		sb_free(&q);
 		return EXIT_OK;
 	}
-	bool ok = instance_confirm(o->yes, sb_str(&q), "not restoring")
+	bool ok = runner_confirm(o->yes, true, sb_str(&q), "not restoring")
 		&& lock_acquire(app->cfg.root, "db restore", lock)
 		&& instance_restore(app, &req, &res);
 

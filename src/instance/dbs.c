@@ -31,31 +31,6 @@ instance_main(const GlobalOptions *g, bool shared, InstanceMain fn, void *ctx)
 	return rc;
 }
 
-bool
-instance_confirm(bool yes, const char *question, const char *refusal)
-{
-	char answer[16];
-
-	if (yes)
-		return true;
-	if (!isatty(STDIN_FILENO))
-	{
-		log_error("%s: no terminal to ask on; re-run with --yes (or --dry-run to see what "
-				  "would happen)", refusal);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-	fprintf(stderr, "%s [y/N] ", question);
-	fflush(stderr);
-	if (fgets(answer, sizeof(answer), stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
-	{
-		log_notice("%s: not confirmed", refusal);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-	return true;
-}
-
 const char *
 instance_show(StrBuf *out, const char *name)
 {

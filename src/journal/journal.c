@@ -19,14 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const op_names[] = { "migrate", "rollback" };
+static const char *const op_names[] = { "migrate", "rollback", "retire", "rename" };
 static const char *const status_names[] = { "started", "done", "failed" };
 static const char *const reserved_keys[] = { "ts", "op", "run", "step", "status" };
 
 const char *
 journal_op_name(JournalOp op)
 {
-	return op == JOURNAL_ROLLBACK ? op_names[1] : op_names[0];
+	size_t n = sizeof(op_names) / sizeof(op_names[0]);
+
+	return (size_t) op < n ? op_names[op] : op_names[0];
 }
 
 const char *
@@ -40,7 +42,7 @@ journal_status_name(JournalStatus status)
 bool
 journal_op_parse(const char *name, JournalOp *op)
 {
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
 		if (name != NULL && strcmp(name, op_names[i]) == 0)
 		{
 			*op = (JournalOp) i;

@@ -143,7 +143,7 @@ steps_app_files_write(Run *r)
 				   appconfig_format_name(f->format));
 	}
 	/* tests: a crash with the app files rewritten, the service file not */
-	run_fault_point("app-files");
+	runner_fault_point("app-files");
 	return true;
 }
 

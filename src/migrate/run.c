@@ -9,6 +9,7 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 #include "pgfold/rewrite.h"
+#include "pgfold/runner.h"
 #include "pgfold/signals.h"
 
 #include <stdio.h>
@@ -25,55 +26,22 @@ run_step_done(Run *r, const char *step)
 bool
 run_record(Run *r, const char *step, JournalStatus status, json_t *fields)
 {
-	if (!journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, step, status, fields))
-		return false;
-	if (status == JOURNAL_DONE)
-		run_fault_point(step);
-	return true;
-}
-
-/*
- * Tests simulate a crash (as kill -9 would) right after a step was made
- * durable: PGFOLD_FAULT_AFTER=<step> ends the process on the spot, with no
- * cleanup at all. A re-run must then converge.
- */
-void
-run_fault_point(const char *step)
-{
-	const char *fault = getenv("PGFOLD_FAULT_AFTER");
-
-	if (fault != NULL && strcmp(fault, step) == 0)
-	{
-		fprintf(stderr, "pgfold: fault injected after step %s\n", step);
-		_exit(99);
-	}
+	return runner_record(&r->rn, step, status, fields);
 }
 
 static bool
 confirm(const Run *r)
 {
-	char answer[16];
+	StrBuf q = STRBUF_INIT, refusal = STRBUF_INIT;
+	bool ok = sb_appendf(&q, "Migrate %s (\"%s\" in %s) into \"%s\" on the shared instance? "
+						 "Its apps will be stopped meanwhile.", r->svc->name, r->svc->db_name,
+						 r->db_container_name, r->names.db)
+		&& sb_appendf(&refusal, "not migrating %s", r->svc->name)
+		&& runner_confirm(r->opts->yes, true, sb_str(&q), sb_str(&refusal));
 
-	if (r->opts->yes)
-		return true;
-	if (!isatty(STDIN_FILENO))
-	{
-		log_error("refusing to migrate %s without confirmation: no terminal to ask on; "
-				  "re-run with --yes", r->svc->name);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-	fprintf(stderr, "Migrate %s (\"%s\" in %s) into \"%s\" on the shared instance? "
-			"Its apps will be stopped meanwhile. [y/N] ", r->svc->name, r->svc->db_name,
-			r->db_container_name, r->names.db);
-	if (fgets(answer, sizeof(answer), stdin) == NULL
-		|| (answer[0] != 'y' && answer[0] != 'Y'))
-	{
-		log_notice("not migrating %s", r->svc->name);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-	return true;
+	sb_free(&q);
+	sb_free(&refusal);
+	return ok;
 }
 
 /* A run that was interrupted (crash, kill -9, power loss) and not cleaned
@@ -254,45 +222,20 @@ preflight_gate(Run *r)
 	return EXIT_OK;
 }
 
-typedef struct Step
-{
-	const char *name;
-	bool      (*run)(Run *r);
-} Step;
-
 /* The apps stop in stop-apps (when this process stops them, before the
  * cut-over) and run again once compose started them: apply, then
  * start-file-apps for apps of other files; with --no-apply or
  * --keep-app-stopped they stay down to the end of the run. */
 static void
-time_step(Run *r, const char *name, double began, double ended)
+time_step(void *ctx, const char *name, double began, double ended)
 {
+	Run *r = ctx;
 	bool opens = strcmp(name, MIG_STEP_STOP) == 0 && json_array_size(r->stopped) > 0
 		&& !run_step_done(r, MIG_STEP_CUTOVER);
 	bool closes = strcmp(name, MIG_STEP_START_FILE_APPS) == 0 && !r->opts->no_apply
 		&& !r->opts->keep_app_stopped;
 
 	downtime_step(&r->down, name, began, ended, opens, closes);
-}
-
-static bool
-run_steps(Run *r, const Step *steps, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-	{
-		double began = downtime_now();
-
-		if (signals_interrupted())
-		{
-			log_error("interrupted; undoing what this run changed");
-			exit_hint_set(EXIT_INTERRUPTED);
-			return false;
-		}
-		if (!steps[i].run(r))
-			return false;
-		time_step(r, steps[i].name, began, downtime_now());
-	}
-	return true;
 }
 
 static void
@@ -307,24 +250,7 @@ undo(Run *r)
 				  "re-run `pgfold migrate %s` to finish", r->svc->name, r->svc->name);
 		return;
 	}
-	if (r->stopped == NULL)
-	{
-		json_t *stop = journal_step_done(&r->journal, r->run_id, MIG_STEP_STOP);
-
-		r->stopped = stop ? json_incref(json_object_get(stop, "containers")) : NULL;
-	}
-	steps_undo_files(r);
-	if (r->names.tmp_db[0] != '\0')
-		steps_drop_temp(r);
-	steps_drop_carried_roles(r);
-	steps_drop_created_role(r);
-	if (r->stopped != NULL && r->app->docker != NULL)
-		steps_restart_apps(r);
-
-	json_t *f = json_pack("{s:i}", "exit", exit_hint_get());
-
-	journal_append(&r->journal, JOURNAL_MIGRATE, r->run_id, JOURNAL_STEP_ABORT, JOURNAL_FAILED, f);
-	json_decref(f);
+	runner_undo(&r->rn, migrate_steps(NULL), MIGRATE_STEPS_BEFORE_CUTOVER, NULL);
 	if (run_step_done(r, MIG_STEP_STREAM))
 		log_notice("nothing was switched over; the dump is kept in %s", r->dump_path);
 	else
@@ -478,19 +404,8 @@ begin(Run *r)
 int
 migrate_run(App *app, size_t index, const MigrateOptions *opts)
 {
-	static const Step before[] = {
-		{ MIG_STEP_CONNS, step_connections }, { MIG_STEP_SAVE, step_save_original },
-		{ MIG_STEP_STOP, step_stop_apps }, { MIG_STEP_STATE, step_migration_state },
-		{ MIG_STEP_ROLE, step_role }, { MIG_STEP_STREAM, step_stream },
-		{ MIG_STEP_OWNERSHIP, step_ownership }, { MIG_STEP_CARRY, step_carry_roles },
-		{ MIG_STEP_PROPERTIES, step_properties }, { MIG_STEP_ANALYZE, step_analyze },
-		{ MIG_STEP_VERIFY, step_verify }, { MIG_STEP_STATE_AFTER, step_migration_state_after },
-		{ MIG_STEP_FILES, step_files },
-	};
-	static const Step after[] = {
-		{ MIG_STEP_CUTOVER, step_cutover }, { MIG_STEP_APPLY, step_apply },
-		{ MIG_STEP_START_FILE_APPS, step_start_file_apps }, { MIG_STEP_PROOF, step_proof },
-	};
+	size_t n;
+	const RunnerStep *steps = migrate_steps(&n);
 	Run r;
 	int rc;
 
@@ -507,6 +422,8 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	rc = begin(&r);
 	if (rc >= 0)
 		goto out;
+	r.rn = (Runner) { .journal = &r.journal, .op = JOURNAL_MIGRATE, .run_id = r.run_id,
+					  .ctx = &r, .timed = time_step };
 
 	if (r.resuming && run_step_done(&r, MIG_STEP_FILES))
 	{
@@ -531,14 +448,14 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 				undo(&r);
 			goto out;
 		}
-		if (!run_steps(&r, before, sizeof(before) / sizeof(before[0])))
+		if (!runner_run(&r.rn, steps, MIGRATE_STEPS_BEFORE_CUTOVER))
 		{
 			rc = exit_hint_get();
 			undo(&r);
 			goto out;
 		}
 	}
-	if (!run_steps(&r, after, sizeof(after) / sizeof(after[0])))
+	if (!runner_run(&r.rn, steps + MIGRATE_STEPS_BEFORE_CUTOVER, n - MIGRATE_STEPS_BEFORE_CUTOVER))
 	{
 		rc = exit_hint_get();
 		undo(&r);

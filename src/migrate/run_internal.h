@@ -12,6 +12,7 @@
 #include "pgfold/downtime.h"
 #include "pgfold/journal.h"
 #include "pgfold/migrate.h"
+#include "pgfold/runner.h"
 #include "pgfold/stream.h"
 #include "pgfold/verify.h"
 
@@ -27,6 +28,7 @@ typedef struct Run
 	Preflight             pf;
 	MigrationNames        names;
 	Journal               journal;
+	Runner                rn;                  /* the run's journal and steps */
 	Lock                  lock;
 	char                  run_id[JOURNAL_STAMP_LEN + 1];
 	bool                  resuming;
@@ -48,6 +50,7 @@ typedef struct Run
 	bool                  files_written;
 	bool                  cutover_done;
 	bool                  keep_tmp;            /* verification mismatch: keep it */
+	bool                  tmp_undone;          /* undo dropped (or kept) it already */
 	int                   conn_limit;          /* the role's CONNECTION LIMIT, -1 none */
 	bool                  proof_skipped;       /* --no-apply / --keep-app-stopped */
 	StrBuf                password;            /* secret */
@@ -109,6 +112,5 @@ bool step_start_file_apps(Run *r);
 /* run.c */
 bool run_step_done(Run *r, const char *step);
 bool run_record(Run *r, const char *step, JournalStatus status, json_t *fields);
-void run_fault_point(const char *step);
 
 #endif

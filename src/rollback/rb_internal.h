@@ -19,6 +19,7 @@
 #include "pgfold/journal.h"
 #include "pgfold/preflight.h"
 #include "pgfold/rollback.h"
+#include "pgfold/runner.h"
 #include "pgfold/stream.h"
 #include "pgfold/verify.h"
 
@@ -70,6 +71,7 @@ typedef struct Rb
 	StackService          *svc;
 	const RollbackOptions *opts;
 	Journal                journal;
+	Runner                 rn;                 /* the run's journal and steps */
 	Lock                   lock;
 	bool                   dry_run;
 	char                   run_id[JOURNAL_NAME_MAX + 1];
@@ -113,6 +115,11 @@ typedef struct Rb
 	RbCounts               backup_counts;      /* shared database at backup time */
 	DbProps                props;              /* the shared database's (dbprops.h) */
 } Rb;
+
+/* steps_table.c: the steps in order (runner.h); the first
+ * RB_STEPS_BEFORE_APPLY can be undone, the rest are finished by a re-run */
+#define RB_STEPS_BEFORE_APPLY 7
+const RunnerStep *rb_steps(size_t *n);
 
 /* context.c */
 bool rb_find_migration(Rb *r, const Journal *j);

@@ -16,12 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct RbStep
-{
-	const char *name;
-	bool      (*run)(Rb *r);
-} RbStep;
-
 static const char *const data_names[] = { "current", "latest-backup", "backup", "original-data" };
 
 const char *
@@ -57,10 +51,7 @@ rb_step_done(Rb *r, const char *step)
 bool
 rb_record(Rb *r, const char *step, json_t *fields)
 {
-	if (!journal_append(&r->journal, JOURNAL_ROLLBACK, r->run_id, step, JOURNAL_DONE, fields))
-		return false;
-	run_fault_point(step);
-	return true;
+	return runner_record(&r->rn, step, JOURNAL_DONE, fields);
 }
 
 /* Nothing to roll back: say why (and what would be) and change nothing. */
@@ -154,6 +145,17 @@ find_run(Rb *r)
 	return journal_new_run_id(&r->journal, NULL, r->run_id) ? -1 : EXIT_FAIL;
 }
 
+/* The apps are down from stop-apps to apply (downtime.h). */
+static void
+time_step(void *ctx, const char *name, double began, double ended)
+{
+	Rb *r = ctx;
+
+	downtime_step(&r->down, name, began, ended,
+				  strcmp(name, RB_STEP_STOP) == 0 && json_array_size(r->stopped) > 0,
+				  strcmp(name, RB_STEP_APPLY) == 0 && !r->opts->no_apply);
+}
+
 void
 rb_init(Rb *r, App *app, size_t index, const RollbackOptions *opts, bool dry_run)
 {
@@ -165,6 +167,8 @@ rb_init(Rb *r, App *app, size_t index, const RollbackOptions *opts, bool dry_run
 	r->dry_run = dry_run;
 	r->lock = (Lock) LOCK_INIT;
 	r->journal = (Journal) JOURNAL_INIT;
+	r->rn = (Runner) { .journal = &r->journal, .op = JOURNAL_ROLLBACK, .run_id = r->run_id,
+					   .ctx = r, .timed = time_step };
 }
 
 /* Open (or for --dry-run just read) the journal, find the run, load what
@@ -214,23 +218,15 @@ rb_begin(Rb *r)
 static bool
 confirm(const Rb *r)
 {
-	char answer[16] = "";
+	StrBuf q = STRBUF_INIT, refusal = STRBUF_INIT;
+	bool ok = sb_appendf(&q, "Roll %s back onto %s (data: %s)? Its apps are stopped meanwhile.",
+						 r->svc->name, r->mig.container, rollback_data_name(r->data))
+		&& sb_appendf(&refusal, "not rolling back %s", r->svc->name)
+		&& runner_confirm(r->opts->yes, true, sb_str(&q), sb_str(&refusal));
 
-	if (r->opts->yes)
-		return true;
-	if (!isatty(STDIN_FILENO))
-		log_error("refusing to roll back %s without confirmation: no terminal to ask on; "
-				  "re-run with --yes", r->svc->name);
-	else
-	{
-		fprintf(stderr, "Roll %s back onto %s (data: %s)? Its apps are stopped meanwhile. [y/N] ",
-				r->svc->name, r->mig.container, rollback_data_name(r->data));
-		if (fgets(answer, sizeof(answer), stdin) != NULL && (answer[0] == 'y' || answer[0] == 'Y'))
-			return true;
-		log_notice("not rolling back %s", r->svc->name);
-	}
-	exit_hint_set(EXIT_USAGE);
-	return false;
+	sb_free(&q);
+	sb_free(&refusal);
+	return ok;
 }
 
 /* A fresh run: every check first, nothing changed when one blocks. A
@@ -292,33 +288,6 @@ record_options(Rb *r)
 	return ok;
 }
 
-/* Each step in order, until one fails or Ctrl-C arrives between two; the
- * apps are down from stop-apps to apply (downtime.h). */
-static bool
-run_steps(Rb *r, const RbStep *list, size_t n)
-{
-	size_t i = 0;
-	bool stop = false;
-
-	while (i < n && !(stop = signals_interrupted()))
-	{
-		double began = downtime_now();
-
-		if (!list[i].run(r))
-			break;
-		downtime_step(&r->down, list[i].name, began, downtime_now(),
-					  strcmp(list[i].name, RB_STEP_STOP) == 0 && json_array_size(r->stopped) > 0,
-					  strcmp(list[i].name, RB_STEP_APPLY) == 0 && !r->opts->no_apply);
-		i++;
-	}
-	if (stop)
-	{
-		log_error("interrupted before step %zu of %zu", i + 1, n);
-		exit_hint_set(EXIT_INTERRUPTED);
-	}
-	return i == n;
-}
-
 static void
 undo(Rb *r)
 {
@@ -335,22 +304,15 @@ undo(Rb *r)
 					   r->svc->name, r->svc->name);
 		return;
 	}
-	log_notice("undoing: %s keeps pointing at the shared instance", r->service_rel);
-	rb_undo_files(r);
-	rb_undo_data(r);
-	if (r->stopped == NULL && rb_done(r, RB_STEP_STOP) != NULL)
-		r->stopped = json_incref(json_object_get(rb_done(r, RB_STEP_STOP), "containers"));
-	if (r->stopped != NULL && r->app->docker != NULL)
-		app_start_containers(r->app, r->stopped);
-
 	/* the last step done says how far it got; a re-run starts a new run */
 	size_t n = journal_count(&r->journal);
 	json_t *last = n > 0 ? journal_record(&r->journal, n - 1) : NULL;
-	const char *after = last != NULL && strcmp(rb_field(last, "run"), r->run_id) == 0
-		? rb_field(last, "step") : "";
-	json_t *f = json_pack("{s:i, s:s}", "exit", exit_hint_get(), "after", after);
+	json_t *f = json_pack("{s:s}", "after", last != NULL
+						  && strcmp(rb_field(last, "run"), r->run_id) == 0
+						  ? rb_field(last, "step") : "");
 
-	journal_append(&r->journal, JOURNAL_ROLLBACK, r->run_id, JOURNAL_STEP_ABORT, JOURNAL_FAILED, f);
+	log_notice("undoing: %s keeps pointing at the shared instance", r->service_rel);
+	runner_undo(&r->rn, rb_steps(NULL), RB_STEPS_BEFORE_APPLY, f);
 	json_decref(f);
 	log_notice("nothing was rolled back%s%s", rb_step_done(r, RB_STEP_BACKUP)
 			   ? "; the pre-rollback dump is kept in " : "",
@@ -427,16 +389,8 @@ open_log(Rb *r)
 int
 rollback_run(App *app, size_t index, const RollbackOptions *opts)
 {
-	static const RbStep before[] = {
-		{ RB_STEP_STOP, rb_step_stop_apps }, { RB_STEP_BACKUP, rb_step_backup },
-		{ RB_STEP_START_DB, rb_step_start_db }, { RB_STEP_RESTORE, rb_step_restore },
-		{ RB_STEP_VERIFY, rb_step_verify }, { RB_STEP_SWAP, rb_step_swap },
-		{ RB_STEP_FILES, rb_step_files },
-	};
-	static const RbStep after[] = {
-		{ RB_STEP_APPLY, rb_step_apply }, { RB_STEP_DROP_STALE, rb_step_drop_stale },
-		{ RB_STEP_DROP_SHARED, rb_step_drop_shared },
-	};
+	size_t n;
+	const RunnerStep *steps = rb_steps(&n);
 	Rb r;
 	int rc;
 
@@ -455,8 +409,7 @@ rollback_run(App *app, size_t index, const RollbackOptions *opts)
 		rc = exit_hint_get();
 		goto out;
 	}
-	if (!run_steps(&r, before, sizeof(before) / sizeof(before[0]))
-		|| !run_steps(&r, after, sizeof(after) / sizeof(after[0])))
+	if (!runner_run(&r.rn, steps, n))
 	{
 		rc = exit_hint_get();
 		undo(&r);
