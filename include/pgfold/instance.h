@@ -5,7 +5,7 @@
  *
  * The streams are the migrate module's: pg_dump / pg_restore commands come
  * from pgcmd.h, bytes move through stream_run (backup tee + SHA-256
- * sidecar), comparisons against a container use migration_verify. What is
+ * sidecar), comparisons against a container use verify_databases. What is
  * here is only what those commands add: the questions they ask the shared
  * instance, the restore swap, the archive checks and the backups catalogue.
  *

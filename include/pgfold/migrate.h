@@ -3,7 +3,7 @@
  *
  * The same code computes what `plan` prints and what `migrate` does: the
  * SQL (migration_sql_*), the new files (migration_files_*) and the compose
- * commands (compose_*), so the plan is exactly what will run.
+ * commands (composecmd.h), so the plan is exactly what will run.
  *
  * Order of the steps (each journaled; see docs/MIGRATE.md):
  *   connections (what the pre-flight measured), save-original, stop-apps,
@@ -73,49 +73,10 @@ bool migration_sql_describe(PGconn *conn, const MigrationNames *names,
 							const struct DbProps *props, int connection_limit,
 							StrBuf *out);
 
-/* REVOKE ALL ON DATABASE db FROM PUBLIC, GRANT CONNECT, TEMPORARY to role:
- * only role (and the owner, and superusers) may connect. */
-bool migration_isolate_database(PGconn *admin, const char *db, const char *role);
-
 /* Create the temporary database owned by the role, closed to PUBLIC, with
  * the source's encoding and locale (props NULL: the server's defaults). */
 bool migration_create_temp(PGconn *admin, const MigrationNames *names,
 						   const struct DbProps *props);
-
-/* Hand every non-extension object of database db (just restored, or
- * `user create --owner`) to role, as the admin but running none of the
- * database's code: refused (exit 3, nothing handed over) when db holds
- * anything preflight_restored_hazards lists, or a login event trigger, or
- * — with check_role, when role was no superuser before the restore — when
- * role is now a superuser. */
-bool migration_hand_over(App *app, const char *db, const char *role, bool check_role);
-
-/* The ownership statement's text (for plan). */
-const char *migration_ownership_sql(void);
-
-/* ---- verification (src/migrate/verify_run.c) -------------------------- */
-
-/* Inventory of src_db in container (psql) and target_db on the shared
- * instance (libpq), with both databases' properties (dbprops.h: locale,
- * settings, comment; the settings of user there and of target_role here,
- * left out when target_role is NULL), compared into report (diff_count 0 =
- * identical). src and dst keep the items the report points into: free
- * them after it. */
-struct VerifyReport;
-struct Inventory;
-bool migration_verify(App *app, const char *container, const char *user,
-					  const char *src_db, const char *target_db,
-					  const char *target_role, bool deep,
-					  struct VerifyReport *report, struct Inventory *src,
-					  struct Inventory *dst);
-/* One side's inventory (sorted): db in container (psql) / on the shared
- * instance (libpq). Also used by rollback. */
-bool migration_container_inventory(App *app, const char *container, const char *user,
-								   const char *db, bool deep, struct Inventory *inv);
-/* The inventory on an open connection (inside the caller's transaction:
- * `pgfold backup` takes it in the snapshot its pg_dump reads). */
-bool migration_conn_inventory(PGconn *conn, bool deep, struct Inventory *inv);
-bool migration_shared_inventory(App *app, const char *db, bool deep, struct Inventory *inv);
 
 /* ---- apps configured by their own files (src/migrate/appfiles.c) ------- */
 
@@ -212,33 +173,5 @@ void migration_files_free(MigrationFiles *files);
 /* Unified diffs of every file that would change (secrets masked). */
 bool migration_files_diff(const StackService *svc, const MigrationFiles *files,
 						  StrBuf *out);
-
-/* ---- compose (src/migrate/compose.c) ------------------------------------ */
-
-/* argv of the compose command that reproduces the project's own (inv: its
- * project directory, project, env files and -f files), with more_files
- * (e.g. the rollback override; relative ones are under the stack root)
- * after them; NULL-terminated, caller frees with compose_argv_free. extra:
- * arguments after the files. */
-char **compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_files,
-					const char *const *extra);
-void compose_argv_free(char **argv);
-/* The same as one shell-quoted line, for printing. */
-bool compose_command_line(char *const *argv, StrBuf *out);
-/* Run it; output goes to the log. */
-bool compose_run(char *const *argv, const char *what);
-/* The major version of the compose pgfold runs for inv (`version --short`),
- * -1 when it does not say. */
-int compose_major(App *app, const ComposeInvocation *inv);
-/* The same, with compose's stdout (at most 1 MiB) appended to *out. */
-bool compose_capture(char *const *argv, const char *what, StrBuf *out);
-
-/* The compose project the service's containers run under. */
-const char *migration_project(App *app, size_t index);
-/* "up -d" for a file's own invocation; with other files in the project,
- * "up -d --no-deps <every service of this file but slot skip (-1: none)>"
- * so that only this file's containers are recreated. NULL-terminated;
- * caller frees with compose_argv_free. */
-char **compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip);
 
 #endif

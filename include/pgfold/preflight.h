@@ -46,7 +46,7 @@ typedef enum ServiceState
  *
  * Checked twice: on the dedicated database before anything changes (plan,
  * migrate and db migrate-from refuse with exit 3), and on the restored
- * copy before the admin hands it over (migration_hand_over). The first is
+ * copy before the admin hands it over (secrets_hand_over). The first is
  * the early refusal that names what to fix; only the second sees what was
  * actually restored (a superuser of the source can add objects after the
  * first check, or hide them from it).

@@ -120,4 +120,30 @@ bool secrets_create_or_reuse_role(PGconn *conn, const SecretsRoleRequest *req,
 
 const char *secrets_role_action_name(SecretsRoleAction action);
 
+/* ---- isolation on the shared instance (src/secrets/isolation.c) -------- */
+
+struct App;
+/* REVOKE ALL ON DATABASE db FROM PUBLIC, GRANT CONNECT, TEMPORARY to role:
+ * only role (and the owner, and superusers) may connect. */
+bool secrets_isolate_database(PGconn *admin, const char *db, const char *role);
+
+/* Hand every non-extension object of database db (just restored, or
+ * `user create --owner`) to role, as the admin but running none of the
+ * database's code: refused (exit 3, nothing handed over) when db holds
+ * anything preflight_restored_hazards lists, or a login event trigger, or
+ * — with check_role, when role was no superuser before the restore — when
+ * role is now a superuser. */
+bool secrets_hand_over(struct App *app, const char *db, const char *role, bool check_role);
+
+/* The ownership statement's text (for plan). */
+const char *secrets_ownership_sql(void);
+
+/* The two isolation statements for db and role, appended to revoke and
+ * grant (printing: the same StrBuf twice). */
+bool secrets_isolation_sql(PGconn *conn, const char *db, const char *role, StrBuf *revoke,
+						   StrBuf *grant);
+/* The hand-over session's first statement (search_path pinned, the target
+ * role as $1), for printing. */
+const char *secrets_pin_session_sql(void);
+
 #endif

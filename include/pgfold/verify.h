@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <libpq-fe.h>
+
 #include "pgfold/str.h"
 
 typedef struct InventoryItem
@@ -72,5 +74,28 @@ void verify_report_free(VerifyReport *report);
 /* A table of differences for the operator (and the log). */
 void verify_report_print(FILE *out, const VerifyReport *report,
 						 const char *source_label, const char *target_label);
+
+/* ---- comparing two databases (src/verify/run.c) ------------------------ */
+
+/* Inventory of src_db in container (psql) and target_db on the shared
+ * instance (libpq), with both databases' properties (dbprops.h: locale,
+ * settings, comment; the settings of user there and of target_role here,
+ * left out when target_role is NULL), compared into report (diff_count 0 =
+ * identical). src and dst keep the items the report points into: free
+ * them after it. */
+struct App;
+bool verify_databases(struct App *app, const char *container, const char *user,
+					  const char *src_db, const char *target_db,
+					  const char *target_role, bool deep,
+					  VerifyReport *report, Inventory *src,
+					  Inventory *dst);
+/* One side's inventory (sorted): db in container (psql) / on the shared
+ * instance (libpq). Also used by rollback. */
+bool verify_container_inventory(struct App *app, const char *container, const char *user,
+								   const char *db, bool deep, Inventory *inv);
+/* The inventory on an open connection (inside the caller's transaction:
+ * `pgfold backup` takes it in the snapshot its pg_dump reads). */
+bool verify_conn_inventory(PGconn *conn, bool deep, Inventory *inv);
+bool verify_shared_inventory(struct App *app, const char *db, bool deep, Inventory *inv);
 
 #endif

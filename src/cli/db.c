@@ -5,6 +5,7 @@
  * does to the instance is in src/instance/ (instance.h), the streams and
  * verification are the migrate module's.
  */
+#include "pgfold/verify.h"
 #include "pgfold/app.h"
 #include "pgfold/cli.h"
 #include "pgfold/exitcodes.h"
@@ -522,7 +523,7 @@ verify_against(App *app, InstanceOptions *o, const char *name)
 	if (!instance_container_env(app, container, user, sizeof(user), defdb, sizeof(defdb), &found))
 		return fail();
 	src = colon && colon[1] ? colon + 1 : defdb;
-	ok = migration_verify(app, container, user, src, name, NULL, o->deep, &report, &src_inv,
+	ok = verify_databases(app, container, user, src, name, NULL, o->deep, &report, &src_inv,
 						  &dst_inv);
 	if (ok && o->json)
 		cli_print_json(json_pack("{s:s, s:s, s:{s:s, s:s}, s:b, s:b, s:I, s:I, s:I, s:o}",

@@ -8,12 +8,14 @@
  * two renames in one transaction, so the name always points at a complete
  * database — the old one or the new one.
  */
+#include "pgfold/preflight.h"
+#include "pgfold/secrets.h"
+#include "pgfold/verify.h"
 #include "pgfold/instance.h"
 
 #include "pgfold/dbprops.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 #include "pgfold/pgcmd.h"
 #include "pgfold/stream.h"
@@ -238,7 +240,7 @@ analyze(App *app, const char *db, const char *role)
 }
 
 /* Fresh temporary database with the source's locale, pg_restore into it
- * (streamed), ownership handed to owner (migration_hand_over: refused when
+ * (streamed), ownership handed to owner (secrets_hand_over: refused when
  * the restore brought code that would run as the admin, or made a
  * non-superuser owner one), the source's settings and comment, ANALYZE. */
 static bool
@@ -281,7 +283,7 @@ load_temp(App *app, const Load *l, InstanceDumpResult *kept)
 	stream_result_free(&res);
 	pgcmd_free(&restore);
 	if (ok && hand_over)
-		ok = migration_hand_over(app, l->tmp, l->owner, !owner_super);
+		ok = secrets_hand_over(app, l->tmp, l->owner, !owner_super);
 	if (ok && l->props != NULL)
 		ok = dbprops_apply_shared(app->shared, l->tmp, l->props_role, l->props);
 	return ok && analyze(app, l->tmp, hand_over ? l->owner : NULL);
@@ -717,7 +719,7 @@ instance_copy_from(App *app, const InstanceCopy *req, InstanceCopyResult *out)
 
 	log_notice("copying %s from %s into the shared instance", req->src_db, req->container);
 	ok = load_temp(app, &l, &out->dump)
-		&& migration_verify(app, req->container, user, req->src_db, tmp, req->owner, req->deep,
+		&& verify_databases(app, req->container, user, req->src_db, tmp, req->owner, req->deep,
 							&out->report, &out->src, &out->dst);
 	pgcmd_free(&dump);
 	dbprops_free(&props);

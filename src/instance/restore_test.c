@@ -9,11 +9,11 @@
  * The scratch database is dropped whatever happened, and the outcome is
  * recorded next to the dump (<dump>.tested) for `backups list` and status.
  */
+#include "pgfold/verify.h"
 #include "pgfold/instance.h"
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 #include "pgfold/signals.h"
 
@@ -190,7 +190,7 @@ backups_restore_test(App *app, const char *file, RestoreTest *out)
 	ok = entry != NULL && instance_restore_scratch(app, file, scratch);
 	if (entry != NULL && !ok && out->reason[0] == '\0')
 		str_copy(out->reason, sizeof(out->reason), "the restore failed (see the log)");
-	if (ok && !migration_shared_inventory(app, scratch, false, &inv))
+	if (ok && !verify_shared_inventory(app, scratch, false, &inv))
 	{
 		ok = false;
 		str_copy(out->reason, sizeof(out->reason), "cannot take the restored copy's inventory");

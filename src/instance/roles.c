@@ -5,7 +5,6 @@
 #include "pgfold/instance.h"
 
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 #include "pgfold/secrets.h"
 
@@ -80,7 +79,7 @@ instance_grant_access(App *app, const char *db, const char *role, bool owner)
 {
 	PGconn *conn = NULL;
 	StrBuf sql = STRBUF_INIT;
-	bool ok = migration_isolate_database(app->shared, db, role);
+	bool ok = secrets_isolate_database(app->shared, db, role);
 
 	if (ok && owner)
 	{
@@ -90,7 +89,7 @@ instance_grant_access(App *app, const char *db, const char *role, bool owner)
 			&& pg_exec(app->shared, "hand the database to the role", sb_str(&sql));
 	}
 	if (ok && owner)
-		ok = migration_hand_over(app, db, role, false);
+		ok = secrets_hand_over(app, db, role, false);
 	else if (ok)
 		ok = pg_connect_shared(&app->cfg, db, &conn) && grant_objects(conn, role);
 	pg_disconnect(conn);

@@ -8,11 +8,11 @@
  * --snapshot): on a live database the counts are those of the dump, not of
  * a moment before or after it, so a restore test can demand equality.
  */
+#include "pgfold/verify.h"
 #include "pgfold/instance.h"
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 #include "pgfold/signals.h"
 #include "pgfold/version.h"
@@ -117,7 +117,7 @@ snapshot_and_count(App *app, const char *db, PGconn **conn, StrBuf *snapshot, js
 				 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 		&& pg_query_scalar(*conn, "export the snapshot", "SELECT pg_catalog.pg_export_snapshot()",
 						   0, NULL, snapshot, NULL)
-		&& migration_conn_inventory(*conn, false, &inv);
+		&& verify_conn_inventory(*conn, false, &inv);
 	if (ok)
 		*tables = rows_json(&inv);
 	inventory_free(&inv);

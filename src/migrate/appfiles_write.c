@@ -9,6 +9,7 @@
  */
 #include "run_internal.h"
 
+#include "pgfold/composecmd.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 
@@ -231,7 +232,7 @@ steps_stop_file_apps(Run *r, json_t *ids, json_t *names)
 	AppFiles af;
 	AcNew t = { r->app->cfg.shared_host, r->app->cfg.shared_port, "pgfold_probe",
 				PREFLIGHT_PASSWORD_PLACEHOLDER, "pgfold_probe" };
-	const char *project = migration_project(r->app, r->index);
+	const char *project = composecmd_project(r->app, r->index);
 	bool ok = true;
 
 	if (!r->svc->apps_in_files || r->app->container_list == NULL || project == NULL)

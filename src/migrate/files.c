@@ -4,6 +4,7 @@
  * file, never the edited one) and the stack .env with the password
  * variable. plan diffs them; migrate writes them.
  */
+#include "pgfold/composecmd.h"
 #include "pgfold/migrate.h"
 
 #include "pgfold/fsutil.h"
@@ -98,11 +99,11 @@ migration_files_build(App *app, const StackService *svc, const MigrationNames *n
 
 	/* the header shows the project's own command with the override last */
 	const char *more[] = { out->override_path, NULL }, *up[] = { "up", "-d", NULL };
-	char **argv = compose_argv(app, inv, more, up);
+	char **argv = composecmd_argv(app, inv, more, up);
 	StrBuf cmd = STRBUF_INIT;
 
-	compose_command_line(argv, &cmd);
-	compose_argv_free(argv);
+	composecmd_line(argv, &cmd);
+	composecmd_argv_free(argv);
 
 	RwProvenance prov = { out->service_rel, out->override_rel, NULL, sb_str(&cmd) };
 	bool ok = rewrite_rollback_override_added(svc, &prov, out->service.added,

@@ -7,6 +7,7 @@
  * must then be one they can reach from where they are, which the
  * pre-flight says for each app.
  */
+#include "pgfold/composecmd.h"
 #include "pgfold/migrate.h"
 
 #include "pgfold/log.h"
@@ -19,7 +20,7 @@ migration_shared_net(App *app, size_t index, SharedNet *out)
 {
 	json_t *js = NULL;
 	bool found = false;
-	const char *project = migration_project(app, index);
+	const char *project = composecmd_project(app, index);
 
 	memset(out, 0, sizeof(*out));
 	str_copy(out->project, sizeof(out->project), project ? project : "");

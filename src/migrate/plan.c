@@ -3,6 +3,7 @@
  * pre-flight check, the exact steps, the SQL and a diff of every file that
  * would change. Read-only: nothing is written, started or stopped.
  */
+#include "pgfold/composecmd.h"
 #include "pgfold/migrate.h"
 
 #include "pgfold/exitcodes.h"
@@ -41,8 +42,8 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>", size[32];
 	StrBuf apps = STRBUF_INIT, cmd = STRBUF_INIT;
 	/* the db service is gone from the file by then */
-	char **up = compose_up_args(app_invocation(app, index), svc, svc->db_service);
-	char **argv = compose_argv(app, app_invocation(app, index), NULL, (const char *const *) up);
+	char **up = composecmd_up_args(app_invocation(app, index), svc, svc->db_service);
+	char **argv = composecmd_argv(app, app_invocation(app, index), NULL, (const char *const *) up);
 	const char *container = pf->db_container ? pf->db_container->name : svc->db_container;
 	int n = 1;
 
@@ -55,9 +56,9 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 			&& compose_find_service(&svc->file, files->app_files.items[i].app) == NULL)
 			sb_appendf(&apps, "%s%s (reads %s)", apps.len ? ", " : "",
 					   files->app_files.items[i].app, files->app_files.items[i].rel);
-	compose_command_line(argv, &cmd);
-	compose_argv_free(argv);
-	compose_argv_free(up);
+	composecmd_line(argv, &cmd);
+	composecmd_argv_free(argv);
+	composecmd_argv_free(up);
 
 	sb_appendf(out, "  %d. save %s to backups/%s/%s_%s.yml\n", n++, files->service_rel,
 			   JOURNAL_SUBDIR, service_fsname(svc), stamp);

@@ -5,6 +5,7 @@
  * every service), the shared instance through the one libpq connection of
  * the App. Each check records a level and a detail that says what to do.
  */
+#include "pgfold/composecmd.h"
 #include "pgfold/preflight.h"
 
 #include "pgfold/dbprops.h"
@@ -366,11 +367,11 @@ check_config_hashes(Preflight *pf, App *app, size_t index, const ComposeInvocati
 	 * depends_on conditions even right after `up`, so comparing would block
 	 * untouched stacks; another major than the creator's hashes another way. */
 	if (inv->compose_version == NULL || strncmp(inv->compose_version, "1.", 2) != 0
-		|| compose_major(app, inv) != 1)
+		|| composecmd_major(app, inv) != 1)
 		return;
-	argv = compose_argv(app, inv, NULL, args);
-	ok = compose_capture(argv, "compose config --hash", &out);
-	compose_argv_free(argv);
+	argv = composecmd_argv(app, inv, NULL, args);
+	ok = composecmd_capture(argv, "compose config --hash", &out);
+	composecmd_argv_free(argv);
 	for (size_t j = 0; ok && j < sc->count && j < svc->file.service_count; j++)
 	{
 		const ContainerInfo *ci = &sc->members[j];

@@ -4,7 +4,7 @@
  *
  * pg_restore runs with --no-owner --no-acl (pgcmd.c): what such a role owns
  * is restored as the admin's and then handed to the service role with the
- * rest (migration_hand_over), and its grants are not restored at all. So a
+ * rest (secrets_hand_over), and its grants are not restored at all. So a
  * reporting user's SELECT grants, or the tables a separate migration user
  * owns, would be lost without a word; this lists them so that plan shows
  * them and migrate refuses until the operator says how to go on.
@@ -18,6 +18,7 @@
  * recreates them by the role's name whatever --no-acl says.
  * Rows: role, 'owns' | 'may' | 'policy', what (pg_describe_object's words).
  */
+#include "pgfold/secrets.h"
 #include "pgfold/guard.h"
 
 #include "acl_sql.h"

@@ -4,6 +4,8 @@
  */
 #include "run_internal.h"
 
+#include "pgfold/verify.h"
+#include "pgfold/composecmd.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
@@ -217,7 +219,7 @@ preflight_gate(Run *r)
 	r->names = r->pf.names;
 	str_copy(r->db_container, sizeof(r->db_container), r->pf.db_container->id);
 	str_copy(r->db_container_name, sizeof(r->db_container_name), r->pf.db_container->name);
-	str_copy(r->project, sizeof(r->project), migration_project(r->app, r->index));
+	str_copy(r->project, sizeof(r->project), composecmd_project(r->app, r->index));
 	guard_log_before(r);
 	return EXIT_OK;
 }
@@ -334,7 +336,7 @@ verify_migrated(Run *r, const char *run)
 	if (!was_running && !docker_start_container(r->app->docker, container))
 		return exit_hint_get();
 	ok = pgx_wait_ready(r->app->docker, container, user, src_db, 60)
-		&& migration_verify(r->app, container, user, src_db, db,
+		&& verify_databases(r->app, container, user, src_db, db,
 							m.role.role[0] ? m.role.role : NULL, r->opts->deep,
 							&r->report, &r->src_inv, &r->dst_inv);
 	if (!was_running)

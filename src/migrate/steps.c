@@ -5,6 +5,8 @@
  */
 #include "run_internal.h"
 
+#include "pgfold/verify.h"
+#include "pgfold/composecmd.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
@@ -238,13 +240,13 @@ steps_drop_temp(Run *r)
 }
 
 /* A service role is never a superuser: one now means the restore made it
- * one (migration_hand_over refuses, and undo drops a role this run made). */
+ * one (secrets_hand_over refuses, and undo drops a role this run made). */
 bool
 step_ownership(Run *r)
 {
 	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_OWNERSHIP) != NULL)
 		return true;
-	return migration_hand_over(r->app, r->names.tmp_db, r->names.role, true)
+	return secrets_hand_over(r->app, r->names.tmp_db, r->names.role, true)
 		&& run_record(r, MIG_STEP_OWNERSHIP, JOURNAL_DONE, NULL);
 }
 
@@ -253,7 +255,7 @@ step_verify(Run *r)
 {
 	if (journal_step_done(&r->journal, r->run_id, MIG_STEP_VERIFY) != NULL)
 		return true;
-	if (!migration_verify(r->app, r->db_container, r->svc->db_user, r->svc->db_name,
+	if (!verify_databases(r->app, r->db_container, r->svc->db_user, r->svc->db_name,
 						  r->names.tmp_db, r->names.role, r->opts->deep, &r->report,
 						  &r->src_inv, &r->dst_inv))
 		return false;
@@ -421,7 +423,7 @@ print_commands(Run *r, char *const *up)
 {
 	StrBuf line = STRBUF_INIT;
 
-	compose_command_line(up, &line);
+	composecmd_line(up, &line);
 	printf("start the apps on the shared instance with:\n  %s\n", sb_str(&line));
 	if (r->opts->no_apply)
 		printf("then stop the dedicated database container (keep its volume):\n"
@@ -456,16 +458,16 @@ step_apply(Run *r)
 	const ComposeInvocation *inv = app_invocation(r->app, r->index);
 	/* the file on disk no longer has the db service (r->svc may still be
 	 * the model of the original: skip its db slot) */
-	char **up = compose_up_args(inv, r->svc, r->svc->db_service);
-	char **argv = compose_argv(r->app, inv, NULL, (const char *const *) up);
+	char **up = composecmd_up_args(inv, r->svc, r->svc->db_service);
+	char **argv = composecmd_argv(r->app, inv, NULL, (const char *const *) up);
 	bool ok = true;
 
 	if (r->opts->no_apply || r->opts->keep_app_stopped)
 		print_commands(r, argv);
 	else
-		ok = compose_run(argv, "compose up");
-	compose_argv_free(argv);
-	compose_argv_free(up);
+		ok = composecmd_run(argv, "compose up");
+	composecmd_argv_free(argv);
+	composecmd_argv_free(up);
 
 	if (ok && !r->opts->no_apply)
 	{

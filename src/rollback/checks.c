@@ -8,9 +8,9 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/composecmd.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 
 #include <stdio.h>
@@ -100,9 +100,9 @@ check_override(Rb *r, Preflight *pf)
 	 * only the terminal */
 	if (r->dry_run && level > LOG_INFO)
 		log_set_level(LOG_INFO);
-	ok = compose_run(argv, "compose config");
+	ok = composecmd_run(argv, "compose config");
 	log_set_level(level);
-	compose_argv_free(argv);
+	composecmd_argv_free(argv);
 	if (ok)
 		preflight_add(pf, "override", CHECK_OK, "%s with %s passes `compose config`",
 					  r->service_rel, r->override_rel);

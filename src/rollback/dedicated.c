@@ -7,10 +7,11 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/verify.h"
+#include "pgfold/composecmd.h"
 #include "pgfold/dbprops.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 
 #include <string.h>
@@ -39,7 +40,7 @@ rb_compose_argv(Rb *r, bool with_override, const char *const *extra)
 {
 	const char *files[] = { with_override ? r->override_rel : NULL, NULL };
 
-	return compose_argv(r->app, app_invocation(r->app, r->index), files, extra);
+	return composecmd_argv(r->app, app_invocation(r->app, r->index), files, extra);
 }
 
 /* "name=value" for pgx vars; false when it does not fit. */
@@ -180,7 +181,7 @@ rb_db_rename(Rb *r, const char *from, const char *to)
 bool
 rb_db_inventory(Rb *r, const char *db, bool deep, Inventory *inv)
 {
-	return migration_container_inventory(r->app, r->container, r->mig.user, db, deep, inv);
+	return verify_container_inventory(r->app, r->container, r->mig.user, db, deep, inv);
 }
 
 /* The container compose started for the db service: by its compose labels
@@ -249,8 +250,8 @@ rb_db_up(Rb *r)
 	{
 		argv = rb_compose_argv(r, with_override, up);
 		log_notice("starting %s (compose service %s)", r->mig.container, r->db_key);
-		ok = compose_run(argv, "compose up of the db service");
-		compose_argv_free(argv);
+		ok = composecmd_run(argv, "compose up of the db service");
+		composecmd_argv_free(argv);
 		if (!ok)
 			return false;
 		r->started_db = true;

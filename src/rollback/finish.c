@@ -7,10 +7,10 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/composecmd.h"
 #include "pgfold/dotenv.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 #include "pgfold/rewrite.h"
 #include "pgfold/secrets.h"
@@ -155,18 +155,18 @@ rb_step_apply(Rb *r)
 
 	if (rb_step_done(r, RB_STEP_APPLY))
 		return true;
-	up = compose_up_args(app_invocation(r->app, r->index), &r->orig, -1);
+	up = composecmd_up_args(app_invocation(r->app, r->index), &r->orig, -1);
 	argv = rb_compose_argv(r, false, (const char *const *) up);
 	if (r->opts->no_apply)
 	{
-		compose_command_line(argv, &line);
+		composecmd_line(argv, &line);
 		printf("start the apps on the dedicated database with:\n  %s\n", sb_str(&line));
 		sb_free(&line);
 	}
 	else
-		ok = compose_run(argv, "compose up");
-	compose_argv_free(argv);
-	compose_argv_free(up);
+		ok = composecmd_run(argv, "compose up");
+	composecmd_argv_free(argv);
+	composecmd_argv_free(up);
 	if (ok && !r->opts->no_apply)
 		rb_app_files_start_apps(r);
 	if (!ok)

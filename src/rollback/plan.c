@@ -5,9 +5,9 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/composecmd.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/secrets.h"
 
 #include <stdio.h>
@@ -29,8 +29,8 @@ command(Rb *r, bool with_override, const char *const *extra, StrBuf *out)
 {
 	char **argv = rb_compose_argv(r, with_override, extra);
 
-	compose_command_line(argv, out);
-	compose_argv_free(argv);
+	composecmd_line(argv, out);
+	composecmd_argv_free(argv);
 }
 
 static void

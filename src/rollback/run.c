@@ -7,7 +7,6 @@
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/secrets.h"
 #include "pgfold/signals.h"
 

@@ -7,9 +7,9 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/verify.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
-#include "pgfold/migrate.h"
 #include "pgfold/pg.h"
 #include "pgfold/pgcmd.h"
 
@@ -117,7 +117,7 @@ rb_step_backup(Rb *r)
 
 	log_notice("dumping \"%s\" from the shared instance to %s", r->mig.shared_db, r->dump);
 	if (stream_run(&spec, &r->backup_stream)
-		&& migration_shared_inventory(r->app, r->mig.shared_db, false, &inv)
+		&& verify_shared_inventory(r->app, r->mig.shared_db, false, &inv)
 		&& pg_server_version_num(r->app->shared, &r->backup_counts.server_version))
 	{
 		count(&inv, &r->backup_counts);
@@ -249,7 +249,7 @@ verify_live(Rb *r)
 {
 	char label[320];
 
-	if (!migration_verify(r->app, r->container, r->mig.user, r->tmp_db, r->mig.shared_db,
+	if (!verify_databases(r->app, r->container, r->mig.user, r->tmp_db, r->mig.shared_db,
 						  r->mig.role, r->opts->deep, &r->report, &r->src_inv, &r->dst_inv))
 		return false;
 	if (r->report.diff_count == 0)

@@ -1,5 +1,5 @@
 /*
- * test_compose_argv.c — the compose command pgfold runs reproduces the
+ * test_composecmd.c — the compose command pgfold runs reproduces the
  * project's own invocation (service.h: ComposeInvocation), with the compose
  * that created the containers.
  */
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lab.h"
+#include "pgfold/composecmd.h"
 #include "pgfold/migrate.h"
 #include "pgfold/proc.h"
 
@@ -34,7 +35,7 @@ joined(char **argv)
 {
 	StrBuf b = STRBUF_INIT;
 
-	compose_command_line(argv, &b);
+	composecmd_line(argv, &b);
 	return sb_steal(&b);
 }
 
@@ -50,14 +51,14 @@ Test(migrate_compose_argv, the_projects_own_invocation_then_more_files)
 	str_copy(app.cfg.compose_cmd, sizeof(app.cfg.compose_cmd), "podman-compose");
 	invocation(&inv, NULL);
 
-	char **argv = compose_argv(&app, &inv, more, extra);
+	char **argv = composecmd_argv(&app, &inv, more, extra);
 	char *line = joined(argv);
 
 	cr_assert_str_eq(line, "podman-compose --project-directory /s -p s --env-file "
 					 "/s/services-enabled/.env -f /s/docker-compose.yml -f /s/services-enabled/a.yml "
 					 "-f /s/overrides/a-dedicated-postgres.yml config -q");
 	free(line);
-	compose_argv_free(argv);
+	composecmd_argv_free(argv);
 }
 
 /* Containers made by compose 1.29 are recreated by docker-compose, not by
@@ -74,19 +75,19 @@ Test(migrate_compose_argv, the_compose_that_made_the_containers)
 	{
 		invocation(&inv, "1.29.2");
 
-		char **argv = compose_argv(&app, &inv, NULL, NULL);
+		char **argv = composecmd_argv(&app, &inv, NULL, NULL);
 
 		cr_assert_str_eq(argv[0], "docker-compose");
-		compose_argv_free(argv);
+		composecmd_argv_free(argv);
 	}
 	if (access("/usr/local/lib/docker/cli-plugins/docker-compose", X_OK) == 0)
 	{
 		invocation(&inv, "2.26.1");
 
-		char **argv = compose_argv(&app, &inv, NULL, NULL);
+		char **argv = composecmd_argv(&app, &inv, NULL, NULL);
 
 		cr_assert_str_eq(argv[0], "docker");
 		cr_assert_str_eq(argv[1], "compose");
-		compose_argv_free(argv);
+		composecmd_argv_free(argv);
 	}
 }

@@ -1,5 +1,5 @@
 /*
- * compose.c — running the operator's compose for a service file.
+ * composecmd.c — running the operator's compose for a service file.
  *
  * PGFOLD_COMPOSE names the command ("docker compose", "docker-compose",
  * "podman-compose"); when unset, `docker compose` is used if the plugin
@@ -8,7 +8,7 @@
  * writes) and the project name the service's containers already run under,
  * so compose recreates those containers instead of starting a twin set.
  */
-#include "pgfold/migrate.h"
+#include "pgfold/composecmd.h"
 
 #include "pgfold/log.h"
 #include "pgfold/proc.h"
@@ -98,7 +98,7 @@ compose_words(const App *app, const ComposeInvocation *inv, char *words[MAX_COMP
 }
 
 char **
-compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_files,
+composecmd_argv(App *app, const ComposeInvocation *inv, const char *const *more_files,
 			 const char *const *extra)
 {
 	char *words[MAX_COMPOSE_WORDS];
@@ -145,7 +145,7 @@ compose_argv(App *app, const ComposeInvocation *inv, const char *const *more_fil
 }
 
 char **
-compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip)
+composecmd_up_args(const ComposeInvocation *inv, const StackService *svc, int skip)
 {
 	size_t n = svc->loaded ? svc->file.service_count : 0;
 	char **argv = xcalloc(3 + 1 + n + 1, sizeof(char *));
@@ -167,7 +167,7 @@ compose_up_args(const ComposeInvocation *inv, const StackService *svc, int skip)
 }
 
 void
-compose_argv_free(char **argv)
+composecmd_argv_free(char **argv)
 {
 	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
 		free(argv[i]);
@@ -187,7 +187,7 @@ needs_quotes(const char *s)
 }
 
 bool
-compose_command_line(char *const *argv, StrBuf *out)
+composecmd_line(char *const *argv, StrBuf *out)
 {
 	for (size_t i = 0; argv[i] != NULL; i++)
 	{
@@ -259,7 +259,7 @@ run_compose(char *const *argv, const char *what, StrBuf *out)
 	int fds[2], errfds[2] = { -1, -1 };
 	StrBuf cmdline = STRBUF_INIT;
 
-	compose_command_line(argv, &cmdline);
+	composecmd_line(argv, &cmdline);
 	log_info("running %s", sb_str(&cmdline));
 	if (pipe2(fds, O_CLOEXEC) != 0 || (out != NULL && pipe2(errfds, O_CLOEXEC) != 0))
 	{
@@ -305,7 +305,7 @@ run_compose(char *const *argv, const char *what, StrBuf *out)
 }
 
 int
-compose_major(App *app, const ComposeInvocation *inv)
+composecmd_major(App *app, const ComposeInvocation *inv)
 {
 	char *words[MAX_COMPOSE_WORDS + 3];
 	size_t n = compose_words(app, inv, words);
@@ -318,7 +318,7 @@ compose_major(App *app, const ComposeInvocation *inv)
 	words[n] = NULL;
 	/* a question, not a step: its command line is not worth a log line */
 	log_set_level(LOG_WARN);
-	if (compose_capture(words, "compose version", &out) && out.len > 0
+	if (composecmd_capture(words, "compose version", &out) && out.len > 0
 		&& out.data[0] >= '1' && out.data[0] <= '9' && out.data[1] == '.')
 		major = out.data[0] - '0';
 	log_set_level(level);
@@ -329,19 +329,19 @@ compose_major(App *app, const ComposeInvocation *inv)
 }
 
 bool
-compose_run(char *const *argv, const char *what)
+composecmd_run(char *const *argv, const char *what)
 {
 	return run_compose(argv, what, NULL);
 }
 
 bool
-compose_capture(char *const *argv, const char *what, StrBuf *out)
+composecmd_capture(char *const *argv, const char *what, StrBuf *out)
 {
 	return run_compose(argv, what, out);
 }
 
 const char *
-migration_project(App *app, size_t index)
+composecmd_project(App *app, size_t index)
 {
 	return app_invocation(app, index)->project;
 }

@@ -1,16 +1,15 @@
 /*
- * verify_run.c — run the inventory query on both sides and compare: the
+ * run.c — run the inventory query on both sides and compare: the
  * source through psql inside its container, the target through libpq.
  */
-#include "pgfold/migrate.h"
+#include "pgfold/verify.h"
 
 #include "pgfold/dbprops.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
-#include "pgfold/verify.h"
 
 bool
-migration_container_inventory(App *app, const char *container, const char *user,
+verify_container_inventory(App *app, const char *container, const char *user,
 							  const char *db, bool deep, Inventory *inv)
 {
 	PgRows rows = PGROWS_INIT;
@@ -36,7 +35,7 @@ add_result_rows(Inventory *inv, const PGresult *res)
 }
 
 bool
-migration_conn_inventory(PGconn *conn, bool deep, Inventory *inv)
+verify_conn_inventory(PGconn *conn, bool deep, Inventory *inv)
 {
 	PGresult *res = NULL;
 
@@ -48,14 +47,14 @@ migration_conn_inventory(PGconn *conn, bool deep, Inventory *inv)
 }
 
 bool
-migration_shared_inventory(App *app, const char *db, bool deep, Inventory *inv)
+verify_shared_inventory(App *app, const char *db, bool deep, Inventory *inv)
 {
 	PGconn *conn = NULL;
 	bool ok;
 
 	if (!pg_connect_shared(&app->cfg, db, &conn))
 		return false;
-	ok = migration_conn_inventory(conn, deep, inv);
+	ok = verify_conn_inventory(conn, deep, inv);
 	pg_disconnect(conn);
 	return ok;
 }
@@ -119,7 +118,7 @@ add_properties(App *app, const char *container, const char *user, const char *sr
 }
 
 bool
-migration_verify(App *app, const char *container, const char *user, const char *src_db,
+verify_databases(App *app, const char *container, const char *user, const char *src_db,
 				 const char *target_db, const char *target_role, bool deep,
 				 VerifyReport *report, Inventory *src, Inventory *dst)
 {
@@ -135,7 +134,7 @@ migration_verify(App *app, const char *container, const char *user, const char *
 		pg_disconnect(conn);
 		return false;
 	}
-	ok = migration_container_inventory(app, container, user, src_db, deep, src);
+	ok = verify_container_inventory(app, container, user, src_db, deep, src);
 	if (!ok)
 		PQrequestCancel(conn);
 	ok = collect_inventory(conn, dst) && ok;
