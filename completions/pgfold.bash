@@ -111,7 +111,7 @@ _pgfold()
 	local opts=""
 	case $cmd in
 		status) opts="--json --all"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
-		plan) opts="--db --role --deep --no-apply --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --json" ;;
+		plan) opts="--db --role --deep --no-apply --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --rehearse --json" ;;
 		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;

@@ -49,11 +49,19 @@ typedef struct MigrateOptions
 	bool        with_roles;        /* --with-roles */
 	bool        files_edited;      /* --files-edited: the operator changed the
 									* app files pgfold cannot rewrite */
+	bool        rehearse;          /* plan --rehearse */
 	bool        json;
 } MigrateOptions;
 
 /* `plan SERVICE` / `migrate SERVICE --dry-run`. Returns the exit code. */
 int migrate_plan(App *app, size_t index, const MigrateOptions *opts);
+
+/* `plan SERVICE --rehearse` (rehearse.c), once the plan could go ahead:
+ * the data part of the migration (stream, ownership, analyze, verify) into
+ * a scratch database and role while the apps run, timed, then dropped.
+ * Prints the phases, or with opts->json sets *out to them. Exit code. */
+int migrate_rehearse(App *app, size_t index, const Preflight *pf, const MigrateOptions *opts,
+					 json_t **out);
 
 /* `migrate SERVICE`. Returns the exit code. */
 int migrate_run(App *app, size_t index, const MigrateOptions *opts);

@@ -66,6 +66,7 @@ const char cli_plan_usage[] =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
 	"                   [--connection-limit N] [--files-edited] [--json]\n"
 	"                   [--ignore-migration-state] [--drop-grants | --with-roles]\n"
+	"                   [--rehearse]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
@@ -76,6 +77,10 @@ const char cli_plan_usage[] =
 	"hold grants) and print the exact steps,\n"
 	"the SQL and a unified diff of every file that would change. SERVICE is\n"
 	"FILE/DBSERVICE for a file with several dedicated postgres services.\n"
+	"With --rehearse, while the apps keep running: stream the source into a\n"
+	"scratch database and role on the shared instance, hand it over, analyze and\n"
+	"verify it as migrate does, time every phase, drop it all, and print the\n"
+	"downtime the data part of the real run would cost.\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
 	"go ahead, 3 when a check blocks it (4/5 when the engine/shared instance\n"
 	"cannot be reached).\n";
@@ -107,12 +112,16 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case OPT_IGNORE_MIGRATION_STATE: opts->ignore_migration_state = true; break;
 			case OPT_DROP_GRANTS: opts->drop_grants = true; break;
 			case OPT_WITH_ROLES: opts->with_roles = true; break;
+			case OPT_REHEARSE: opts->rehearse = true; break;
 			case OPT_CONNECTION_LIMIT: limit = p.num; break;
 		}
 	}
 	if (id == OPT_ERROR)
 		return EXIT_USAGE;
 	opts->connection_limit = (int) limit;
+	if (opts->rehearse && strcmp(command, "plan") != 0 && !opts->dry_run)
+		return cli_usage_error(command, "--rehearse goes with plan (or migrate --dry-run): "
+							   "it times a migration without making one");
 	if (opts->drop_grants && opts->with_roles)
 		return cli_usage_error(command, "--drop-grants and --with-roles are two ways on: "
 							   "pick one");

@@ -46,6 +46,7 @@ const OptRow opt_table[] = {
 	{ "--drop-grants", NULL, OPT_DROP_GRANTS, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--with-roles", NULL, OPT_WITH_ROLES, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--files-edited", NULL, OPT_FILES_EDITED, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
+	{ "--rehearse", NULL, OPT_REHEARSE, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	/* rollback */
 	{ "--drop-shared", NULL, OPT_DROP_SHARED, OPT_NONE, NULL, 0, 0, NULL, RB, 0 },
 	{ "--latest-backup", NULL, OPT_LATEST_BACKUP, OPT_NONE, NULL, 0, 0, NULL, RB, 0 },

@@ -145,7 +145,7 @@ print_text(const StackService *svc, const Preflight *pf, const StrBuf *steps,
 
 static void
 print_json(const StackService *svc, const Preflight *pf, const StrBuf *steps,
-		   const StrBuf *sql, const StrBuf *diff, int rc)
+		   const StrBuf *sql, const StrBuf *diff, int rc, json_t *rehearsal)
 {
 	json_t *o = preflight_json(svc, pf);
 
@@ -162,6 +162,8 @@ print_json(const StackService *svc, const Preflight *pf, const StrBuf *steps,
 	json_object_set_new(o, "steps", json_string(sb_str(steps)));
 	json_object_set_new(o, "sql", json_string(sb_str(sql)));
 	json_object_set_new(o, "diff", json_string(sb_str(diff)));
+	if (rehearsal != NULL)
+		json_object_set_new(o, "rehearsal", rehearsal);
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(o);
@@ -204,10 +206,24 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 			migration_sql_describe(app->shared, &pf.names, pf.props, pf.conns.limit, &sql);
 	}
 
+	if (opts->rehearse && rc != EXIT_OK)
+		log_notice("not rehearsing %s: the migration could not go ahead", svc->name);
 	if (opts->json)
-		print_json(svc, &pf, &steps, &sql, &diff, rc);
+	{
+		json_t *rehearsal = NULL;
+		int rrc = opts->rehearse && rc == EXIT_OK
+			? migrate_rehearse(app, index, &pf, opts, &rehearsal) : EXIT_OK;
+
+		print_json(svc, &pf, &steps, &sql, &diff, rc, rehearsal);
+		rc = rc != EXIT_OK ? rc : rrc;
+	}
 	else
+	{
 		print_text(svc, &pf, &steps, &sql, &diff, rc, app->opts->color);
+		fflush(stdout);
+		if (opts->rehearse && rc == EXIT_OK)
+			rc = migrate_rehearse(app, index, &pf, opts, NULL);
+	}
 
 	preflight_free(&pf);
 	sb_free(&steps);
