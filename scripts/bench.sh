@@ -5,6 +5,9 @@
 #   docker exec SRC pg_dump -Fc | tee FILE | docker exec -i SHARED pg_restore ...
 #
 # Prints the ratios (target: stream <= 1.03x, migrate --no-apply <= 1.10x),
+# the apps' downtime of the migration (journal: apps_down, from stopping the
+# apps to the end of a --no-apply run) per phase against the pipeline's
+# dump+restore at two sizes (about 100 MB and 700 MB by default),
 # pgfold's peak RSS at two database sizes (target <= 16 MiB, flat) and its
 # CPU share of wall time while streaming (target <= 3 %). Then `pgfold backup
 # --all` of the shared instance (the bench databases) against the plain loop
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 PGFOLD=${PGFOLD_BENCH_BIN:-$REPO/build/pgfold}
 SCALE=${PGFOLD_BENCH_SCALE:-40}          # pgbench scale: 40 ~ 600 MB, plus extra rows
+SMALL_SCALE=${PGFOLD_BENCH_SMALL_SCALE:-6}  # ~ 100 MB
 ROUNDS=${PGFOLD_BENCH_ROUNDS:-2}
 PORT=${PGFOLD_BENCH_PORT:-55499}
 ID=bench$$
@@ -97,7 +101,7 @@ make_stack big
 make_stack small
 for _ in $(seq 60); do docker exec "$SHARED" pg_isready -q 2>/dev/null && break; sleep 0.5; done
 echo "big:   $(seed big "$SCALE" 300000)"
-echo "small: $(seed small 2 20000)"
+echo "small: $(seed small "$SMALL_SCALE" 20000)"
 
 pipeline() { # pipeline NAME TARGETDB -> seconds
   shared_psql -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2" >/dev/null
@@ -110,9 +114,11 @@ pipeline() { # pipeline NAME TARGETDB -> seconds
   rm -f "$WORK/pipeline.dump"
 }
 
-# One migrate --no-apply of stack NAME; prints "wall stream rss_kib cpu_s", the
-# stream's wall and pgfold's own CPU during it coming from the journal (the
-# stream step records them), peak RSS from GNU time.
+# One migrate --no-apply of stack NAME; prints "wall stream rss_kib cpu_s
+# down phases", the stream's wall and pgfold's own CPU during it coming from
+# the journal (the stream step records them), peak RSS from GNU time, the
+# apps' downtime and its phases ("stop-apps=0.10,stream=5.90,...") from the
+# complete record's apps_down.
 migrate_once() {
   local d=$WORK/$1 t0 t1
   t0=$(now)
@@ -124,7 +130,13 @@ migrate_once() {
   stream=$(sed 's/.*"seconds": *\([0-9.]*\).*/\1/' <<<"$rec")
   cpu=$(sed 's/.*"cpu_seconds": *\([0-9.e-]*\).*/\1/' <<<"$rec")
   read -r rss _ _ < "$WORK/time.out"
-  echo "$(elapsed "$t0" "$t1") $stream $rss $cpu"
+  local down phases
+  down=$(grep -o '"apps_down":{"seconds":[0-9.e-]*' "$d/backups/postgres-migrations/$1.journal" \
+    | tail -1 | sed 's/.*://')
+  phases=$(grep -o '"apps_down":{[^}]*"phases":{[^}]*}' "$d/backups/postgres-migrations/$1.journal" \
+    | tail -1 | sed 's/.*"phases":{//; s/}$//' \
+    | awk -v RS=, -F: '{ gsub(/"/, "", $1); if ($2 + 0 >= 0.01) printf "%s%s=%.2f", (n++ ? "," : ""), $1, $2 }')
+  echo "$(elapsed "$t0" "$t1") $stream $rss $cpu ${down:-0} ${phases:-none}"
 }
 
 # Undo a --no-apply migration so the next round starts from the same state.
@@ -173,19 +185,28 @@ if [[ ${PGFOLD_BENCH_ONLY_BACKUP:-} == 1 ]]; then
 fi
 
 echo "== $ROUNDS rounds, alternating pipeline and pgfold on the big database"
-p_times=(); s_times=(); m_times=(); rss_big=(); cpu=()
+p_times=(); s_times=(); m_times=(); rss_big=(); cpu=(); d_big=(); ps_times=(); d_small=()
 for r in $(seq "$ROUNDS"); do
   p=$(pipeline big pipe_target); p_times+=("$p")
-  read -r wall stream rss c <<<"$(migrate_once big)"
+  read -r wall stream rss c down phases <<<"$(migrate_once big)"
   m_times+=("$wall"); s_times+=("$stream"); rss_big+=("$rss"); cpu+=("$(awk -v c="$c" -v s="$stream" 'BEGIN { printf "%.1f", 100 * c / s }')")
+  d_big+=("$down"); phases_big=$phases
   reset_stack big
-  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, peak RSS ${rss} KiB, CPU while streaming ${c}s"
+  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, apps down ${down}s (${phases}), peak RSS ${rss} KiB, CPU while streaming ${c}s"
 done
-read -r _ _ rss_small _ <<<"$(migrate_once small)"
+echo "== $ROUNDS rounds, alternating pipeline and pgfold on the small database"
+for r in $(seq "$ROUNDS"); do
+  p=$(pipeline small pipe_target); ps_times+=("$p")
+  read -r _ _ rss_small _ down phases_small <<<"$(migrate_once small)"
+  d_small+=("$down")
+  reset_stack small
+  echo "  round $r: pipeline ${p}s   pgfold apps down ${down}s (${phases_small}), peak RSS ${rss_small} KiB"
+done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 P=$(median "${p_times[@]}"); S=$(median "${s_times[@]}"); M=$(median "${m_times[@]}")
 RB=$(printf '%s\n' "${rss_big[@]}" | sort -g | tail -1); C=$(median "${cpu[@]}")
+DB=$(median "${d_big[@]}"); PS=$(median "${ps_times[@]}"); DS=$(median "${d_small[@]}")
 
 echo
 echo "== results (medians of $ROUNDS rounds)"
@@ -195,6 +216,14 @@ awk -v p="$P" -v s="$S" -v m="$M" -v rb="$RB" -v rs="$rss_small" -v c="$C" 'BEGI
   printf "  pgfold migrate --no-apply   %7.2f s   ratio %.3f  (target <= 1.10)\n", m, m / p
   printf "  pgfold peak RSS             %7.1f MiB big, %.1f MiB small  (target <= 16, flat)\n", rb / 1024, rs / 1024
   printf "  pgfold CPU while streaming  %7.1f %% of wall  (target <= 3)\n", c
+}'
+echo
+echo "== the apps' downtime (migrate --no-apply: from stopping the apps to the end of the run)"
+awk -v p="$P" -v d="$DB" -v ps="$PS" -v ds="$DS" -v fb="$phases_big" -v fs="$phases_small" 'BEGIN {
+  printf "  big:   shell dump+restore %7.2f s, pgfold apps down %7.2f s   ratio %.3f\n", p, d, d / p
+  printf "         phases %s\n", fb
+  printf "  small: shell dump+restore %7.2f s, pgfold apps down %7.2f s   ratio %.3f\n", ps, ds, ds / ps
+  printf "         phases %s\n", fs
 }'
 
 echo
