@@ -96,6 +96,16 @@ bool pg_exec(PGconn *conn, const char *what, const char *sql);
 bool pg_query(PGconn *conn, const char *what, const char *sql,
 			  int nparams, const char *const *params, PGresult **out);
 
+/* A statement whose refusal is an answer, not an error (probes: "can this
+ * locale be created?"): like pg_query, but a refusal is not logged; its
+ * primary message replaces *error (may be NULL). out may be NULL. */
+bool pg_try(PGconn *conn, const char *sql, int nparams, const char *const *params,
+			PGresult **out, StrBuf *error);
+
+/* Send sql without waiting (PQsendQuery): the caller does other work, then
+ * reads the results (or cancels). Logged when it cannot be sent. */
+bool pg_send(PGconn *conn, const char *what, const char *sql);
+
 /* Exactly one row, first column, into out (replaced). A NULL value sets
  * *isnull (out emptied); with isnull == NULL a NULL value is an error. */
 bool pg_query_scalar(PGconn *conn, const char *what, const char *sql,

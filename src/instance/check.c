@@ -137,25 +137,12 @@ static bool
 probe(PGconn *conn, const char *sql, int nparams, const char *const *params,
 	  PGresult **out, StrBuf *error)
 {
-	PGresult *res;
-	ExecStatusType st;
-
 	pg_exec(conn, "set a savepoint", "SAVEPOINT pgfold_probe");
-	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	st = PQresultStatus(res);
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+	if (pg_try(conn, sql, nparams, params, out, error))
 	{
-		if (out != NULL)
-			*out = res;
-		else
-			PQclear(res);
 		pg_exec(conn, "release the savepoint", "RELEASE SAVEPOINT pgfold_probe");
 		return true;
 	}
-	sb_reset(error);
-	sb_appends(error, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-			   ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(conn));
-	PQclear(res);
 	pg_exec(conn, "roll back to the savepoint", "ROLLBACK TO SAVEPOINT pgfold_probe");
 	return false;
 }

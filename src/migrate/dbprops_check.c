@@ -68,17 +68,7 @@ fix_for(const DbProps *p, const char *where, const char *failed, StrBuf *why)
 static bool
 quiet(PGconn *conn, const char *sql, StrBuf *err)
 {
-	PGresult *res = PQexec(conn, sql);
-	bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
-
-	if (!ok && err != NULL)
-	{
-		const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-		sb_appends(err, m ? m : PQerrorMessage(conn));
-	}
-	PQclear(res);
-	return ok;
+	return pg_try(conn, sql, 0, NULL, NULL, err);
 }
 
 bool

@@ -251,6 +251,43 @@ pg_query(PGconn *conn, const char *what, const char *sql,
 }
 
 bool
+pg_try(PGconn *conn, const char *sql, int nparams, const char *const *params,
+	   PGresult **out, StrBuf *error)
+{
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (out != NULL)
+		*out = NULL;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+	{
+		if (out != NULL)
+			*out = res;
+		else
+			PQclear(res);
+		return true;
+	}
+	if (error != NULL)
+	{
+		const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+		sb_reset(error);
+		sb_appends(error, m ? m : PQerrorMessage(conn));
+	}
+	PQclear(res);
+	return false;
+}
+
+bool
+pg_send(PGconn *conn, const char *what, const char *sql)
+{
+	if (PQsendQuery(conn, sql))
+		return true;
+	log_error("cannot send the query to %s (%s): %s", PQdb(conn), what, PQerrorMessage(conn));
+	return false;
+}
+
+bool
 pg_exec(PGconn *conn, const char *what, const char *sql)
 {
 	PGresult *res = NULL;

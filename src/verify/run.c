@@ -127,10 +127,8 @@ verify_databases(App *app, const char *container, const char *user, const char *
 
 	if (!pg_connect_shared(&app->cfg, target_db, &conn))
 		return false;
-	if (!PQsendQuery(conn, verify_inventory_sql(deep)))
+	if (!pg_send(conn, "the inventory query", verify_inventory_sql(deep)))
 	{
-		log_error("cannot send the inventory query to \"%s\": %s", target_db,
-				  PQerrorMessage(conn));
 		pg_disconnect(conn);
 		return false;
 	}

@@ -39,7 +39,7 @@ joined(char **argv)
 	return sb_steal(&b);
 }
 
-Test(migrate_compose_argv, the_projects_own_invocation_then_more_files)
+Test(composecmd, the_projects_own_invocation_then_more_files)
 {
 	App app;
 	ComposeInvocation inv;
@@ -64,7 +64,7 @@ Test(migrate_compose_argv, the_projects_own_invocation_then_more_files)
 /* Containers made by compose 1.29 are recreated by docker-compose, not by
  * the v2 plugin (which would name them -1, a second set), and the other
  * way round. */
-Test(migrate_compose_argv, the_compose_that_made_the_containers)
+Test(composecmd, the_compose_that_made_the_containers)
 {
 	App app;
 	ComposeInvocation inv;

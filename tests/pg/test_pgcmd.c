@@ -33,7 +33,7 @@ teardown(void)
 	fst_rm_rf(dir);
 }
 
-TestSuite(migrate_pgcmd, .init = setup, .fini = teardown);
+TestSuite(pg_pgcmd, .init = setup, .fini = teardown);
 
 static void
 local_config(Config *cfg)
@@ -86,7 +86,7 @@ expect_private(const char *path)
 
 /* The old name was /tmp/pgfold-pgpass-<pid>: a link there received the
  * admin password (and, as root, kept the link target's owner). */
-Test(migrate_pgcmd, link_at_the_old_tmp_name_is_not_followed)
+Test(pg_pgcmd, link_at_the_old_tmp_name_is_not_followed)
 {
 	char victim[PATH_MAX], old[PATH_MAX], path[PATH_MAX], parent[PATH_MAX];
 	char base[NAME_MAX + 1];
@@ -122,7 +122,7 @@ Test(migrate_pgcmd, link_at_the_old_tmp_name_is_not_followed)
 }
 
 /* XDG_RUNTIME_DIR too: nothing at a predictable name, nothing left. */
-Test(migrate_pgcmd, runtime_dir_holds_nothing_after_use)
+Test(pg_pgcmd, runtime_dir_holds_nothing_after_use)
 {
 	char victim[PATH_MAX], old[PATH_MAX];
 	Config cfg;
@@ -150,7 +150,7 @@ Test(migrate_pgcmd, runtime_dir_holds_nothing_after_use)
 
 /* A build that fails after the passfile was written (a database name too
  * long for the conninfo) removes it: callers just return. */
-Test(migrate_pgcmd, failed_build_leaves_no_passfile)
+Test(pg_pgcmd, failed_build_leaves_no_passfile)
 {
 	char longdb[700];
 	Config cfg;
@@ -180,7 +180,7 @@ has_arg(const PgCommand *pc, const char *arg)
 
 /* `pgfold backup`: pg_dump reads the exported snapshot; only a server-made
  * id reaches argv. pg_dumpall --globals-only in the shared container. */
-Test(migrate_pgcmd, snapshot_and_globals_commands)
+Test(pg_pgcmd, snapshot_and_globals_commands)
 {
 	Config cfg;
 	PgCommand pc;

@@ -93,6 +93,40 @@ Test(pg_lab, statement_error_is_logged_with_sqlstate)
 	pg_disconnect(conn);
 }
 
+/* A probe's refusal is its answer: said to the caller, never logged. */
+Test(pg_lab, try_is_quiet_and_send_is_async)
+{
+	pgtest_shared_start(&shared, "pgfold-lab/postgres:15");
+
+	PGconn *conn = pgtest_shared_connect(&shared, NULL);
+	StrBuf err = STRBUF_INIT;
+	PGresult *res = NULL;
+	const char *params[1] = { "x'y" };
+	char buf[512] = { 0 };
+
+	cr_redirect_stderr();
+	sb_appends(&err, "stale");
+	cr_assert_not(pg_try(conn, "CREATE DATABASE postgres", 0, NULL, NULL, &err));
+	cr_assert_str_eq(sb_str(&err), "database \"postgres\" already exists");
+	cr_assert(pg_try(conn, "SELECT $1::text", 1, params, &res, &err));
+	cr_assert_str_eq(PQgetvalue(res, 0, 0), "x'y");
+	PQclear(res);
+	cr_assert_not(pg_try(conn, "SELECT 1; SELECT 2", 0, NULL, &res, NULL), "one statement");
+	cr_assert_null(res);
+	fflush(stderr);
+	cr_assert_eq(fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stderr()), 0,
+				 "a refused probe was logged: %s", buf);
+
+	cr_assert(pg_send(conn, "two numbers", "SELECT 41 + 1"));
+	res = PQgetResult(conn);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	cr_assert_str_eq(PQgetvalue(res, 0, 0), "42");
+	PQclear(res);
+	cr_assert_null(PQgetResult(conn));
+	sb_free(&err);
+	pg_disconnect(conn);
+}
+
 Test(pg_lab, connect_failure_names_settings)
 {
 	pgtest_shared_start(&shared, "pgfold-lab/postgres:15");
