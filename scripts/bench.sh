@@ -8,7 +8,7 @@
 # the apps' downtime of the migration (journal: apps_down, from stopping the
 # apps to the end of a --no-apply run) per phase against the pipeline's
 # dump+restore at two sizes (about 100 MB and 700 MB by default),
-# pgfold's peak RSS at two database sizes (target <= 16 MiB, flat) and its
+# pgfold's own peak RSS at two database sizes (target <= 16 MiB, flat) and its
 # CPU share of wall time while streaming (target <= 3 %). Then `pgfold backup
 # --all` of the shared instance (the bench databases) against the plain loop
 # `for db; do docker exec SHARED pg_dump -Fc -d $db > FILE; done` plus
@@ -115,7 +115,7 @@ pipeline() { # pipeline NAME TARGETDB -> seconds
 }
 
 # One migrate --no-apply of stack NAME; prints "wall stream rss_kib cpu_s
-# down phases", the stream's wall and pgfold's own CPU during it coming from
+# down phases rss_with_children_kib", the stream's wall and pgfold's own CPU during it coming from
 # the journal (the stream step records them), peak RSS from GNU time, the
 # apps' downtime and its phases ("stop-apps=0.10,stream=5.90,...") from the
 # complete record's apps_down.
@@ -129,14 +129,17 @@ migrate_once() {
   rec=$(grep '"step": *"stream"' "$d/backups/postgres-migrations/$1.journal" | tail -1)
   stream=$(sed 's/.*"seconds": *\([0-9.]*\).*/\1/' <<<"$rec")
   cpu=$(sed 's/.*"cpu_seconds": *\([0-9.e-]*\).*/\1/' <<<"$rec")
-  read -r rss _ _ < "$WORK/time.out"
-  local down phases
+  local rss all down phases
+  read -r all _ _ < "$WORK/time.out"
+  # pgfold's own peak (journal); GNU time's %M also holds the children
+  # pgfold waited for (compose 1.x's `config --hash` weighs ~50 MiB)
+  rss=$(grep -o '"peak_rss_kib":[0-9]*' "$d/backups/postgres-migrations/$1.journal" | tail -1 | sed 's/.*://')
   down=$(grep -o '"apps_down":{"seconds":[0-9.e-]*' "$d/backups/postgres-migrations/$1.journal" \
     | tail -1 | sed 's/.*://')
   phases=$(grep -o '"apps_down":{[^}]*"phases":{[^}]*}' "$d/backups/postgres-migrations/$1.journal" \
     | tail -1 | sed 's/.*"phases":{//; s/}$//' \
     | awk -v RS=, -F: '{ gsub(/"/, "", $1); if ($2 + 0 >= 0.01) printf "%s%s=%.2f", (n++ ? "," : ""), $1, $2 }')
-  echo "$(elapsed "$t0" "$t1") $stream $rss $cpu ${down:-0} ${phases:-none}"
+  echo "$(elapsed "$t0" "$t1") $stream ${rss:-$all} $cpu ${down:-0} ${phases:-none} $all"
 }
 
 # Undo a --no-apply migration so the next round starts from the same state.
@@ -188,16 +191,16 @@ echo "== $ROUNDS rounds, alternating pipeline and pgfold on the big database"
 p_times=(); s_times=(); m_times=(); rss_big=(); cpu=(); d_big=(); ps_times=(); d_small=()
 for r in $(seq "$ROUNDS"); do
   p=$(pipeline big pipe_target); p_times+=("$p")
-  read -r wall stream rss c down phases <<<"$(migrate_once big)"
+  read -r wall stream rss c down phases all <<<"$(migrate_once big)"
   m_times+=("$wall"); s_times+=("$stream"); rss_big+=("$rss"); cpu+=("$(awk -v c="$c" -v s="$stream" 'BEGIN { printf "%.1f", 100 * c / s }')")
   d_big+=("$down"); phases_big=$phases
   reset_stack big
-  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, apps down ${down}s (${phases}), peak RSS ${rss} KiB, CPU while streaming ${c}s"
+  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, apps down ${down}s (${phases}), peak RSS ${rss} KiB (${all} KiB with its children), CPU while streaming ${c}s"
 done
 echo "== $ROUNDS rounds, alternating pipeline and pgfold on the small database"
 for r in $(seq "$ROUNDS"); do
   p=$(pipeline small pipe_target); ps_times+=("$p")
-  read -r _ _ rss_small _ down phases_small <<<"$(migrate_once small)"
+  read -r _ _ rss_small _ down phases_small _ <<<"$(migrate_once small)"
   d_small+=("$down")
   reset_stack small
   echo "  round $r: pipeline ${p}s   pgfold apps down ${down}s (${phases_small}), peak RSS ${rss_small} KiB"

@@ -69,7 +69,8 @@
  *   verify          tables, rows, ..., deep
  *   files           service_sha256, override, env_keys, env_file, app_files
  *   cutover, apply  (applied), start-file-apps, proof
- *   complete        db, role, dump, apps_down
+ *   complete        db, role, dump, apps_down, peak_rss_kib (pgfold's own, not
+ *                   its children's: compose, psql)
  * Rollback (op "rollback"):
  *   options, stop-apps, backup, start-db, restore, verify, swap, files, apply,
  *   drop-stale, drop-shared, complete
