@@ -44,7 +44,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := $(BUILD)/pgfold
 TESTBIN  := $(BUILD)/pgfold-tests
 
-.PHONY: all deps lab lab-stop check check-v2 unit integration asan install uninstall \
+.PHONY: all deps lab lab-stop check check-v2 faults unit integration asan install uninstall \
         demo bench clean format-check db-status db-backup db-console \
         pkg-check test-pkg-check build-tests fresh-check
 
@@ -108,6 +108,19 @@ check-v2: lab
 	@$(MAKE) --no-print-directory build-tests
 	PGFOLD_TEST_COMPOSE=v2 PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS) \
 	  --filter '$(V2_FILTER)'
+
+# Randomized fault trials (tests/migrate/test_faults.c; make check runs one
+# trial of each kind): kill -9, SIGTERM and SIGINT at random moments of every
+# phase of migrate and rollback, each followed by a re-run that must
+# converge. The table goes to stderr and to $(FAULTS_REPORT).
+FAULTS ?= 20
+FAULTS_REPORT ?= build/faults.txt
+faults: lab
+	@$(MAKE) --no-print-directory build-tests
+	@rm -f $(FAULTS_REPORT)
+	PGFOLD_FAULTS=$(FAULTS) PGFOLD_FAULTS_REPORT=$(abspath $(FAULTS_REPORT)) \
+	  PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) --filter 'faults/*'
+	@cat $(FAULTS_REPORT)
 
 # Sanitizer build in its own tree; the same tests must pass under it.
 asan: lab
