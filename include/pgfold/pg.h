@@ -82,6 +82,10 @@ bool pg_connect_params(const PgConnParams *params, PGconn **out, StrBuf *errmsg)
  * EXIT_SHARED. */
 bool pg_connect_shared(const Config *cfg, const char *dbname, PGconn **out);
 
+/* *conn (the admin's, may be NULL) still answers, or a new one does within
+ * wait_s seconds (a restarted server): quiet; false leaves *conn NULL. */
+bool pg_shared_alive(const Config *cfg, PGconn **conn, int wait_s);
+
 /* PQfinish; safe on NULL. */
 void pg_disconnect(PGconn *conn);
 

@@ -253,6 +253,13 @@ undo(Run *r)
 				  "re-run `pgfold migrate %s` to finish", r->svc->name, r->svc->name);
 		return;
 	}
+	/* the shared instance may have gone away (that may be why the run
+	 * failed): its undo waits a little for it, else leaves it to a re-run,
+	 * which drops what this one created there first */
+	if (r->app->shared != NULL && !pg_shared_alive(&r->app->cfg, &r->app->shared, 15))
+		log_notice("the shared instance cannot be reached: role \"%s\" and \"%s\", if this run "
+				   "created them there, are taken over or dropped by the next `pgfold migrate %s`",
+				   r->names.role, r->names.tmp_db, r->svc->name);
 	runner_undo(&r->rn, migrate_steps(NULL), MIGRATE_STEPS_BEFORE_CUTOVER, NULL);
 	if (run_step_done(r, MIG_STEP_STREAM))
 		log_notice("nothing was switched over; the dump is kept in %s", r->dump_path);

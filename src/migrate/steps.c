@@ -141,7 +141,7 @@ steps_drop_created_role(Run *r)
 
 	/* a copy kept for inspection is the role's: a re-run drops the copy
 	 * and finds the role again by its password file */
-	if (!r->role_created || r->keep_tmp)
+	if (!r->role_created || r->keep_tmp || r->app->shared == NULL)
 		return;
 	if (sb_appends(&sql, "DROP ROLE IF EXISTS ") && pg_quote_ident(r->app->shared, r->names.role, &sql)
 		&& pg_exec(r->app->shared, "drop the role this run created", sb_str(&sql))

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
@@ -182,6 +183,39 @@ pg_connect_shared(const Config *cfg, const char *dbname, PGconn **out)
 	exit_hint_set(EXIT_SHARED);
 	sb_free(&err);
 	return false;
+}
+
+bool
+pg_shared_alive(const Config *cfg, PGconn **conn, int wait_s)
+{
+	PgConnParams p = {
+		.host = cfg->pg_host,
+		.port = cfg->pg_port,
+		.user = cfg->pg_user,
+		.password = cfg->pg_pass,
+		.dbname = PG_MAINTENANCE_DB,
+		.options = PG_ADMIN_SESSION_OPTIONS,
+	};
+	StrBuf err = STRBUF_INIT;
+	bool ok = *conn != NULL && PQstatus(*conn) == CONNECTION_OK
+		&& pg_try(*conn, "SELECT 1", 0, NULL, NULL, NULL);
+
+	/* a restart of the server: its new incarnation, once it accepts */
+	for (int i = 0; !ok && i <= wait_s * 2; i++)
+	{
+		pg_disconnect(*conn);
+		*conn = NULL;
+		if (i > 0)
+			usleep(500 * 1000);
+		ok = pg_connect_params(&p, conn, &err);
+	}
+	if (!ok)
+	{
+		pg_disconnect(*conn);
+		*conn = NULL;
+	}
+	sb_free(&err);
+	return ok;
 }
 
 void

@@ -681,3 +681,19 @@ mig_glob_one(const MigStack *s, const char *pattern, char *out, size_t size)
 	str_copy(out, size, g.gl_pathv[0]);
 	globfree(&g);
 }
+
+long
+mig_count_procs(const char *container, const char *prog)
+{
+	StrBuf out = STRBUF_INIT;
+	long n = -1;
+
+	lab_sh_capture(&out, "docker exec %s sh -c 'for f in /proc/[0-9]*/cmdline; do "
+				   "tr \"\\0\" \" \" <$f; echo; done' 2>/dev/null | grep -c '^%s '", container, prog);
+	while (out.len > 0 && out.data[out.len - 1] == '\n')
+		out.data[--out.len] = '\0';
+	str_to_long(sb_str(&out), 0, 100000, &n);
+	sb_free(&out);
+	return n;
+}
+

@@ -109,6 +109,9 @@ bool mig_sql_as(StrBuf *out, const MigStack *s, const char *role, const char *pw
 				const char *db, const char *sql);
 /* Run fixtures/<name> (e.g. "seed.sql") with mig_sql; asserts success. */
 void mig_sql_fixture(const char *container, const char *user, const char *db, const char *name);
+/* Processes whose command line starts with prog ("pg_dump") in container
+ * (-1 when it cannot be asked). */
+long mig_count_procs(const char *container, const char *prog);
 /* fingerprint.sql's line for db in container (caller frees). */
 char *mig_fingerprint(const char *container, const char *user, const char *db);
 

@@ -6,6 +6,7 @@
  * was, the apps running again on their dedicated database.
  */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,22 +37,6 @@ TestSuite(migrate_failure, .fini = teardown, .timeout = 600);
 #define TMP_SIZE_SQL \
 	"SELECT coalesce((SELECT pg_database_size(datname) FROM pg_database " \
 	"WHERE datname = 'docmost__pgfold_incoming'), 0) / 1048576"
-
-/* Processes whose command line starts with prog in container. */
-static long
-count_procs(const char *container, const char *prog)
-{
-	StrBuf out = STRBUF_INIT;
-	long n = -1;
-
-	lab_sh_capture(&out, "docker exec %s sh -c 'for f in /proc/[0-9]*/cmdline; do "
-				   "tr \"\\0\" \" \" <$f; echo; done' 2>/dev/null | grep -c '^%s '", container, prog);
-	while (out.len > 0 && out.data[out.len - 1] == '\n')
-		out.data[--out.len] = '\0';
-	str_to_long(sb_str(&out), 0, 100000, &n);
-	sb_free(&out);
-	return n;
-}
 
 typedef struct Big
 {
@@ -140,7 +125,7 @@ assert_undone(void)
 
 	mig_assert_unchanged(&stack, big.svc, &big.snap, running);
 
-	long dumps = count_procs(big.dbc, "pg_dump"), restores = count_procs(stack.shared, "pg_restore");
+	long dumps = mig_count_procs(big.dbc, "pg_dump"), restores = mig_count_procs(stack.shared, "pg_restore");
 
 	cr_expect_eq(dumps, 0, "pg_dump still runs in %s (%ld)", big.dbc, dumps);
 	cr_expect_eq(restores, 0, "pg_restore still runs in %s (%ld)", stack.shared, restores);
@@ -317,4 +302,115 @@ Test(migrate_failure, quiet_restore_tail_is_not_a_stall, .fini = teardown_big, .
 	mig_run_free(&r);
 	mig_assert_migrated(&stack, &mig_docmost, fp);
 	free(fp);
+}
+
+/* ---- the world failing around a migration (issue 17's fault matrix) ------ */
+
+/* Wait until postgres in container answers again. */
+static void
+wait_ready(const char *container, const char *user)
+{
+	cr_assert_eq(lab_sh("for i in $(seq 120); do docker exec %s pg_isready -q -U %s "
+						"2>/dev/null && exit 0; sleep 0.5; done; exit 1", container, user), 0,
+				 "%s did not come back", container);
+}
+
+/* The source's container dies mid-dump: one error line, nothing switched
+ * over, the apps started again; once the operator starts the database
+ * again a re-run goes through. */
+Test(migrate_failure, source_container_killed_mid_dump, .fini = teardown_big)
+{
+	MigRun r;
+
+	big_stack();
+	start_and_wait_midstream();
+	cr_assert_eq(lab_sh("docker kill %s >/dev/null", big.dbc), 0);
+	mig_pgfold_wait(&big.proc, &r, 300);
+	cr_assert(r.status == 1, "migrate with its source killed: exit %d\n%s", r.status,
+			  sb_str(&r.err));
+	{
+		char reason[256];
+
+		str_format(reason, sizeof(reason), "pgfold: error: pg_dump of \"docmost\" in %s failed "
+				   "(exit 137)", big.dbc);
+		cr_assert_not_null(strstr(sb_str(&r.err), reason), "%s", sb_str(&r.err));
+	}
+	cr_assert_not_null(strstr(sb_str(&r.err), "nothing was switched over"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	cr_assert_eq(lab_sh("docker start %s >/dev/null", big.dbc), 0);
+	wait_ready(big.dbc, "docmost");
+	assert_undone();
+	mig_pgfold(&stack, &r, NULL, "migrate", big.svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate once the source runs again");
+	mig_run_free(&r);
+}
+
+/* The shared instance restarts mid-restore: the run fails and undoes what
+ * it can; a re-run drops what the restart kept it from dropping and goes
+ * through, leaving one database. */
+Test(migrate_failure, shared_restarted_mid_restore, .fini = teardown_big)
+{
+	MigRun r;
+	char *dbs;
+
+	big_stack();
+	start_and_wait_midstream();
+	cr_assert_eq(lab_sh("docker restart -t 0 %s >/dev/null", stack.shared), 0);
+	mig_pgfold_wait(&big.proc, &r, 300);
+	cr_assert(r.status == 1 || r.status == 5, "migrate with the shared restarted: exit %d\n%s",
+			  r.status, sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "pgfold: error: pg_restore into "
+							  "\"docmost__pgfold_incoming\""), "%s", sb_str(&r.err));
+	/* the undo waited for the restarted server instead of failing on it */
+	cr_assert_null(strstr(sb_str(&r.err), "drop the role this run created failed"), "%s",
+				   sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "nothing was switched over"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	wait_ready(stack.shared, "admin");
+	cr_expect_eq(mig_count_procs(big.dbc, "pg_dump"), 0, "pg_dump left in %s", big.dbc);
+	mig_pgfold(&stack, &r, NULL, "migrate", big.svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate after the shared instance restarted");
+	mig_run_free(&r);
+	dbs = mig_shared_databases(&stack);
+	cr_assert_str_eq(dbs, "docmost", "databases after the re-run: %s", dbs);
+	free(dbs);
+}
+
+/* The shared instance has no connection left: exit 5 with the server's
+ * reason, before anything changed. */
+Test(migrate_failure, shared_at_max_connections, .fini = teardown_big)
+{
+	PGconn *held[256];
+	size_t n = 0;
+	char conninfo[256];
+	MigRun r;
+
+	big_stack();
+	str_format(conninfo, sizeof(conninfo), "host=127.0.0.1 port=%d user=admin password=%s "
+			   "dbname=postgres connect_timeout=5", stack.port, stack.admin_pw);
+	while (n < sizeof(held) / sizeof(held[0]))
+	{
+		PGconn *c = PQconnectdb(conninfo);
+
+		if (PQstatus(c) != CONNECTION_OK)
+		{
+			cr_assert_not_null(strstr(PQerrorMessage(c), "too many clients"), "%s",
+							   PQerrorMessage(c));
+			PQfinish(c);
+			break;
+		}
+		held[n++] = c;
+	}
+	cr_assert(n > 0 && n < sizeof(held) / sizeof(held[0]), "%zu connections held", n);
+	mig_pgfold(&stack, &r, NULL, "migrate", big.svc, "--yes", NULL);
+	for (size_t i = 0; i < n; i++)
+		PQfinish(held[i]);
+	mig_expect_exit(&r, 5, "migrate with the shared instance full");
+	cr_assert_not_null(strstr(sb_str(&r.err), "too many clients"),
+					   "the server's reason is not said:\n%s", sb_str(&r.err));
+	mig_run_free(&r);
+
+	const char *running[] = { big.app, big.redis, big.dbc, NULL };
+
+	mig_assert_unchanged(&stack, big.svc, &big.snap, running);
 }

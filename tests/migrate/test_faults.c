@@ -122,22 +122,6 @@ mono(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* Processes whose command line starts with prog in container. */
-static long
-count_procs(const char *container, const char *prog)
-{
-	StrBuf out = STRBUF_INIT;
-	long n = -1;
-
-	lab_sh_capture(&out, "docker exec %s sh -c 'for f in /proc/[0-9]*/cmdline; do "
-				   "tr \"\\0\" \" \" <$f; echo; done' 2>/dev/null | grep -c '^%s '", container, prog);
-	while (out.len > 0 && out.data[out.len - 1] == '\n')
-		out.data[--out.len] = '\0';
-	str_to_long(sb_str(&out), 0, 100000, &n);
-	sb_free(&out);
-	return n;
-}
-
 static void
 service_file(StrBuf *out)
 {
@@ -362,9 +346,9 @@ converge(const Op *op, StrBuf *migrated)
 		fp = mig_fingerprint(st.dbc, mig_docmost.db_user, mig_docmost.src_db);
 	}
 	cr_assert_str_eq(fp, st.fp, "the data after the re-run");
-	cr_assert_eq(count_procs(st.dbc, "pg_dump"), 0, "pg_dump left in %s", st.dbc);
-	cr_assert_eq(count_procs(stack.shared, "pg_restore"), 0, "pg_restore left in the shared");
-	cr_assert_eq(count_procs(st.dbc, "pg_restore"), 0, "pg_restore left in %s", st.dbc);
+	cr_assert_eq(mig_count_procs(st.dbc, "pg_dump"), 0, "pg_dump left in %s", st.dbc);
+	cr_assert_eq(mig_count_procs(stack.shared, "pg_restore"), 0, "pg_restore left in the shared");
+	cr_assert_eq(mig_count_procs(st.dbc, "pg_restore"), 0, "pg_restore left in %s", st.dbc);
 	free(fp);
 	free(dbs);
 	free(roles);
