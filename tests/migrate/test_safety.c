@@ -190,7 +190,29 @@ Test(migrate_safety, refusals_change_nothing)
 	free(snap.databases);
 	snap.databases = xstrdup("");
 
-	/* 6. the dedicated database is stopped: blocked, with the reason */
+	/* 6. a wrong PG_PASS: exit 5, the server's reason and the setting to fix */
+	const char *wrong[] = { "PG_PASS=not-the-admin-password", NULL };
+
+	mig_pgfold(&stack, &r, wrong, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 5, "migrate with a wrong PG_PASS");
+	expect_says(&r, "password authentication failed for user \"admin\"",
+				"migrate with a wrong PG_PASS");
+	expect_says(&r, "check PG_HOST/PG_PORT/PG_USER/PG_PASS", "migrate with a wrong PG_PASS");
+	mig_run_free(&r);
+	mig_assert_unchanged(&stack, svc, &snap, all);
+
+	/* 7. the shared instance is down: exit 5, nothing stopped */
+	cr_assert_eq(lab_sh("docker stop -t 5 %s >/dev/null", stack.shared), 0);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 5, "migrate with the shared instance down");
+	expect_says(&r, "cannot connect to the shared PostgreSQL", "migrate with the shared down");
+	mig_run_free(&r);
+	cr_assert_eq(lab_sh("docker start %s >/dev/null && for i in $(seq 120); do docker exec %s "
+						"pg_isready -q -U admin && exit 0; sleep 0.5; done; exit 1", stack.shared,
+						stack.shared), 0, "the shared instance did not come back");
+	mig_assert_unchanged(&stack, svc, &snap, all);
+
+	/* 8. the dedicated database is stopped: blocked, with the reason */
 	cr_assert_eq(lab_sh("docker stop -t 5 %s >/dev/null", db), 0);
 	mig_pgfold(&stack, &r, NULL, "plan", svc, NULL);
 	mig_expect_exit(&r, 3, "plan with the db container stopped");
