@@ -414,3 +414,42 @@ Test(migrate_failure, shared_at_max_connections, .fini = teardown_big)
 
 	mig_assert_unchanged(&stack, big.svc, &big.snap, running);
 }
+
+/* backups/ fills up mid-stream (a tmpfs with room for the dump when the
+ * pre-flight looked, then filled by another writer while the stream runs):
+ * the error names the reason, the partial dump is removed and the run
+ * undone; with room again a re-run goes through. */
+static char tmpfs_at[PATH_MAX];
+
+static void
+teardown_tmpfs(void)
+{
+	if (tmpfs_at[0] != '\0')
+		lab_sh("umount %s 2>/dev/null", tmpfs_at);
+	tmpfs_at[0] = '\0';
+	teardown_big();
+}
+
+Test(migrate_failure, backups_disk_fills_up_mid_stream, .fini = teardown_tmpfs)
+{
+	MigRun r;
+
+	big_stack();
+	mig_path(&stack, tmpfs_at, sizeof(tmpfs_at), "backups");
+	cr_assert_eq(lab_sh("mkdir -p %s && mount -t tmpfs -o size=200m,mode=0750 tmpfs %s",
+						tmpfs_at, tmpfs_at), 0, "cannot mount a tmpfs (the lab runs as root)");
+	start_and_wait_midstream();
+	lab_sh("dd if=/dev/zero of=%s/filler bs=1M 2>/dev/null", tmpfs_at);
+	mig_pgfold_wait(&big.proc, &r, 300);
+	cr_assert(r.status == 1, "migrate with backups/ full: exit %d\n%s", r.status, sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "No space left on device"), "%s", sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "nothing was switched over"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	cr_assert_eq(lab_sh("rm -f %s/filler", tmpfs_at), 0);
+	assert_undone();
+	cr_assert_eq(lab_sh("umount %s", tmpfs_at), 0);
+	tmpfs_at[0] = '\0';
+	mig_pgfold(&stack, &r, NULL, "migrate", big.svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate with room in backups/ again");
+	mig_run_free(&r);
+}
