@@ -186,6 +186,7 @@ typedef struct SchemaFailure
 	bool  present;
 	char  version[SCHEMA_VERSION_MAX + 1];
 	char *name, *at, *error, *statement;
+	bool  half_done;            /* a no-transaction file stopped half-way */
 } SchemaFailure;
 
 typedef struct SchemaState
@@ -255,6 +256,82 @@ bool schema_apply_file(PGconn *conn, const SchemaDir *d, const SchemaFile *f, Sc
  * statement must succeed, and a statement returning one row whose first
  * column is false fails the check. */
 bool schema_run_check(PGconn *conn, const SchemaDir *d, const SchemaFile *f, SchemaLog *log);
+
+/* ---- plan.c ------------------------------------------------------------- */
+
+typedef enum SchemaGo
+{
+	SCHEMA_GO_UP = 0,           /* pending files, oldest first (count 0: all) */
+	SCHEMA_GO_DOWN,             /* applied versions, newest first (count: 1 by default) */
+	SCHEMA_GO_TO                /* down to the version, then up to it */
+} SchemaGo;
+
+typedef struct SchemaStep
+{
+	const SchemaFile *file;
+	SchemaKind        kind;     /* SCHEMA_UP or SCHEMA_DOWN */
+} SchemaStep;
+
+typedef struct SchemaPlan
+{
+	SchemaStep *items;
+	size_t      count;
+} SchemaPlan;
+
+/* What up/down/goto would run from state. goto's version is a version of d
+ * or 0 (everything down). A down without its .down.sql, a version applied
+ * whose file is gone, or an unknown goto version are errors (logged,
+ * EXIT_USAGE). */
+bool schema_plan(const SchemaDir *d, const SchemaState *st, SchemaGo go, long count,
+				 const char *version, SchemaPlan *out);
+void schema_plan_free(SchemaPlan *p);
+
+/* Applied versions whose file changed since (its sum differs from the one
+ * recorded): each logged with its name and the fix, appended to problems
+ * (may be NULL). False when there is one (EXIT_VERIFY). */
+bool schema_applied_unchanged(const SchemaDir *d, const SchemaState *st, json_t *problems);
+
+/* Per file: "applied", "pending", "changed" (applied, file edited since) or
+ * "missing-file" (applied, no file); and the versions only the database
+ * knows, in order. */
+const char *schema_file_status(const SchemaFile *f, const SchemaState *st);
+
+/* ---- run.c: up, down and goto on the step runner ---------------------------- */
+
+struct App;
+struct Lock;
+
+typedef struct SchemaTarget
+{
+	const char *service;        /* NULL with --db */
+	char        db[64];
+	char        owner[64];      /* the database's owner */
+	char        dir[PATH_MAX];
+	char        journal[65];    /* the journal the runs go to (journal.h) */
+} SchemaTarget;
+
+typedef struct SchemaRunOptions
+{
+	SchemaGo    go;
+	long        count;
+	const char *version;        /* goto */
+	bool        no_backup, rehearse, no_rehearse, dry_run, yes, json;
+	long        lock_timeout;   /* seconds */
+} SchemaRunOptions;
+
+/* The whole run: advisory lock, plan, dry run or confirmation, then the
+ * steps backup, rehearse, apply on the runner (journal op "schema").
+ * Returns the exit status. */
+int schema_run(struct App *app, const SchemaTarget *t, const SchemaRunOptions *o,
+			   struct Lock *lock);
+
+/* Tables of the database big enough for the CREATE INDEX rule of lint
+ * (reltuples >= 1e6 or 1 GiB), lower-cased, NULL-terminated (strlist). */
+bool schema_big_tables(PGconn *conn, char ***out);
+
+/* Read, split and lint one file of d. */
+bool schema_lint_file(const SchemaDir *d, const SchemaFile *f, SchemaKind kind,
+					  const char *const *big, SchemaLint *out, SchemaStmts *stmts);
 
 /* ---- interop.c ---------------------------------------------------------- */
 

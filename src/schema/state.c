@@ -106,7 +106,8 @@ schema_state_load(PGconn *conn, SchemaState *out)
 		}
 	if (!pg_query(conn, "read the last failure in " QT,
 				  "SELECT f.version, f.name, f.applied_at::text, coalesce(f.error, ''), "
-				  "coalesce(f.failing_statement, '') FROM " QT " f WHERE NOT f.success AND "
+				  "coalesce(f.failing_statement, ''), coalesce(f.note LIKE 'no transaction%', false)::text "
+				  "FROM " QT " f WHERE NOT f.success AND "
 				  "NOT EXISTS (SELECT 1 FROM " QT " s WHERE s.success AND s.id > f.id) "
 				  "ORDER BY f.id DESC LIMIT 1", 0, NULL, &r))
 		return false;
@@ -118,6 +119,7 @@ schema_state_load(PGconn *conn, SchemaState *out)
 		out->failure.at = dup_or_null(r, 0, 2);
 		out->failure.error = dup_or_null(r, 0, 3);
 		out->failure.statement = dup_or_null(r, 0, 4);
+		out->failure.half_done = strcmp(PQgetvalue(r, 0, 5), "true") == 0;
 	}
 	PQclear(r);
 	return true;
