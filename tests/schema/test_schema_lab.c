@@ -1,0 +1,300 @@
+/*
+ * test_schema_lab.c — `pgfold schema` against a real shared instance:
+ * up/down/goto/status/validate on a fixture directory, a failing middle
+ * file, a changed applied file, two runners at once, a rehearsal that
+ * catches a failing check, --exit-code and --dry-run.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "instance/ifix.h"
+#include "lab.h"
+#include "pgfold/exitcodes.h"
+
+IFX_SUITE(schema_lab);
+
+static char dir[PATH_MAX];
+
+static void
+put(const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	cr_assert(str_format(path, sizeof(path), "%s/%s", dir, name));
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A stack, database "app" and an empty migration directory. */
+static void
+setup(void)
+{
+	ifx_init(&x, "pgfold-lab/postgres:15");
+	ifx_run(&x, "db", "create", "app", NULL);
+	ifx_expect(&x, EXIT_OK, "db create app");
+	ifx_path(&x, "migrations", dir, sizeof(dir));
+	cr_assert_eq(mkdir(dir, 0755), 0);
+}
+
+#define SCHEMA(...) ifx_run(&x, "schema", __VA_ARGS__, "--db", "app", "--dir", dir, NULL)
+
+static void
+three_files(void)
+{
+	put("000001_users.up.sql", "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+		"INSERT INTO users VALUES (1, 'a;b'), (2, $$x;y$$);\n");
+	put("000001_users.down.sql", "DROP TABLE users;\n");
+	put("000002_email.up.sql", "\xEF\xBB\xBF-- a BOM and CRLF\r\nALTER TABLE users ADD COLUMN email text;\r\n");
+	put("000002_email.down.sql", "ALTER TABLE users DROP COLUMN email;\n");
+	put("000003_idx.up.sql", "CREATE INDEX users_email ON users (email);\n");
+	put("000003_idx.down.sql", "DROP INDEX users_email;\n");
+	SCHEMA("hash");
+	ifx_expect(&x, EXIT_OK, "hash");
+}
+
+static char *
+q(const char *sql)
+{
+	return ifx_value(&x, "app", sql);
+}
+
+static void
+expect_value(const char *sql, const char *want)
+{
+	char *v = q(sql);
+
+	cr_assert_str_eq(v, want, "%s", sql);
+	free(v);
+}
+
+Test(schema_lab, up_down_goto_status_validate)
+{
+	json_t *doc;
+
+	setup();
+	three_files();
+	SCHEMA("status", "--exit-code");
+	ifx_expect(&x, EXIT_FAIL, "status --exit-code with pending files");
+	cr_assert(strstr(sb_str(&x.out), "000001           users") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "pending") != NULL);
+	SCHEMA("status");
+	ifx_expect(&x, EXIT_OK, "status without --exit-code");
+
+	SCHEMA("up", "--dry-run");
+	ifx_expect(&x, EXIT_OK, "up --dry-run");
+	cr_assert(strstr(sb_str(&x.out), "would apply 000001_users.up.sql (risk low, one "
+					 "transaction)") != NULL, "%s", sb_str(&x.out));
+	expect_value("SELECT coalesce(to_regclass('public.users')::text, 'none')", "none");
+
+	SCHEMA("up");
+	ifx_expect(&x, EXIT_OK, "up");
+	cr_assert(strstr(sb_str(&x.out), "now at version 000003 (3 file(s))") != NULL, "%s",
+			  sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "backup: ") != NULL, "no backup taken: %s", sb_str(&x.out));
+	expect_value("SELECT string_agg(name, ',' ORDER BY id) FROM users", "a;b,x;y");
+	expect_value("SELECT count(*) FROM pg_indexes WHERE indexname = 'users_email'", "1");
+	/* objects belong to the database's owner; the history has who and the checksum */
+	expect_value("SELECT tableowner FROM pg_tables WHERE tablename = 'users'", "admin");
+	expect_value("SELECT count(*) FROM pgfold_schema_migrations WHERE success AND kind = 'up' "
+				 "AND length(checksum) = 64 AND applied_by <> ''", "3");
+	SCHEMA("status", "--exit-code", "--json");
+	ifx_expect(&x, EXIT_OK, "status --exit-code, all applied");
+	doc = ifx_json(&x);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "version")), "000003");
+	cr_assert_eq(json_integer_value(json_object_get(doc, "pending")), 0);
+	json_decref(doc);
+
+	SCHEMA("down");
+	ifx_expect(&x, EXIT_USAGE, "down without --yes and no terminal");
+	expect_value("SELECT count(*) FROM pg_indexes WHERE indexname = 'users_email'", "1");
+	SCHEMA("down", "--yes", "--no-backup");
+	ifx_expect(&x, EXIT_OK, "down --yes");
+	expect_value("SELECT count(*) FROM pg_indexes WHERE indexname = 'users_email'", "0");
+	SCHEMA("goto", "000001", "--yes", "--no-backup");
+	ifx_expect(&x, EXIT_OK, "goto 000001");
+	expect_value("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
+				 "AND column_name = 'email'", "0");
+	SCHEMA("goto", "0", "--yes", "--no-backup");
+	ifx_expect(&x, EXIT_OK, "goto 0");
+	expect_value("SELECT coalesce(to_regclass('public.users')::text, 'none')", "none");
+	SCHEMA("up", "2", "--no-backup");
+	ifx_expect(&x, EXIT_OK, "up 2");
+	SCHEMA("status", "--exit-code");
+	ifx_expect(&x, EXIT_FAIL, "status --exit-code: 000003 pending");
+	cr_assert(strstr(sb_str(&x.out), "at version 000002; 1 pending") != NULL, "%s",
+			  sb_str(&x.out));
+	SCHEMA("validate");
+	ifx_expect(&x, EXIT_OK, "validate");
+	cr_assert(strstr(sb_str(&x.out), "3 migration(s)") != NULL, "%s", sb_str(&x.out));
+	/* the run log has every statement and its result */
+	cr_assert_eq(lab_sh("grep -q 'INSERT INTO users VALUES' %s/backups/schema/app_*.log && "
+						"grep -q -- '-> ok INSERT 0 2' %s/backups/schema/app_*.log", x.root,
+						x.root), 0, "the run log lacks the statements");
+}
+
+Test(schema_lab, failing_middle_file_leaves_the_earlier_ones)
+{
+	json_t *doc;
+
+	setup();
+	put("000001_t.up.sql", "CREATE TABLE t (id int PRIMARY KEY, v text);\n"
+		"INSERT INTO t VALUES (1, 'one'), (2, 'two');\n");
+	put("000002_bad.up.sql", "ALTER TABLE t ADD COLUMN c int;\nUPDATE t SET c = 1;\n"
+		"INSERT INTO t (id, v, c) VALUES (3, 'three', 'not a number');\n");
+	put("000003_z.up.sql", "CREATE TABLE z (id int);\n");
+	SCHEMA("hash");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_FAIL, "up with a failing middle file");
+	cr_assert(strstr(sb_str(&x.err), "000002_bad.up.sql failed at line 3") != NULL, "%s",
+			  sb_str(&x.err));
+	cr_assert(strstr(sb_str(&x.err), "22P02") != NULL, "%s", sb_str(&x.err));
+	/* as after 000001 exactly: no column c, the rows untouched, no z */
+	expect_value("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+				 "information_schema.columns WHERE table_name = 't'", "id,v");
+	expect_value("SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM t", "1=one,2=two");
+	expect_value("SELECT coalesce(to_regclass('public.z')::text, 'none')", "none");
+	expect_value("SELECT version || ':' || success || ':' || (failing_statement LIKE "
+				 "'INSERT INTO t (id, v, c)%') || ':' || (error LIKE '[22P02]%') FROM "
+				 "pgfold_schema_migrations WHERE NOT success", "000002:false:true:true");
+	SCHEMA("status", "--json");
+	doc = ifx_json(&x);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "version")), "000001");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "last_failure"),
+													   "version")), "000002");
+	json_decref(doc);
+}
+
+Test(schema_lab, changed_applied_file_is_refused_by_name)
+{
+	setup();
+	three_files();
+	SCHEMA("up", "1", "--no-backup");
+	ifx_expect(&x, EXIT_OK, "up 1");
+	/* a pending file edited without `schema hash`: the sum is stale */
+	put("000003_idx.up.sql", "CREATE INDEX users_name ON users (name);\n");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_VERIFY, "up with a stale sum");
+	cr_assert(strstr(sb_str(&x.err), "000003_idx.up.sql changed since `pgfold schema hash`")
+			  != NULL, "%s", sb_str(&x.err));
+	/* an applied file edited, even with the sum rewritten */
+	put("000001_users.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, name text);\n");
+	SCHEMA("hash");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_VERIFY, "up with a changed applied file");
+	cr_assert(strstr(sb_str(&x.err), "000001_users.up.sql changed after it was applied") != NULL,
+			  "%s", sb_str(&x.err));
+	expect_value("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
+				 "AND column_name = 'email'", "0");
+	SCHEMA("status");
+	ifx_expect(&x, EXIT_VERIFY, "status with a changed applied file");
+	cr_assert(strstr(sb_str(&x.out), "changed") != NULL, "%s", sb_str(&x.out));
+}
+
+/* `schema up` in the background; its exit status lands in <x.dir>/bg.rc. */
+static void
+background_up(const char *timeout)
+{
+	const char *bin = getenv("PGFOLD_TEST_BIN");
+
+	cr_assert_eq(lab_sh("cd %s && rm -f bg.rc && (%s --root %s --no-color schema up --db app "
+						"--dir %s --no-backup --lock-timeout %s >bg.out 2>bg.err </dev/null; "
+						"echo $? >bg.rc) &", x.dir, bin && *bin ? bin : "build/pgfold", x.root,
+						dir, timeout), 0);
+}
+
+static int
+background_wait(void)
+{
+	char path[PATH_MAX];
+	int rc = -1;
+
+	cr_assert(str_format(path, sizeof(path), "%s/bg.rc", x.dir));
+	for (int i = 0; i < 600; i++)
+	{
+		FILE *f = fopen(path, "r");
+
+		if (f != NULL && fscanf(f, "%d", &rc) == 1)
+		{
+			fclose(f);
+			return rc;
+		}
+		if (f != NULL)
+			fclose(f);
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("the background `schema up` did not end");
+	return rc;
+}
+
+Test(schema_lab, two_runners_one_waits)
+{
+	setup();
+	put("000001_slow.up.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(4);\n");
+	SCHEMA("hash");
+	/* the second gives up after 1 s: exit 7, the first goes on */
+	background_up("60");
+	sleep(1);
+	SCHEMA("up", "--no-backup", "--lock-timeout", "1");
+	ifx_expect(&x, EXIT_LOCKED, "second runner with a short timeout");
+	cr_assert(strstr(sb_str(&x.err), "another `pgfold schema` still runs on database \"app\"")
+			  != NULL, "%s", sb_str(&x.err));
+	cr_assert_eq(background_wait(), 0, "the first runner failed");
+	expect_value("SELECT count(*) FROM pgfold_schema_migrations WHERE success", "1");
+
+	/* the second waits long enough: it proceeds after the first, finds nothing to do */
+	put("000002_slow2.up.sql", "CREATE TABLE slow2 (id int);\nSELECT pg_sleep(3);\n");
+	SCHEMA("hash");
+	background_up("60");
+	sleep(1);
+	SCHEMA("up", "--no-backup", "--lock-timeout", "30");
+	ifx_expect(&x, EXIT_OK, "second runner that waits");
+	cr_assert(strstr(sb_str(&x.out), "nothing to do") != NULL, "%s\n%s", sb_str(&x.out),
+			  sb_str(&x.err));
+	cr_assert_eq(background_wait(), 0);
+	expect_value("SELECT count(*) FROM pgfold_schema_migrations WHERE success AND kind = 'up'",
+				 "2");
+}
+
+Test(schema_lab, rehearsal_catches_a_failing_check)
+{
+	setup();
+	put("000001_t.up.sql", "CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1), (2);\n");
+	put("000002_purge.up.sql", "DELETE FROM t WHERE id = 1;\n");
+	put("000002_purge.down.sql", "INSERT INTO t VALUES (1);\n");
+	put("000002_purge.check.sql", "SELECT count(*) = 2 FROM t;\n");
+	SCHEMA("hash");
+	SCHEMA("up", "1");
+	ifx_expect(&x, EXIT_OK, "up 1");
+	/* 000002 is high risk: rehearsed by default; its check fails there */
+	SCHEMA("up");
+	ifx_expect(&x, EXIT_VERIFY, "up with a failing check");
+	cr_assert(strstr(sb_str(&x.err), "check 000002_purge.check.sql:1 is false") != NULL, "%s",
+			  sb_str(&x.err));
+	cr_assert(strstr(sb_str(&x.err), "was not touched") != NULL, "%s", sb_str(&x.err));
+	expect_value("SELECT string_agg(id::text, ',' ORDER BY id) FROM t", "1,2");
+	expect_value("SELECT max(version) FROM pgfold_schema_migrations WHERE success", "000001");
+	{
+		char *n = ifx_value(&x, NULL, "SELECT count(*) FROM pg_database WHERE datname LIKE "
+							"'pgfold\\_rehearse\\_%'");
+
+		cr_assert_str_eq(n, "0", "the scratch database was left behind");
+		free(n);
+	}
+	/* with the check fixed, the rehearsal passes and the real database follows */
+	put("000002_purge.check.sql", "SELECT count(*) = 1 FROM t;\n");
+	SCHEMA("hash");
+	SCHEMA("up", "--dry-run");
+	ifx_expect(&x, EXIT_OK, "dry run");
+	cr_assert(strstr(sb_str(&x.out), "risk high") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "rehearsal") != NULL, "%s", sb_str(&x.out));
+	SCHEMA("up");
+	ifx_expect(&x, EXIT_OK, "up after the check was fixed");
+	expect_value("SELECT string_agg(id::text, ',' ORDER BY id) FROM t", "2");
+}
