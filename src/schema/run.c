@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct Ctx
 {
@@ -106,9 +107,14 @@ step_backup(void *arg)
 
 	if (c->o->no_backup)
 		return true;
-	if (!runner_record(&c->rn, SCHEMA_STEP_BACKUP, JOURNAL_STARTED, NULL)
-		|| !instance_backup_default_path(&c->app->cfg, c->t->db, time(NULL), path, sizeof(path))
-		|| !fs_mkdir_p(c->app->cfg.backups_dir, 0750)
+	if (!runner_record(&c->rn, SCHEMA_STEP_BACKUP, JOURNAL_STARTED, NULL))
+		return false;
+	/* two runs within a second: the next free stamp, as run ids do */
+	for (time_t when = time(NULL), end = when + 60; when < end; when++)
+		if (!instance_backup_default_path(&c->app->cfg, c->t->db, when, path, sizeof(path))
+			|| access(path, F_OK) != 0)
+			break;
+	if (!fs_mkdir_p(c->app->cfg.backups_dir, 0750)
 		|| !instance_backup(c->app, c->t->db, path, &c->backup))
 		return false;
 	schema_log(&c->log, "backup %s (sha256 %s)", c->backup.path, c->backup.sha256);
