@@ -324,12 +324,10 @@ push_stmt(SchemaStmts *out, const char *from, const char *to, size_t line)
 	}
 	if (!code)
 		return;
-	while (from < to && isspace((unsigned char) *from))
-	{
+	/* the statement starts at its first code byte: leading comments go */
+	for (; from < p; from++)
 		if (*from == '\n')
 			line++;
-		from++;
-	}
 	while (to > from && isspace((unsigned char) to[-1]))
 		to--;
 	out->items = xrealloc(out->items, out->count + 1, sizeof(SchemaStmt));
