@@ -167,7 +167,7 @@ _pgfold()
 			;;
 		schema)
 			if [[ -z $sub ]]; then
-				COMPREPLY=($(compgen -W "status up down goto validate lint create hash force baseline" -- "$cur"))
+				COMPREPLY=($(compgen -W "status up down goto validate lint create hash force baseline seed" -- "$cur"))
 				return
 			fi
 			opts="--db --dir --json"
@@ -175,6 +175,7 @@ _pgfold()
 				status) opts="$opts --exit-code" ;;
 				up|down|goto) opts="$opts --no-backup --rehearse --no-rehearse --lock-timeout --yes --dry-run" ;;
 				force|baseline) opts="$opts --reason --yes --lock-timeout" ;;
+				seed) opts="$opts --clean --yes --dry-run --lock-timeout" ;;
 			esac
 			[[ $cur != -* ]] && opts="$opts $(_pgfold_services)"
 			;;

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -308,6 +309,7 @@ typedef struct SchemaTarget
 	char        owner[64];      /* the database's owner */
 	char        dir[PATH_MAX];
 	char        journal[65];    /* the journal the runs go to (journal.h) */
+	bool        production;     /* the service file says `# environment: production` */
 } SchemaTarget;
 
 typedef struct SchemaRunOptions
@@ -332,6 +334,36 @@ bool schema_big_tables(PGconn *conn, char ***out);
 /* Read, split and lint one file of d. */
 bool schema_lint_file(const SchemaDir *d, const SchemaFile *f, SchemaKind kind,
 					  const char *const *big, SchemaLint *out, SchemaStmts *stmts);
+
+/* ---- validate.c, create.c ------------------------------------------------- */
+
+/* Every file splits into statements, has one, controls no transaction
+ * itself, needs no no-transaction directive it lacks, and has a .down.sql
+ * when medium or high risk; each problem logged and appended. */
+void schema_validate_files(const SchemaDir *d, json_t *problems);
+/* No pending version below the current one. */
+void schema_validate_order(const SchemaDir *d, const SchemaState *st, json_t *problems);
+
+/* The version `schema create` gives a new file: max + 1 in the same width
+ * when the directory numbers its files with fewer than 14 digits, else the
+ * UTC stamp YYYYmmddHHMMSS of now. */
+void schema_next_version(const SchemaDir *d, time_t now, char *out, size_t size);
+/* Write <dir>/<version>_<name>.up.sql and .down.sql (never over a file),
+ * then pgfold.sum. */
+bool schema_create(const char *dir, const char *name, char up[PATH_MAX], char down[PATH_MAX]);
+
+/* ---- seed.c ------------------------------------------------------------- */
+
+/* Is the database marked production: `ALTER DATABASE ... SET
+ * pgfold.environment = 'production'` (the service file's `# environment:
+ * production` is the command's to check)? */
+bool schema_db_is_production(PGconn *conn, bool *production);
+
+/* The .sql files of <dir>/seeds in name order, all in one transaction as the database
+ * owner; with clean, every table first emptied (TRUNCATE ... RESTART
+ * IDENTITY CASCADE) but the state tables of pgfold and the other runners.
+ * *files gets how many seed files ran. */
+bool schema_seed(PGconn *conn, const char *dir, bool clean, SchemaLog *log, size_t *files);
 
 /* ---- interop.c ---------------------------------------------------------- */
 

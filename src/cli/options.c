@@ -94,6 +94,7 @@ const OptRow opt_table[] = {
 	{ "--lock-timeout", NULL, OPT_LOCK_TIMEOUT, OPT_LONG, "seconds", 0, 86400,
 	  "of seconds from 0 to 86400", SCH, 0 },
 	{ "--reason", NULL, OPT_REASON, OPT_STRING, "a text", 0, 0, NULL, SCH, 0 },
+	{ "--clean", NULL, OPT_CLEAN, OPT_NONE, NULL, 0, 0, NULL, SCH, 0 },
 	{ NULL, NULL, OPT_END, OPT_NONE, NULL, 0, 0, NULL, 0, 0 }
 };
 

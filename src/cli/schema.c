@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 const char cli_schema_usage[] =
@@ -37,6 +38,7 @@ const char cli_schema_usage[] =
 	"       pgfold schema hash     [SERVICE|--db NAME] [--dir DIR]\n"
 	"       pgfold schema force    SERVICE|--db NAME VERSION --yes [--reason TEXT]\n"
 	"       pgfold schema baseline SERVICE|--db NAME VERSION [--yes] [--reason TEXT]\n"
+	"       pgfold schema seed     SERVICE|--db NAME [--clean] [--yes] [--dir DIR]\n"
 	"\n"
 	"Versioned schema migrations of a service's database on the shared instance.\n"
 	"Files: DIR/<version>_<name>.up.sql, optional .down.sql and .check.sql\n"
@@ -67,6 +69,11 @@ const char cli_schema_usage[] =
 	"            later ones not, without running anything; needs --yes\n"
 	"  baseline  mark versions up to VERSION applied without running them (a\n"
 	"            database another runner built); asks first\n"
+	"  seed      run DIR/seeds/*.sql in name order (development data), all in one\n"
+	"            transaction; --clean first empties every table (but the state\n"
+	"            tables) and asks. Refused on a database marked production: the\n"
+	"            service file says `# environment: production`, or the database\n"
+	"            has `pgfold.environment = 'production'` (ALTER DATABASE ... SET)\n"
 	"\n"
 	"up, down and goto: an advisory lock per database (a second runner waits\n"
 	"--lock-timeout seconds, default 60, then exits 7); a `db backup` of the\n"
@@ -90,21 +97,22 @@ const char cli_schema_usage[] =
 	"  --rehearse        rehearse even low-risk files; --no-rehearse: never\n"
 	"  --lock-timeout S  wait for another runner this long (default 60)\n"
 	"  --reason TEXT     force, baseline: recorded with who ran it\n"
+	"  --clean           seed: empty every table first\n"
 	"  --yes             do not ask (needed without a terminal for down, goto\n"
-	"                    down, baseline; always for force)\n"
+	"                    down, baseline, seed --clean; always for force)\n"
 	"  --dry-run         say what would run, change nothing\n"
 	"  --json            machine-readable output on stdout\n"
 	"\n"
 	"Exit: 0 done (status: nothing wrong); 1 failure, or (status --exit-code) a\n"
 	"file is pending; 2 usage or confirmation needed; 3 a file stopped half-way\n"
-	"(force needed); 5 shared instance unreachable; 6 stale pgfold.sum, a changed\n"
+	"(force needed) or seed on a production database; 5 shared instance unreachable; 6 stale pgfold.sum, a changed\n"
 	"applied file, a failed check or validation problems; 7 another runner holds\n"
 	"the database's lock (or the stack lock).\n";
 
 typedef struct SchemaOpts
 {
 	const char *db, *dir, *reason;
-	bool        exit_code, no_backup, rehearse, no_rehearse, json, yes, dry_run;
+	bool        exit_code, no_backup, rehearse, no_rehearse, json, yes, dry_run, clean;
 	long        lock_timeout;
 	char      **args;
 	int         nargs;
@@ -181,6 +189,12 @@ resolve(App *app, SchemaOpts *o, const char *service, bool needs_db, SchemaTarge
 	else if (svc != NULL && needs_db && !db_of_service(app, svc->name, t->db, sizeof(t->db)))
 		return false;
 	t->service = svc ? svc->name : NULL;
+	if (svc != NULL)
+	{
+		const char *env = compose_meta_get(&svc->file, "environment");
+
+		t->production = env != NULL && strcasecmp(env, "production") == 0;
+	}
 	/* the directory: --dir, `# migrations:`, services/<service>.migrations */
 	if (o->dir != NULL)
 		str_copy(t->dir, sizeof(t->dir), o->dir);
@@ -333,73 +347,6 @@ cmd_status(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 
 /* ---- validate and lint ---------------------------------------------------------- */
 
-static bool
-tx_control(const char *stmt)
-{
-	char w[16] = "";
-	size_t n = 0;
-
-	while (n < sizeof(w) - 1 && (stmt[n] >= 'A' && stmt[n] <= 'Z'
-								 ? true : (stmt[n] >= 'a' && stmt[n] <= 'z')))
-	{
-		w[n] = (char) (stmt[n] & ~0x20);
-		n++;
-	}
-	w[n] = '\0';
-	return strcmp(w, "BEGIN") == 0 || strcmp(w, "COMMIT") == 0 || strcmp(w, "ROLLBACK") == 0
-		|| strcmp(w, "END") == 0 || (strcmp(w, "START") == 0 && strstr(stmt, "TRANSACTION"));
-}
-
-static void
-add_problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-add_problem(json_t *problems, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("%s", msg);
-	json_array_append_new(problems, json_string(msg));
-}
-
-static void
-validate_file(const SchemaDir *d, const SchemaFile *f, json_t *problems)
-{
-	SchemaLint l;
-	SchemaStmts s = { 0 };
-	char base[SCHEMA_VERSION_MAX + SCHEMA_NAME_MAX + 16];
-
-	schema_file_name(f, SCHEMA_UP, base, sizeof(base));
-	if (!schema_lint_file(d, f, SCHEMA_UP, NULL, &l, &s))
-	{
-		add_problem(problems, "%s does not split into statements (see above)", base);
-		return;
-	}
-	if (s.count == 0)
-		add_problem(problems, "%s/%s has no statement", d->path, base);
-	for (size_t i = 0; i < s.count; i++)
-	{
-		if (!l.no_transaction && tx_control(s.items[i].text))
-			add_problem(problems, "%s/%s:%zu controls the transaction itself; remove it: "
-						"pgfold runs each file in its own transaction", d->path, base,
-						s.items[i].line);
-		else if (!l.no_transaction && schema_stmt_needs_no_tx(s.items[i].text))
-			add_problem(problems, "%s/%s:%zu cannot run inside a transaction; add `%s` to the "
-						"file (or move the statement to a file of its own)", d->path, base,
-						s.items[i].line, SCHEMA_NO_TX_DIRECTIVE);
-	}
-	if (l.risk >= SCHEMA_RISK_MEDIUM && !f->has[SCHEMA_DOWN])
-		add_problem(problems, "%s/%s is %s risk and has no %s_%s.down.sql; write one (or "
-					"accept that reverting it means restoring a backup)", d->path, base,
-					schema_risk_name(l.risk), f->version, f->name);
-	schema_lint_free(&l);
-	schema_stmts_free(&s);
-}
-
 static int
 cmd_validate(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 {
@@ -407,7 +354,6 @@ cmd_validate(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 	SchemaState st;
 	PGconn *conn = NULL;
 	json_t *problems = json_array();
-	const char *current;
 	int rc;
 
 	if (!schema_dir_load(t->dir, &d))
@@ -416,23 +362,16 @@ cmd_validate(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 		return exit_hint_get();
 	}
 	schema_sum_check(&d, problems);
-	for (size_t i = 0; i < d.count; i++)
-		validate_file(&d, &d.files[i], problems);
+	schema_validate_files(&d, problems);
 	if (pg_connect_shared(&app->cfg, t->db, &conn) && schema_state_load(conn, &st))
 	{
 		schema_applied_unchanged(&d, &st, problems);
-		current = schema_state_current(&st);
-		for (size_t i = 0; i < d.count; i++)
-			if (current[0] && schema_state_applied(&st, d.files[i].version) == NULL
-				&& schema_version_cmp(d.files[i].version, current) < 0)
-				add_problem(problems, "%s/%s_%s.up.sql (version %s) is pending below the "
-							"current version %s: give it a version after %s", d.path,
-							d.files[i].version, d.files[i].name, d.files[i].version, current,
-							current);
+		schema_validate_order(&d, &st, problems);
 		schema_state_free(&st);
 	}
 	else
-		add_problem(problems, "the state of database %s could not be read (see above)", t->db);
+		json_array_append_new(problems, json_string("the state of the database could not be "
+													"read"));
 	pg_disconnect(conn);
 	rc = json_array_size(problems) ? EXIT_VERIFY : EXIT_OK;
 	if (o->json)
@@ -523,75 +462,14 @@ cmd_hash(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 	return ok ? EXIT_OK : exit_hint_get();
 }
 
-/* The next version: the UTC stamp, or max + 1 in the same width when the
- * directory numbers its files (000001, 000002...). */
-static void
-next_version(const SchemaDir *d, char *out, size_t size)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (d->count > 0 && strlen(d->files[d->count - 1].version) < 14)
-	{
-		const char *last = d->files[d->count - 1].version;
-		long v = 0;
-
-		if (str_to_long(last, 0, 999999999999L, &v)
-			&& str_format(out, size, "%0*ld", (int) strlen(last), v + 1))
-			return;
-	}
-	gmtime_r(&now, &tm);
-	strftime(out, size, "%Y%m%d%H%M%S", &tm);
-}
-
 static int
 cmd_create(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 {
-	const char *name = o->args[0];
-	char version[SCHEMA_VERSION_MAX + 1], path[2][PATH_MAX], check[SCHEMA_NAME_MAX + 1];
-	SchemaDir d;
-	SchemaKind kind;
-	char probe[PATH_MAX];
+	char up[PATH_MAX], down[PATH_MAX];
 
-	if (!str_format(probe, sizeof(probe), "1_%s.up.sql", name)
-		|| !schema_name_parse(probe, version, check, &kind))
-		return cli_usage_error("schema", "schema create: a name is letters, digits, _ and - "
-							   "(at most %d bytes), not \"%s\"", SCHEMA_NAME_MAX, name);
-	if (!fs_mkdir_p(t->dir, 0755) || !schema_dir_load(t->dir, &d))
+	if (!schema_create(t->dir, o->args[0], up, down))
 		return exit_hint_get();
-	next_version(&d, version, sizeof(version));
-	schema_dir_free(&d);
-	for (int k = 0; k < 2; k++)
-	{
-		StrBuf text = STRBUF_INIT;
-		bool exists = false;
-
-		str_format(path[k], sizeof(path[k]), "%s/%s_%s%s", t->dir, version, name,
-				   schema_kind_suffix(k == 0 ? SCHEMA_UP : SCHEMA_DOWN));
-		if (fs_read_file_if_exists(path[k], 1, &text, &exists) && exists)
-		{
-			log_error("%s exists already", path[k]);
-			sb_free(&text);
-			return EXIT_FAIL;
-		}
-		sb_reset(&text);
-		if (k == 0)
-			sb_appendf(&text, "-- %s_%s up: the change. Runs in one transaction with its state "
-					   "row;\n-- a file that needs none declares `-- pgfold:no-transaction`.\n\n",
-					   version, name);
-		else
-			sb_appendf(&text, "-- %s_%s down: undoes the up file exactly.\n\n", version, name);
-		if (!fs_write_atomic(path[k], sb_str(&text), text.len, 0644))
-		{
-			sb_free(&text);
-			return exit_hint_get();
-		}
-		sb_free(&text);
-	}
-	if (!schema_dir_load(t->dir, &d) || !schema_sum_write(&d))
-		return exit_hint_get();
-	schema_dir_free(&d);
-	printf("%s\n%s\n", path[0], path[1]);
+	printf("%s\n%s\n", up, down);
 	return EXIT_OK;
 }
 
@@ -670,6 +548,52 @@ cmd_baseline(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 	return mark(app, o, t, false);
 }
 
+/* ---- seed ------------------------------------------------------------------------ */
+
+static int
+cmd_seed(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
+{
+	PGconn *conn = NULL;
+	SchemaLog log = SCHEMA_LOG_INIT;
+	StrBuf q = STRBUF_INIT;
+	bool prod = t->production, ok;
+	size_t files = 0;
+
+	if (!pg_connect_shared(&app->cfg, t->db, &conn) || (!prod && !schema_db_is_production(conn,
+																						&prod)))
+	{
+		pg_disconnect(conn);
+		return exit_hint_get();
+	}
+	if (prod)
+	{
+		log_error("database %s is marked production (%s); seeds are development data and "
+				  "never go there", t->db, t->production ? "`# environment: production` in "
+				  "the service file" : "pgfold.environment = 'production'");
+		pg_disconnect(conn);
+		return EXIT_BLOCKED;
+	}
+	if (o->dry_run)
+	{
+		printf("would %srun %s/seeds/*.sql in name order on %s, in one transaction\n",
+			   o->clean ? "empty every table, then " : "", t->dir, t->db);
+		pg_disconnect(conn);
+		return EXIT_OK;
+	}
+	sb_appendf(&q, "Empty every table of database %s, then seed it? ", t->db);
+	ok = (!o->clean || runner_confirm(o->yes, true, sb_str(&q), "not seeding"))
+		&& schema_lock(conn, t->db, o->lock_timeout)
+		&& schema_log_open(app->cfg.backups_dir, t->db, &log)
+		&& schema_seed(conn, t->dir, o->clean, &log, &files);
+	if (ok)
+		printf("seeded %s from %zu file(s)%s; log: %s\n", t->db, files,
+			   o->clean ? " after emptying every table" : "", log.path);
+	schema_log_close(&log);
+	sb_free(&q);
+	pg_disconnect(conn);
+	return ok ? EXIT_OK : exit_hint_get();
+}
+
 /* ---- up, down, goto ----------------------------------------------------------------- */
 
 static int
@@ -716,6 +640,7 @@ static const SchemaCmd cmds[] = {
 	{ "hash", 0, 0, false, cmd_hash },
 	{ "force", 1, 1, true, cmd_force },
 	{ "baseline", 1, 1, true, cmd_baseline },
+	{ "seed", 0, 0, true, cmd_seed },
 };
 
 typedef struct Call
@@ -776,6 +701,7 @@ cli_schema_main(const GlobalOptions *g, int argc, char **argv)
 			case OPT_NO_REHEARSE: c.o.no_rehearse = true; break;
 			case OPT_LOCK_TIMEOUT: c.o.lock_timeout = p.num; break;
 			case OPT_REASON: c.o.reason = p.arg; break;
+			case OPT_CLEAN: c.o.clean = true; break;
 		}
 	}
 	if (id == OPT_ERROR)

@@ -265,6 +265,16 @@ schema_apply_file(PGconn *conn, const SchemaDir *d, const SchemaFile *f, SchemaK
 		sb_free(&sql);
 		return false;
 	}
+	if (kind == SCHEMA_DOWN && stmts.count == 0)
+	{
+		log_error("%s has no statement: it would mark version %s reverted without changing "
+				  "anything; write the statements that undo %s_%s.up.sql", path, f->version,
+				  f->version, f->name);
+		exit_hint_set(EXIT_USAGE);
+		schema_stmts_free(&stmts);
+		sb_free(&sql);
+		return false;
+	}
 	tx = !schema_no_transaction(sb_str(&sql));
 	schema_log(log, "== %s %s (%s, %zu statements)", kname, base,
 			   tx ? "one transaction" : "no transaction: statement by statement", stmts.count);

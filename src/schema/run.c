@@ -234,9 +234,12 @@ static const RunnerStep schema_steps[] = {
 
 /* ---- before the steps ------------------------------------------------------------ */
 
-static void
+/* Lint the plan (and print it for --dry-run); false when a down file has
+ * no statement (it would mark a version reverted without reverting it). */
+static bool
 print_plan(const Ctx *c, SchemaRisk *worst, bool print)
 {
+	bool ok = true;
 	char **big = NULL;
 	char base[SCHEMA_VERSION_MAX + SCHEMA_NAME_MAX + 16];
 
@@ -257,6 +260,14 @@ print_plan(const Ctx *c, SchemaRisk *worst, bool print)
 		if (l.risk > *worst)
 			*worst = l.risk;
 		schema_file_name(s->file, s->kind, base, sizeof(base));
+		if (s->kind == SCHEMA_DOWN && stmts.count == 0)
+		{
+			log_error("%s/%s has no statement: it would mark version %s reverted without "
+					  "changing anything; write the statements that undo it", c->dir.path, base,
+					  s->file->version);
+			exit_hint_set(EXIT_USAGE);
+			ok = false;
+		}
 		if (print)
 		{
 			printf("would %s %s (risk %s, %s)\n", s->kind == SCHEMA_DOWN ? "revert with" : "apply",
@@ -277,6 +288,7 @@ print_plan(const Ctx *c, SchemaRisk *worst, bool print)
 		schema_stmts_free(&stmts);
 	}
 	big_free(big);
+	return ok;
 }
 
 /* The checks every run makes, under the advisory lock. */
@@ -397,9 +409,12 @@ schema_run(App *app, const SchemaTarget *t, const SchemaRunOptions *o, Lock *loc
 	}
 	else
 	{
-		print_plan(&c, &worst, o->dry_run && !o->json);
+		if (!print_plan(&c, &worst, o->dry_run && !o->json))
+			rc = exit_hint_get();
 		c.rehearse = o->rehearse || (!o->no_rehearse && worst >= SCHEMA_RISK_MEDIUM);
-		if (c.rehearse && o->no_backup && o->rehearse)
+		if (rc != EXIT_OK)
+			;
+		else if (c.rehearse && o->no_backup && o->rehearse)
 			rc = cli_usage_error("schema", "--rehearse restores the backup that --no-backup "
 								 "skips; drop one of them");
 		else if (c.rehearse && o->no_backup)

@@ -320,3 +320,16 @@ Test(schema_plan, up_down_goto)
 	log_capture_end();
 	cr_assert(strstr(why, "m/000002_b.down.sql is missing") != NULL, "%s", why);
 }
+
+Test(schema_files, next_version)
+{
+	SchemaFile files[1] = { { .version = "000041", .name = "a" } };
+	SchemaDir d = { .path = "m", .files = files, .count = 1 };
+	SchemaDir empty = { .path = "m" };
+	char v[SCHEMA_VERSION_MAX + 1];
+
+	schema_next_version(&d, 0, v, sizeof(v));
+	cr_assert_str_eq(v, "000042");
+	schema_next_version(&empty, 1764930600, v, sizeof(v));
+	cr_assert_str_eq(v, "20251205103000");
+}

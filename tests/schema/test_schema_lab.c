@@ -298,3 +298,111 @@ Test(schema_lab, rehearsal_catches_a_failing_check)
 	ifx_expect(&x, EXIT_OK, "up after the check was fixed");
 	expect_value("SELECT string_agg(id::text, ',' ORDER BY id) FROM t", "2");
 }
+
+Test(schema_lab, no_transaction_failure_needs_force)
+{
+	setup();
+	put("000001_t.up.sql", "CREATE TABLE t (id int, v int);\nINSERT INTO t VALUES (1, 1), (2, 1);\n");
+	put("000002_idx.up.sql", "-- pgfold:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"
+		"CREATE UNIQUE INDEX CONCURRENTLY t_v ON t (v);\n");
+	SCHEMA("hash");
+	SCHEMA("validate");
+	ifx_expect(&x, EXIT_OK, "validate: the directive makes CONCURRENTLY fine");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_FAIL, "up: the unique index fails");
+	cr_assert(strstr(sb_str(&x.err), "000002_idx.up.sql (no transaction) failed at line 3")
+			  != NULL, "%s", sb_str(&x.err));
+	/* the first statement stays; a new run is blocked until force */
+	expect_value("SELECT count(*) FROM pg_indexes WHERE indexname = 't_id'", "1");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_BLOCKED, "up after a half-done file");
+	cr_assert(strstr(sb_str(&x.err), "stopped half-way") != NULL, "%s", sb_str(&x.err));
+	SCHEMA("force", "000002");
+	ifx_expect(&x, EXIT_USAGE, "force without --yes");
+	SCHEMA("force", "000002", "--yes", "--reason", "unique index dropped from the plan");
+	ifx_expect(&x, EXIT_OK, "force 000002");
+	expect_value("SELECT kind || ':' || applied || ':' || note FROM pgfold_schema_migrations "
+				 "ORDER BY id DESC LIMIT 1",
+				 "force:true:forced to 000002: unique index dropped from the plan (after a failure)");
+	SCHEMA("status", "--exit-code");
+	ifx_expect(&x, EXIT_OK, "status after force");
+	cr_assert(strstr(sb_str(&x.out), "at version 000002; 0 pending") != NULL, "%s",
+			  sb_str(&x.out));
+}
+
+Test(schema_lab, other_runners_baseline_lint_create_seed)
+{
+	json_t *doc, *other;
+	char up[PATH_MAX];
+
+	setup();
+	/* a database golang-migrate managed */
+	ifx_exec(&x, "app", "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean "
+			 "NOT NULL); INSERT INTO schema_migrations VALUES (2, false); "
+			 "CREATE TABLE items (id serial PRIMARY KEY, v text); "
+			 "INSERT INTO items (v) SELECT 'x' FROM generate_series(1, 3)");
+	put("000001_items.up.sql", "CREATE TABLE items (id serial PRIMARY KEY, v text);\n");
+	put("000002_more.up.sql", "ALTER TABLE items ADD COLUMN w text;\n");
+	SCHEMA("hash");
+	SCHEMA("status", "--json");
+	ifx_expect(&x, EXIT_OK, "status");
+	doc = ifx_json(&x);
+	other = json_array_get(json_object_get(doc, "other_runners"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(other, "tool")), "golang-migrate");
+	cr_assert_str_eq(json_string_value(json_object_get(other, "latest")), "2");
+	cr_assert(json_is_false(json_object_get(other, "failed_or_dirty")));
+	json_decref(doc);
+	SCHEMA("baseline", "000001", "--yes", "--reason", "built by golang-migrate");
+	ifx_expect(&x, EXIT_OK, "baseline");
+	expect_value("SELECT count(*) FROM schema_migrations", "1");
+
+	/* lint: a pending high-risk file, statement by statement */
+	ifx_run(&x, "schema", "create", "--db", "app", "--dir", dir, "drop_v", NULL);
+	ifx_expect(&x, EXIT_OK, "create");
+	cr_assert(strstr(sb_str(&x.out), "/000003_drop_v.up.sql\n") != NULL, "%s", sb_str(&x.out));
+	cr_assert(str_format(up, sizeof(up), "%s/000003_drop_v.up.sql", dir));
+	put("000003_drop_v.up.sql", "ALTER TABLE items DROP COLUMN v;\n");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_VERIFY, "up with the edited new file before hash");
+	SCHEMA("hash");
+	SCHEMA("lint");
+	ifx_expect(&x, EXIT_OK, "lint");
+	cr_assert(strstr(sb_str(&x.out), "000002_more.up.sql") != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "000003_drop_v.up.sql                             high")
+			  != NULL, "%s", sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "DROP COLUMN") != NULL, "%s", sb_str(&x.out));
+	SCHEMA("validate");
+	ifx_expect(&x, EXIT_VERIFY, "validate: a high-risk file without a real down");
+	SCHEMA("up");
+	ifx_expect(&x, EXIT_OK, "up (rehearsed: high risk)");
+	expect_value("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+				 "information_schema.columns WHERE table_name = 'items'", "id,w");
+	/* the down file `create` wrote has no statement yet: refused before anything runs */
+	SCHEMA("down", "--yes", "--no-backup");
+	ifx_expect(&x, EXIT_USAGE, "down with an empty down file");
+	cr_assert(strstr(sb_str(&x.err), "000003_drop_v.down.sql has no statement") != NULL, "%s",
+			  sb_str(&x.err));
+	expect_value("SELECT max(version) FROM pgfold_schema_migrations WHERE success AND applied",
+				 "000003");
+
+	/* seeds: in one transaction, --clean empties the tables but the state ones */
+	cr_assert(str_format(up, sizeof(up), "%s/seeds", dir));
+	cr_assert_eq(mkdir(up, 0755), 0);
+	put("seeds/01_items.sql", "INSERT INTO items (w) VALUES ('seed1'), ('seed2');\n");
+	SCHEMA("seed", "--clean");
+	ifx_expect(&x, EXIT_USAGE, "seed --clean without --yes");
+	SCHEMA("seed", "--clean", "--yes");
+	ifx_expect(&x, EXIT_OK, "seed --clean");
+	expect_value("SELECT string_agg(id || '=' || w, ',' ORDER BY id) FROM items", "1=seed1,2=seed2");
+	expect_value("SELECT count(*) > 0 FROM pgfold_schema_migrations", "t");
+	expect_value("SELECT count(*) FROM schema_migrations", "1");
+	put("seeds/02_bad.sql", "INSERT INTO items (w) VALUES ('seed3');\nINSERT INTO nope VALUES (1);\n");
+	SCHEMA("seed");
+	ifx_expect(&x, EXIT_FAIL, "a failing seed");
+	expect_value("SELECT count(*) FROM items", "2");
+	ifx_exec(&x, "postgres", "ALTER DATABASE app SET pgfold.environment = 'production'");
+	put("seeds/02_bad.sql", "SELECT 1;\n");
+	SCHEMA("seed");
+	ifx_expect(&x, EXIT_BLOCKED, "seed on production");
+	cr_assert(strstr(sb_str(&x.err), "marked production") != NULL, "%s", sb_str(&x.err));
+}
