@@ -10,7 +10,7 @@
  *   lint.c    the risk class of a file, statement by statement
  *   apply.c   one file applied (its own transaction, or statement by
  *             statement), the advisory lock, the run log
- *   interop.c the state tables of other runners, read only
+ *   interop.c other runners' state tables (guard.h's reader), read only
  *
  * Every function logs its own error (file, version, database, SQLSTATE and
  * the fix) and sets the exit hint; callers propagate false.
@@ -367,10 +367,9 @@ bool schema_seed(PGconn *conn, const char *dir, bool clean, SchemaLog *log, size
 
 /* ---- interop.c ---------------------------------------------------------- */
 
-/* The state tables of golang-migrate (schema_migrations), Flyway
- * (flyway_schema_history), Liquibase (databasechangelog) and Prisma
- * (_prisma_migrations) found in the database, read only: an array of
- * {tool, table, applied, latest, dirty|failed}. */
+/* The state tables of other runners in the database (the migrate module's
+ * reader, guard.h), read only: an array of {tool, table, applied, latest,
+ * failed_or_dirty, summary, problem}. */
 bool schema_interop_read(PGconn *conn, json_t **out);
 
 #endif

@@ -322,14 +322,11 @@ cmd_status(App *app, SchemaOpts *o, SchemaTarget *t, Lock *lock)
 		{
 			json_t *x = json_array_get(others, i);
 
-			printf("other runner: %s table %s: %lld applied, latest %s%s\n",
-				   json_string_value(json_object_get(x, "tool")),
-				   json_string_value(json_object_get(x, "table")),
-				   (long long) json_integer_value(json_object_get(x, "applied")),
-				   json_string_value(json_object_get(x, "latest"))
-				   ? json_string_value(json_object_get(x, "latest")) : "-",
-				   json_is_true(json_object_get(x, "failed_or_dirty")) ? " (dirty or failed)"
-				   : "");
+			printf("other runner: %s%s%s\n",
+				   json_string_value(json_object_get(x, "summary")),
+				   json_object_get(x, "problem") ? "; " : "",
+				   json_object_get(x, "problem")
+				   ? json_string_value(json_object_get(x, "problem")) : "");
 		}
 		json_decref(others);
 	}

@@ -72,7 +72,8 @@ static const char clean_sql[] =
 	"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 	"AND n.nspname NOT LIKE 'pg\\_%' "
 	"AND c.relname NOT IN ('" SCHEMA_TABLE "', 'schema_migrations', 'flyway_schema_history', "
-	"'databasechangelog', 'databasechangeloglock', '_prisma_migrations'); "
+	"'databasechangelog', 'databasechangeloglock', '_prisma_migrations', 'knex_migrations', "
+	"'knex_migrations_lock', '_sqlx_migrations', 'alembic_version'); "
 	"IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ' || t || ' RESTART IDENTITY CASCADE'; END IF; "
 	"END $pgfold$";
 

@@ -349,9 +349,16 @@ Test(schema_lab, other_runners_baseline_lint_create_seed)
 	doc = ifx_json(&x);
 	other = json_array_get(json_object_get(doc, "other_runners"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(other, "tool")), "golang-migrate");
-	cr_assert_str_eq(json_string_value(json_object_get(other, "latest")), "2");
+	cr_assert_str_eq(json_string_value(json_object_get(other, "latest")), "version 2");
 	cr_assert(json_is_false(json_object_get(other, "failed_or_dirty")));
 	json_decref(doc);
+	ifx_exec(&x, "app", "UPDATE schema_migrations SET dirty = true");
+	SCHEMA("status");
+	ifx_expect(&x, EXIT_OK, "status shows, never changes, another runner's dirty state");
+	cr_assert(strstr(sb_str(&x.out), "other runner: golang-migrate") != NULL, "%s",
+			  sb_str(&x.out));
+	cr_assert(strstr(sb_str(&x.out), "migrate force") != NULL, "%s", sb_str(&x.out));
+	ifx_exec(&x, "app", "UPDATE schema_migrations SET dirty = false");
 	SCHEMA("baseline", "000001", "--yes", "--reason", "built by golang-migrate");
 	ifx_expect(&x, EXIT_OK, "baseline");
 	expect_value("SELECT count(*) FROM schema_migrations", "1");
