@@ -279,58 +279,65 @@ schema_apply_file(PGconn *conn, const SchemaDir *d, const SchemaFile *f, SchemaK
 	schema_log(log, "== %s %s (%s, %zu statements)", kname, base,
 			   tx ? "one transaction" : "no transaction: statement by statement", stmts.count);
 	log_info("%s %s", kind == SCHEMA_DOWN ? "reverting" : "applying", base);
+	bool recorded = false;      /* failed and already said (pg_query, BEGIN) */
+
 	if (tx && !simple(conn, "BEGIN"))
-		ok = false;
+		ok = false, recorded = true;
 	for (i = 0; ok && i < stmts.count; i++)
 		ok = run_stmt(conn, base, &stmts.items[i], log, NULL, &err);
 	long ms = (long) ((downtime_now() - t0) * 1000);
 	SchemaRow row = { .version = f->version, .name = f->name, .checksum = sum, .kind = kname,
 					  .applied = kind == SCHEMA_UP, .success = true, .duration_ms = ms };
 
-	if (ok && tx)
+	if (ok && !schema_state_insert(conn, &row))
 	{
-		ok = schema_state_insert(conn, &row);
-		if (ok)
-		{
-			PGresult *r = PQexec(conn, "COMMIT");
-
-			/* a deferred constraint fails at COMMIT: the file did not apply */
-			if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
-			{
-				const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-
-				str_copy(err.sqlstate, sizeof(err.sqlstate), st ? st : "40000");
-				sb_appends(&err.message, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-						   ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : "COMMIT rolled back");
-				i = stmts.count + 1;
-				ok = false;
-			}
-			PQclear(r);
-		}
-		else
+		if (tx)
 			simple(conn, "ROLLBACK");
+		ok = false;
+		recorded = true;
 	}
-	else if (ok)
-		ok = schema_state_insert(conn, &row);
-	else
+	else if (ok && tx)
 	{
-		const char *stmt = i > 0 && i <= stmts.count ? stmts.items[i - 1].text : "COMMIT";
-		size_t line = i > 0 && i <= stmts.count ? stmts.items[i - 1].line : 0;
-		char note[128];
+		PGresult *r = PQexec(conn, "COMMIT");
 
+		/* a deferred constraint fails at COMMIT: the file did not apply */
+		if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		{
+			const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+			str_copy(err.sqlstate, sizeof(err.sqlstate), st ? st : "40000");
+			sb_appends(&err.message, msg ? msg : "the transaction was rolled back at COMMIT");
+			schema_log(log, "  COMMIT -> ERROR [%s] %s", err.sqlstate, sb_str(&err.message));
+			i = stmts.count + 1;
+			ok = false;
+		}
+		PQclear(r);
+	}
+	if (!ok && !recorded)
+	{
+		bool at_stmt = i > 0 && i <= stmts.count;
+		const char *stmt = at_stmt ? stmts.items[i - 1].text : "COMMIT";
+		size_t line = at_stmt ? stmts.items[i - 1].line : 0;
+		char note[128], where[64];
+
+		if (at_stmt)
+			str_format(where, sizeof(where), "at line %zu", line);
+		else
+			str_copy(where, sizeof(where), "at COMMIT (a deferred constraint)");
 		str_format(note, sizeof(note), tx ? "rolled back: the database is as before this file"
 				   : "no transaction: statements 1 to %zu of %zu ran", i - 1, stmts.count);
 		record_failure(conn, f, kname, sum, &err, stmt, ms, note);
 		one_line(stmt, 200, &shown);
 		if (tx)
-			log_error("%s failed at line %zu in database %s: [%s] %s (statement: %s); the file "
+			log_error("%s failed %s in database %s: [%s] %s (statement: %s); the file "
 					  "was rolled back, the database is as before it; fix the file (it was not "
 					  "applied, so editing it is fine), `pgfold schema hash`, run again",
-					  base, line, PQdb(conn), err.sqlstate, sb_str(&err.message), sb_str(&shown));
+					  base, where, PQdb(conn), err.sqlstate, sb_str(&err.message), sb_str(&shown));
 		else
-			log_error("%s (no transaction) failed at line %zu in database %s: [%s] %s "
+			log_error("%s (no transaction) failed %s in database %s: [%s] %s "
 					  "(statement: %s); statements 1 to %zu ran and stay; finish or undo them by "
-					  "hand, then `pgfold schema force VERSION --yes`", base, line, PQdb(conn),
+					  "hand, then `pgfold schema force VERSION --yes`", base, where, PQdb(conn),
 					  err.sqlstate, sb_str(&err.message), sb_str(&shown), i - 1);
 		exit_hint_set(EXIT_FAIL);
 	}

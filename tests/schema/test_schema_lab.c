@@ -171,6 +171,24 @@ Test(schema_lab, failing_middle_file_leaves_the_earlier_ones)
 	json_decref(doc);
 }
 
+Test(schema_lab, deferred_constraint_fails_at_commit)
+{
+	setup();
+	put("000001_fk.up.sql", "CREATE TABLE p (id int PRIMARY KEY);\n"
+		"CREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n"
+		"INSERT INTO c VALUES (7);\n");
+	SCHEMA("hash");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_FAIL, "up with a deferred foreign key violation");
+	cr_assert(strstr(sb_str(&x.err), "000001_fk.up.sql failed at COMMIT (a deferred constraint)")
+			  != NULL, "%s", sb_str(&x.err));
+	cr_assert(strstr(sb_str(&x.err), "23503") != NULL, "%s", sb_str(&x.err));
+	expect_value("SELECT coalesce(to_regclass('public.p')::text, 'none')", "none");
+	expect_value("SELECT count(*) FROM pgfold_schema_migrations WHERE success", "0");
+	expect_value("SELECT failing_statement FROM pgfold_schema_migrations WHERE NOT success",
+				 "COMMIT");
+}
+
 Test(schema_lab, changed_applied_file_is_refused_by_name)
 {
 	setup();
