@@ -431,3 +431,53 @@ Test(schema_lab, other_runners_baseline_lint_create_seed)
 	ifx_expect(&x, EXIT_BLOCKED, "seed on production");
 	cr_assert(strstr(sb_str(&x.err), "marked production") != NULL, "%s", sb_str(&x.err));
 }
+
+/* A migrated service: its file names the database; DIR from `# migrations:`
+ * (relative to the services directory) or services/<service>.migrations. */
+static void
+write_service(const char *name, const char *extra)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	cr_assert(str_format(path, sizeof(path), "%s/services/%s.yml", x.root, name));
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "# database: postgres\n# database_name: app\n%sservices:\n  %s:\n"
+			"    image: busybox\n    network_mode: none\n", extra, name);
+	fclose(f);
+}
+
+Test(schema_lab, service_target_default_dir_and_journal)
+{
+	char journal[PATH_MAX];
+
+	setup();
+	write_service("shop", "");
+	ifx_path(&x, "services/shop.migrations", dir, sizeof(dir));
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	put("000001_t.up.sql", "CREATE TABLE t (id int);\n");
+	ifx_run(&x, "schema", "hash", "shop", NULL);
+	ifx_expect(&x, EXIT_OK, "hash shop");
+	ifx_run(&x, "schema", "up", "shop", "--no-backup", NULL);
+	ifx_expect(&x, EXIT_OK, "up shop");
+	cr_assert(strstr(sb_str(&x.out), "database app now at version 000001") != NULL, "%s",
+			  sb_str(&x.out));
+	/* the run is journaled under the service, op schema, on the step runner */
+	ifx_path(&x, "backups/postgres-migrations/shop.journal", journal, sizeof(journal));
+	cr_assert_eq(lab_sh("grep -q '\"op\":\"schema\".*\"step\":\"schema-apply\",\"status\":\"done\"' "
+						"%s && grep -q '\"step\":\"complete\"' %s", journal, journal), 0,
+				 "no schema run in the journal");
+
+	/* `# migrations: PATH` moves the directory */
+	write_service("shop", "# migrations: db/shop\n");
+	ifx_run(&x, "schema", "status", "shop", NULL);
+	ifx_expect(&x, EXIT_USAGE, "status with a missing directory");
+	cr_assert(strstr(sb_str(&x.err), "services/db/shop") != NULL, "%s", sb_str(&x.err));
+	ifx_run(&x, "schema", "status", "nope", NULL);
+	ifx_expect(&x, EXIT_USAGE, "unknown service");
+	ifx_run(&x, "schema", "status", NULL);
+	ifx_expect(&x, EXIT_USAGE, "no target");
+	cr_assert(strstr(sb_str(&x.err), "schema status needs SERVICE or --db NAME") != NULL, "%s",
+			  sb_str(&x.err));
+}
