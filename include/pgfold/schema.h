@@ -118,6 +118,11 @@ typedef struct SchemaStmts
 bool schema_split(const char *sql, const char *path, SchemaStmts *out);
 void schema_stmts_free(SchemaStmts *s);
 
+/* stmt with the literal after every PASSWORD replaced by '***', into out
+ * (reset first): what the run log, the error line and the state table get
+ * of a statement, so a CREATE ROLE ... PASSWORD '...' leaves no secret. */
+void schema_redact(const char *stmt, StrBuf *out);
+
 /* ---- sum.c -------------------------------------------------------------- */
 
 /* The text of pgfold.sum for d: "h1:<sha256 of the lines below>\n" then

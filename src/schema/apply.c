@@ -157,16 +157,21 @@ typedef struct StmtError
 	size_t index;           /* of the failing statement */
 } StmtError;
 
+/* stmt redacted (schema_redact) on one line of at most max bytes. */
 static void
-one_line(const char *s, size_t max, StrBuf *out)
+one_line(const char *stmt, size_t max, StrBuf *out)
 {
+	StrBuf r = STRBUF_INIT;
+	const char *s;
 	size_t n = 0;
 
+	schema_redact(stmt, &r);
 	sb_reset(out);
-	for (; *s && n < max; s++, n++)
+	for (s = sb_str(&r); *s && n < max; s++, n++)
 		sb_appendc(out, (*s == '\n' || *s == '\t') ? ' ' : *s);
 	if (*s)
 		sb_appends(out, " ...");
+	sb_free(&r);
 }
 
 /* Run one statement; false with err filled (logged in the run log only:
@@ -222,17 +227,20 @@ static void
 record_failure(PGconn *conn, const SchemaFile *f, const char *kind, const char *sum,
 			   const StmtError *err, const char *stmt, long ms, const char *note)
 {
-	StrBuf e = STRBUF_INIT;
+	StrBuf e = STRBUF_INIT, shown = STRBUF_INIT;
 	SchemaRow row = { .version = f->version, .name = f->name, .checksum = sum, .kind = kind,
 					  .note = note, .applied = strcmp(kind, "down") == 0, .success = false,
-					  .duration_ms = ms, .statement = stmt };
+					  .duration_ms = ms };
 
+	schema_redact(stmt, &shown);
+	row.statement = sb_str(&shown);
 	sb_appendf(&e, "[%s] %s", err->sqlstate, sb_str(&err->message));
 	row.error = sb_str(&e);
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 		simple(conn, "ROLLBACK");
 	schema_state_insert(conn, &row);
 	sb_free(&e);
+	sb_free(&shown);
 }
 
 bool

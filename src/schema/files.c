@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const suffixes[SCHEMA_KIND_COUNT] = { ".up.sql", ".down.sql", ".check.sql" };
 
@@ -476,4 +477,67 @@ schema_stmts_free(SchemaStmts *s)
 		free(s->items[i].text);
 	free(s->items);
 	memset(s, 0, sizeof(*s));
+}
+
+/* The end of the literal starting at q ('...', E'...', $tag$...$tag$), or
+ * NULL when q starts none. */
+static const char *
+literal_end(const char *q)
+{
+	bool esc = *q == 'E' || *q == 'e';
+
+	if (*q == '$')
+	{
+		const char *t = q + 1, *e;
+
+		while (isalnum((unsigned char) *t) || *t == '_')
+			t++;
+		if (*t != '$')
+			return NULL;
+		for (e = t + 1; *e; e++)
+			if (strncmp(e, q, (size_t) (t - q + 1)) == 0)
+				return e + (t - q + 1);
+		return e;
+	}
+	if (esc)
+		q++;
+	if (*q != '\'')
+		return NULL;
+	for (q++; *q; q++)
+	{
+		if (esc && *q == '\\' && q[1])
+			q++;
+		else if (*q == '\'' && q[1] == '\'')
+			q++;
+		else if (*q == '\'')
+			return q + 1;
+	}
+	return q;
+}
+
+void
+schema_redact(const char *stmt, StrBuf *out)
+{
+	const char *p = stmt;
+
+	sb_reset(out);
+	sb_append(out, "", 0);
+	while (*p)
+	{
+		if (strncasecmp(p, "PASSWORD", 8) == 0
+			&& (p == stmt || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		{
+			const char *q = p + 8, *end;
+
+			while (*q == ' ' || *q == '\t' || *q == '\n')
+				q++;
+			if ((end = literal_end(q)) != NULL)
+			{
+				sb_appends(out, "PASSWORD '***'");
+				p = end;
+				continue;
+			}
+		}
+		sb_appendc(out, *p++);
+	}
 }

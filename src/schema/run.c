@@ -275,10 +275,12 @@ print_plan(const Ctx *c, SchemaRisk *worst, bool print)
 				   l.no_transaction ? "no transaction" : "one transaction");
 			for (size_t k = 0; k < stmts.count; k++)
 			{
-				StrBuf one = STRBUF_INIT;
+				StrBuf one = STRBUF_INIT, red = STRBUF_INIT;
 
-				for (const char *p = stmts.items[k].text; *p && one.len < 160; p++)
+				schema_redact(stmts.items[k].text, &red);
+				for (const char *p = sb_str(&red); *p && one.len < 160; p++)
 					sb_appendc(&one, *p == '\n' || *p == '\t' ? ' ' : *p);
+				sb_free(&red);
 				printf("  %-6s line %-4zu %s%s\n", schema_risk_name(l.items[k].risk),
 					   stmts.items[k].line, sb_str(&one), one.len >= 160 ? " ..." : "");
 				sb_free(&one);

@@ -113,6 +113,19 @@ Test(schema_files, split_refuses_an_unterminated_quote)
 	cr_assert(strstr(why, "f.sql: unterminated") != NULL, "%s", why);
 }
 
+Test(schema_files, passwords_are_redacted)
+{
+	StrBuf r = STRBUF_INIT;
+
+	schema_redact("CREATE ROLE a LOGIN PASSWORD 'se''cr;et' VALID UNTIL 'infinity'", &r);
+	cr_assert_str_eq(sb_str(&r), "CREATE ROLE a LOGIN PASSWORD '***' VALID UNTIL 'infinity'");
+	schema_redact("alter role b password E'x\\'y'; ALTER ROLE c PASSWORD $p$z$p$", &r);
+	cr_assert_str_eq(sb_str(&r), "alter role b PASSWORD '***'; ALTER ROLE c PASSWORD '***'");
+	schema_redact("ALTER ROLE d PASSWORD NULL; SELECT password_x FROM t", &r);
+	cr_assert_str_eq(sb_str(&r), "ALTER ROLE d PASSWORD NULL; SELECT password_x FROM t");
+	sb_free(&r);
+}
+
 /* ---- a directory and its pgfold.sum ---------------------------------------------- */
 
 static void

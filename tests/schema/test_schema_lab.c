@@ -481,3 +481,21 @@ Test(schema_lab, service_target_default_dir_and_journal)
 	cr_assert(strstr(sb_str(&x.err), "schema status needs SERVICE or --db NAME") != NULL, "%s",
 			  sb_str(&x.err));
 }
+
+Test(schema_lab, passwords_stay_out_of_the_log_and_the_table)
+{
+	setup();
+	put("000001_role.up.sql", "CREATE ROLE schema_t_reader LOGIN PASSWORD 'sekret-pw-1';\n"
+		"ALTER ROLE schema_t_reader PASSWORD 'sekret-pw-2' VALID UNTIL 'x-not-a-date';\n");
+	SCHEMA("hash");
+	SCHEMA("up", "--no-backup");
+	ifx_expect(&x, EXIT_FAIL, "up with a bad VALID UNTIL");
+	cr_assert(strstr(sb_str(&x.err), "PASSWORD '***'") != NULL, "%s", sb_str(&x.err));
+	cr_assert(strstr(sb_str(&x.err), "sekret") == NULL, "%s", sb_str(&x.err));
+	cr_assert_eq(lab_sh("grep -q \"PASSWORD '\\*\\*\\*'\" %s/backups/schema/app_*.log && "
+						"! grep -q sekret %s/backups/schema/app_*.log", x.root, x.root), 0,
+				 "the run log holds a password");
+	expect_value("SELECT count(*) FROM pgfold_schema_migrations WHERE failing_statement LIKE "
+				 "'%PASSWORD ''***''%' AND failing_statement NOT LIKE '%sekret%'", "1");
+	ifx_exec(&x, NULL, "DROP ROLE IF EXISTS schema_t_reader");
+}
