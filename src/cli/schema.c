@@ -524,8 +524,17 @@ mark(App *app, SchemaOpts *o, SchemaTarget *t, bool force)
 			rows++;
 		}
 		if (ok)
+		{
+			SchemaLog log = SCHEMA_LOG_INIT;
+			char by[320];
+
+			schema_operator(by, sizeof(by));
 			log_notice("%s: %zu version(s) of database %s marked; now at %s", note, rows, t->db,
 					   v);
+			if (schema_log_open(app->cfg.backups_dir, t->db, &log))
+				schema_log(&log, "%s by %s: %zu version(s) marked, nothing run", note, by, rows);
+			schema_log_close(&log);
+		}
 		schema_state_free(&st);
 	}
 	pg_disconnect(conn);

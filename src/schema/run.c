@@ -26,6 +26,7 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 #include "pgfold/runner.h"
+#include "pgfold/signals.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,15 @@ step_apply(void *arg)
 	{
 		const SchemaStep *s = &c->plan.items[i];
 
+		/* Ctrl-C stops between two files, never inside one */
+		if (i > 0 && signals_interrupted())
+		{
+			log_error("interrupted: %zu of %zu file(s) applied, each committed; `pgfold schema "
+					  "status` shows where it stands, `schema up` goes on", i, c->plan.count);
+			exit_hint_set(EXIT_INTERRUPTED);
+			ok = false;
+			break;
+		}
 		ok = schema_apply_file(c->conn, &c->dir, s->file, s->kind, &c->log);
 		if (ok && schema_file_name(s->file, s->kind, base, sizeof(base)))
 			json_array_append_new(c->done, json_string(base));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "instance/ifix.h"
@@ -498,4 +499,33 @@ Test(schema_lab, passwords_stay_out_of_the_log_and_the_table)
 	expect_value("SELECT count(*) FROM pgfold_schema_migrations WHERE failing_statement LIKE "
 				 "'%PASSWORD ''***''%' AND failing_statement NOT LIKE '%sekret%'", "1");
 	ifx_exec(&x, NULL, "DROP ROLE IF EXISTS schema_t_reader");
+}
+
+Test(schema_lab, ctrl_c_stops_between_files)
+{
+	const char *bin = getenv("PGFOLD_TEST_BIN");
+	char path[PATH_MAX];
+	FILE *f;
+	int pid = 0;
+
+	setup();
+	put("000001_slow.up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(3);\n");
+	put("000002_next.up.sql", "CREATE TABLE b (id int);\n");
+	SCHEMA("hash");
+	cr_assert_eq(lab_sh("cd %s && rm -f bg.rc && { %s --root %s --no-color schema up --db app "
+						"--dir %s --no-backup >bg.out 2>bg.err </dev/null & echo $! >bg.pid; "
+						"wait $!; echo $? >bg.rc; } >/dev/null 2>&1 &", x.dir,
+						bin && *bin ? bin : "build/pgfold", x.root, dir), 0);
+	sleep(1);
+	cr_assert(str_format(path, sizeof(path), "%s/bg.pid", x.dir));
+	f = fopen(path, "r");
+	cr_assert(f != NULL && fscanf(f, "%d", &pid) == 1 && pid > 0);
+	fclose(f);
+	cr_assert_eq(kill(pid, SIGINT), 0);
+	cr_assert_eq(background_wait(), EXIT_INTERRUPTED);
+	/* the file running when Ctrl-C came finished and committed; the next never began */
+	expect_value("SELECT coalesce(to_regclass('public.a')::text, 'none') || ',' || "
+				 "coalesce(to_regclass('public.b')::text, 'none')", "a,none");
+	expect_value("SELECT string_agg(version, ',') FROM pgfold_schema_migrations WHERE success",
+				 "000001");
 }
