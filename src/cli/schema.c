@@ -26,7 +26,8 @@
 #include <time.h>
 
 const char cli_schema_usage[] =
-	"usage: pgfold schema status   SERVICE|--db NAME [--dir DIR] [--exit-code] [--json]\n"
+	"usage: pgfold schema status   SERVICE|--db NAME [--dir DIR] [--exit-code]\n"
+	"                              [--json]\n"
 	"       pgfold schema up       SERVICE|--db NAME [N] [--dir DIR] [--no-backup]\n"
 	"                              [--rehearse | --no-rehearse] [--lock-timeout S]\n"
 	"                              [--dry-run] [--json]\n"
@@ -105,9 +106,10 @@ const char cli_schema_usage[] =
 	"\n"
 	"Exit: 0 done (status: nothing wrong); 1 failure, or (status --exit-code) a\n"
 	"file is pending; 2 usage or confirmation needed; 3 a file stopped half-way\n"
-	"(force needed) or seed on a production database; 5 shared instance unreachable; 6 stale pgfold.sum, a changed\n"
-	"applied file, a failed check or validation problems; 7 another runner holds\n"
-	"the database's lock (or the stack lock).\n";
+	"(force needed) or seed on a production database; 5 shared instance\n"
+	"unreachable; 6 stale pgfold.sum, a changed applied file, a failed check or\n"
+	"validation problems; 7 another runner holds the database's lock (or the\n"
+	"stack lock); 130 interrupted (between two files).\n";
 
 typedef struct SchemaOpts
 {
