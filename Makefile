@@ -46,6 +46,8 @@ TESTBIN  := $(BUILD)/pgfold-tests
 
 .PHONY: all deps lab lab-stop check check-v2 faults unit integration asan install uninstall \
         demo bench clean format-check db-status db-backup db-console \
+        db-migrate db-rollback db-migrate-status db-validate db-migrate-create \
+        schema-target-check \
         pkg-check test-pkg-check build-tests fresh-check
 
 all: $(BIN)
@@ -156,6 +158,28 @@ db-backup: $(BIN)
 
 db-console: $(BIN)
 	$(PGFOLD) $(ROOT_ARG) db console $(if $(DB),"$(DB)")
+
+# Schema migrations of one service's database (`pgfold schema`): S=service
+# or DB=database (then DIR=directory too, unless a service uses DB).
+SCHEMA_TARGET = $(if $(S),"$(S)",$(if $(DB),--db "$(DB)")) $(if $(DIR),--dir "$(DIR)")
+schema-target-check:
+	@test -n "$(S)$(DB)" || { echo "usage: make $(MAKECMDGOALS) S=service (or DB=name [DIR=dir])" >&2; exit 2; }
+
+db-migrate: $(BIN) schema-target-check
+	$(PGFOLD) $(ROOT_ARG) schema up $(SCHEMA_TARGET)
+
+db-rollback: $(BIN) schema-target-check
+	$(PGFOLD) $(ROOT_ARG) schema down $(SCHEMA_TARGET)
+
+db-migrate-status: $(BIN) schema-target-check
+	$(PGFOLD) $(ROOT_ARG) schema status $(SCHEMA_TARGET)
+
+db-validate: $(BIN) schema-target-check
+	$(PGFOLD) $(ROOT_ARG) schema validate $(SCHEMA_TARGET)
+
+db-migrate-create: $(BIN) schema-target-check
+	@test -n "$(NAME)" || { echo "usage: make db-migrate-create S=service NAME=name" >&2; exit 2; }
+	$(PGFOLD) $(ROOT_ARG) schema create $(SCHEMA_TARGET) "$(NAME)"
 
 demo: lab
 	@$(MAKE) --no-print-directory $(BIN)

@@ -77,7 +77,7 @@ _pgfold()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
-	local commands="status plan migrate rollback db user backup backups schedule help version"
+	local commands="status plan migrate rollback db user backup backups schedule schema help version"
 
 	# the command and subcommand: the first two words that are not options
 	cmd="" sub=""
@@ -97,10 +97,14 @@ _pgfold()
 		--against) COMPREPLY=($(compgen -W "$(_pgfold_containers)" -- "$cur")); return ;;
 		--backup) COMPREPLY=($(compgen -f -X '!*.dump' -- "$cur")); return ;;
 		--older-than) COMPREPLY=($(compgen -W "7d 30d 90d" -- "$cur")); return ;;
-		--keep-last|--connection-limit|--db|--role) return ;;
+		--keep-last|--connection-limit|--role) return ;;
+		--db)
+			[[ $cmd == schema ]] && COMPREPLY=($(compgen -W "$(_pgfold_databases)" -- "$cur"))
+			return ;;
 		--keep-daily|--keep-weekly|--keep-monthly|--on-failure|--on-success) return ;;
 		--backup-at) COMPREPLY=($(compgen -W "01:15 02:15 03:15 04:15" -- "$cur")); return ;;
-		--unit-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		--unit-dir|--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		--lock-timeout|--reason) return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -160,6 +164,20 @@ _pgfold()
 			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "create" -- "$cur")); return; fi
 			opts="--rotate --owner --connection-limit --dry-run --json"
 			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)"
+			;;
+		schema)
+			if [[ -z $sub ]]; then
+				COMPREPLY=($(compgen -W "status up down goto validate lint create hash force baseline seed" -- "$cur"))
+				return
+			fi
+			opts="--db --dir --json"
+			case $sub in
+				status) opts="$opts --exit-code" ;;
+				up|down|goto) opts="$opts --no-backup --rehearse --no-rehearse --lock-timeout --yes --dry-run" ;;
+				force|baseline) opts="$opts --reason --yes --lock-timeout" ;;
+				seed) opts="$opts --clean --yes --dry-run --lock-timeout" ;;
+			esac
+			[[ $cur != -* ]] && opts="$opts $(_pgfold_services)"
 			;;
 		backups)
 			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list verify prune test" -- "$cur")); return; fi

@@ -78,6 +78,10 @@ extern const char cli_backup_usage[];
 int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_schedule_usage[];
 
+/* `pgfold schema` (src/cli/schema.c). */
+int cli_schema_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char cli_schema_usage[];
+
 /* `db` and `backups` (src/cli/db.c): argv[1] names one of the count
  * subcommands in table (instance.h); its options are parsed with the rows
  * of opt_cmd (OPT_CMD_DB or _BACKUPS, options.h) its accept bits allow,

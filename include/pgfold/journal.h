@@ -107,6 +107,15 @@
 #define RB_STEP_DROP_STALE      "drop-stale"
 #define RB_STEP_DROP_SHARED     "drop-shared"
 
+/* Schema (op "schema", `pgfold schema up|down|goto`), in order:
+ *   schema-backup    db, dump, sha256, bytes           (unless --no-backup)
+ *   schema-rehearse  scratch, files                    (rehearsal only)
+ *   schema-apply     db, files, log                    (the files applied)
+ *   complete         db, version, log */
+#define SCHEMA_STEP_BACKUP      "schema-backup"
+#define SCHEMA_STEP_REHEARSE    "schema-rehearse"
+#define SCHEMA_STEP_APPLY       "schema-apply"
+
 /* Name parts of a rollback's run files: <service>_pre_rollback_<run>.dump,
  * <service>_rollback_<run>.log / .override.yml. */
 #define JOURNAL_PRE_ROLLBACK    "pre_rollback_"
@@ -117,7 +126,8 @@ typedef enum JournalOp
 	JOURNAL_MIGRATE = 0,
 	JOURNAL_ROLLBACK,
 	JOURNAL_RETIRE,             /* pgfold retire: the dedicated container removed */
-	JOURNAL_RENAME              /* pgfold rename: a shared database renamed */
+	JOURNAL_RENAME,             /* pgfold rename: a shared database renamed */
+	JOURNAL_SCHEMA              /* pgfold schema up/down/goto: files applied to a database */
 } JournalOp;
 
 typedef enum JournalStatus

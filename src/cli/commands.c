@@ -39,6 +39,8 @@ static const Command commands[] = {
 	  cli_backups_usage, cli_backups_main },
 	{ "schedule", "run backup nightly (and a weekly restore test): systemd timer or cron",
 	  cli_schedule_usage, cli_schedule_main },
+	{ "schema", "versioned schema migrations of a service's database, with backup and rehearsal",
+	  cli_schema_usage, cli_schema_main },
 	{ "help", "show help for a command", help_usage, cli_help_main },
 	{ "version", "print the version", version_usage, cli_version_main },
 };

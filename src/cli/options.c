@@ -19,6 +19,7 @@
 #define MIG OPT_CMD_MIGRATE
 #define RB OPT_CMD_ROLLBACK
 #define SCHED OPT_CMD_SCHEDULE
+#define SCH OPT_CMD_SCHEMA
 
 const OptRow opt_table[] = {
 	/* global: main takes them before or after the command */
@@ -36,7 +37,7 @@ const OptRow opt_table[] = {
 	{ "--no-apply", NULL, OPT_NO_APPLY, OPT_NONE, NULL, 0, 0, NULL, MIG | RB, 0 },
 	{ "--deep", NULL, OPT_DEEP, OPT_NONE, NULL, 0, 0, NULL, MIG | RB | OPT_CMD_DB, IOPT_DEEP },
 	{ "--keep-app-stopped", NULL, OPT_KEEP_APP_STOPPED, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
-	{ "--db", NULL, OPT_DB, OPT_STRING, NULL, 0, 0, NULL, MIG, 0 },
+	{ "--db", NULL, OPT_DB, OPT_STRING, NULL, 0, 0, NULL, MIG | SCH, 0 },
 	{ "--role", NULL, OPT_ROLE, OPT_STRING, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--connection-limit", NULL, OPT_CONNECTION_LIMIT, OPT_LONG, NULL, -1, 10000,
 	  "from -1 (no limit) to 10000", MIG | OPT_CMD_USER, 0 },
@@ -46,7 +47,8 @@ const OptRow opt_table[] = {
 	{ "--drop-grants", NULL, OPT_DROP_GRANTS, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--with-roles", NULL, OPT_WITH_ROLES, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--files-edited", NULL, OPT_FILES_EDITED, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
-	{ "--rehearse", NULL, OPT_REHEARSE, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
+	/* plan: time a migration; schema up/down/goto: apply to a scratch copy first */
+	{ "--rehearse", NULL, OPT_REHEARSE, OPT_NONE, NULL, 0, 0, NULL, MIG | OPT_CMD_SCHEMA, 0 },
 	/* rollback */
 	{ "--drop-shared", NULL, OPT_DROP_SHARED, OPT_NONE, NULL, 0, 0, NULL, RB, 0 },
 	{ "--latest-backup", NULL, OPT_LATEST_BACKUP, OPT_NONE, NULL, 0, 0, NULL, RB, 0 },
@@ -64,7 +66,7 @@ const OptRow opt_table[] = {
 	{ "--no-retention", NULL, OPT_NO_RETENTION, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_BACKUP, 0 },
 	{ "--owner", NULL, OPT_OWNER, OPT_STRING, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_OWNER },
 	{ "--force", NULL, OPT_FORCE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_FORCE },
-	{ "--no-backup", NULL, OPT_NO_BACKUP, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB,
+	{ "--no-backup", NULL, OPT_NO_BACKUP, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB | SCH,
 	  IOPT_NO_BACKUP },
 	{ "--estimate", NULL, OPT_ESTIMATE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_ESTIMATE },
 	{ "--against", NULL, OPT_AGAINST, OPT_STRING, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_AGAINST },
@@ -86,6 +88,14 @@ const OptRow opt_table[] = {
 	{ "--unit-dir", NULL, OPT_UNIT_DIR, OPT_STRING, NULL, 0, 0, NULL, SCHED, 0 },
 	{ "--on-failure", NULL, OPT_ON_FAILURE, OPT_STRING, NULL, 0, 0, NULL, SCHED, 0 },
 	{ "--on-success", NULL, OPT_ON_SUCCESS, OPT_STRING, NULL, 0, 0, NULL, SCHED, 0 },
+	/* schema (which subcommand takes which: schema.c) */
+	{ "--dir", NULL, OPT_SCHEMA_DIR, OPT_STRING, "a directory", 0, 0, NULL, SCH, 0 },
+	{ "--exit-code", NULL, OPT_EXIT_CODE, OPT_NONE, NULL, 0, 0, NULL, SCH, 0 },
+	{ "--no-rehearse", NULL, OPT_NO_REHEARSE, OPT_NONE, NULL, 0, 0, NULL, SCH, 0 },
+	{ "--lock-timeout", NULL, OPT_LOCK_TIMEOUT, OPT_LONG, "seconds", 0, 86400,
+	  "of seconds from 0 to 86400", SCH, 0 },
+	{ "--reason", NULL, OPT_REASON, OPT_STRING, "a text", 0, 0, NULL, SCH, 0 },
+	{ "--clean", NULL, OPT_CLEAN, OPT_NONE, NULL, 0, 0, NULL, SCH, 0 },
 	{ NULL, NULL, OPT_END, OPT_NONE, NULL, 0, 0, NULL, 0, 0 }
 };
 

@@ -190,7 +190,7 @@ journal_refs(const Journal *j, const char *service, JournalRefs *refs)
 	{
 		json_t *rec = journal_record(j, i), *value;
 		const char *run = json_string_value(json_object_get(rec, "run")), *key;
-		bool live = false;
+		bool live = false, schema = false;
 		BackupKind kind = BACKUP_MIGRATION;
 
 		for (size_t k = 0; k < nruns; k++)
@@ -198,7 +198,11 @@ journal_refs(const Journal *j, const char *service, JournalRefs *refs)
 			{
 				live = run_protected(j, &runs[k], migrated);
 				kind = runs[k].op == JOURNAL_ROLLBACK ? BACKUP_PRE_ROLLBACK : BACKUP_MIGRATION;
+				/* `schema up`'s backup is a `db backup` (manual) dump, never needed later */
+				schema = runs[k].op == JOURNAL_SCHEMA;
 			}
+		if (schema)
+			continue;
 		json_object_foreach(rec, key, value)
 		{
 			const char *s = json_string_value(value);

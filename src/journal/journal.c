@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const op_names[] = { "migrate", "rollback", "retire", "rename" };
+static const char *const op_names[] = { "migrate", "rollback", "retire", "rename",
+											   "schema" };
 static const char *const status_names[] = { "started", "done", "failed" };
 static const char *const reserved_keys[] = { "ts", "op", "run", "step", "status" };
 

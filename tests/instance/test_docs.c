@@ -82,7 +82,8 @@ Test(instance_docs, completion_knows_every_command)
 		"\"list verify prune test\"", "\"create\"", "--older-than", "--keep-last", "--rotate",
 		"--against", "--estimate", "--no-backup", "--keep-daily", "--keep-weekly",
 		"--keep-monthly", "--latest", "\"install status remove run\"", "--on-failure",
-		"--test-weekly", NULL
+		"--test-weekly", "\"status up down goto validate lint create hash force baseline seed\"",
+		"--exit-code", "--no-rehearse", "--lock-timeout", NULL
 	};
 	StrBuf comp = STRBUF_INIT;
 	int count = 0;
