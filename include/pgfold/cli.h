@@ -74,6 +74,10 @@ void cli_status_backup(const struct App *app, const char *db, struct json_t *obj
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_backup_usage[];
 
+/* `pgfold retire` (src/cli/retire.c). */
+int cli_retire_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char cli_retire_usage[];
+
 /* `pgfold schedule` (src/cli/schedule.c). */
 int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_schedule_usage[];

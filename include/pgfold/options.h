@@ -25,6 +25,7 @@ enum
 	OPT_CMD_BACKUPS = 1 << 6,
 	OPT_CMD_USER = 1 << 7,
 	OPT_CMD_SCHEDULE = 1 << 8,
+	OPT_CMD_RETIRE = 1 << 9,
 };
 
 typedef enum OptKind
@@ -56,6 +57,8 @@ typedef enum OptId
 	/* schedule */
 	OPT_BACKUP_AT, OPT_TEST_WEEKLY, OPT_USER, OPT_CRON, OPT_UNIT_DIR, OPT_ON_FAILURE,
 	OPT_ON_SUCCESS,
+	/* retire */
+	OPT_MIN_AGE,
 	OPT_ID_COUNT
 } OptId;
 
