@@ -70,6 +70,13 @@ struct App;
 struct json_t;
 void cli_status_backup(const struct App *app, const char *db, struct json_t *obj);
 
+/* `pgfold status`: a migrated service whose fold `pgfold retire` retired
+ * (src/cli/status_retired.c). */
+struct RetireState;
+struct StackService;
+bool cli_status_retired(const struct App *app, const struct StackService *svc,
+						struct RetireState *st);
+
 /* `pgfold backup` (src/cli/backup.c). */
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_backup_usage[];

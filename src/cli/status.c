@@ -12,6 +12,7 @@
 #include "pgfold/options.h"
 #include "pgfold/pg.h"
 #include "pgfold/preflight.h"
+#include "pgfold/retire.h"
 #include "pgfold/stream.h"
 
 #include <limits.h>
@@ -30,6 +31,8 @@ const char cli_status_usage[] =
 	"One line per service of the stack (see README, \"Your layout\"), one per db\n"
 	"for a file with several dedicated postgres services (FILE/DBSERVICE):\n"
 	"  migrated   lives on the shared instance\n"
+	"  retired    migrated, and its dedicated container and volume removed\n"
+	"             (`pgfold retire`)\n"
 	"  ready      can be migrated (`pgfold plan SERVICE` shows how)\n"
 	"  attention  something to review first (e.g. its db container is stopped)\n"
 	"  blocked    cannot be migrated, and why (extension missing on the shared\n"
@@ -51,7 +54,7 @@ wanted(int argc, char **argv, const char *name)
 }
 
 static void
-print_line(const StackService *svc, const Preflight *pf, bool color)
+print_line(const StackService *svc, const Preflight *pf, const char *state, bool color)
 {
 	static const char *const colors[] = { "\033[32m", "\033[36m", "\033[33m", "\033[31m" };
 	char size[32] = "-";
@@ -64,11 +67,12 @@ print_line(const StackService *svc, const Preflight *pf, bool color)
 		stream_format_bytes((uint64_t) pf->source.db_size, size, sizeof(size));
 	if (color)
 		printf("%-20s %s%-10s\033[0m %-24s %-20s %10s  %s\n", svc->name, colors[pf->state],
-			   preflight_state_name(pf->state), container, db, size,
+			   state ? state : preflight_state_name(pf->state), container, db, size,
 			   pf->reason ? pf->reason : "");
 	else
-		printf("%-20s %-10s %-24s %-20s %10s  %s\n", svc->name, preflight_state_name(pf->state),
-			   container, db, size, pf->reason ? pf->reason : "");
+		printf("%-20s %-10s %-24s %-20s %10s  %s\n", svc->name,
+			   state ? state : preflight_state_name(pf->state), container, db, size,
+			   pf->reason ? pf->reason : "");
 }
 
 /* What a running dedicated postgres holds: its POSTGRES_DB (from the
@@ -296,11 +300,19 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 			continue;
 		preflight_run(&app, i, &po, &pf);
 		json_t *doc = json ? preflight_json(svc, &pf) : NULL;
+		RetireState rs;
+		bool retired = pf.state == STATE_MIGRATED && cli_status_retired(&app, svc, &rs);
 
+		if (retired && doc != NULL)
+			json_object_set_new(doc, "state", json_string("retired"));
 		if (json)
 			json_array_append_new(all, doc);
 		else
-			print_line(svc, &pf, opts->color);
+			print_line(svc, &pf, retired ? "retired" : NULL, opts->color);
+		if (retired && !json)
+			printf("%-20s   retired by run %s: dedicated container and volume removed%s; "
+				   "`pgfold rollback %s` recreates them\n", "", rs.run,
+				   rs.finished ? "" : " in part (re-run `pgfold retire` to finish)", svc->name);
 		if (pf.state == STATE_MIGRATED)
 			cli_status_backup(&app, pf.names.db[0] ? pf.names.db : svc->meta_database_name, doc);
 		preflight_free(&pf);

@@ -216,14 +216,15 @@ summary(Rt *t, const char *log_path)
 	size_t i;
 
 	human(t->bytes, size, sizeof(size));
-	printf("retired %s: removed %s and %zu volume(s), %s given back\n", t->svc->name,
-		   t->container, json_array_size(t->volumes), size);
+	printf("retired %s: removed %s and %zu volume(s), %s given back (%lld bytes)\n",
+		   t->svc->name, t->container, json_array_size(t->volumes), size, t->bytes);
 	printf("  removed   container %s (%.12s)\n", t->container, t->id);
 	json_array_foreach(t->volumes, i, v)
 	{
 		human(json_integer_value(json_object_get(v, "bytes")), size, sizeof(size));
-		printf("  removed   volume %s (%s)\n", json_string_value(json_object_get(v, "name")),
-			   size);
+		printf("  removed   volume %s (%s, %lld bytes)\n",
+			   json_string_value(json_object_get(v, "name")), size,
+			   (long long) json_integer_value(json_object_get(v, "bytes")));
 	}
 	printf("  kept      %s, the journal and the dumps\n", t->mig->files.override);
 	if (t->backup[0] != '\0')
