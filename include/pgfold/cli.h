@@ -77,6 +77,15 @@ struct StackService;
 bool cli_status_retired(const struct App *app, const struct StackService *svc,
 						struct RetireState *st);
 
+/* The footer of `status` and `status --all`: what folding saves
+ * (src/cli/status_savings.c). app: the stack's services, NULL: every
+ * dedicated postgres of the engine's list. shared may be NULL. */
+struct Config;
+struct DockerClient;
+struct pg_conn;
+void cli_status_savings(struct App *app, const struct Config *cfg, struct DockerClient *docker,
+						struct json_t *list, struct pg_conn *shared);
+
 /* `pgfold backup` (src/cli/backup.c). */
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_backup_usage[];

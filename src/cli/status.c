@@ -38,6 +38,10 @@ const char cli_status_usage[] =
 	"  blocked    cannot be migrated, and why (extension missing on the shared\n"
 	"             instance, source newer than shared, several databases, ...)\n"
 	"\n"
+	"The footer, \"what folding saves\": the dedicated postgres containers running\n"
+	"(with their memory now), stopped and retired, the disk their volumes hold, and\n"
+	"the shared instance's memory and size (with --all: every one on the engine).\n"
+	"\n"
 	"With --json, an array of objects {service, state, reason, container,\n"
 	"database, size_bytes, source_version, checks[]} on stdout.\n"
 	"Exit: 0, or 4 when the Docker engine cannot be reached, 2 for an unknown service.\n";
@@ -196,6 +200,19 @@ status_all(const GlobalOptions *opts, bool json)
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	}
+	else if (rc == EXIT_OK)
+	{
+		PGconn *conn = NULL;
+		LogLevel level = log_get_level();
+
+		log_set_level(LOG_FATAL);      /* a footer: an unreachable instance reads "?" */
+		if (!pg_connect_shared(&cfg, NULL, &conn))
+			conn = NULL;
+		log_set_level(level);
+		cli_status_savings(NULL, &cfg, docker, list, conn);
+		if (conn != NULL)
+			PQfinish(conn);
+	}
 	host_postgres_free(found, count);
 	json_decref(out);
 	json_decref(list);
@@ -322,6 +339,8 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 		json_dumpf(all, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	}
+	else if (rc == EXIT_OK && argc == 0)
+		cli_status_savings(&app, &app.cfg, app.docker, app.container_list, app.shared);
 	if (rc == EXIT_OK && app.engine_tried && app.container_list == NULL)
 		rc = EXIT_ENGINE;
 	json_decref(all);

@@ -7,6 +7,11 @@
 #include "pgfold/log.h"
 
 #include <string.h>
+#include <unistd.h>
+
+/* GET /system/df while another one runs: try again, for up to a minute. */
+#define DF_RETRIES  120
+#define DF_RETRY_MS 500
 
 static bool
 remove_result(const char *what, const char *name, const DockerResponse *resp, bool *gone)
@@ -69,9 +74,19 @@ docker_volume_sizes(DockerClient *client, json_t **sizes)
 	bool ok = false;
 
 	*sizes = NULL;
-	if (!docker_request(client, "GET", "/system/df", false, NULL, DOCKER_REQUEST_TIMEOUT_S,
-						&resp))
-		return false;
+	/* the engine computes one disk usage at a time and answers 500 "a disk
+	 * usage operation is already running" to the others: wait for it */
+	for (int try = 0;; try++)
+	{
+		if (!docker_request(client, "GET", "/system/df", false, NULL, DOCKER_REQUEST_TIMEOUT_S,
+							&resp))
+			return false;
+		if (resp.status != 500 || try >= DF_RETRIES
+			|| strstr(sb_str(&resp.body), "already running") == NULL)
+			break;
+		docker_response_free(&resp);
+		usleep(DF_RETRY_MS * 1000);
+	}
 	if (resp.status != 200)
 		docker_log_http_error("cannot read the engine's disk usage (GET /system/df)", &resp);
 	else if ((doc = json_loadb(sb_str(&resp.body), resp.body.len, 0, &jerr)) == NULL)
