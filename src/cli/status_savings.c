@@ -240,6 +240,14 @@ cli_status_savings(App *app, const Config *cfg, DockerClient *docker, json_t *li
 	if (docker == NULL || list == NULL)
 		return;
 	s.entries = json_array();
+	if (app != NULL && shared == NULL)
+	{
+		LogLevel level = log_get_level();
+
+		log_set_level(LOG_FATAL);      /* a footer: an unreachable instance reads "?" */
+		shared = app_shared(app) ? app->shared : NULL;
+		log_set_level(level);
+	}
 	if (app != NULL)
 		collect_stack(app, &s);
 	else

@@ -16,6 +16,8 @@
 #include "lab.h"
 #include "retire/rtt.h"
 
+#include "pgfold/stream.h"
+
 static RbtStack stack;
 static pid_t session = -1;
 static char other[128];
@@ -140,5 +142,62 @@ Test(retire, refusals_retire_then_rollback)
 	free(state);
 	free(created_before);
 	free(created_after);
+	free(volume);
+}
+
+/* The footer of `status` against the engine's own figures: the stopped
+ * dedicated container's volume (GET /system/df), the shared container's
+ * memory (its stats), the shared databases' size (the server's); after a
+ * retire it counts one retired and no volume. */
+Test(retire, footer)
+{
+	char want[256], disk[32], size[32];
+	char *volume, *v, *line;
+	long long engine_size, stats, shown;
+	double num;
+	char unit[8];
+	MigRun r;
+	StrBuf out = STRBUF_INIT;
+
+	rbt_migrated(&stack, &mig_docmost);
+	volume = rtt_data_volume(&stack);
+	engine_size = rtt_engine_volume_size(volume);
+	stream_format_bytes((uint64_t) engine_size, disk, sizeof(disk));
+	mig_pgfold(&stack.s, &r, NULL, "status", NULL);
+	mig_expect_exit(&r, 0, "status");
+	str_format(want, sizeof(want), "dedicated postgres: 0 running (? memory), 1 stopped, "
+			   "0 retired; their volumes hold %s\n", disk);
+	cr_assert(strstr(sb_str(&r.out), want) != NULL, "want \"%s\" in:\n%s", want, sb_str(&r.out));
+	v = mig_shared_value(&stack.s, "postgres",
+						 "SELECT sum(pg_database_size(datname))::bigint FROM pg_database");
+	stream_format_bytes((uint64_t) atoll(v), size, sizeof(size));
+	free(v);
+	str_format(want, sizeof(want), "memory, %s of databases", size);
+	cr_assert(strstr(sb_str(&r.out), want) != NULL, "want \"%s\" in:\n%s", want, sb_str(&r.out));
+	/* memory moves: within a factor of two of what the engine says now */
+	line = strstr(sb_str(&r.out), "shared instance: ");
+	cr_assert(line != NULL && sscanf(line, "shared instance: %lf %7s memory", &num, unit) == 2,
+			  "no shared memory figure:\n%s", sb_str(&r.out));
+	shown = (long long) (num * (strcmp(unit, "GiB") == 0 ? 1 << 30 : strcmp(unit, "MiB") == 0
+								? 1 << 20 : strcmp(unit, "KiB") == 0 ? 1 << 10 : 1));
+	cr_assert(lab_sh_capture(&out, "curl -sf --unix-socket /var/run/docker.sock "
+							 "'http://localhost/v1.41/containers/%s/stats?stream=false' | "
+							 "python3 -c 'import json,sys; m=json.load(sys.stdin)[\"memory_stats\"]; "
+							 "s=m.get(\"stats\",{}); print(m[\"usage\"]-s.get(\"inactive_file\", "
+							 "s.get(\"total_inactive_file\", 0)))'", stack.s.shared));
+	stats = atoll(sb_str(&out));
+	cr_assert(shown > stats / 2 && shown < stats * 2, "footer says %lld bytes (%s), engine %lld",
+			  shown, line, stats);
+	mig_run_free(&r);
+	sb_free(&out);
+
+	session = rtt_session_start(&stack);
+	RTT_RETIRE(&stack, &r, 0, NULL, "--min-age", "0", "--yes", NULL);
+	mig_run_free(&r);
+	mig_pgfold(&stack.s, &r, NULL, "status", NULL);
+	mig_expect_exit(&r, 0, "status");
+	cr_assert(strstr(sb_str(&r.out), "dedicated postgres: 0 running (? memory), 0 stopped, "
+					 "1 retired; their volumes hold 0 B\n") != NULL, "%s", sb_str(&r.out));
+	mig_run_free(&r);
 	free(volume);
 }
