@@ -17,11 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool
-refuse(Rt *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool
-refuse(Rt *t, const char *fmt, ...)
+bool
+rt_refuse(Rt *t, const char *fmt, ...)
 {
 	char reason[1024];
 	va_list ap;
@@ -70,7 +67,7 @@ cutover(Rt *t)
 									   &t->cutover))
 			return true;
 	}
-	return refuse(t, "the journal %s has no time for the cut-over of migration %s; inspect it",
+	return rt_refuse(t, "the journal %s has no time for the cut-over of migration %s; inspect it",
 				  t->journal.path, t->mig->run);
 }
 
@@ -86,7 +83,7 @@ check_age(Rt *t)
 	rt_format_age(t->opts->min_age, want, sizeof(want));
 	utc(t->cutover, at, sizeof(at));
 	utc(t->cutover + (time_t) t->opts->min_age, after, sizeof(after));
-	return refuse(t, "the fold is only %s old (cut-over %s), --min-age is %s: retire after %s, "
+	return rt_refuse(t, "the fold is only %s old (cut-over %s), --min-age is %s: retire after %s, "
 				  "or give a shorter --min-age", have, at, want, after);
 }
 
@@ -124,7 +121,7 @@ check_sessions(Rt *t)
 	PQclear(res);
 	if (seen)
 		return true;
-	return refuse(t, "role \"%s\" has no session on \"%s\" that began after the cut-over "
+	return rt_refuse(t, "role \"%s\" has no session on \"%s\" that began after the cut-over "
 				  "(pg_stat_activity): start its apps and check that they work, then retire",
 				  t->mig->role.role, t->mig->db);
 }
@@ -178,12 +175,12 @@ check_container(Rt *t)
 	if (!docker_inspect_container(t->app->docker, t->container, &inspect, &found))
 		return false;
 	if (!found)
-		return refuse(t, "no container %s: the dedicated container the fold stopped is gone, "
+		return rt_refuse(t, "no container %s: the dedicated container the fold stopped is gone, "
 					  "so its volumes cannot be found from its mounts", t->container);
 	if (docker_inspect_running(inspect))
 	{
 		json_decref(inspect);
-		return refuse(t, "%s is running: stop it first (`docker stop %s`); retire removes only "
+		return rt_refuse(t, "%s is running: stop it first (`docker stop %s`); retire removes only "
 					  "the stopped dedicated container", t->container, t->container);
 	}
 	id = json_string_value(json_object_get(inspect, "Id"));
@@ -209,7 +206,7 @@ check_volumes(Rt *t)
 		if (!rt_volume_users(t, name, users, sizeof(users)))
 			return false;
 		if (users[0] != '\0')
-			return refuse(t, "volume %s (at %s in %s) is also mounted by %s: retire removes a "
+			return rt_refuse(t, "volume %s (at %s in %s) is also mounted by %s: retire removes a "
 						  "volume only when the dedicated container alone uses it", name,
 						  t->data_dir, t->container, users);
 	}
@@ -221,10 +218,10 @@ static bool
 check_live(Rt *t)
 {
 	if (!t->mig->complete || !t->mig->applied || t->mig->aborted)
-		return refuse(t, "migration %s is not complete and live", t->mig->run);
+		return rt_refuse(t, "migration %s is not complete and live", t->mig->run);
 	if (t->mig->role.role[0] == '\0' || t->mig->db[0] == '\0'
 		|| t->mig->role.source_container[0] == '\0')
-		return refuse(t, "the journal %s lacks the names of migration %s; inspect it",
+		return rt_refuse(t, "the journal %s lacks the names of migration %s; inspect it",
 					  t->journal.path, t->mig->run);
 	return true;
 }
@@ -241,7 +238,7 @@ rt_backup(Rt *t)
 {
 	if (t->backup[0] != '\0' || rt_take_backup(t))
 		return true;
-	return refuse(t, "no restore-tested backup of \"%s\" newer than the cut-over, and taking "
+	return rt_refuse(t, "no restore-tested backup of \"%s\" newer than the cut-over, and taking "
 				  "one failed (see above): fix that, or run `pgfold backup %s` and "
 				  "`pgfold backups test --latest`", t->mig->db, t->mig->db);
 }

@@ -15,27 +15,9 @@
 #include "pgfold/migrate.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static bool
-blocked(Rt *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool
-blocked(Rt *t, const char *fmt, ...)
-{
-	char reason[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	log_error("%s cannot be retired: %s; nothing was removed", t->svc->name, reason);
-	exit_hint_set(EXIT_BLOCKED);
-	return false;
-}
 
 /* The original file bytes in the journal, and the override compose reads
  * with the service file: what `rollback` needs to bring the db back. */
@@ -52,18 +34,18 @@ rt_rollback_inputs(Rt *t)
 	if (!t->mig->save.done || t->mig->save.copy[0] == '\0'
 		|| !fs_sha256_file(t->mig->save.copy, sha, NULL)
 		|| strcmp(sha, t->mig->save.sha256) != 0)
-		return blocked(t, "the saved original %s is missing or no longer matches the sha256 "
+		return rt_refuse(t, "the saved original %s is missing or no longer matches the sha256 "
 					   "the journal recorded: rollback could not restore the service file",
 					   t->mig->save.copy);
 	if (!t->mig->files.done || stat(t->mig->files.override, &st) != 0
 		|| !fs_relative_to(t->app->cfg.root, t->mig->files.override, rel, sizeof(rel)))
-		return blocked(t, "the override %s is missing: nothing would describe the dedicated "
+		return rt_refuse(t, "the override %s is missing: nothing would describe the dedicated "
 					   "db for a rollback", t->mig->files.override);
 	argv = compose_argv(t->app, app_invocation(t->app, t->index), files, cfg);
 	ok = compose_run(argv, "compose config");
 	compose_argv_free(argv);
 	if (!ok)
-		return blocked(t, "%s with %s fails `compose config` (its output is above): rollback "
+		return rt_refuse(t, "%s with %s fails `compose config` (its output is above): rollback "
 					   "could not bring the dedicated db back", t->svc->path, rel);
 	return true;
 }

@@ -45,6 +45,8 @@ typedef struct Rt
  * hint set). The backup is only looked for (t->backup, t->backup_needed);
  * rt_backup takes and tests one when there is none, else refuses. */
 bool rt_checks(Rt *t);
+/* "<service> cannot be retired: <reason>; nothing was removed", exit 3. */
+bool rt_refuse(Rt *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool rt_backup(Rt *t);
 /* The fold's age as "3d 4h", "12m" into out. */
 void rt_format_age(long long seconds, char *out, size_t size);

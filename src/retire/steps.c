@@ -9,7 +9,6 @@
  */
 #include "rt_internal.h"
 
-#include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 
 #include <string.h>
@@ -89,10 +88,8 @@ still_fit(Rt *t, bool *gone)
 	if (found && docker_inspect_running(inspect))
 	{
 		json_decref(inspect);
-		log_error("%s cannot be retired: %s is running again: stop it first (`docker stop %s`); "
-				  "nothing was removed", t->svc->name, t->container, t->container);
-		exit_hint_set(EXIT_BLOCKED);
-		return false;
+		return rt_refuse(t, "%s is running again: stop it first (`docker stop %s`)",
+						 t->container, t->container);
 	}
 	json_decref(inspect);
 	json_array_foreach(t->volumes, i, v)
@@ -102,12 +99,7 @@ still_fit(Rt *t, bool *gone)
 		if (!rt_volume_users(t, name, users, sizeof(users)))
 			return false;
 		if (users[0] != '\0')
-		{
-			log_error("%s cannot be retired: volume %s is also mounted by %s now; nothing was "
-					  "removed", t->svc->name, name, users);
-			exit_hint_set(EXIT_BLOCKED);
-			return false;
-		}
+			return rt_refuse(t, "volume %s is also mounted by %s now", name, users);
 	}
 	return true;
 }
