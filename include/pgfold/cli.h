@@ -70,13 +70,6 @@ struct App;
 struct json_t;
 void cli_status_backup(const struct App *app, const char *db, struct json_t *obj);
 
-/* `pgfold status`: a migrated service whose fold `pgfold retire` retired
- * (src/cli/status_retired.c). */
-struct RetireState;
-struct StackService;
-bool cli_status_retired(const struct App *app, const struct StackService *svc,
-						struct RetireState *st);
-
 /* The footer of `status` and `status --all`: what folding saves
  * (src/cli/status_savings.c). app: the stack's services, NULL: every
  * dedicated postgres of the engine's list. shared may be NULL. */

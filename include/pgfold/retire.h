@@ -62,4 +62,7 @@ typedef struct RetireState
 
 bool retire_state(const Journal *j, const char *migrate_run, RetireState *out);
 
+/* The same for a service's live fold, its journal read-only (status, plan). */
+bool retire_service_state(const Config *cfg, const StackService *svc, RetireState *out);
+
 #endif

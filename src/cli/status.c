@@ -318,7 +318,7 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 		preflight_run(&app, i, &po, &pf);
 		json_t *doc = json ? preflight_json(svc, &pf) : NULL;
 		RetireState rs;
-		bool retired = pf.state == STATE_MIGRATED && cli_status_retired(&app, svc, &rs);
+		bool retired = pf.state == STATE_MIGRATED && retire_service_state(&app.cfg, svc, &rs);
 
 		if (retired && doc != NULL)
 			json_object_set_new(doc, "state", json_string("retired"));

@@ -58,3 +58,18 @@ retire_state(const Journal *j, const char *migrate_run, RetireState *out)
 	free(runs);
 	return out->retired;
 }
+
+bool
+retire_service_state(const Config *cfg, const StackService *svc, RetireState *st)
+{
+	Journal j = JOURNAL_INIT;
+	bool exists = false, retired = false;
+	const char *run = NULL;
+
+	memset(st, 0, sizeof(*st));
+	if (journal_load(cfg->backups_dir, service_fsname(svc), &j, &exists) && exists
+		&& journal_is_migrated(&j, &run))
+		retired = retire_state(&j, run, st);
+	journal_close(&j);
+	return retired;
+}

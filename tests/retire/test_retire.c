@@ -117,6 +117,11 @@ Test(retire, refusals_retire_then_rollback)
 	mig_expect_exit(&r, 0, "status");
 	cr_assert(strstr(sb_str(&r.out), "retired") != NULL, "status:\n%s", sb_str(&r.out));
 	mig_run_free(&r);
+	mig_pgfold(&stack.s, &r, NULL, "plan", stack.svc, NULL);
+	mig_expect_exit(&r, 0, "plan");
+	cr_assert(strstr(sb_str(&r.out), "retired (run ") && strstr(sb_str(&r.out), "NEW volume"),
+			  "plan:\n%s", sb_str(&r.out));
+	mig_run_free(&r);
 	/* a second retire: nothing to do */
 	RTT_RETIRE(&stack, &r, 0, NULL, "--min-age", "0", "--yes", NULL);
 	cr_assert(strstr(sb_str(&r.out), "already retired") != NULL, "%s", sb_str(&r.out));
