@@ -217,8 +217,16 @@ check_volumes(Rt *t)
 static bool
 check_live(Rt *t)
 {
+	const char *rb = journal_latest_run(&t->journal, JOURNAL_ROLLBACK);
+
 	if (!t->mig->complete || !t->mig->applied || t->mig->aborted)
 		return rt_refuse(t, "migration %s is not complete and live", t->mig->run);
+	/* a rollback under way starts the dedicated container again: finish
+	 * (or let it undo) first */
+	if (rb != NULL && !journal_run_complete(&t->journal, rb)
+		&& journal_step(&t->journal, rb, JOURNAL_STEP_ABORT) == NULL)
+		return rt_refuse(t, "rollback run %s is unfinished: finish it first (`pgfold rollback "
+						 "%s`)", rb, t->svc->name);
 	if (t->mig->role.role[0] == '\0' || t->mig->db[0] == '\0'
 		|| t->mig->role.source_container[0] == '\0')
 		return rt_refuse(t, "the journal %s lacks the names of migration %s; inspect it",

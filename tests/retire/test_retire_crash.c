@@ -96,3 +96,27 @@ Test(retire_crash, after_each_step_then_rerun)
 	mig_run_free(&r);
 	free(volume);
 }
+
+/* A rollback interrupted (here right after it stopped the apps) is
+ * finished first: retire refuses and removes nothing. */
+Test(retire_crash, refused_while_a_rollback_is_unfinished)
+{
+	const char *env[] = { "PGFOLD_FAULT_AFTER=" RB_STEP_STOP, NULL };
+	char dbc[160];
+	char *volume;
+	MigRun r;
+
+	rbt_migrated(&stack, &mig_docmost);
+	str_copy(dbc, sizeof(dbc), mig_name(&stack.s, mig_docmost.db_container));
+	volume = rtt_data_volume(&stack);
+	session = rtt_session_start(&stack);
+	mig_pgfold(&stack.s, &r, env, "rollback", stack.svc, "--yes", NULL);
+	mig_expect_exit(&r, 99, "rollback");
+	mig_run_free(&r);
+	RTT_RETIRE(&stack, &r, 3, NULL, "--min-age", "0", "--yes", NULL);
+	cr_assert(strstr(sb_str(&r.err), "is unfinished: finish it first") != NULL, "%s",
+			  sb_str(&r.err));
+	mig_run_free(&r);
+	cr_assert(rtt_container_exists(dbc) && rtt_volume_exists(volume));
+	free(volume);
+}
