@@ -196,6 +196,28 @@ Test(retire, footer)
 	mig_run_free(&r);
 	sb_free(&out);
 
+	/* the dedicated container running: its memory, as the engine says */
+	cr_assert_eq(lab_sh("docker start %s >/dev/null", mig_name(&stack.s, mig_docmost.db_container)), 0);
+	mig_pgfold(&stack.s, &r, NULL, "status", NULL);
+	mig_expect_exit(&r, 0, "status");
+	line = strstr(sb_str(&r.out), "dedicated postgres: 1 running (");
+	cr_assert(line != NULL && sscanf(line, "dedicated postgres: 1 running (%lf %7s memory), 0 stopped",
+									 &num, unit) == 2, "%s", sb_str(&r.out));
+	shown = (long long) (num * (strcmp(unit, "GiB") == 0 ? 1 << 30 : strcmp(unit, "MiB") == 0
+								? 1 << 20 : strcmp(unit, "KiB") == 0 ? 1 << 10 : 1));
+	cr_assert(lab_sh_capture(&out, "curl -sf --unix-socket /var/run/docker.sock "
+							 "'http://localhost/v1.41/containers/%s/stats?stream=false' | "
+							 "python3 -c 'import json,sys; m=json.load(sys.stdin)[\"memory_stats\"]; "
+							 "s=m.get(\"stats\",{}); print(m[\"usage\"]-s.get(\"inactive_file\", "
+							 "s.get(\"total_inactive_file\", 0)))'",
+							 mig_name(&stack.s, mig_docmost.db_container)));
+	stats = atoll(sb_str(&out));
+	cr_assert(shown > stats / 2 && shown < stats * 2, "footer says %lld bytes (%s), engine %lld",
+			  shown, line, stats);
+	mig_run_free(&r);
+	sb_free(&out);
+	cr_assert_eq(lab_sh("docker stop %s >/dev/null", mig_name(&stack.s, mig_docmost.db_container)), 0);
+
 	session = rtt_session_start(&stack);
 	RTT_RETIRE(&stack, &r, 0, NULL, "--min-age", "0", "--yes", NULL);
 	mig_run_free(&r);
