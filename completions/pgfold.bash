@@ -77,7 +77,7 @@ _pgfold()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
-	local commands="status plan migrate rollback db user backup backups schedule schema help version"
+	local commands="status plan migrate rollback retire db user backup backups schedule schema help version"
 
 	# the command and subcommand: the first two words that are not options
 	cmd="" sub=""
@@ -118,6 +118,7 @@ _pgfold()
 		plan) opts="--db --role --deep --no-apply --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --rehearse --json" ;;
 		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
+		retire) opts="--yes --dry-run --min-age" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
 		schedule)
 			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "install status remove run" -- "$cur")); return; fi
@@ -193,7 +194,7 @@ _pgfold()
 			;;
 	esac
 	case $cmd in
-		plan|migrate|rollback) [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
+		plan|migrate|rollback|retire) [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts $globals" -- "$cur"))
 }

@@ -70,9 +70,22 @@ struct App;
 struct json_t;
 void cli_status_backup(const struct App *app, const char *db, struct json_t *obj);
 
+/* The footer of `status` and `status --all`: what folding saves
+ * (src/cli/status_savings.c). app: the stack's services, NULL: every
+ * dedicated postgres of the engine's list. shared may be NULL. */
+struct Config;
+struct DockerClient;
+struct pg_conn;
+void cli_status_savings(struct App *app, const struct Config *cfg, struct DockerClient *docker,
+						struct json_t *list, struct pg_conn *shared);
+
 /* `pgfold backup` (src/cli/backup.c). */
 int cli_backup_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_backup_usage[];
+
+/* `pgfold retire` (src/cli/retire.c). */
+int cli_retire_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char cli_retire_usage[];
 
 /* `pgfold schedule` (src/cli/schedule.c). */
 int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);

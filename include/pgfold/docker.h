@@ -119,6 +119,36 @@ bool docker_inspect_running(json_t *inspect);
  * names of NetworkSettings.Networks it is attached to, sorted. Owned. */
 void docker_inspect_networks(json_t *inspect, char **mode, char ***names, size_t *count);
 
+/* ---- removal and disk (volumes.c) --------------------------------------- */
+
+/* DELETE /containers/{id} (never forced, anonymous volumes kept: the
+ * caller removes exactly the ones it chose). *gone = true when there was
+ * no such container (nothing to do). A running container is refused by the
+ * engine (409): logged with the fix. */
+bool docker_remove_container(DockerClient *client, const char *id, bool *gone);
+
+/* DELETE /volumes/{name}. *gone as above; a volume in use (409) is logged
+ * with the engine's message. */
+bool docker_remove_volume(DockerClient *client, const char *name, bool *gone);
+
+/* The disk each volume holds, as `GET /system/df` reports it (UsageData.Size;
+ * -1 when the engine does not know): *sizes is an object name -> bytes
+ * (caller decrefs). */
+bool docker_volume_sizes(DockerClient *client, json_t **sizes);
+
+/* One container's memory, from `GET /containers/{id}/stats?stream=false`. */
+typedef struct DockerMemory
+{
+	const char *id;              /* in */
+	bool        ok;              /* out: the engine answered */
+	long long   usage;           /* bytes in use, page cache excluded (as `docker stats`) */
+} DockerMemory;
+
+/* The stats of every container at once (one connection each, one poll
+ * loop: the engine takes about a second per container to sample). False
+ * when any failed (logged); each item says. */
+bool docker_memory_many(DockerClient *client, DockerMemory *items, size_t n);
+
 /* ---- exec -------------------------------------------------------------- */
 
 typedef struct DockerExecSpec

@@ -74,7 +74,15 @@
  * Rollback (op "rollback"):
  *   options, stop-apps, backup, start-db, restore, verify, swap, files, apply,
  *   drop-stale, drop-shared, complete
- * Either may end with "abort" (JOURNAL_STEP_ABORT).
+ * Retire (op "retire"): the dedicated container and its data volume(s)
+ * removed once the fold has proved itself (pgfold retire, retire.h):
+ *   inventory       migrate_run, container (name), id, volumes [{name,
+ *                   destination, bytes}], backup, evidence: every check
+ *                   passed, nothing removed yet
+ *   remove-container  id (gone: true when it was already gone)
+ *   remove-volumes  volumes, bytes (given back)
+ *   complete        migrate_run, container, volumes, bytes
+ * Any of them may end with "abort" (JOURNAL_STEP_ABORT).
  */
 #define MIG_STEP_CONNS          "connections"
 #define MIG_STEP_SAVE           "save-original"
@@ -115,11 +123,16 @@
 #define SCHEMA_STEP_BACKUP      "schema-backup"
 #define SCHEMA_STEP_REHEARSE    "schema-rehearse"
 #define SCHEMA_STEP_APPLY       "schema-apply"
+#define RT_STEP_INVENTORY       "inventory"
+#define RT_STEP_REMOVE_CONTAINER "remove-container"
+#define RT_STEP_REMOVE_VOLUMES  "remove-volumes"
 
 /* Name parts of a rollback's run files: <service>_pre_rollback_<run>.dump,
  * <service>_rollback_<run>.log / .override.yml. */
 #define JOURNAL_PRE_ROLLBACK    "pre_rollback_"
 #define JOURNAL_ROLLBACK_FILE   "rollback_"
+/* A retire run's log: <service>_retire_<run>.log. */
+#define JOURNAL_RETIRE_FILE     "retire_"
 
 typedef enum JournalOp
 {

@@ -26,6 +26,7 @@ enum
 	OPT_CMD_USER = 1 << 7,
 	OPT_CMD_SCHEDULE = 1 << 8,
 	OPT_CMD_SCHEMA = 1 << 9,
+	OPT_CMD_RETIRE = 1 << 10,
 };
 
 typedef enum OptKind
@@ -60,6 +61,8 @@ typedef enum OptId
 	/* schema */
 	OPT_SCHEMA_DIR, OPT_EXIT_CODE, OPT_NO_REHEARSE, OPT_LOCK_TIMEOUT, OPT_REASON,
 	OPT_CLEAN,
+	/* retire */
+	OPT_MIN_AGE,
 	OPT_ID_COUNT
 } OptId;
 

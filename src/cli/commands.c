@@ -29,6 +29,8 @@ static const Command commands[] = {
 	  cli_migrate_usage, cli_migrate_main },
 	{ "rollback", "put a migrated service back on its dedicated container, with its data",
 	  cli_rollback_usage, cli_rollback_main },
+	{ "retire", "remove a folded service's stopped dedicated container and its volume",
+	  cli_retire_usage, cli_retire_main },
 	{ "db", "databases of the shared instance: list, create, drop, backup, restore, ...",
 	  cli_db_usage, cli_db_main },
 	{ "user", "create (or rotate) an isolated service role, with access to a database",

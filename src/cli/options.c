@@ -80,6 +80,8 @@ const OptRow opt_table[] = {
 	/* user: its --owner is a flag (the role owns DB) */
 	{ "--rotate", NULL, OPT_ROTATE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_USER, 0 },
 	{ "--owner", NULL, OPT_OWNER_FLAG, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_USER, 0 },
+	/* retire */
+	{ "--min-age", NULL, OPT_MIN_AGE, OPT_STRING, "a duration", 0, 0, NULL, OPT_CMD_RETIRE, 0 },
 	/* schedule (which subcommand takes which: schedule.c) */
 	{ "--backup-at", NULL, OPT_BACKUP_AT, OPT_STRING, NULL, 0, 0, NULL, SCHED, 0 },
 	{ "--test-weekly", NULL, OPT_TEST_WEEKLY, OPT_NONE, NULL, 0, 0, NULL, SCHED, 0 },

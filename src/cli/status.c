@@ -12,6 +12,7 @@
 #include "pgfold/options.h"
 #include "pgfold/pg.h"
 #include "pgfold/preflight.h"
+#include "pgfold/retire.h"
 #include "pgfold/stream.h"
 
 #include <limits.h>
@@ -30,10 +31,16 @@ const char cli_status_usage[] =
 	"One line per service of the stack (see README, \"Your layout\"), one per db\n"
 	"for a file with several dedicated postgres services (FILE/DBSERVICE):\n"
 	"  migrated   lives on the shared instance\n"
+	"  retired    migrated, and its dedicated container and volume removed\n"
+	"             (`pgfold retire`)\n"
 	"  ready      can be migrated (`pgfold plan SERVICE` shows how)\n"
 	"  attention  something to review first (e.g. its db container is stopped)\n"
 	"  blocked    cannot be migrated, and why (extension missing on the shared\n"
 	"             instance, source newer than shared, several databases, ...)\n"
+	"\n"
+	"The footer, \"what folding saves\": the dedicated postgres containers running\n"
+	"(with their memory now), stopped and retired, the disk their volumes hold, and\n"
+	"the shared instance's memory and size (with --all: every one on the engine).\n"
 	"\n"
 	"With --json, an array of objects {service, state, reason, container,\n"
 	"database, size_bytes, source_version, checks[]} on stdout.\n"
@@ -51,7 +58,7 @@ wanted(int argc, char **argv, const char *name)
 }
 
 static void
-print_line(const StackService *svc, const Preflight *pf, bool color)
+print_line(const StackService *svc, const Preflight *pf, const char *state, bool color)
 {
 	static const char *const colors[] = { "\033[32m", "\033[36m", "\033[33m", "\033[31m" };
 	char size[32] = "-";
@@ -64,11 +71,12 @@ print_line(const StackService *svc, const Preflight *pf, bool color)
 		stream_format_bytes((uint64_t) pf->source.db_size, size, sizeof(size));
 	if (color)
 		printf("%-20s %s%-10s\033[0m %-24s %-20s %10s  %s\n", svc->name, colors[pf->state],
-			   preflight_state_name(pf->state), container, db, size,
+			   state ? state : preflight_state_name(pf->state), container, db, size,
 			   pf->reason ? pf->reason : "");
 	else
-		printf("%-20s %-10s %-24s %-20s %10s  %s\n", svc->name, preflight_state_name(pf->state),
-			   container, db, size, pf->reason ? pf->reason : "");
+		printf("%-20s %-10s %-24s %-20s %10s  %s\n", svc->name,
+			   state ? state : preflight_state_name(pf->state), container, db, size,
+			   pf->reason ? pf->reason : "");
 }
 
 /* What a running dedicated postgres holds: its POSTGRES_DB (from the
@@ -192,6 +200,19 @@ status_all(const GlobalOptions *opts, bool json)
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	}
+	else if (rc == EXIT_OK)
+	{
+		PGconn *conn = NULL;
+		LogLevel level = log_get_level();
+
+		log_set_level(LOG_FATAL);      /* a footer: an unreachable instance reads "?" */
+		if (!pg_connect_shared(&cfg, NULL, &conn))
+			conn = NULL;
+		log_set_level(level);
+		cli_status_savings(NULL, &cfg, docker, list, conn);
+		if (conn != NULL)
+			PQfinish(conn);
+	}
 	host_postgres_free(found, count);
 	json_decref(out);
 	json_decref(list);
@@ -296,11 +317,19 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 			continue;
 		preflight_run(&app, i, &po, &pf);
 		json_t *doc = json ? preflight_json(svc, &pf) : NULL;
+		RetireState rs;
+		bool retired = pf.state == STATE_MIGRATED && retire_service_state(&app.cfg, svc, &rs);
 
+		if (retired && doc != NULL)
+			json_object_set_new(doc, "state", json_string("retired"));
 		if (json)
 			json_array_append_new(all, doc);
 		else
-			print_line(svc, &pf, opts->color);
+			print_line(svc, &pf, retired ? "retired" : NULL, opts->color);
+		if (retired && !json)
+			printf("%-20s   retired by run %s: dedicated container and volume removed%s; "
+				   "`pgfold rollback %s` recreates them\n", "", rs.run,
+				   rs.finished ? "" : " in part (re-run `pgfold retire` to finish)", svc->name);
 		if (pf.state == STATE_MIGRATED)
 			cli_status_backup(&app, pf.names.db[0] ? pf.names.db : svc->meta_database_name, doc);
 		preflight_free(&pf);
@@ -310,6 +339,8 @@ cli_status_main(const GlobalOptions *opts, int argc, char **argv)
 		json_dumpf(all, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	}
+	else if (rc == EXIT_OK && argc == 0)
+		cli_status_savings(&app, &app.cfg, app.docker, app.container_list, app.shared);
 	if (rc == EXIT_OK && app.engine_tried && app.container_list == NULL)
 		rc = EXIT_ENGINE;
 	json_decref(all);

@@ -84,15 +84,18 @@ is_completion(json_t *rec)
 bool
 journal_is_migrated(const Journal *j, const char **run)
 {
-	/* The last completion decides: migrate → migrated, rollback → not. */
+	/* The last completion of a migrate or a rollback decides: migrate →
+	 * migrated, rollback → not. A retire (or rename) changes neither. */
 	for (size_t i = journal_count(j); i-- > 0;)
 	{
 		json_t *rec = journal_record(j, i);
 
 		if (!is_completion(rec))
 			continue;
-		if (!field_is(rec, "op", journal_op_name(JOURNAL_MIGRATE)))
+		if (field_is(rec, "op", journal_op_name(JOURNAL_ROLLBACK)))
 			break;
+		if (!field_is(rec, "op", journal_op_name(JOURNAL_MIGRATE)))
+			continue;
 		if (run != NULL)
 			*run = field(rec, "run");
 		return true;

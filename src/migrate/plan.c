@@ -9,6 +9,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
+#include "pgfold/retire.h"
 #include "pgfold/stream.h"
 
 #include <stdio.h>
@@ -186,8 +187,15 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 	preflight_run(app, index, &po, &pf);
 	if (pf.state == STATE_MIGRATED)
 	{
+		RetireState rs;
+
 		printf("%s: already migrated (database \"%s\" on the shared instance)\n", svc->name,
 			   svc->meta_database_name ? svc->meta_database_name : "?");
+		if (retire_service_state(&app->cfg, svc, &rs))
+			printf("%s: retired (run %s): its dedicated container and volume are gone; `pgfold "
+				   "rollback %s` recreates the container with the override on a NEW volume (the "
+				   "image initialises it) and restores the data into it\n", svc->name, rs.run,
+				   svc->name);
 		preflight_free(&pf);
 		return EXIT_OK;
 	}

@@ -117,6 +117,8 @@ check_container(Rb *r, Preflight *pf)
 	json_t *inspect = NULL;
 	bool found = false;
 
+	if (rb_retired_check(r, pf))
+		return;
 	if (!docker_inspect_container(r->app->docker, r->mig.container, &inspect, &found))
 		preflight_add(pf, "dedicated db", CHECK_WARN, "cannot inspect %s (see above)", r->mig.container);
 	else if (!found)

@@ -263,7 +263,7 @@ rb_db_up(Rb *r)
 		}
 	}
 	return pgx_wait_ready(r->app->docker, r->container, r->mig.user, r->maint_db,
-						  READY_TIMEOUT_S);
+						  READY_TIMEOUT_S) && rb_retired_wait_init(r);
 }
 
 bool

@@ -8,6 +8,7 @@
 #include "pgfold/composecmd.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
+#include "pgfold/retire.h"
 #include "pgfold/secrets.h"
 
 #include <stdio.h>
@@ -80,8 +81,11 @@ describe(Rb *r, StrBuf *out)
 	sb_appendf(out, "  %d. dump \"%s\" (pg_dump -Fc %s%s) to %s (+ .sha256)\n", n++,
 			   r->mig.shared_db, r->app->cfg.shared_container[0] ? "in container " : "locally",
 			   r->app->cfg.shared_container, r->dump);
-	sb_appendf(out, "  %d. start %s: %s; wait until pg_isready answers inside it\n", n++,
-			   r->mig.container, sb_str(&up_db));
+	if (rb_retired(r, &(RetireState) { 0 }))
+		rb_retired_describe(r, out, n++, sb_str(&up_db));
+	else
+		sb_appendf(out, "  %d. start %s: %s; wait until pg_isready answers inside it\n", n++,
+				   r->mig.container, sb_str(&up_db));
 	data_steps(r, out, &n);
 	sb_appendf(out, "  %d. write the original %s (diff below) and move %s to %s\n", n++,
 			   r->service_rel, r->override_rel, r->override_saved);

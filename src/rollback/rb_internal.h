@@ -150,6 +150,13 @@ bool rb_db_rename(Rb *r, const char *from, const char *to);
 bool rb_db_inventory(Rb *r, const char *db, bool deep, Inventory *inv);
 char **rb_compose_argv(Rb *r, bool with_override, const char *const *extra);
 
+/* retired.c: a fold `pgfold retire` retired (retire.h) */
+struct RetireState;
+bool rb_retired(const Rb *r, struct RetireState *st);
+bool rb_retired_check(Rb *r, Preflight *pf);    /* true: it was, and said so */
+void rb_retired_describe(Rb *r, StrBuf *out, int n, const char *up);
+bool rb_retired_wait_init(Rb *r);
+
 /* steps.c */
 bool rb_step_stop_apps(Rb *r);
 bool rb_step_backup(Rb *r);

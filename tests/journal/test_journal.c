@@ -257,6 +257,24 @@ Test(journal, structurally_invalid_records_are_errors)
 	}
 }
 
+/* A completed retire leaves the fold migrated (pgfold retire, issue 19);
+ * a completed rollback after it does not. */
+Test(journal, retire_keeps_migrated)
+{
+	Journal j = JOURNAL_INIT;
+	const char *run = NULL;
+
+	cr_assert(journal_open(dir, "docmost", &j));
+	cr_assert(journal_complete(&j, JOURNAL_MIGRATE, "m1", NULL));
+	cr_assert(journal_append(&j, JOURNAL_RETIRE, "t1", "inventory", JOURNAL_DONE, NULL));
+	cr_assert(journal_complete(&j, JOURNAL_RETIRE, "t1", NULL));
+	cr_assert(journal_is_migrated(&j, &run));
+	cr_assert_str_eq(run, "m1");
+	cr_assert(journal_complete(&j, JOURNAL_ROLLBACK, "b1", NULL));
+	cr_assert_not(journal_is_migrated(&j, NULL));
+	journal_close(&j);
+}
+
 Test(journal, resume_queries)
 {
 	Journal j = JOURNAL_INIT;

@@ -156,7 +156,10 @@ rbt_assert_rolled_back(RbtStack *t, const char *fp_expected)
 	assert_dedicated(t, fp_expected);
 	assert_files(t);
 	assert_apps(t);
-	cr_assert_eq(mig_journal_count(&t->s, t->svc, "complete", "done"), 2,
+	/* a retire in between (tests/retire) completes a run of its own: one
+	 * per remove-volumes step done */
+	cr_assert_eq(mig_journal_count(&t->s, t->svc, "complete", "done")
+				 - mig_journal_count(&t->s, t->svc, "remove-volumes", "done"), 2,
 				 "the journal lacks a completed migration and rollback");
 
 	RBT_ROLLBACK(t, &r, 0, NULL, "--yes", NULL);
