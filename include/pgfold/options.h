@@ -25,6 +25,9 @@ enum
 	OPT_CMD_BACKUPS = 1 << 6,
 	OPT_CMD_USER = 1 << 7,
 	OPT_CMD_SCHEDULE = 1 << 8,
+	OPT_CMD_NAME = 1 << 9,
+	OPT_CMD_REFS = 1 << 10,
+	OPT_CMD_RENAME = 1 << 11,
 };
 
 typedef enum OptKind
@@ -56,6 +59,8 @@ typedef enum OptId
 	/* schedule */
 	OPT_BACKUP_AT, OPT_TEST_WEEKLY, OPT_USER, OPT_CRON, OPT_UNIT_DIR, OPT_ON_FAILURE,
 	OPT_ON_SUCCESS,
+	/* rename */
+	OPT_RENAME_ROLE, OPT_TERMINATE,
 	OPT_ID_COUNT
 } OptId;
 

@@ -39,6 +39,10 @@ static const Command commands[] = {
 	  cli_backups_usage, cli_backups_main },
 	{ "schedule", "run backup nightly (and a weekly restore test): systemd timer or cron",
 	  cli_schedule_usage, cli_schedule_main },
+	{ "name", "the database and role names the naming rule gives a service, and why",
+	  cli_name_usage, cli_name_main },
+	{ "refs", "find what still points at a database, host or container (cron, systemd, files)",
+	  cli_refs_usage, cli_refs_main },
 	{ "help", "show help for a command", help_usage, cli_help_main },
 	{ "version", "print the version", version_usage, cli_version_main },
 };

@@ -38,6 +38,9 @@ const OptRow opt_table[] = {
 	{ "--keep-app-stopped", NULL, OPT_KEEP_APP_STOPPED, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--db", NULL, OPT_DB, OPT_STRING, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--role", NULL, OPT_ROLE, OPT_STRING, NULL, 0, 0, NULL, MIG, 0 },
+	/* rename: --role is a flag there (the role is renamed too) */
+	{ "--role", NULL, OPT_RENAME_ROLE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_RENAME, 0 },
+	{ "--terminate", NULL, OPT_TERMINATE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_RENAME, 0 },
 	{ "--connection-limit", NULL, OPT_CONNECTION_LIMIT, OPT_LONG, NULL, -1, 10000,
 	  "from -1 (no limit) to 10000", MIG | OPT_CMD_USER, 0 },
 	{ "--verify", NULL, OPT_VERIFY, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
@@ -63,7 +66,7 @@ const OptRow opt_table[] = {
 	{ "--no-retention", NULL, OPT_NO_RETENTION, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_BACKUP, 0 },
 	{ "--owner", NULL, OPT_OWNER, OPT_STRING, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_OWNER },
 	{ "--force", NULL, OPT_FORCE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_FORCE },
-	{ "--no-backup", NULL, OPT_NO_BACKUP, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB,
+	{ "--no-backup", NULL, OPT_NO_BACKUP, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB | OPT_CMD_RENAME,
 	  IOPT_NO_BACKUP },
 	{ "--estimate", NULL, OPT_ESTIMATE, OPT_NONE, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_ESTIMATE },
 	{ "--against", NULL, OPT_AGAINST, OPT_STRING, NULL, 0, 0, NULL, OPT_CMD_DB, IOPT_AGAINST },

@@ -5,6 +5,7 @@
  * does not know: the operator changes them, pgfold says where and how).
  */
 #include "pgfold/appconfig.h"
+#include "pgfold/refs.h"
 
 #include "pgfold/log.h"
 #include "rw_internal.h"
@@ -148,25 +149,12 @@ rw_ac_discard(StrBuf *out, size_t start)
 
 /* Bytes a host name, user or database name is made of: a match must not
  * be part of a longer one (`db` in `db2`, `mydb`, `db.example.org`). */
-static bool
-word_byte(char c)
-{
-	return isalnum((unsigned char) c) || c == '_' || c == '-' || c == '.';
-}
-
-/* Does line [s, e) hold word as a whole word? */
+/* Does line [s, e) hold word as a whole word? The matcher of `pgfold refs`,
+ * so both searches agree on what a reference is. */
 static bool
 has_word(const char *b, size_t s, size_t e, const char *word)
 {
-	size_t n = strlen(word);
-
-	if (n == 0)
-		return false;
-	for (size_t i = s; i + n <= e; i++)
-		if (memcmp(b + i, word, n) == 0 && (i == s || !word_byte(b[i - 1]))
-			&& (i + n == e || !word_byte(b[i + n])))
-			return true;
-	return false;
+	return refs_has_word(b, s, e, word);
 }
 
 static bool
