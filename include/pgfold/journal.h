@@ -105,6 +105,23 @@
 #define RB_STEP_APPLY           "apply"
 #define RB_STEP_DROP_STALE      "drop-stale"
 #define RB_STEP_DROP_SHARED     "drop-shared"
+/* Rename (op "rename"; journal of the service whose database it is, else
+ * of the database's name), in order, with their "done" fields:
+ *   backup         dump, sha256, bytes (absent with --no-backup)
+ *   terminate      terminated (--terminate only)
+ *   database       from, to
+ *   role           from, to (--role only)
+ *   password-file  from, to (--role only)
+ *   files          service_file, copy (the file as found), edits
+ *   apply          (the apps recreated with `compose up -d`; not undone)
+ *   complete       from, to, role */
+#define REN_STEP_BACKUP         "backup"
+#define REN_STEP_TERMINATE      "terminate"
+#define REN_STEP_DATABASE       "database"
+#define REN_STEP_ROLE           "role"
+#define REN_STEP_PASSWORD       "password-file"
+#define REN_STEP_FILES          "files"
+#define REN_STEP_APPLY          "apply"
 
 /* Name parts of a rollback's run files: <service>_pre_rollback_<run>.dump,
  * <service>_rollback_<run>.log / .override.yml. */

@@ -1,0 +1,154 @@
+/*
+ * test_rename_lab.c — `pgfold rename` on a migrated docmost stack in the
+ * lab: bad input refused with one line and nothing changed, an open
+ * session refused, then --terminate --role: database, role, password file,
+ * service file and journal renamed, and the app's role logs in to the new
+ * name and reads its data. Also migrate's closing `refs` line.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "migrate/mig.h"
+
+static MigStack stack;
+
+static void
+teardown(void)
+{
+	mig_stack_destroy(&stack);
+}
+
+TestSuite(rename_lab, .fini = teardown, .timeout = 600);
+
+static void
+expect_refused(MigStack *s, const char *want, int status, const char *from, const char *to)
+{
+	MigRun r;
+
+	mig_pgfold(s, &r, NULL, "rename", from, to, "--yes", NULL);
+	mig_expect_exit(&r, status, want);
+	cr_expect_not_null(strstr(sb_str(&r.err), want), "want \"%s\" in:\n%s", want, sb_str(&r.err));
+	mig_run_free(&r);
+}
+
+/* Sessions of anyone but the caller on db, as the admin sees them. */
+static int
+sessions(MigStack *s, const char *db)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' "
+			 "AND pid <> pg_backend_pid()", db);
+
+	char *v = mig_shared_value(s, "postgres", sql);
+	int n = atoi(v);
+
+	free(v);
+	return n;
+}
+
+Test(rename_lab, open_session_refused_then_terminate_role_files_journal)
+{
+	MigRun r;
+	char *fp = NULL, *v;
+	char path[PATH_MAX], svcfile[PATH_MAX];
+	const char *svc;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	svc = mig_svc(&stack, &mig_docmost);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	/* the closing refs line names the old container */
+	cr_expect_not_null(strstr(sb_str(&r.out), "  refs      "), "no refs line:\n%s", sb_str(&r.out));
+	cr_expect_not_null(strstr(sb_str(&r.out), mig_name(&stack, mig_docmost.db_container)),
+					   "%s", sb_str(&r.out));
+	mig_run_free(&r);
+
+	/* bad input: one line each, nothing changed */
+	expect_refused(&stack, "NEW \"Docmost-New\" is not a name the rule keeps (lowercase a-z, "
+				   "0-9 and '_', at most 63 bytes): use \"docmost_new\"", 2, "docmost", "Docmost-New");
+	expect_refused(&stack, "NEW \"postgres\" is reserved", 2, "docmost", "postgres");
+	expect_refused(&stack, "no database \"nope\" on the shared instance", 2, "nope", "other");
+	expect_refused(&stack, "NEW \"template1\" is reserved", 2, "docmost", "template1");
+	free(mig_shared_value(&stack, "postgres", "CREATE DATABASE taken"));
+	expect_refused(&stack, "a database \"taken\" exists already on the shared instance; pick "
+				   "another NEW", 2, "docmost", "taken");
+	free(mig_shared_value(&stack, "postgres", "DROP DATABASE taken"));
+
+	/* not the owner: the fix is said, nothing changed */
+	free(mig_shared_value(&stack, "postgres",
+						  "CREATE ROLE limited LOGIN CREATEDB PASSWORD 'limited-pw'"));
+
+	const char *limited[] = { "PG_USER=limited", "PG_PASS=limited-pw", NULL };
+
+	mig_pgfold(&stack, &r, limited, "rename", "docmost", "docmost_new", "--yes", NULL);
+	mig_expect_exit(&r, 3, "rename by a role that does not own the database");
+	cr_expect_not_null(strstr(sb_str(&r.err), "cannot rename \"docmost\": must be owner of "
+							  "database \"docmost\" (owner: docmost) and have CREATEDB; set "
+							  "PG_USER to a superuser, or run GRANT \"docmost\" TO \"limited\" "
+							  "and ALTER ROLE \"limited\" CREATEDB as a superuser"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	free(mig_shared_value(&stack, "postgres", "DROP ROLE limited"));
+
+	/* an open session: listed and refused */
+	cr_assert_eq(lab_sh("docker exec -d %s psql -U admin -d docmost -c 'SELECT pg_sleep(600)'",
+						stack.shared), 0);
+	for (int i = 0; i < 50 && sessions(&stack, "docmost") == 0; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(sessions(&stack, "docmost"), 1);
+	mig_pgfold(&stack, &r, NULL, "rename", "docmost", "docmost_new", "--role", "--yes", NULL);
+	mig_expect_exit(&r, 3, "rename with a session open");
+	cr_expect_not_null(strstr(sb_str(&r.err), "\"docmost\" has 1 session(s) (listed above): stop "
+							  "its apps, or pass --terminate to end them"), "%s", sb_str(&r.err));
+	cr_expect_not_null(strstr(sb_str(&r.out), "  session   pid "), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+	v = mig_shared_databases(&stack);
+	cr_expect_str_eq(v, "docmost");
+	free(v);
+
+	/* --terminate --role */
+	mig_pgfold(&stack, &r, NULL, "rename", "docmost", "docmost_new", "--role", "--terminate",
+			   "--yes", NULL);
+	mig_expect_exit(&r, 0, "rename --terminate --role");
+	cr_expect_not_null(strstr(sb_str(&r.out), "renamed \"docmost\" to \"docmost_new\" (and its role)"),
+					   "%s", sb_str(&r.out));
+	mig_run_free(&r);
+	cr_expect_eq(sessions(&stack, "docmost_new"), 0);
+	v = mig_shared_databases(&stack);
+	cr_expect_str_eq(v, "docmost_new");
+	free(v);
+	v = mig_shared_roles(&stack);
+	cr_expect_str_eq(v, "docmost_new");
+	free(v);
+	mig_path(&stack, path, sizeof(path), "etc/.db_passwords/docmost_new.txt");
+	cr_expect(mig_exists(path), "%s", path);
+	mig_path(&stack, path, sizeof(path), "etc/.db_passwords/docmost.txt");
+	cr_expect(!mig_exists(path), "%s still there", path);
+	mig_path(&stack, svcfile, sizeof(svcfile), "services/%s.yml", svc);
+	cr_expect(mig_file_contains(svcfile, "# database_name: docmost_new\n"));
+	cr_expect(mig_file_contains(svcfile, "@postgres:5432/docmost_new?schema=public}"));
+	cr_expect(mig_file_contains(svcfile, "postgresql://docmost_new:"));
+	cr_expect_eq(mig_journal_count(&stack, svc, "database", "done"), 1);
+	cr_expect_eq(mig_journal_count(&stack, svc, "apply", "done"), 2);   /* migrate's, rename's */
+
+	/* the app was recreated with the new settings */
+	v = mig_inspect(mig_name(&stack, mig_docmost.apps[0]), "{{json .Config.Env}}");
+	cr_expect_not_null(strstr(v, "@postgres:5432/docmost_new?schema=public}"), "%s", v);
+	free(v);
+
+	/* the app's role logs in under its new name and reads the data */
+	StrBuf out = STRBUF_INIT;
+
+	mig_path(&stack, path, sizeof(path), "etc/.db_passwords/docmost_new.txt");
+	cr_expect(mig_sql_as(&out, &stack, "docmost_new", path, "docmost_new",
+						 "SELECT count(*) FROM items"), "%s", sb_str(&out));
+	cr_expect_str_eq(sb_str(&out), "2000");
+	sb_free(&out);
+	free(fp);
+}
