@@ -84,12 +84,13 @@ is_completion(json_t *rec)
 bool
 journal_is_migrated(const Journal *j, const char **run)
 {
-	/* The last completion decides: migrate → migrated, rollback → not. */
+	/* The last completion decides: migrate → migrated, rollback → not; a
+	 * rename changes names, not whether the service is migrated. */
 	for (size_t i = journal_count(j); i-- > 0;)
 	{
 		json_t *rec = journal_record(j, i);
 
-		if (!is_completion(rec))
+		if (!is_completion(rec) || field_is(rec, "op", journal_op_name(JOURNAL_RENAME)))
 			continue;
 		if (!field_is(rec, "op", journal_op_name(JOURNAL_MIGRATE)))
 			break;

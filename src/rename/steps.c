@@ -173,18 +173,22 @@ step_files(void *ctx)
 	Ren *r = ctx;
 	StrBuf out = STRBUF_INIT;
 	int edits = 0;
+	char sha[FS_SHA256_HEX_LEN + 1];
 	bool ok;
 
 	if (r->svc == NULL)
 		return true;
-	ok = rename_service_bytes(r->svc, r->o->from, r->o->to, r->o->role, &out, &edits)
+	ok = rename_service_bytes(r->svc, r->o->from, r->o->to, r->o->role, &out, &edits);
+	if (ok)
+		fs_sha256_bytes(sb_str(&out), out.len, sha);
+	ok = ok
 		&& journal_run_file(r->app->cfg.backups_dir, r->jname, "rename_", r->run_id, ".yml",
 							r->copy, sizeof(r->copy))
 		&& fs_write_like(r->copy, r->svc->path, r->svc->file.bytes, r->svc->file.len, false)
 		&& fs_write_like(r->svc->path, r->svc->path, sb_str(&out), out.len, false)
 		&& runner_record(&r->rn, REN_STEP_FILES, JOURNAL_DONE,
-						 json_pack("{s:s, s:s, s:i}", "service_file", r->svc->path,
-								   "copy", r->copy, "edits", edits));
+						 json_pack("{s:s, s:s, s:i, s:s}", "service_file", r->svc->path,
+								   "copy", r->copy, "edits", edits, "service_sha256", sha));
 	if (ok)
 		log_info("%s: %d setting%s now name%s \"%s\"", r->svc->path, edits, edits == 1 ? "" : "s",
 				 edits == 1 ? "s" : "", r->o->to);

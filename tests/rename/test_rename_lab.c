@@ -150,5 +150,17 @@ Test(rename_lab, open_session_refused_then_terminate_role_files_journal)
 						 "SELECT count(*) FROM items"), "%s", sb_str(&out));
 	cr_expect_str_eq(sb_str(&out), "2000");
 	sb_free(&out);
+
+	/* still migrated; rollback follows the rename and brings the data back */
+	mig_pgfold(&stack, &r, NULL, "status", svc, NULL);
+	mig_expect_exit(&r, 0, "status after rename");
+	cr_expect_not_null(strstr(sb_str(&r.out), "migrated"), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+	mig_pgfold(&stack, &r, NULL, "rollback", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "rollback after rename");
+	mig_run_free(&r);
+	v = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), "docmost", "docmost");
+	cr_expect_str_eq(v, fp);
+	free(v);
 	free(fp);
 }
