@@ -77,7 +77,7 @@ _pgfold()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
-	local commands="status plan migrate rollback db user backup backups schedule help version"
+	local commands="status plan migrate rollback db user backup backups schedule name refs rename help version"
 
 	# the command and subcommand: the first two words that are not options
 	cmd="" sub=""
@@ -97,7 +97,8 @@ _pgfold()
 		--against) COMPREPLY=($(compgen -W "$(_pgfold_containers)" -- "$cur")); return ;;
 		--backup) COMPREPLY=($(compgen -f -X '!*.dump' -- "$cur")); return ;;
 		--older-than) COMPREPLY=($(compgen -W "7d 30d 90d" -- "$cur")); return ;;
-		--keep-last|--connection-limit|--db|--role) return ;;
+		--role) [[ $cmd == rename ]] || return ;;   # a flag of rename, a value elsewhere
+		--keep-last|--connection-limit|--db) return ;;
 		--keep-daily|--keep-weekly|--keep-monthly|--on-failure|--on-success) return ;;
 		--backup-at) COMPREPLY=($(compgen -W "01:15 02:15 03:15 04:15" -- "$cur")); return ;;
 		--unit-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
@@ -115,6 +116,11 @@ _pgfold()
 		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+		name) opts="--json"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
+		refs) opts="--json"
+			[[ $cur == */* || $cur == .* ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
+		rename) opts="--role --terminate --no-backup --yes --dry-run --json"
+			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)" ;;
 		schedule)
 			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "install status remove run" -- "$cur")); return; fi
 			case $sub in
