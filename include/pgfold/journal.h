@@ -107,6 +107,8 @@
 #define RB_STEP_DROP_SHARED     "drop-shared"
 /* Rename (op "rename"; journal of the service whose database it is, else
  * of the database's name), in order, with their "done" fields:
+ *   options        from, to, role, terminate, no_backup (what an interrupted
+ *                  run is undone with by the next rename)
  *   backup         dump, sha256, bytes (absent with --no-backup)
  *   terminate      terminated (--terminate only)
  *   database       from, to
@@ -116,6 +118,7 @@
  *                  service_sha256 (the file as written)
  *   apply          (the apps recreated with `compose up -d`; not undone)
  *   complete       from, to, role */
+#define REN_STEP_OPTIONS        "options"
 #define REN_STEP_BACKUP         "backup"
 #define REN_STEP_TERMINATE      "terminate"
 #define REN_STEP_DATABASE       "database"

@@ -26,6 +26,9 @@ typedef struct Ren
 } Ren;
 
 bool ren_check(Ren *r);
+/* A rename of journal r->jname that a crash left unfinished, undone
+ * (recover.c); true when there was none or it was undone. */
+bool ren_recover(Ren *r);
 const RunnerStep *ren_steps(size_t *n);
 
 #endif

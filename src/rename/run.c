@@ -58,29 +58,32 @@ int
 rename_run(App *app, const RenameOptions *o)
 {
 	Ren r;
-	Lock lock;
+	Lock lock = LOCK_INIT;
 	size_t n;
 	const RunnerStep *steps = ren_steps(&n);
 	int rc = EXIT_OK;
 	char q[512];
 
 	memset(&r, 0, sizeof(r));
-	memset(&lock, 0, sizeof(lock));
 	r.app = app;
 	r.o = o;
 	r.journal = (Journal) JOURNAL_INIT;
+	r.svc = rename_find_service(app, o->from);
+	str_copy(r.jname, sizeof(r.jname), r.svc ? r.svc->fsname : o->from);
+	if (!journal_service_name_valid(r.jname))
+		return exit_hint_get();
+	if (!o->dry_run && !ren_recover(&r))
+		return exit_hint_get();
 	if (!ren_check(&r))
 	{
 		sb_free(&r.session_lines);
 		return exit_hint_get();
 	}
-	r.svc = rename_find_service(app, o->from);
 	if (r.svc != NULL && !o->dry_run && !app_engine(app))
 	{
 		sb_free(&r.session_lines);
 		return exit_hint_get();
 	}
-	str_copy(r.jname, sizeof(r.jname), r.svc ? r.svc->fsname : o->from);
 	plan(&r);
 	sb_free(&r.session_lines);
 	if (o->dry_run)

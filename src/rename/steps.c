@@ -34,6 +34,17 @@ exists_role(Ren *r, const char *name)
 }
 
 static bool
+step_options(void *ctx)
+{
+	Ren *r = ctx;
+
+	return runner_record(&r->rn, REN_STEP_OPTIONS, JOURNAL_DONE,
+						 json_pack("{s:s, s:s, s:b, s:b, s:b}", "from", r->o->from, "to", r->o->to,
+								   "role", r->o->role, "terminate", r->o->terminate,
+								   "no_backup", r->o->no_backup));
+}
+
+static bool
 step_backup(void *ctx)
 {
 	Ren *r = ctx;
@@ -237,6 +248,7 @@ step_apply(void *ctx)
 }
 
 static const RunnerStep rename_table[] = {
+	{ REN_STEP_OPTIONS, step_options, NULL },
 	{ REN_STEP_BACKUP, step_backup, NULL },
 	{ REN_STEP_TERMINATE, step_terminate, NULL },
 	{ REN_STEP_DATABASE, step_database, undo_database },

@@ -164,3 +164,74 @@ Test(rename_lab, open_session_refused_then_terminate_role_files_journal)
 	free(v);
 	free(fp);
 }
+
+/* A step that fails puts back every step done, last first; a crash
+ * (PGFOLD_FAULT_AFTER) is undone by the next rename before it starts. */
+Test(rename_lab, failure_undone_and_crash_undone_by_the_next_run)
+{
+	MigRun r;
+	char *fp, *v;
+	char path[PATH_MAX], svcfile[PATH_MAX];
+	StrBuf before = STRBUF_INIT, after = STRBUF_INIT;
+	const char *svc;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	fp = mig_seed_service(&stack, &mig_docmost, NULL);
+	svc = mig_svc(&stack, &mig_docmost);
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 0, "migrate");
+	mig_run_free(&r);
+	mig_path(&stack, svcfile, sizeof(svcfile), "services/%s.yml", svc);
+	mig_read(svcfile, &before, false);
+
+	/* the password file's new name is taken: fails after database and role */
+	mig_path(&stack, path, sizeof(path), "etc/.db_passwords/docmost_x.txt");
+	cr_assert_eq(lab_sh("echo taken > '%s'", path), 0);
+	mig_pgfold(&stack, &r, NULL, "rename", "docmost", "docmost_x", "--role", "--yes", NULL);
+	mig_expect_exit(&r, 3, "rename whose password file name is taken");
+	cr_expect_not_null(strstr(sb_str(&r.err), "docmost_x.txt exists already: move it away, then "
+							  "run rename again"), "%s", sb_str(&r.err));
+	cr_expect_not_null(strstr(sb_str(&r.err), "rename of \"docmost\" undone: nothing changed "
+							  "(the backup is kept)"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	v = mig_shared_databases(&stack);
+	cr_expect_str_eq(v, "docmost");
+	free(v);
+	v = mig_shared_roles(&stack);
+	cr_expect_str_eq(v, "docmost");
+	free(v);
+	cr_expect_eq(mig_journal_count(&stack, svc, "abort", NULL), 1);
+	unlink(path);
+
+	/* a crash after the role step */
+	const char *fault[] = { "PGFOLD_FAULT_AFTER=role", NULL };
+
+	mig_pgfold(&stack, &r, fault, "rename", "docmost", "docmost_x", "--role", "--no-backup",
+			   "--yes", NULL);
+	mig_expect_exit(&r, 99, "rename killed after its role step");
+	mig_run_free(&r);
+	v = mig_shared_databases(&stack);
+	cr_expect_str_eq(v, "docmost_x");
+	free(v);
+
+	/* the next rename undoes it first, then does what it is asked */
+	mig_pgfold(&stack, &r, NULL, "rename", "docmost", "docmost_y", "--no-backup", "--yes", NULL);
+	mig_expect_exit(&r, 0, "rename after a crash");
+	cr_expect_not_null(strstr(sb_str(&r.err), "of \"docmost\" to \"docmost_x\" was interrupted: "
+							  "undoing it first"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	v = mig_shared_databases(&stack);
+	cr_expect_str_eq(v, "docmost_y");
+	free(v);
+	v = mig_shared_roles(&stack);
+	cr_expect_str_eq(v, "docmost");
+	free(v);
+	mig_read(svcfile, &after, false);
+	cr_expect(mig_file_contains(svcfile, "# database_name: docmost_y\n"));
+	cr_expect(mig_file_contains(svcfile, "postgresql://docmost:"));
+	cr_expect(mig_file_contains(svcfile, "@postgres:5432/docmost_y?schema=public}"));
+	sb_free(&before);
+	sb_free(&after);
+	free(fp);
+}
