@@ -197,6 +197,10 @@ typedef struct Preflight
 bool preflight_names(const App *app, const StackService *svc, const PreflightOptions *opts,
 					 MigrationNames *out);
 
+/* The "names" check: what the names are and why (`pgfold name` says more). */
+void preflight_names_check(Preflight *pf, const App *app, const StackService *svc,
+						   const PreflightOptions *opts);
+
 /* The naming rule applied to svc with the stack's PGFOLD_DB_NAME and
  * admin role; false with the reason in err. */
 struct NamingResult;

@@ -661,6 +661,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
 	else
 	{
+		preflight_names_check(pf, app, svc, opts);
 		check_sibling_names(pf, app, svc, opts);
 		check_rewrite(pf, app, svc);
 		preflight_after_rewrite(pf, app, svc, opts);

@@ -84,3 +84,27 @@ preflight_names(const App *app, const StackService *svc, const PreflightOptions 
 	}
 	return true;
 }
+
+void
+preflight_names_check(Preflight *pf, const App *app, const StackService *svc,
+					  const PreflightOptions *opts)
+{
+	NamingResult rule;
+	char err[512];
+
+	if (opts->db != NULL)
+	{
+		preflight_add(pf, "names", CHECK_OK, "database \"%s\" (--db), role \"%s\"%s",
+					  pf->names.db, pf->names.role, opts->role ? " (--role)" : "");
+		return;
+	}
+	if (!preflight_name_rule(app, svc, &rule, err, sizeof(err)))
+		return;
+	preflight_add(pf, "names", CHECK_OK, "database \"%s\", role \"%s\"%s: %s %s%s%s%s%s",
+				  pf->names.db, pf->names.role, opts->role ? " (--role)" : "",
+				  NAMING_TEMPLATE_VAR, rule.template_text,
+				  strstr(rule.template_text, "{database_name}") ? ", {database_name} from " : "",
+				  strstr(rule.template_text, "{database_name}") ? rule.database_from : "",
+				  rule.changed ? "; lowercase, invalid characters to '_'" : "",
+				  rule.truncated ? "; cut to 63 bytes with a hash suffix" : "");
+}
