@@ -208,8 +208,8 @@ status_all(const GlobalOptions *opts, bool json)
 		if (h->working_dir != NULL)
 			printf("%-16s   from %s: %s\n", "", h->working_dir, dash(h->config_files));
 		if (left > 0)
-			printf("%-16s   %ld line%s of the stack still name it (`pgfold refs %s`)\n", "", left,
-				   left == 1 ? "" : "s", h->container);
+			printf("%-16s   %ld line%s of the stack still name%s it (`pgfold refs %s`)\n", "", left,
+				   left == 1 ? "" : "s", left == 1 ? "s" : "", h->container);
 	}
 	if (rc == EXIT_OK && json)
 	{

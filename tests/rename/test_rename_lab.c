@@ -70,6 +70,20 @@ Test(rename_lab, open_session_refused_then_terminate_role_files_journal)
 					   "%s", sb_str(&r.out));
 	mig_run_free(&r);
 
+	/* status --all counts what still names the stopped dedicated container */
+	mig_path(&stack, path, sizeof(path), ".env");
+	cr_assert_eq(lab_sh("echo 'OLD_DB_HOST=%s' >> '%s'", mig_name(&stack, mig_docmost.db_container),
+						path), 0);
+	mig_pgfold(&stack, &r, NULL, "status", "--all", NULL);
+	mig_expect_exit(&r, 0, "status --all");
+
+	char want[256];
+
+	snprintf(want, sizeof(want), "1 line of the stack still names it (`pgfold refs %s`)",
+			 mig_name(&stack, mig_docmost.db_container));
+	cr_expect_not_null(strstr(sb_str(&r.out), want), "want \"%s\" in:\n%s", want, sb_str(&r.out));
+	mig_run_free(&r);
+
 	/* bad input: one line each, nothing changed */
 	expect_refused(&stack, "NEW \"Docmost-New\" is not a name the rule keeps (lowercase a-z, "
 				   "0-9 and '_', at most 63 bytes): use \"docmost_new\"", 2, "docmost", "Docmost-New");
