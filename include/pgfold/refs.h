@@ -80,6 +80,16 @@ typedef struct RefsOptions
  * reference searches (appconfig_find_refs uses it too). */
 bool refs_has_word(const char *b, size_t s, size_t e, const char *word);
 
+/* The next line of bytes[0..len) from *pos: [*start, *end) without its
+ * line break (\n, \r\n or \r); false at the end. */
+bool refs_next_line(const char *bytes, size_t len, size_t *pos, size_t *start, size_t *end);
+
+/* A line as a reference shows it (caller frees): at most REFS_TEXT_MAX
+ * bytes, control bytes as spaces, a URL's password as ***, and
+ * "(holds a secret: not shown)" for a line naming a password, secret or
+ * token. The app-file search shows its lines the same way. */
+char *refs_line_text(const char *line, size_t n);
+
 /* The lines of bytes holding any of names, appended to out as kind/file
  * (nothing for binary bytes). */
 void refs_scan_bytes(const char *bytes, size_t len, const char *const *names, size_t name_count,

@@ -30,6 +30,25 @@ refs_has_word(const char *b, size_t s, size_t e, const char *word)
 	return false;
 }
 
+bool
+refs_next_line(const char *bytes, size_t len, size_t *pos, size_t *start, size_t *end)
+{
+	size_t e = *pos;
+
+	if (*pos >= len)
+		return false;
+	while (e < len && bytes[e] != '\n' && bytes[e] != '\r')
+		e++;
+	*start = *pos;
+	*end = e;
+	if (e < len && bytes[e] == '\r')
+		e++;
+	if (e < len && bytes[e] == '\n')
+		e++;
+	*pos = e;
+	return true;
+}
+
 /* scheme://user:PASSWORD@ -> scheme://user:***@, in place (shorter or
  * equal), for every URL of the line. */
 static void
@@ -54,8 +73,8 @@ mask_url_passwords(char *t)
 	}
 }
 
-static char *
-shown_text(const char *line, size_t n)
+char *
+refs_line_text(const char *line, size_t n)
 {
 	char *t = xstrndup(line, n > REFS_TEXT_MAX ? REFS_TEXT_MAX : n);
 
@@ -84,7 +103,7 @@ add_hit(RefsResult *out, RefKind kind, const char *file, size_t line, const char
 		return;
 	}
 	out->hits = xrealloc(out->hits, out->count + 1, sizeof(RefHit));
-	out->hits[out->count++] = (RefHit) { kind, xstrdup(file), line, shown_text(text, n),
+	out->hits[out->count++] = (RefHit) { kind, xstrdup(file), line, refs_line_text(text, n),
 										 xstrdup(name) };
 }
 
@@ -92,32 +111,22 @@ void
 refs_scan_bytes(const char *bytes, size_t len, const char *const *names, size_t name_count,
 				RefKind kind, const char *file, RefsResult *out)
 {
-	size_t pos = 0, line = 0;
+	size_t pos = 0, line = 0, b, e;
 
 	if (memchr(bytes, '\0', len) != NULL)
 	{
 		out->skipped++;
 		return;
 	}
-	while (pos < len)
+	while (refs_next_line(bytes, len, &pos, &b, &e))
 	{
-		size_t e = pos, next;
-
-		while (e < len && bytes[e] != '\n' && bytes[e] != '\r')
-			e++;
-		next = e;
-		if (next < len && bytes[next] == '\r')
-			next++;
-		if (next < len && bytes[next] == '\n')
-			next++;
 		line++;
 		for (size_t i = 0; i < name_count; i++)
-			if (refs_has_word(bytes, pos, e, names[i]))
+			if (refs_has_word(bytes, b, e, names[i]))
 			{
-				add_hit(out, kind, file, line, bytes + pos, e - pos, names[i]);
+				add_hit(out, kind, file, line, bytes + b, e - b, names[i]);
 				break;
 			}
-		pos = next;
 	}
 }
 
