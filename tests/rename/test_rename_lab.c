@@ -193,11 +193,44 @@ Test(rename_lab, failure_undone_and_crash_undone_by_the_next_run)
 	mig_shared_start(&stack, MIG_PG15);
 	fp = mig_seed_service(&stack, &mig_docmost, NULL);
 	svc = mig_svc(&stack, &mig_docmost);
+
+	/* --db must be a name the rule keeps */
+	mig_pgfold(&stack, &r, NULL, "plan", svc, "--db", "Docmost-Main", NULL);
+	cr_expect_not_null(strstr(sb_str(&r.err), ": --db \"Docmost-Main\" is not a name the rule keeps "
+							  "(lowercase a-z, 0-9 and '_', at most 63 bytes): use \"docmost_main\""),
+					   "%s", sb_str(&r.err));
+	cr_expect_neq(r.status, 0);
+	mig_run_free(&r);
+
 	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
 	mig_expect_exit(&r, 0, "migrate");
 	mig_run_free(&r);
 	mig_path(&stack, svcfile, sizeof(svcfile), "services/%s.yml", svc);
 	mig_read(svcfile, &before, false);
+
+	/* --dry-run: the plan, nothing changed */
+	mig_pgfold(&stack, &r, NULL, "rename", "docmost", "docmost_x", "--role", "--dry-run", NULL);
+	mig_expect_exit(&r, 0, "rename --dry-run");
+	cr_expect_not_null(strstr(sb_str(&r.out), "would rename database \"docmost\" to \"docmost_x\" "
+							  "on the shared instance\n"), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+	mig_read(svcfile, &after, false);
+	cr_expect(before.len == after.len && memcmp(before.data, after.data, before.len) == 0);
+	sb_reset(&after);
+	v = mig_shared_databases(&stack);
+	cr_expect_str_eq(v, "docmost");
+	free(v);
+
+	/* a database no service uses: renamed, journaled under its own name */
+	free(mig_shared_value(&stack, "postgres", "CREATE DATABASE loose_db"));
+	mig_pgfold(&stack, &r, NULL, "rename", "loose_db", "loose_new", "--no-backup", "--yes", NULL);
+	mig_expect_exit(&r, 0, "rename of a database no service uses");
+	cr_expect_not_null(strstr(sb_str(&r.out), "  file      none (no migrated service of the stack "
+							  "uses this database)\n"), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+	mig_path(&stack, path, sizeof(path), "backups/postgres-migrations/loose_db.journal");
+	cr_expect(mig_file_contains(path, "\"op\":\"rename\""), "%s", path);
+	free(mig_shared_value(&stack, "postgres", "DROP DATABASE loose_new"));
 
 	/* the password file's new name is taken: fails after database and role */
 	mig_path(&stack, path, sizeof(path), "etc/.db_passwords/docmost_x.txt");
