@@ -22,7 +22,8 @@
  * sysroot is PGFOLD_REFS_SYSROOT, default "/" (tests point it at a fixture
  * tree). Binary files (a NUL in them), files over REFS_MAX_FILE_BYTES,
  * `.git` directories, pgfold's own backups/ and password files are skipped;
- * symlinks are not followed; depth and file counts are bounded.
+ * symlinks are not followed; depth, files read and entries looked at are
+ * bounded (truncated says the search stopped there).
  */
 #ifndef PGFOLD_REFS_H
 #define PGFOLD_REFS_H
@@ -32,6 +33,7 @@
 
 #define REFS_MAX_FILE_BYTES (1024 * 1024)
 #define REFS_MAX_FILES      20000
+#define REFS_MAX_VISITS     200000   /* files and directories looked at */
 #define REFS_MAX_DEPTH      12
 #define REFS_MAX_HITS       1000
 #define REFS_TEXT_MAX       160

@@ -31,6 +31,7 @@ typedef struct Walk
 	const RefsOptions *o;
 	RefsResult        *out;
 	size_t             files;
+	size_t             visited;   /* directory entries looked at */
 } Walk;
 
 static void
@@ -115,6 +116,14 @@ skipped_dir(const Walk *w, const char *path, const char *base)
 	return false;
 }
 
+static bool
+under(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+
+	return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 static void
 walk(Walk *w, const char *path, RefKind kind, WalkMode mode, int depth)
 {
@@ -124,10 +133,16 @@ walk(Walk *w, const char *path, RefKind kind, WalkMode mode, int depth)
 	base = base ? base + 1 : path;
 	if (w->files > REFS_MAX_FILES || lstat(path, &st) != 0)
 		return;
+	/* a tree of many directories and few files is bounded too */
+	if (++w->visited > REFS_MAX_VISITS)
+	{
+		w->out->truncated = true;
+		return;
+	}
 	if (S_ISREG(st.st_mode))
 	{
 		bool stack = w->o->stack_root != NULL && is_stack_file(base)
-			&& strncmp(path, w->o->stack_root, strlen(w->o->stack_root)) == 0;
+			&& under(path, w->o->stack_root);
 
 		if (mode == WALK_ALL || stack)
 			scan_file(w, path, stack && kind == REF_FILES ? REF_STACK : kind);
@@ -145,7 +160,7 @@ walk(Walk *w, const char *path, RefKind kind, WalkMode mode, int depth)
 			unreadable(w->out, path, errno);
 		return;
 	}
-	while ((e = readdir(d)) != NULL && w->files <= REFS_MAX_FILES)
+	while ((e = readdir(d)) != NULL && w->files <= REFS_MAX_FILES && w->visited <= REFS_MAX_VISITS)
 	{
 		char sub[PATH_MAX];
 
@@ -249,7 +264,7 @@ system_sources(Walk *w)
 bool
 refs_find(const RefsOptions *o, RefsResult *out)
 {
-	Walk w = { o, out, 0 };
+	Walk w = { o, out, 0, 0 };
 	bool any_path = o->paths != NULL && o->paths[0] != NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -284,7 +299,7 @@ refs_count_stack(const char *stack_root, const char *const *skip_dirs,
 {
 	RefsOptions o = { names, name_count, stack_root, skip_dirs, NULL, false };
 	RefsResult r;
-	Walk w = { &o, &r, 0 };
+	Walk w = { &o, &r, 0, 0 };
 	size_t n;
 
 	memset(&r, 0, sizeof(r));

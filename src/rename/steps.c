@@ -17,6 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A "done" record of this run; fields (may be NULL) is released. */
+static bool
+record(Ren *r, const char *step, json_t *fields)
+{
+	bool ok = runner_record(&r->rn, step, JOURNAL_DONE, fields);
+
+	json_decref(fields);
+	return ok;
+}
+
 static bool
 exists_db(Ren *r, const char *name)
 {
@@ -38,7 +48,7 @@ step_options(void *ctx)
 {
 	Ren *r = ctx;
 
-	return runner_record(&r->rn, REN_STEP_OPTIONS, JOURNAL_DONE,
+	return record(r, REN_STEP_OPTIONS,
 						 json_pack("{s:s, s:s, s:b, s:b, s:b}", "from", r->o->from, "to", r->o->to,
 								   "role", r->o->role, "terminate", r->o->terminate,
 								   "no_backup", r->o->no_backup));
@@ -56,7 +66,7 @@ step_backup(void *ctx)
 									  sizeof(r->backup))
 		|| !instance_backup(r->app, r->o->from, r->backup, &d))
 		return false;
-	return runner_record(&r->rn, REN_STEP_BACKUP, JOURNAL_DONE,
+	return record(r, REN_STEP_BACKUP,
 						 json_pack("{s:s, s:s, s:I}", "dump", d.path, "sha256", d.sha256,
 								   "bytes", (json_int_t) d.bytes));
 }
@@ -70,7 +80,7 @@ step_terminate(void *ctx)
 	if (!r->o->terminate)
 		return true;
 	return pg_terminate_connections(r->app->shared, r->o->from, &n)
-		&& runner_record(&r->rn, REN_STEP_TERMINATE, JOURNAL_DONE,
+		&& record(r, REN_STEP_TERMINATE,
 						 json_pack("{s:I}", "terminated", (json_int_t) n));
 }
 
@@ -80,7 +90,7 @@ step_database(void *ctx)
 	Ren *r = ctx;
 
 	return pg_rename_database(r->app->shared, r->o->from, r->o->to)
-		&& runner_record(&r->rn, REN_STEP_DATABASE, JOURNAL_DONE,
+		&& record(r, REN_STEP_DATABASE,
 						 json_pack("{s:s, s:s}", "from", r->o->from, "to", r->o->to));
 }
 
@@ -114,7 +124,7 @@ step_role(void *ctx)
 	if (!r->o->role)
 		return true;
 	return rename_role(r, r->o->from, r->o->to)
-		&& runner_record(&r->rn, REN_STEP_ROLE, JOURNAL_DONE,
+		&& record(r, REN_STEP_ROLE,
 						 json_pack("{s:s, s:s}", "from", r->o->from, "to", r->o->to));
 }
 
@@ -163,7 +173,7 @@ step_password(void *ctx)
 	if (!r->o->role)
 		return true;
 	return move_password_file(r, r->o->from, r->o->to, false)
-		&& runner_record(&r->rn, REN_STEP_PASSWORD, JOURNAL_DONE,
+		&& record(r, REN_STEP_PASSWORD,
 						 json_pack("{s:s, s:s}", "from", r->o->from, "to", r->o->to));
 }
 
@@ -195,9 +205,9 @@ step_files(void *ctx)
 	ok = ok
 		&& journal_run_file(r->app->cfg.backups_dir, r->jname, "rename_", r->run_id, ".yml",
 							r->copy, sizeof(r->copy))
-		&& fs_write_like(r->copy, r->svc->path, r->svc->file.bytes, r->svc->file.len, false)
+		&& fs_write_like(r->copy, r->svc->path, r->svc->file.bytes, r->svc->file.len, true)
 		&& fs_write_like(r->svc->path, r->svc->path, sb_str(&out), out.len, false)
-		&& runner_record(&r->rn, REN_STEP_FILES, JOURNAL_DONE,
+		&& record(r, REN_STEP_FILES,
 						 json_pack("{s:s, s:s, s:i, s:s}", "service_file", r->svc->path,
 								   "copy", r->copy, "edits", edits, "service_sha256", sha));
 	if (ok)
@@ -244,7 +254,7 @@ step_apply(void *ctx)
 				  "fix the cause above, then run compose up -d for it", r->o->to, r->svc->path);
 		return false;
 	}
-	return runner_record(&r->rn, REN_STEP_APPLY, JOURNAL_DONE, NULL);
+	return record(r, REN_STEP_APPLY, NULL);
 }
 
 static const RunnerStep rename_table[] = {
