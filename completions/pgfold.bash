@@ -77,7 +77,7 @@ _pgfold()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	local globals="--root --json --yes --dry-run --no-color -v -q --version --help"
-	local commands="status plan migrate rollback retire db user backup backups schedule schema help version"
+	local commands="status plan migrate rollback retire db user backup backups schedule schema name refs rename help version"
 
 	# the command and subcommand: the first two words that are not options
 	cmd="" sub=""
@@ -97,7 +97,8 @@ _pgfold()
 		--against) COMPREPLY=($(compgen -W "$(_pgfold_containers)" -- "$cur")); return ;;
 		--backup) COMPREPLY=($(compgen -f -X '!*.dump' -- "$cur")); return ;;
 		--older-than) COMPREPLY=($(compgen -W "7d 30d 90d" -- "$cur")); return ;;
-		--keep-last|--connection-limit|--role) return ;;
+		--role) [[ $cmd == rename ]] || return ;;   # a flag of rename, a value elsewhere
+		--keep-last|--connection-limit) return ;;
 		--db)
 			[[ $cmd == schema ]] && COMPREPLY=($(compgen -W "$(_pgfold_databases)" -- "$cur"))
 			return ;;
@@ -120,6 +121,11 @@ _pgfold()
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
 		retire) opts="--yes --dry-run --min-age" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+		name) opts="--json"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
+		refs) opts="--json"
+			[[ $cur == */* || $cur == .* ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
+		rename) opts="--role --terminate --no-backup --yes --dry-run --json"
+			[[ $cur != -* ]] && opts="$opts $(_pgfold_databases)" ;;
 		schedule)
 			if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "install status remove run" -- "$cur")); return; fi
 			case $sub in

@@ -86,6 +86,13 @@ extern const char cli_backup_usage[];
 /* `pgfold retire` (src/cli/retire.c). */
 int cli_retire_main(const GlobalOptions *opts, int argc, char **argv);
 extern const char cli_retire_usage[];
+/* `pgfold name`, `refs`, `rename` (src/cli/name.c, refs.c, rename.c). */
+int cli_name_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_refs_main(const GlobalOptions *opts, int argc, char **argv);
+int cli_rename_main(const GlobalOptions *opts, int argc, char **argv);
+extern const char cli_name_usage[];
+extern const char cli_refs_usage[];
+extern const char cli_rename_usage[];
 
 /* `pgfold schedule` (src/cli/schedule.c). */
 int cli_schedule_main(const GlobalOptions *opts, int argc, char **argv);

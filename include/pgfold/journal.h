@@ -114,6 +114,27 @@
 #define RB_STEP_APPLY           "apply"
 #define RB_STEP_DROP_STALE      "drop-stale"
 #define RB_STEP_DROP_SHARED     "drop-shared"
+/* Rename (op "rename"; journal of the service whose database it is, else
+ * of the database's name), in order, with their "done" fields:
+ *   options        from, to, role, terminate, no_backup (what an interrupted
+ *                  run is undone with by the next rename)
+ *   backup         dump, sha256, bytes (absent with --no-backup)
+ *   terminate      terminated (--terminate only)
+ *   database       from, to
+ *   role           from, to (--role only)
+ *   password-file  from, to (--role only)
+ *   files          service_file, copy (the file as found), edits,
+ *                  service_sha256 (the file as written)
+ *   apply          (the apps recreated with `compose up -d`; not undone)
+ *   complete       from, to, role */
+#define REN_STEP_OPTIONS        "options"
+#define REN_STEP_BACKUP         "backup"
+#define REN_STEP_TERMINATE      "terminate"
+#define REN_STEP_DATABASE       "database"
+#define REN_STEP_ROLE           "role"
+#define REN_STEP_PASSWORD       "password-file"
+#define REN_STEP_FILES          "files"
+#define REN_STEP_APPLY          "apply"
 
 /* Schema (op "schema", `pgfold schema up|down|goto`), in order:
  *   schema-backup    db, dump, sha256, bytes           (unless --no-backup)
@@ -376,6 +397,13 @@ typedef struct MigrationRecord
 /* False (logged) only when run is NULL or not a run id; a run with no
  * records reads as nothing done. */
 bool journal_read_migration(const Journal *j, const char *run, MigrationRecord *out);
+
+/* The completed renames recorded after migration run `run`, applied in
+ * order to its names (renames.c): db (and role, --role) become each
+ * rename's NEW when they were its OLD, and service_sha256 the file's
+ * checksum as the last rename wrote it. What rollback must use. */
+void journal_apply_renames(const Journal *j, const char *run, char *db, size_t db_size,
+						   char *role, size_t role_size, char *service_sha256, size_t sha_size);
 
 /* A run's downtime as its complete record keeps it:
  * {"seconds": 7.4, "phases": {"stop-apps": 0.3, "stream": 5.1, ...}}. */

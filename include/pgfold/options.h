@@ -27,6 +27,9 @@ enum
 	OPT_CMD_SCHEDULE = 1 << 8,
 	OPT_CMD_SCHEMA = 1 << 9,
 	OPT_CMD_RETIRE = 1 << 10,
+	OPT_CMD_NAME = 1 << 11,
+	OPT_CMD_REFS = 1 << 12,
+	OPT_CMD_RENAME = 1 << 13,
 };
 
 typedef enum OptKind
@@ -63,6 +66,8 @@ typedef enum OptId
 	OPT_CLEAN,
 	/* retire */
 	OPT_MIN_AGE,
+	/* rename */
+	OPT_RENAME_ROLE, OPT_TERMINATE,
 	OPT_ID_COUNT
 } OptId;
 

@@ -190,10 +190,22 @@ typedef struct Preflight
 
 #define TMP_DB_SUFFIX "__pgfold_incoming"
 
-/* Compute the names (database_name metadata / --db, --role); false with a
- * logged error when a name is unusable (too long for the temporary name). */
-bool preflight_names(const StackService *svc, const PreflightOptions *opts,
+/* Compute the names: --db, else the naming rule (naming.h, PGFOLD_DB_NAME);
+ * the role is --role, else the database's name; the temporary database is
+ * the name plus TMP_DB_SUFFIX, cut with a hash suffix to fit 63 bytes
+ * (preflight_names.c). False with a logged error when a name is unusable. */
+bool preflight_names(const App *app, const StackService *svc, const PreflightOptions *opts,
 					 MigrationNames *out);
+
+/* The "names" check: what the names are and why (`pgfold name` says more). */
+void preflight_names_check(Preflight *pf, const App *app, const StackService *svc,
+						   const PreflightOptions *opts);
+
+/* The naming rule applied to svc with the stack's PGFOLD_DB_NAME and
+ * admin role; false with the reason in err. */
+struct NamingResult;
+bool preflight_name_rule(const App *app, const StackService *svc, struct NamingResult *out,
+						 char *err, size_t err_len);
 
 /* Sample the source's sessions and settings, set pf->conns and add the
  * "connections" checks (one blocks when the shared instance has no room);

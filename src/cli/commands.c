@@ -43,6 +43,12 @@ static const Command commands[] = {
 	  cli_schedule_usage, cli_schedule_main },
 	{ "schema", "versioned schema migrations of a service's database, with backup and rehearsal",
 	  cli_schema_usage, cli_schema_main },
+	{ "name", "the database and role names the naming rule gives a service, and why",
+	  cli_name_usage, cli_name_main },
+	{ "refs", "find what still points at a database, host or container (cron, systemd, files)",
+	  cli_refs_usage, cli_refs_main },
+	{ "rename", "rename a database (and its role) on the shared instance, journaled",
+	  cli_rename_usage, cli_rename_main },
 	{ "help", "show help for a command", help_usage, cli_help_main },
 	{ "version", "print the version", version_usage, cli_version_main },
 };

@@ -13,6 +13,7 @@
 #include "pgfold/pg.h"
 #include "pgfold/preflight.h"
 #include "pgfold/retire.h"
+#include "pgfold/refs.h"
 #include "pgfold/stream.h"
 
 #include <limits.h>
@@ -27,6 +28,8 @@ const char cli_status_usage[] =
 	"stack or layout: compose project, service, container, state, version,\n"
 	"database size, locale, extensions, and the directory and files compose\n"
 	"ran it from (its labels). Running ones are measured with one psql each.\n"
+	"A stopped dedicated one (what a migration leaves) also gets the count of\n"
+	"lines of its stack's .env and compose files that still name it.\n"
 	"\n"
 	"One line per service of the stack (see README, \"Your layout\"), one per db\n"
 	"for a file with several dedicated postgres services (FILE/DBSERVICE):\n"
@@ -155,6 +158,15 @@ host_json(const HostPostgres *h, const char *role)
 					 "working_dir", h->working_dir, "config_files", h->config_files, "role", role);
 }
 
+static long
+status_refs_left(const Config *cfg, const HostPostgres *h)
+{
+	const char *names[] = { h->container };
+	const char *skip[] = { cfg->backups_dir, cfg->overrides_dir, NULL };
+
+	return (long) refs_count_stack(h->working_dir ? h->working_dir : cfg->root, skip, names, 1);
+}
+
 static int
 status_all(const GlobalOptions *opts, bool json)
 {
@@ -182,11 +194,20 @@ status_all(const GlobalOptions *opts, bool json)
 		char size[32] = "-";
 
 		measure(docker, h);
+		/* a stopped dedicated container is what a migration leaves: what
+		 * still names it in the stack's files (cheap, bounded) */
+		long left = strcmp(role, "dedicated") == 0 && strcmp(h->state, "running") != 0
+			? status_refs_left(&cfg, h) : -1;
+
 		if (h->version != NULL)
 			stream_format_bytes((uint64_t) h->size_bytes, size, sizeof(size));
 		if (json)
 		{
-			json_array_append_new(out, host_json(h, role));
+			json_t *o = host_json(h, role);
+
+			if (left >= 0)
+				json_object_set_new(o, "references_left", json_integer(left));
+			json_array_append_new(out, o);
 			continue;
 		}
 		printf("%-16s %-16s %-28s %-8s %-7s %10s  %-12s %s%s\n", dash(h->project), dash(h->service),
@@ -194,6 +215,9 @@ status_all(const GlobalOptions *opts, bool json)
 			   strcmp(role, "shared") == 0 ? "(the shared instance) " : "", dash(h->extensions));
 		if (h->working_dir != NULL)
 			printf("%-16s   from %s: %s\n", "", h->working_dir, dash(h->config_files));
+		if (left > 0)
+			printf("%-16s   %ld line%s of the stack still name%s it (`pgfold refs %s`)\n", "", left,
+				   left == 1 ? "" : "s", left == 1 ? "s" : "", h->container);
 	}
 	if (rc == EXIT_OK && json)
 	{

@@ -90,7 +90,7 @@ journal_is_migrated(const Journal *j, const char **run)
 	{
 		json_t *rec = journal_record(j, i);
 
-		if (!is_completion(rec))
+		if (!is_completion(rec) || field_is(rec, "op", journal_op_name(JOURNAL_RENAME)))
 			continue;
 		if (field_is(rec, "op", journal_op_name(JOURNAL_ROLLBACK)))
 			break;

@@ -72,43 +72,6 @@ preflight_add(Preflight *pf, const char *name, CheckLevel level, const char *fmt
 	pf->checks[pf->count++] = (Check) { xstrdup(name), level, xstrdup(detail) };
 }
 
-bool
-preflight_names(const StackService *svc, const PreflightOptions *opts,
-				MigrationNames *out)
-{
-	const char *db = opts->db ? opts->db
-		: svc->meta_database_name ? svc->meta_database_name
-		: svc->db_name;
-
-	memset(out, 0, sizeof(*out));
-	if (db == NULL || db[0] == '\0')
-	{
-		log_error("%s: no database name (set POSTGRES_DB, `# database_name:` or --db)", svc->name);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-
-	const char *role = opts->role ? opts->role : db;
-
-	if (!str_copy(out->db, sizeof(out->db), db)
-		|| !str_format(out->tmp_db, sizeof(out->tmp_db), "%s%s", db, TMP_DB_SUFFIX))
-	{
-		log_error("%s: database name \"%s\" is too long: with the temporary suffix "
-				  "\"%s\" it must fit PostgreSQL's 63 bytes; pick a shorter one with --db",
-				  svc->name, db, TMP_DB_SUFFIX);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-	if (!secrets_role_name_valid(role) || !str_copy(out->role, sizeof(out->role), role))
-	{
-		log_error("%s: \"%s\" cannot be a role name (printable, no '/', at most 63 bytes); "
-				  "pick one with --role", svc->name, role);
-		exit_hint_set(EXIT_USAGE);
-		return false;
-	}
-	return true;
-}
-
 static void
 strv_push(char ***v, size_t *n, const char *s)
 {
@@ -695,10 +658,11 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		preflight_settle(pf);
 		return true;
 	}
-	if (!preflight_names(svc, opts, &pf->names))
+	if (!preflight_names(app, svc, opts, &pf->names))
 		add_check(pf, "names", CHECK_BLOCK, "database or role name unusable (see above)");
 	else
 	{
+		preflight_names_check(pf, app, svc, opts);
 		check_sibling_names(pf, app, svc, opts);
 		check_rewrite(pf, app, svc);
 		preflight_after_rewrite(pf, app, svc, opts);

@@ -305,6 +305,7 @@ summary(Run *r)
 		sb_free(&down);
 	}
 	printf("  rollback  pgfold rollback %s\n", r->svc->name);
+	migrate_refs_summary(r->app, r->db_container_name, r->svc->db_name, r->names.db);
 	guard_summary(r);
 	log_info("migration of %s complete in %.1f s", r->svc->name, secs);
 }

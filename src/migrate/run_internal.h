@@ -65,6 +65,10 @@ typedef struct Run
 } Run;
 
 /* steps.c */
+/* The "refs" line of the summary: what still names the old container or
+ * database (refs_summary.c). */
+void migrate_refs_summary(App *app, const char *old_host, const char *old_db, const char *new_db);
+
 bool step_save_original(Run *r);
 bool step_stop_apps(Run *r);
 bool step_role(Run *r);

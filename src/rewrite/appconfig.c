@@ -5,6 +5,7 @@
  * does not know: the operator changes them, pgfold says where and how).
  */
 #include "pgfold/appconfig.h"
+#include "pgfold/refs.h"
 
 #include "pgfold/log.h"
 #include "rw_internal.h"
@@ -12,9 +13,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
-#define REF_TEXT_MAX 160
 
 static const char *
 base_name(const char *path)
@@ -148,25 +147,12 @@ rw_ac_discard(StrBuf *out, size_t start)
 
 /* Bytes a host name, user or database name is made of: a match must not
  * be part of a longer one (`db` in `db2`, `mydb`, `db.example.org`). */
-static bool
-word_byte(char c)
-{
-	return isalnum((unsigned char) c) || c == '_' || c == '-' || c == '.';
-}
-
-/* Does line [s, e) hold word as a whole word? */
+/* Does line [s, e) hold word as a whole word? The matcher of `pgfold refs`,
+ * so both searches agree on what a reference is. */
 static bool
 has_word(const char *b, size_t s, size_t e, const char *word)
 {
-	size_t n = strlen(word);
-
-	if (n == 0)
-		return false;
-	for (size_t i = s; i + n <= e; i++)
-		if (memcmp(b + i, word, n) == 0 && (i == s || !word_byte(b[i - 1]))
-			&& (i + n == e || !word_byte(b[i + n])))
-			return true;
-	return false;
+	return refs_has_word(b, s, e, word);
 }
 
 static bool
@@ -200,35 +186,27 @@ appconfig_find_refs(const char *bytes, size_t len, const AcOld *old, const AcNew
 				   || file_has_word(bytes, len, old->dbname)))
 		return true;
 
-	size_t pos = 0, line = 0, cap = *count;
+	size_t pos = 0, line = 0, cap = *count, s, e;
 
-	while (pos < len && *count < APPCONFIG_MAX_REFS)
+	/* lines and their shown text as `pgfold refs` has them */
+	while (*count < APPCONFIG_MAX_REFS && refs_next_line(bytes, len, &pos, &s, &e))
 	{
-		size_t e = pos, next;
-
-		while (e < len && bytes[e] != '\n' && bytes[e] != '\r')
-			e++;
-		next = e;
-		if (next < len && bytes[next] == '\r')
-			next++;
-		if (next < len && bytes[next] == '\n')
-			next++;
 		line++;
 
 		StrBuf change = STRBUF_INIT;
 
 		for (size_t i = 0; old->hosts[i] != NULL; i++)
-			if (has_word(bytes, pos, e, old->hosts[i]))
+			if (has_word(bytes, s, e, old->hosts[i]))
 			{
 				add_change(&change, "host", old->hosts[i], new_db->host);
 				break;
 			}
-		if (old->port != new_db->port && has_word(bytes, pos, e, port_old))
+		if (old->port != new_db->port && has_word(bytes, s, e, port_old))
 			add_change(&change, "port", port_old, port_new);
-		if (old->user && strcmp(old->user, new_db->user) != 0 && has_word(bytes, pos, e, old->user))
+		if (old->user && strcmp(old->user, new_db->user) != 0 && has_word(bytes, s, e, old->user))
 			add_change(&change, "user", old->user, new_db->user);
 		if (old->dbname && strcmp(old->dbname, new_db->dbname) != 0
-			&& has_word(bytes, pos, e, old->dbname))
+			&& has_word(bytes, s, e, old->dbname))
 			add_change(&change, "database", old->dbname, new_db->dbname);
 		if (change.len > 0)
 		{
@@ -237,20 +215,10 @@ appconfig_find_refs(const char *bytes, size_t len, const AcOld *old, const AcNew
 				cap = cap ? cap * 2 : 8;
 				*refs = xrealloc(*refs, cap, sizeof(AcRef));
 			}
-			size_t n = e - pos > REF_TEXT_MAX ? REF_TEXT_MAX : e - pos;
-			/* a line that also holds a secret is named, not shown */
-			char *text = xstrndup(bytes + pos, n);
-
-			if (strcasestr(text, "pass") || strcasestr(text, "secret") || strcasestr(text, "token"))
-			{
-				free(text);
-				text = xstrdup("(holds a secret: not shown)");
-			}
-			(*refs)[*count] = (AcRef) { line, text, sb_steal(&change) };
+			(*refs)[*count] = (AcRef) { line, refs_line_text(bytes + s, e - s), sb_steal(&change) };
 			(*count)++;
 		}
 		sb_free(&change);
-		pos = next;
 	}
 	return true;
 }

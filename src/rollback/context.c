@@ -64,6 +64,9 @@ rb_find_migration(Rb *r, const Journal *j)
 		exit_hint_set(EXIT_BLOCKED);
 		goto out;
 	}
+	/* `pgfold rename` runs since: the names and the file as they are now */
+	journal_apply_renames(j, m->run, m->shared_db, sizeof(m->shared_db), m->role, sizeof(m->role),
+						  m->migrated_sha, sizeof(m->migrated_sha));
 	m->env_keys = rec->files.env_keys;
 	m->app_files = rec->files.app_files;
 	/* migrations before the env file was journaled wrote <root>/.env */
