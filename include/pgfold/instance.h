@@ -552,5 +552,7 @@ typedef struct SharedBackupAge
 
 /* Files only (no engine, no SQL): for `pgfold status`. False: no dump. */
 bool shared_backup_age(const Config *cfg, const char *db, SharedBackupAge *out);
+/* "<prefix>_<stamp>.dump" (a `pgfold backup` dump's name): its stamp's time. */
+bool shared_backup_dump_time(const char *name, const char *prefix, time_t *when);
 
 #endif

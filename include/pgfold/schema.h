@@ -134,6 +134,9 @@ bool schema_sum_write(const SchemaDir *d);
  * file, what changed, the fix) and the result is false with EXIT_VERIFY.
  * problems (may be NULL) gets one string per difference. */
 bool schema_sum_check(const SchemaDir *d, json_t *problems);
+/* One problem: logged as an error and, when problems is not NULL, added
+ * to it (the JSON reports of validate and the sum check). */
+void schema_problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- lint.c ------------------------------------------------------------- */
 

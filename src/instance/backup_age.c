@@ -11,20 +11,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* "<prefix>_<stamp>.dump" with a sidecar: the stamp's time. */
-static bool
-good_dump(const char *dir, const char *name, const char *prefix, time_t *when)
+bool
+shared_backup_dump_time(const char *name, const char *prefix, time_t *when)
 {
-	char side[PATH_MAX];
-	struct stat st;
 	size_t n = strlen(prefix), len = strlen(name);
 	struct tm tm;
 	const char *end;
 
 	if (len != n + 1 + JOURNAL_STAMP_LEN + 5 || strncmp(name, prefix, n) != 0 || name[n] != '_'
-		|| !str_has_suffix(name, ".dump")
-		|| !str_format(side, sizeof(side), "%s/%s" FS_SHA256_SUFFIX, dir, name)
-		|| lstat(side, &st) != 0)
+		|| !str_has_suffix(name, ".dump"))
 		return false;
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(name + n + 1, "%Y%m%dT%H%M%SZ", &tm);
@@ -32,6 +27,18 @@ good_dump(const char *dir, const char *name, const char *prefix, time_t *when)
 		return false;
 	*when = timegm(&tm);
 	return true;
+}
+
+/* "<prefix>_<stamp>.dump" with a sidecar: the stamp's time. */
+static bool
+good_dump(const char *dir, const char *name, const char *prefix, time_t *when)
+{
+	char side[PATH_MAX];
+	struct stat st;
+
+	return shared_backup_dump_time(name, prefix, when)
+		&& str_format(side, sizeof(side), "%s/%s" FS_SHA256_SUFFIX, dir, name)
+		&& lstat(side, &st) == 0;
 }
 
 bool

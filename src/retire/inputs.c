@@ -86,24 +86,6 @@ rt_volume_users(Rt *t, const char *volume, char *out, size_t size)
 	return true;
 }
 
-/* "<safe>_<stamp>.dump" → its stamp's time. */
-static bool
-dump_time(const char *name, const char *safe, time_t *when)
-{
-	size_t n = strlen(safe), len = strlen(name);
-	struct tm tm;
-	const char *end;
-
-	if (len != n + 1 + JOURNAL_STAMP_LEN + 5 || strncmp(name, safe, n) != 0 || name[n] != '_'
-		|| !str_has_suffix(name, ".dump"))
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(name + n + 1, "%Y%m%dT%H%M%SZ", &tm);
-	if (end != name + len - 5)
-		return false;
-	*when = timegm(&tm);
-	return true;
-}
 
 /* The newest dump of the shared database under backups/shared/<db>/ taken
  * at or after the cut-over whose restore test passed and whose sidecar
@@ -126,7 +108,7 @@ rt_find_backup(Rt *t)
 		time_t when = 0, tested = 0;
 		bool ok = false;
 
-		if (!dump_time(e->d_name, sb_str(&safe), &when) || when < t->cutover - 1
+		if (!shared_backup_dump_time(e->d_name, sb_str(&safe), &when) || when < t->cutover - 1
 			|| !str_format(path, sizeof(path), "%s/%s", dir, e->d_name)
 			|| !backups_tested_read(path, &tested, &ok) || !ok
 			|| (best[0] != '\0' && when <= best_when))

@@ -53,11 +53,8 @@ schema_sum_write(const SchemaDir *d)
 	return ok;
 }
 
-static void
-problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-problem(json_t *problems, const char *fmt, ...)
+void
+schema_problem(json_t *problems, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -106,7 +103,7 @@ schema_sum_check(const SchemaDir *d, json_t *problems)
 		return false;
 	if (!exists)
 	{
-		problem(problems, "%s is missing: run `pgfold schema hash` once the files are as they "
+		schema_problem(problems, "%s is missing: run `pgfold schema hash` once the files are as they "
 				"should be", path);
 		exit_hint_set(EXIT_VERIFY);
 		sb_free(&have);
@@ -125,7 +122,7 @@ schema_sum_check(const SchemaDir *d, json_t *problems)
 	schema_sum(lines, strlen(lines), h);
 	if (strncmp(sb_str(&have), "h1:", 3) != 0 || strncmp(sb_str(&have) + 3, h, 64) != 0)
 	{
-		problem(problems, "%s was edited by hand (its h1: line does not match its lines); "
+		schema_problem(problems, "%s was edited by hand (its h1: line does not match its lines); "
 				"re-create it with `pgfold schema hash`", path);
 		ok = false;
 	}
@@ -136,11 +133,11 @@ schema_sum_check(const SchemaDir *d, json_t *problems)
 				|| !schema_file_name(&d->files[i], (SchemaKind) k, base, sizeof(base)))
 				continue;
 			if (line_sum(lines, base, want) == NULL)
-				problem(problems, "%s/%s is not in %s (added after the last `pgfold schema "
+				schema_problem(problems, "%s/%s is not in %s (added after the last `pgfold schema "
 						"hash`); run it if the file is meant to be there", d->path, base,
 						SCHEMA_SUM_FILE);
 			else if (strcmp(want, d->files[i].sum[k]) != 0)
-				problem(problems, "%s/%s changed since `pgfold schema hash` (sha256 %.12s..., "
+				schema_problem(problems, "%s/%s changed since `pgfold schema hash` (sha256 %.12s..., "
 						"was %.12s...); if it was already applied, revert it and write a new "
 						"migration instead; if not, run `pgfold schema hash`", d->path, base,
 						d->files[i].sum[k], want);
@@ -163,14 +160,14 @@ schema_sum_check(const SchemaDir *d, json_t *problems)
 		if (schema_name_parse(base, version, name, &kind)
 			&& ((f = schema_dir_find(d, version)) == NULL || !f->has[kind]))
 		{
-			problem(problems, "%s/%s is listed in %s but missing; restore it (a migration that "
+			schema_problem(problems, "%s/%s is listed in %s but missing; restore it (a migration that "
 					"ran stays in the history) or run `pgfold schema hash`", d->path, base,
 					SCHEMA_SUM_FILE);
 			ok = false;
 		}
 	}
 	if (ok)
-		problem(problems, "%s does not match the files; run `pgfold schema hash`", path);
+		schema_problem(problems, "%s does not match the files; run `pgfold schema hash`", path);
 	exit_hint_set(EXIT_VERIFY);
 	sb_free(&have);
 	sb_free(&now);

@@ -7,7 +7,6 @@
 #include "pgfold/log.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,21 +28,6 @@ tx_control(const char *stmt)
 		|| strcmp(w, "END") == 0 || (strcmp(w, "START") == 0 && strcasestr(stmt, "TRANSACTION"));
 }
 
-static void add_problem(json_t *problems, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-add_problem(json_t *problems, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("%s", msg);
-	json_array_append_new(problems, json_string(msg));
-}
 
 static bool
 down_has_statements(const SchemaDir *d, const SchemaFile *f)
@@ -70,24 +54,24 @@ validate_file(const SchemaDir *d, const SchemaFile *f, json_t *problems)
 	schema_file_name(f, SCHEMA_UP, base, sizeof(base));
 	if (!schema_lint_file(d, f, SCHEMA_UP, NULL, &l, &s))
 	{
-		add_problem(problems, "%s does not split into statements (see above)", base);
+		schema_problem(problems, "%s does not split into statements (see above)", base);
 		return;
 	}
 	if (s.count == 0)
-		add_problem(problems, "%s/%s has no statement", d->path, base);
+		schema_problem(problems, "%s/%s has no statement", d->path, base);
 	for (size_t i = 0; i < s.count; i++)
 	{
 		if (!l.no_transaction && tx_control(s.items[i].text))
-			add_problem(problems, "%s/%s:%zu controls the transaction itself; remove it: "
+			schema_problem(problems, "%s/%s:%zu controls the transaction itself; remove it: "
 						"pgfold runs each file in its own transaction", d->path, base,
 						s.items[i].line);
 		else if (!l.no_transaction && schema_stmt_needs_no_tx(s.items[i].text))
-			add_problem(problems, "%s/%s:%zu cannot run inside a transaction; add `%s` to the "
+			schema_problem(problems, "%s/%s:%zu cannot run inside a transaction; add `%s` to the "
 						"file (or move the statement to a file of its own)", d->path, base,
 						s.items[i].line, SCHEMA_NO_TX_DIRECTIVE);
 	}
 	if (l.risk >= SCHEMA_RISK_MEDIUM && !down_has_statements(d, f))
-		add_problem(problems, "%s/%s is %s risk and has no %s_%s.down.sql with a statement; "
+		schema_problem(problems, "%s/%s is %s risk and has no %s_%s.down.sql with a statement; "
 					"write one (or accept that reverting it means restoring a backup)", d->path,
 					base, schema_risk_name(l.risk), f->version, f->name);
 	schema_lint_free(&l);
@@ -109,7 +93,7 @@ schema_validate_order(const SchemaDir *d, const SchemaState *st, json_t *problem
 	for (size_t i = 0; i < d->count && current[0]; i++)
 		if (schema_state_applied(st, d->files[i].version) == NULL
 			&& schema_version_cmp(d->files[i].version, current) < 0)
-			add_problem(problems, "%s/%s_%s.up.sql (version %s) is pending below the current "
+			schema_problem(problems, "%s/%s_%s.up.sql (version %s) is pending below the current "
 						"version %s: give it a version after %s", d->path, d->files[i].version,
 						d->files[i].name, d->files[i].version, current, current);
 }
