@@ -10,6 +10,8 @@
 #ifndef PGFOLD_DOWNTIME_H
 #define PGFOLD_DOWNTIME_H
 
+#include "pgfold/clock.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,8 +31,6 @@ typedef struct Downtime
 	} phases[DOWNTIME_MAX_PHASES];
 } Downtime;
 
-/* Monotonic seconds, for began/ended. */
-double downtime_now(void);
 
 /* A step ran from began to ended. opens: it stopped the apps (the window
  * starts at began); closes: it started them again (the window ends at

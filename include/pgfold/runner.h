@@ -39,7 +39,7 @@ typedef struct Runner
 	const char *run_id;
 	void       *ctx;                /* handed to every step */
 	/* optional: after each step that succeeded, with its monotonic times
-	 * (downtime_now); migrate and rollback time the apps' downtime here */
+	 * (clock_now); migrate and rollback time the apps' downtime here */
 	void      (*timed)(void *ctx, const char *step, double began, double ended);
 } Runner;
 

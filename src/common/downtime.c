@@ -6,15 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-double
-downtime_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 void
 downtime_step(Downtime *d, const char *name, double began, double ended, bool opens,
 			  bool closes)

@@ -7,6 +7,7 @@
  */
 #include "exec_int.h"
 
+#include "pgfold/clock.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 #include "pgfold/signals.h"
@@ -451,13 +452,13 @@ exec_inspect(DockerClient *client, DockerExec *exec, bool *running, int *code)
 bool
 docker_exec_finish(DockerClient *client, DockerExec *exec, int *exit_code)
 {
-	struct timespec start, now;
+	double start, now;
 	long delay = 2;
 	bool running = true, ok = false;
 	int code = -1;
 
 	*exit_code = -1;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = clock_now();
 	for (;;)
 	{
 		if (!exec_inspect(client, exec, &running, &code))
@@ -471,16 +472,16 @@ docker_exec_finish(DockerClient *client, DockerExec *exec, int *exit_code)
 			exit_hint_set(EXIT_INTERRUPTED);
 			goto out;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		now = clock_now();
 		/* Not running but no exit code: the engine lost it (or never ran
 		 * the process); don't wait for the long guard. */
-		if (!running && now.tv_sec - start.tv_sec > EXEC_NO_CODE_S)
+		if (!running && now - start > EXEC_NO_CODE_S)
 		{
 			log_error("the Docker engine reports no exit code for `%s` in container %s",
 					  exec->what, exec->container);
 			goto out;
 		}
-		if (now.tv_sec - start.tv_sec > EXEC_FINISH_STALL_S)
+		if (now - start > EXEC_FINISH_STALL_S)
 		{
 			log_error("`%s` in container %s closed its output but has not exited "
 					  "after %d s", exec->what, exec->container, EXEC_FINISH_STALL_S);

@@ -12,6 +12,7 @@
  */
 #include "exec_int.h"
 
+#include "pgfold/clock.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/log.h"
 
@@ -30,10 +31,7 @@
 static long long
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long) (clock_now() * 1000);
 }
 
 /* Wait for the socket; false (logged) when the deadline passed. */

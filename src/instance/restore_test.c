@@ -9,6 +9,7 @@
  * The scratch database is dropped whatever happened, and the outcome is
  * recorded next to the dump (<dump>.tested) for `backups list` and status.
  */
+#include "pgfold/clock.h"
 #include "pgfold/verify.h"
 #include "pgfold/instance.h"
 
@@ -175,12 +176,12 @@ backups_restore_test(App *app, const char *file, RestoreTest *out)
 	char scratch[64];
 	json_t *entry;
 	Inventory inv = { 0 };
-	struct timespec t0, t1;
+	double t0;
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
 	str_copy(out->file, sizeof(out->file), file);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_now();
 	scratch_name(file, scratch);
 	entry = shared_manifest_entry(file);
 	if (entry == NULL)
@@ -205,8 +206,7 @@ backups_restore_test(App *app, const char *file, RestoreTest *out)
 	if (app->shared != NULL && !pg_drop_database(app->shared, scratch, true))
 		log_error("the scratch database %s was not dropped; drop it with `pgfold db drop %s "
 				  "--no-backup --yes`", scratch, scratch);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	out->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	out->seconds = clock_now() - t0;
 	out->ok = ok;
 	if (signals_interrupted())
 	{

@@ -8,6 +8,7 @@
  * --snapshot): on a live database the counts are those of the dump, not of
  * a moment before or after it, so a restore test can demand equality.
  */
+#include "pgfold/clock.h"
 #include "pgfold/verify.h"
 #include "pgfold/instance.h"
 
@@ -238,24 +239,14 @@ pick_stamp(SharedBackupRun *run, time_t when)
 	return true;
 }
 
-static double
-elapsed(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double) (t1.tv_sec - t0->tv_sec) + (double) (t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 bool
 shared_backup_run(App *app, char **dbs, size_t count, SharedBackupRun *out)
 {
 	char globals[PATH_MAX];
-	struct timespec t0;
+	double t0 = clock_now();
 	time_t started = time(NULL);
 
 	memset(out, 0, sizeof(*out));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!app_shared(app) || !shared_backup_dir(&app->cfg, out->dir, sizeof(out->dir))
 		|| !fs_mkdir_p(out->dir, 0700) || !pick_stamp(out, started))
 		return false;
@@ -276,7 +267,7 @@ shared_backup_run(App *app, char **dbs, size_t count, SharedBackupRun *out)
 					  out->stamp)
 		&& instance_backup_globals(app, globals, &out->globals);
 	out->failed += !out->globals_ok;
-	out->seconds = elapsed(&t0);
+	out->seconds = (clock_now() - t0);
 	return write_manifest(app, out, started);
 }
 

@@ -46,7 +46,7 @@ runner_run(const Runner *rn, const RunnerStep *steps, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
-		double began = downtime_now();
+		double began = clock_now();
 
 		/* between two steps only: a step is never cut in half by Ctrl-C */
 		if (signals_interrupted())
@@ -59,7 +59,7 @@ runner_run(const Runner *rn, const RunnerStep *steps, size_t n)
 		if (!steps[i].run(rn->ctx))
 			return false;
 		if (rn->timed != NULL)
-			rn->timed(rn->ctx, steps[i].name, began, downtime_now());
+			rn->timed(rn->ctx, steps[i].name, began, clock_now());
 	}
 	return true;
 }

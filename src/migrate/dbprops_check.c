@@ -3,6 +3,7 @@
  * locale, did the collation version change on the way, and the ANALYZE
  * that gives a restored database its statistics. See dbprops.h.
  */
+#include "pgfold/clock.h"
 #include "pgfold/dbprops.h"
 
 #include "pgfold/log.h"
@@ -208,10 +209,9 @@ dbprops_analyze(const Config *cfg, const char *db, const char *role, double *sec
 {
 	PGconn *conn = NULL;
 	StrBuf sql = STRBUF_INIT;
-	struct timespec a, b;
+	double a = clock_now();
 	bool ok;
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
 	/* as the role that owns the tables: ANALYZE runs none of the admin's
 	 * rights on the restored database's code (index expressions) */
 	ok = pg_connect_shared(cfg, db, &conn)
@@ -220,8 +220,7 @@ dbprops_analyze(const Config *cfg, const char *db, const char *role, double *sec
 		&& (role == NULL || (sb_appends(&sql, "SET ROLE ") && pg_quote_ident(conn, role, &sql)
 							 && pg_exec(conn, "become the service role", sb_str(&sql))))
 		&& pg_exec(conn, "analyze the restored database", "ANALYZE");
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	*seconds = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+	*seconds = clock_now() - a;
 	pg_disconnect(conn);
 	sb_free(&sql);
 	return ok;

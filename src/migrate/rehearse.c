@@ -193,7 +193,7 @@ stream_into_scratch(Rehearsal *h)
 static void
 phase(Rehearsal *h, json_t *phases, const char *name, double began)
 {
-	double secs = downtime_now() - began;
+	double secs = clock_now() - began;
 
 	(void) h;
 	json_object_set_new(phases, name, json_real(secs));
@@ -204,19 +204,19 @@ phase(Rehearsal *h, json_t *phases, const char *name, double began)
 static bool
 run_phases(Rehearsal *h, json_t *phases)
 {
-	double t = downtime_now(), secs = 0;
+	double t = clock_now(), secs = 0;
 
 	if (!create_scratch(h) || !stream_into_scratch(h))
 		return false;
 	phase(h, phases, "stream", t);
-	t = downtime_now();
+	t = clock_now();
 	if (!secrets_hand_over(h->app, h->scratch, h->scratch, false))
 		return false;
 	phase(h, phases, "ownership", t);
 	if (!dbprops_analyze(&h->app->cfg, h->scratch, h->scratch, &secs))
 		return false;
 	json_object_set_new(phases, "analyze", json_real(secs));
-	t = downtime_now();
+	t = clock_now();
 	if (!verify_databases(h->app, h->pf->db_container->id, h->svc->db_user, h->svc->db_name,
 						  h->scratch, NULL, h->deep, &h->report, &h->src, &h->dst))
 		return false;

@@ -271,7 +271,7 @@ static void
 summary(Run *r)
 {
 	char bytes[32], rate[32], took[32];
-	double secs = downtime_now() - r->started;
+	double secs = clock_now() - r->started;
 
 	stream_format_bytes(r->stream.bytes, bytes, sizeof(bytes));
 	stream_format_bytes(r->stream.seconds > 0 ? (uint64_t) ((double) r->stream.bytes / r->stream.seconds) : 0,
@@ -425,7 +425,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	r.index = index;
 	r.svc = &app->stack.services[index];
 	r.opts = opts;
-	r.started = downtime_now();
+	r.started = clock_now();
 	r.analyze_seconds = -1;
 	r.lock = (Lock) LOCK_INIT;
 	r.journal = (Journal) JOURNAL_INIT;
@@ -473,7 +473,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 		goto out;
 	}
 
-	downtime_close_at(&r.down, downtime_now());     /* --no-apply: still down */
+	downtime_close_at(&r.down, clock_now());     /* --no-apply: still down */
 
 	struct rusage self;
 	json_t *f;

@@ -7,6 +7,7 @@
  */
 #include "rb_internal.h"
 
+#include "pgfold/clock.h"
 #include "pgfold/verify.h"
 #include "pgfold/composecmd.h"
 #include "pgfold/dbprops.h"
@@ -120,17 +121,16 @@ bool
 rb_db_finish_tmp(Rb *r)
 {
 	StrBuf out = STRBUF_INIT;
-	struct timespec a, b;
+	double a;
 	bool ok = dbprops_apply_container(r->app->docker, r->container, r->mig.user, r->maint_db,
 									  r->tmp_db, r->mig.user, &r->props);
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	a = clock_now();
 	ok = ok && pgx_query(r->app->docker, r->container, r->mig.user, r->tmp_db, "ANALYZE;\n",
 						 NULL, &out);
-	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (ok)
 		log_notice("analyzed \"%s\" in %s in %.1f s", r->tmp_db, r->mig.container,
-				   (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9);
+				   clock_now() - a);
 	sb_free(&out);
 	return ok;
 }

@@ -415,7 +415,7 @@ rollback_run(App *app, size_t index, const RollbackOptions *opts)
 		goto out;
 	}
 
-	downtime_close_at(&r.down, downtime_now());     /* --no-apply: still down */
+	downtime_close_at(&r.down, clock_now());     /* --no-apply: still down */
 
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:o}", "migrate_run", r.mig.run, "db", r.mig.db,
 						  "container", r.mig.container, "dump", r.dump,

@@ -84,7 +84,7 @@ bool
 schema_lock(PGconn *conn, const char *db, long timeout_s)
 {
 	const char *params[1] = { db };
-	double deadline = downtime_now() + (double) timeout_s;
+	double deadline = clock_now() + (double) timeout_s;
 	StrBuf v = STRBUF_INIT, d = STRBUF_INIT;
 	bool said = false;
 
@@ -109,7 +109,7 @@ schema_lock(PGconn *conn, const char *db, long timeout_s)
 			exit_hint_set(EXIT_INTERRUPTED);
 			break;
 		}
-		if (downtime_now() >= deadline)
+		if (clock_now() >= deadline)
 		{
 			sb_reset(&d);
 			log_error("another `pgfold schema` still runs on database %s after %ld s; let it "
@@ -180,7 +180,7 @@ static bool
 run_stmt(PGconn *conn, const char *file, const SchemaStmt *st, SchemaLog *log, PGresult **keep,
 		 StmtError *err)
 {
-	double t0 = downtime_now();
+	double t0 = clock_now();
 	PGresult *r = PQexec(conn, st->text);
 	ExecStatusType s = PQresultStatus(r);
 	StrBuf shown = STRBUF_INIT;
@@ -189,7 +189,7 @@ run_stmt(PGconn *conn, const char *file, const SchemaStmt *st, SchemaLog *log, P
 	schema_log(log, "%s:%zu %s", file, st->line, sb_str(&shown));
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY)
 	{
-		schema_log(log, "  -> ok %s (%.0f ms)", PQcmdStatus(r), (downtime_now() - t0) * 1000);
+		schema_log(log, "  -> ok %s (%.0f ms)", PQcmdStatus(r), (clock_now() - t0) * 1000);
 		if (keep != NULL)
 			*keep = r;
 		else
@@ -253,7 +253,7 @@ schema_apply_file(PGconn *conn, const SchemaDir *d, const SchemaFile *f, SchemaK
 	SchemaStmts stmts = { 0 };
 	StmtError err = { .message = STRBUF_INIT };
 	char sum[FS_SHA256_HEX_LEN + 1];
-	double t0 = downtime_now();
+	double t0 = clock_now();
 	bool tx, ok = true;
 	size_t i = 0;
 
@@ -293,7 +293,7 @@ schema_apply_file(PGconn *conn, const SchemaDir *d, const SchemaFile *f, SchemaK
 		ok = false, recorded = true;
 	for (i = 0; ok && i < stmts.count; i++)
 		ok = run_stmt(conn, base, &stmts.items[i], log, NULL, &err);
-	long ms = (long) ((downtime_now() - t0) * 1000);
+	long ms = (long) ((clock_now() - t0) * 1000);
 	SchemaRow row = { .version = f->version, .name = f->name, .checksum = sum, .kind = kname,
 					  .applied = kind == SCHEMA_UP, .success = true, .duration_ms = ms };
 

@@ -8,6 +8,8 @@
  */
 #include "pgfold/stream.h"
 
+#include "pgfold/clock.h"
+
 #include "endpoint.h"
 #include "progress.h"
 
@@ -64,15 +66,6 @@ cpu_seconds(void)
 		+ (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static size_t
 ring_free(const Ring *r)
 {
@@ -99,7 +92,7 @@ on_producer_data(void *ctx, const char *buf, size_t len)
 	if (!p->has_backup)
 		fs_sha256_update(&p->sha, buf, len);
 	p->bytes_in += len;
-	p->last_progress = now_seconds();
+	p->last_progress = clock_now();
 	if (!p->has_consumer)
 	{
 		p->bytes_out += len;
@@ -159,7 +152,7 @@ drain_ring(Pump *p)
 		p->ring.head = (p->ring.head + written) % RING_SIZE;
 		p->ring.used -= written;
 		p->bytes_out += written;
-		p->last_progress = now_seconds();
+		p->last_progress = clock_now();
 	}
 	return true;
 }
@@ -397,7 +390,7 @@ run_loop(Pump *p)
 		if (!pump_once(p))
 			return false;
 
-		double now = now_seconds();
+		double now = clock_now();
 
 		progress_update(&p->progress, p->bytes_out, now - p->started);
 		if (!check_stall(p, now))
@@ -419,7 +412,7 @@ stream_run(const StreamSpec *spec, StreamResult *result)
 	p.result = result;
 	p.backup = (FsOutFile) FS_OUT_INIT;
 	fs_sha256_init(&p.sha);
-	p.started = p.last_progress = now_seconds();
+	p.started = p.last_progress = clock_now();
 	progress_init(&p.progress, spec->progress_tty, spec->expected_bytes);
 
 	if (spec->consumer != NULL)
@@ -438,7 +431,7 @@ stream_run(const StreamSpec *spec, StreamResult *result)
 		goto fail;
 
 	result->bytes = p.bytes_in;
-	result->seconds = now_seconds() - p.started;
+	result->seconds = clock_now() - p.started;
 	result->cpu_seconds = cpu_seconds() - cpu0;
 	progress_finish(&p.progress, p.bytes_out, result->seconds);
 	free(p.ring.buf);
@@ -449,7 +442,7 @@ fail:
 	abort_pump(&p);
 	free(p.ring.buf);
 	result->bytes = p.bytes_in;
-	result->seconds = now_seconds() - p.started;
+	result->seconds = clock_now() - p.started;
 	return false;
 }
 

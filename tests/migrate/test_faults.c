@@ -227,22 +227,22 @@ fault_run(Op *op, Kind *k, Trial *t, MigRun *r)
 	const char *rargs[] = { op->verb, st.svc, "--yes", "--drop-shared", NULL };
 	const char *begun_by = op->begun_by[t->phase];
 	size_t before = dones(begun_by);
-	double start = downtime_now(), began = -1, sent = -1;
+	double start = clock_now(), began = -1, sent = -1;
 	MigProc p;
 	int status = 0;
 	bool exited = false;
 
 	mig_pgfold_start(&stack, &p, NULL, strcmp(op->verb, "migrate") == 0 ? margs : rargs);
-	while (!exited && downtime_now() - start < 600)
+	while (!exited && clock_now() - start < 600)
 	{
 		exited = waitpid(p.pid, &status, WNOHANG) == p.pid;
 		if (!exited && began < 0 && dones(begun_by) > before)
-			began = downtime_now();
-		if (!exited && began >= 0 && sent < 0 && downtime_now() - began >= t->delay)
+			began = clock_now();
+		if (!exited && began >= 0 && sent < 0 && clock_now() - began >= t->delay)
 		{
 			last_record(op->verb, t->last, sizeof(t->last), &t->last_done);
 			kill(p.pid, k->sig);
-			sent = downtime_now();
+			sent = clock_now();
 			t->fault_at = sent - start;
 		}
 		if (!exited)
@@ -252,10 +252,10 @@ fault_run(Op *op, Kind *k, Trial *t, MigRun *r)
 	if (sent < 0)
 	{
 		t->finished = true;
-		t->fault_at = downtime_now() - start;
-		sent = downtime_now();
+		t->fault_at = clock_now() - start;
+		sent = clock_now();
 	}
-	t->settle = downtime_now() - sent;
+	t->settle = clock_now() - sent;
 	t->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	/* collect what it printed (mig_pgfold_wait reaps: emulate it) */
 	memset(r, 0, sizeof(*r));
