@@ -38,15 +38,20 @@ SRC_ALL  := $(shell find src -name '*.c' | sort)
 SRC_LIB  := $(filter-out src/main.c,$(SRC_ALL))
 OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o)
 OBJ_MAIN := $(BUILD)/src/main.o
-TEST_SRC := $(shell find tests -name '*.c' | sort)
+# tests/fuzz/ holds the fuzz targets (each its own binary, not Criterion's).
+TEST_SRC := $(shell find tests -name '*.c' -not -path 'tests/fuzz/*' | sort)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay.o
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 
 BIN      := $(BUILD)/pgfold
 TESTBIN  := $(BUILD)/pgfold-tests
 
 .PHONY: all deps lab lab-stop check check-v2 unit integration asan install uninstall \
         demo bench clean format-check db-status db-backup db-console \
-        pkg-check test-pkg-check build-tests fresh-check
+        pkg-check test-pkg-check build-tests fresh-check fuzz fuzz-build fuzz-bins fuzz-replay
 
 all: $(BIN)
 
@@ -60,6 +65,7 @@ $(TESTBIN): $(OBJ_LIB) $(TEST_OBJ)
 # a compiler error naming the wrong header.
 $(OBJ_LIB) $(OBJ_MAIN): | pkg-check
 $(TEST_OBJ): | test-pkg-check
+$(FUZZ_OBJ): | pkg-check
 
 pkg-check:
 	@$(if $(PKG_MISSING),printf 'pgfold: missing pkg-config modules: %s; install them with `make deps` (or: apt-get install %s)\n' \
@@ -92,11 +98,11 @@ lab-stop:
 CRITERION_FLAGS ?= --jobs 2
 
 unit: deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory build-tests fuzz-replay
 	PGFOLD_TEST_BIN=$(abspath $(BIN)) PGFOLD_TEST_UNIT_ONLY=1 $(TESTBIN) $(CRITERION_FLAGS)
 
 check: lab
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory build-tests fuzz-replay
 	PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS)
 
 # `check` runs compose 1.29 (docker-compose); this runs the suites that use
@@ -116,6 +122,43 @@ asan: lab
 	PGFOLD_TEST_BIN=$(abspath build-asan/pgfold) ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/pgfold-tests $(CRITERION_FLAGS)
+
+# Fuzzing (tests/fuzz/, one target a file). `make fuzz` installs clang and
+# its runtime (scripts/deps.sh fuzz), builds each target with libFuzzer,
+# ASan and UBSan in $(FUZZ_BUILD), and runs each for FUZZ_SECONDS from the
+# committed corpus and regressions (scripts/fuzz.sh prints the table; a
+# crash fails it and is kept under $(FUZZ_BUILD)/crashes/<target>/).
+# `make fuzz-replay` (part of check and unit) needs no clang: the targets
+# built with $(CC) and tests/fuzz/replay.c run every committed input once.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  OPT="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -U_FORTIFY_SOURCE" \
+	  LDFLAGS="-fsanitize=fuzzer $(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(OBJ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(OBJ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-replay: $(REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || \
+	  { echo "fuzz-replay: target $$t failed on a committed input (above)" >&2; exit 1; }; \
+	done
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -158,6 +201,6 @@ fresh-check: lab
 	@scripts/fresh-check.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
