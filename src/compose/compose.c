@@ -24,17 +24,36 @@
 
 /* ---- helpers shared with the other compose files ---------------------- */
 
+/* The reason quotes file bytes (a name, a value): control bytes become
+ * \xNN so that ComposeFile.error stays the one line status and plan print
+ * (found by tests/fuzz/fuzz_compose.c: a newline inside a variable name). */
+static void
+escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *) in; *p != '\0' && o + 5 < size; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t) snprintf(out + o, size - o, "\\x%02x", *p);
+		else
+			out[o++] = (char) *p;
+	}
+	out[o] = '\0';
+}
+
 bool
 cc_error(CCtx *c, size_t line, size_t col, const char *fmt, ...)
 {
-	char msg[384];
+	char raw[384], msg[384];
 	va_list ap;
 
 	if (c->file->error[0] != '\0')
 		return false;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_controls(raw, msg, sizeof(msg));
 	if (line > 0)
 		snprintf(c->file->error, sizeof(c->file->error), "%s:%zu:%zu: %s",
 				 c->file->path, line, col, msg);

@@ -224,7 +224,10 @@ parse_key(Scanner *sc, char **key)
 {
 	size_t start, end;
 
-	if (sc->s[sc->pos] == '\'')
+	/* `export ` as the file's last bytes leaves nothing to read: the bytes
+	 * are text[0, len), not a C string (tests/fuzz/fuzz_dotenv.c found the
+	 * read one past them) */
+	if (sc->pos < sc->n && sc->s[sc->pos] == '\'')
 	{
 		start = ++sc->pos;
 		while (sc->pos < sc->n && sc->s[sc->pos] != '\'' && !at_eol(sc))
