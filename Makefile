@@ -101,9 +101,15 @@ unit: deps
 	@$(MAKE) --no-print-directory build-tests fuzz-replay
 	PGFOLD_TEST_BIN=$(abspath $(BIN)) PGFOLD_TEST_UNIT_ONLY=1 $(TESTBIN) $(CRITERION_FLAGS)
 
+# The litter ledger (tests/lab.h): what the run created; scripts/litter.sh
+# fails the run when any of it (container, compose project, volume) is left.
+LEDGER := $(abspath $(BUILD))/lab-ledger
+
 check: lab
 	@$(MAKE) --no-print-directory build-tests fuzz-replay
-	PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS)
+	@rm -f $(LEDGER)
+	PGFOLD_TEST_LEDGER=$(LEDGER) PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS); \
+	  rc=$$?; scripts/litter.sh $(LEDGER) || rc=1; exit $$rc
 
 # `check` runs compose 1.29 (docker-compose); this runs the suites that use
 # compose again under compose v2, the `docker compose` plugin `make lab`
@@ -112,8 +118,10 @@ V2_FILTER ?= @(migrate*|rollback*|rewrite*|compose*|service_demo)/*
 
 check-v2: lab
 	@$(MAKE) --no-print-directory build-tests
-	PGFOLD_TEST_COMPOSE=v2 PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS) \
-	  --filter '$(V2_FILTER)'
+	@rm -f $(LEDGER)
+	PGFOLD_TEST_LEDGER=$(LEDGER) PGFOLD_TEST_COMPOSE=v2 PGFOLD_TEST_BIN=$(abspath $(BIN)) \
+	  $(TESTBIN) $(CRITERION_FLAGS) --filter '$(V2_FILTER)'; \
+	  rc=$$?; scripts/litter.sh $(LEDGER) || rc=1; exit $$rc
 
 # Sanitizer build in its own tree; the same tests must pass under it.
 asan: lab
