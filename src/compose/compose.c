@@ -633,6 +633,7 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 		{
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			close(fd);
+			sodium_memzero(*buf, *len);
 			free(*buf);
 			*buf = NULL;
 			return false;
@@ -645,6 +646,7 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 	if (*len == cap && size < COMPOSE_MAX_BYTES)
 	{
 		snprintf(err, errlen, "%s: the file changed while it was read; try again", path);
+		sodium_memzero(*buf, *len);
 		free(*buf);
 		*buf = NULL;
 		return false;
@@ -674,6 +676,7 @@ compose_load_opts(const char *path, VarLookup lookup, void *ctx,
 
 	bool ok = compose_parse_opts(path, buf, len, lookup, ctx, opts, out);
 
+	sodium_memzero(buf, len);   /* a service file may hold passwords */
 	free(buf);
 	return ok;
 }

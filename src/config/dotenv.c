@@ -543,8 +543,13 @@ dotenv_load_within(const char *path, bool missing_ok, size_t *stack_left, Dotenv
 		{
 			if (cap > DOTENV_MAX_BYTES)
 				break;
-			buf = xrealloc(buf, cap * 2, 1);
-			memset(buf + cap, 0, cap);
+			/* not realloc: the old block (maybe passwords) is wiped first */
+			char *bigger = xcalloc(cap * 2, 1);
+
+			memcpy(bigger, buf, cap);
+			sodium_memzero(buf, cap);
+			free(buf);
+			buf = bigger;
 			cap *= 2;
 		}
 
