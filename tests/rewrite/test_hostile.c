@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pgfold/log.h"
 #include "rwfx.h"
 
 #define BIG_LEN (10 * 1024)
@@ -144,5 +145,40 @@ Test(rewrite_hostile, names_are_encoded_and_read_back)
 	/* a newline cannot be written into one YAML line: refused, said once */
 	t.dbname = "app\nevil: 1";
 	cr_assert_not(rewrite_service_file(&fx.svc, &t, &res));
+	rwfx_teardown(&fx);
+}
+
+/* A connection value compose cannot interpolate (here an unclosed "${"):
+ * the file does not run as it is, and an edit would keep the broken tail,
+ * so the new file would not read as the new settings (tests/fuzz
+ * regressions/rewrite/url-with-unclosed-interpolation). Refused, said once. */
+Test(rewrite_hostile, value_that_does_not_interpolate_refused)
+{
+	static const char file[] =
+		"services:\n"
+		"  app:\n"
+		"    image: example/app:1\n"
+		"    environment:\n"
+		"      DATABASE_URL: postgres://app:${APP_DB_PASSWORD}@app-db/app?schema=publ${P\n"
+		"  app-db:\n"
+		"    image: postgres:16\n"
+		"    environment:\n"
+		"      POSTGRES_PASSWORD: ${APP_DB_PASSWORD}\n"
+		"      POSTGRES_DB: app\n";
+	RwFx fx;
+	RwServiceResult res;
+	char log[1024], want[1024];
+
+	cr_assert(rwfx_setup_bytes(&fx, "app", file));
+
+	RwTarget t = rwfx_target(&fx);
+
+	log_capture_begin(log, sizeof(log));
+	cr_assert_not(rewrite_service_file(&fx.svc, &t, &res), "rewrite accepted:\n%s", res.bytes.data);
+	log_capture_end();
+	cr_assert(str_format(want, sizeof(want), "%s: DATABASE_URL of service app does not interpolate "
+						 "(unterminated ${P); compose cannot run the file as it is: fix the value "
+						 "and retry", fx.path));
+	cr_assert_str_eq(log, want);
 	rwfx_teardown(&fx);
 }

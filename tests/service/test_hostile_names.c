@@ -98,7 +98,11 @@ Test(service_hostile_names, commands_refuse_them)
 {
 	static const char *const names[] = { "a;touch MARK1", "$(touch MARK2)", "q'x\"y" };
 	static const char *const cmds[] = { "migrate", "rollback" };
-	const char *bin = getenv("PGFOLD_TEST_BIN") ? getenv("PGFOLD_TEST_BIN") : "build/pgfold";
+	char bin[PATH_MAX];
+
+	/* absolute: the commands run from the stack's root */
+	cr_assert_not_null(realpath(getenv("PGFOLD_TEST_BIN") ? getenv("PGFOLD_TEST_BIN") : "build/pgfold",
+								bin), "no pgfold binary: set PGFOLD_TEST_BIN");
 
 	for (size_t c = 0; c < 2; c++)
 		for (size_t i = 0; i < 3; i++)
