@@ -51,7 +51,8 @@ TESTBIN  := $(BUILD)/pgfold-tests
 
 .PHONY: all deps lab lab-stop check check-v2 unit integration asan install uninstall \
         demo bench clean format-check db-status db-backup db-console \
-        pkg-check test-pkg-check build-tests fresh-check fuzz fuzz-build fuzz-bins fuzz-replay
+        pkg-check test-pkg-check build-tests fresh-check fuzz fuzz-build fuzz-bins fuzz-replay \
+        faults
 
 all: $(BIN)
 
@@ -122,6 +123,14 @@ check-v2: lab
 	PGFOLD_TEST_LEDGER=$(LEDGER) PGFOLD_TEST_COMPOSE=v2 PGFOLD_TEST_BIN=$(abspath $(BIN)) \
 	  $(TESTBIN) $(CRITERION_FLAGS) --filter '$(V2_FILTER)'; \
 	  rc=$$?; scripts/litter.sh $(LEDGER) || rc=1; exit $$rc
+
+# Fault trials (tests/migrate/test_faults.c, skipped by check): kill -9 of
+# pgfold at random moments of migrate, drawn per phase, and the re-run that
+# must converge; FAULTS_SEED, FAULTS_TRIALS, FAULTS_ROWS, FAULTS_JOBS
+# (scripts/faults.sh) and the table at the end.
+faults: lab
+	@$(MAKE) --no-print-directory build-tests
+	@scripts/faults.sh $(BUILD)
 
 # Sanitizer build in its own tree; the same tests must pass under it.
 asan: lab
