@@ -7,8 +7,8 @@
  * Trial t kills during phase t % N of migrate's journaled steps (so every
  * phase gets trials / N kills): it waits until the phase begins (the done
  * record of the step before it; the start for the first), then a delay
- * drawn from the trial's seed (PGFOLD_FAULTS_SEED + t) in [0, 1.5 s), then
- * SIGKILL. The phase a kill landed in is the first step not yet journaled
+ * drawn from the trial's seed (PGFOLD_FAULTS_SEED + t) in [0, 1.5 s) (the
+ * stream: [0, 4.5 s)), then SIGKILL. The phase a kill landed in is the first step not yet journaled
  * done at that moment (a short phase may be over before the kill lands).
  * Drawing from the run's start instead would put almost every kill into
  * the apps' stop, which waits out their grace period.
@@ -76,10 +76,19 @@ phases(const char *out[PHASES_MAX])
 	return k;
 }
 
+static const char *
+phases_name(size_t i)
+{
+	const char *names[PHASES_MAX];
+	size_t n = phases(names);
+
+	return i < n ? names[i] : "";
+}
+
 ParameterizedTestParameters(faults, kill9_migrate)
 {
 	static int index[TRIALS_MAX];
-	long n = env_long("PGFOLD_FAULTS_TRIALS", 20);
+	long n = env_long("PGFOLD_FAULTS_TRIALS", 26);
 
 	if (n > TRIALS_MAX)
 		n = TRIALS_MAX;
@@ -140,7 +149,9 @@ ParameterizedTest(int *trial, faults, kill9_migrate, .fini = teardown, .timeout 
 	size_t n = phases(names);
 	size_t target = (size_t) *trial % n;
 	unsigned seed = (unsigned) (env_long("PGFOLD_FAULTS_SEED", 1) + *trial);
-	long delay_ms = (long) (rand_r(&seed) % DELAY_MAX_MS);
+	/* the stream is the long phase: draw over three times the span */
+	long span = strcmp(phases_name(target), "stream") == 0 ? 3 * DELAY_MAX_MS : DELAY_MAX_MS;
+	long delay_ms = (long) (rand_r(&seed) % (unsigned) span);
 	long rows = env_long("PGFOLD_FAULTS_ROWS", 1000000);
 	char journal[PATH_MAX], svc[96], sql[256], source[160];
 	MigProc p;
