@@ -8,7 +8,7 @@
  * phase gets trials / N kills): it waits until the phase begins (the done
  * record of the step before it; the start for the first), then a delay
  * drawn from the trial's seed (PGFOLD_FAULTS_SEED + t) in [0, 1.5 s) (the
- * stream: [0, 4.5 s)), then SIGKILL. The phase a kill landed in is the first step not yet journaled
+ * stream: [0, 4.5 s)), leaning to the start (span * u^3), then SIGKILL. The phase a kill landed in is the first step not yet journaled
  * done at that moment (a short phase may be over before the kill lands).
  * Drawing from the run's start instead would put almost every kill into
  * the apps' stop, which waits out their grace period.
@@ -149,9 +149,13 @@ ParameterizedTest(int *trial, faults, kill9_migrate, .fini = teardown, .timeout 
 	size_t n = phases(names);
 	size_t target = (size_t) *trial % n;
 	unsigned seed = (unsigned) (env_long("PGFOLD_FAULTS_SEED", 1) + *trial);
-	/* the stream is the long phase: draw over three times the span */
+	/* the stream is the long phase: draw over three times the span. Most
+	 * steps take a few milliseconds, so the draw leans to the phase's start
+	 * (span * u^3): short phases still catch kills, long ones get them late
+	 * too */
 	long span = strcmp(phases_name(target), "stream") == 0 ? 3 * DELAY_MAX_MS : DELAY_MAX_MS;
-	long delay_ms = (long) (rand_r(&seed) % (unsigned) span);
+	double u = (double) rand_r(&seed) / ((double) RAND_MAX + 1.0);
+	long delay_ms = (long) ((double) span * u * u * u);
 	long rows = env_long("PGFOLD_FAULTS_ROWS", 1000000);
 	char journal[PATH_MAX], svc[96], sql[256], source[160];
 	MigProc p;
