@@ -38,8 +38,13 @@ SRC_ALL  := $(shell find src -name '*.c' | sort)
 SRC_LIB  := $(filter-out src/main.c,$(SRC_ALL))
 OBJ_LIB  := $(SRC_LIB:%.c=$(BUILD)/%.o)
 OBJ_MAIN := $(BUILD)/src/main.o
-TEST_SRC := $(shell find tests -name '*.c' | sort)
+# tests/fuzz/ holds the fuzz targets (each its own binary, not Criterion's).
+TEST_SRC := $(shell find tests -name '*.c' -not -path 'tests/fuzz/*' | sort)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay.o
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 
 BIN      := $(BUILD)/pgfold
 TESTBIN  := $(BUILD)/pgfold-tests
@@ -48,7 +53,8 @@ TESTBIN  := $(BUILD)/pgfold-tests
         demo bench clean format-check db-status db-backup db-console \
         db-migrate db-rollback db-migrate-status db-validate db-migrate-create \
         schema-target-check \
-        pkg-check test-pkg-check build-tests fresh-check
+        pkg-check test-pkg-check build-tests fresh-check fuzz fuzz-build fuzz-bins fuzz-replay \
+        faults
 
 all: $(BIN)
 
@@ -62,6 +68,7 @@ $(TESTBIN): $(OBJ_LIB) $(TEST_OBJ)
 # a compiler error naming the wrong header.
 $(OBJ_LIB) $(OBJ_MAIN): | pkg-check
 $(TEST_OBJ): | test-pkg-check
+$(FUZZ_OBJ): | pkg-check
 
 pkg-check:
 	@$(if $(PKG_MISSING),printf 'pgfold: missing pkg-config modules: %s; install them with `make deps` (or: apt-get install %s)\n' \
@@ -94,12 +101,18 @@ lab-stop:
 CRITERION_FLAGS ?= --jobs 2
 
 unit: deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory build-tests fuzz-replay
 	PGFOLD_TEST_BIN=$(abspath $(BIN)) PGFOLD_TEST_UNIT_ONLY=1 $(TESTBIN) $(CRITERION_FLAGS)
 
+# The litter ledger (tests/lab.h): what the run created; scripts/litter.sh
+# fails the run when any of it (container, compose project, volume) is left.
+LEDGER := $(abspath $(BUILD))/lab-ledger
+
 check: lab
-	@$(MAKE) --no-print-directory build-tests
-	PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS)
+	@$(MAKE) --no-print-directory build-tests fuzz-replay
+	@rm -f $(LEDGER)
+	PGFOLD_TEST_LEDGER=$(LEDGER) PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS); \
+	  rc=$$?; scripts/litter.sh $(LEDGER) || rc=1; exit $$rc
 
 # `check` runs compose 1.29 (docker-compose); this runs the suites that use
 # compose again under compose v2, the `docker compose` plugin `make lab`
@@ -108,21 +121,26 @@ V2_FILTER ?= @(migrate*|rollback*|rewrite*|compose*|service_demo)/*
 
 check-v2: lab
 	@$(MAKE) --no-print-directory build-tests
-	PGFOLD_TEST_COMPOSE=v2 PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) $(CRITERION_FLAGS) \
-	  --filter '$(V2_FILTER)'
+	@rm -f $(LEDGER)
+	PGFOLD_TEST_LEDGER=$(LEDGER) PGFOLD_TEST_COMPOSE=v2 PGFOLD_TEST_BIN=$(abspath $(BIN)) \
+	  $(TESTBIN) $(CRITERION_FLAGS) --filter '$(V2_FILTER)'; \
+	  rc=$$?; scripts/litter.sh $(LEDGER) || rc=1; exit $$rc
 
 # Randomized fault trials (tests/migrate/test_faults.c; make check runs one
 # trial of each kind): kill -9, SIGTERM and SIGINT at random moments of every
 # phase of migrate and rollback, each followed by a re-run that must
-# converge. The table goes to stderr and to $(FAULTS_REPORT).
+# converge. The table goes to stderr and to $(FAULTS_REPORT). FAULTS=N
+# trials of each op for kill -9 (N/2 for each signal); PGFOLD_FAULTS_SEED
+# repeats a run.
 FAULTS ?= 20
 FAULTS_REPORT ?= build/faults.txt
 faults: lab
 	@$(MAKE) --no-print-directory build-tests
-	@rm -f $(FAULTS_REPORT)
+	@rm -f $(FAULTS_REPORT) $(LEDGER)
 	PGFOLD_FAULTS=$(FAULTS) PGFOLD_FAULTS_REPORT=$(abspath $(FAULTS_REPORT)) \
-	  PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) --filter 'faults/*'
-	@cat $(FAULTS_REPORT)
+	  PGFOLD_TEST_LEDGER=$(LEDGER) PGFOLD_TEST_BIN=$(abspath $(BIN)) $(TESTBIN) \
+	  --filter 'faults/*'; rc=$$?; scripts/litter.sh $(LEDGER) || rc=1; \
+	  cat $(FAULTS_REPORT) 2>/dev/null; exit $$rc
 
 # Sanitizer build in its own tree; the same tests must pass under it.
 asan: lab
@@ -131,6 +149,43 @@ asan: lab
 	PGFOLD_TEST_BIN=$(abspath build-asan/pgfold) ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/pgfold-tests $(CRITERION_FLAGS)
+
+# Fuzzing (tests/fuzz/, one target a file). `make fuzz` installs clang and
+# its runtime (scripts/deps.sh fuzz), builds each target with libFuzzer,
+# ASan and UBSan in $(FUZZ_BUILD), and runs each for FUZZ_SECONDS from the
+# committed corpus and regressions (scripts/fuzz.sh prints the table; a
+# crash fails it and is kept under $(FUZZ_BUILD)/crashes/<target>/).
+# `make fuzz-replay` (part of check and unit) needs no clang: the targets
+# built with $(CC) and tests/fuzz/replay.c run every committed input once.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  OPT="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -U_FORTIFY_SOURCE" \
+	  LDFLAGS="-fsanitize=fuzzer $(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(OBJ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(OBJ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-replay: $(REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || \
+	  { echo "fuzz-replay: target $$t failed on a committed input (above)" >&2; exit 1; }; \
+	done
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -195,6 +250,6 @@ fresh-check: lab
 	@scripts/fresh-check.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(OBJ_LIB:.o=.d) $(OBJ_MAIN:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

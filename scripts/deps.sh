@@ -12,6 +12,10 @@ PACKAGES=(
   gpgv debian-archive-keyring xz-utils   # the lab's compose v2 plugin (scripts/lab.sh)
   systemd                                # systemd-analyze verify of `schedule` units (tests)
 )
+# `make fuzz` (scripts/deps.sh fuzz): clang and its libFuzzer/sanitizer runtime.
+if [ "${1:-}" = fuzz ]; then
+  PACKAGES+=(clang libclang-rt-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

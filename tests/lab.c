@@ -162,6 +162,36 @@ lab_unique_name(const char *prefix, char *buf, size_t size)
 		else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
 			*p = '_';
 	}
+	lab_ledger("id", buf);
+}
+
+void
+lab_ledger(const char *kind, const char *name)
+{
+	const char *path = getenv("PGFOLD_TEST_LEDGER");
+	char line[512];
+
+	if (path == NULL || path[0] == '\0' || !str_format(line, sizeof(line), "%s %s\n", kind, name))
+		return;
+
+	/* O_APPEND: lines of parallel tests do not mix (one short write each) */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return;
+	if (write(fd, line, strlen(line)) < 0)
+		fprintf(stderr, "lab: cannot write the litter ledger %s\n", path);
+	close(fd);
+}
+
+void
+lab_ledger_volumes_of(const char *containers)
+{
+	if (getenv("PGFOLD_TEST_LEDGER") == NULL)
+		return;
+	lab_sh("docker inspect -f '{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}}{{\"\\n\"}}"
+		   "{{end}}{{end}}' %s 2>/dev/null | sed -n 's/^./volume &/p' >>\"$PGFOLD_TEST_LEDGER\"",
+		   containers);
 }
 
 bool
@@ -241,6 +271,7 @@ lab_remove(const char *name)
 	StrBuf q = STRBUF_INIT;
 
 	lab_quote(&q, name);
+	lab_ledger_volumes_of(q.data);
 	lab_sh("docker rm -f -v %s >/dev/null 2>&1", q.data);
 	sb_free(&q);
 }

@@ -37,6 +37,20 @@ void lab_require(void);
  * test if it does not fit in size. */
 void lab_unique_name(const char *prefix, char *buf, size_t size);
 
+/*
+ * The litter ledger: when PGFOLD_TEST_LEDGER names a file (`make check`
+ * sets it), every unique name (lab_unique_name: "id NAME") and every volume
+ * a removed container mounted ("volume NAME", lab_remove and
+ * mig_stack_destroy) is appended to it; scripts/litter.sh then fails the
+ * run when a container, compose project or volume of the ledger is still
+ * there. Only the lab's own objects are ever counted (other runs on the
+ * same engine are not).
+ */
+void lab_ledger(const char *kind, const char *name);
+/* Append "volume NAME" for each volume the containers (shell words, quoted)
+ * mount, before they are removed. */
+void lab_ledger_volumes_of(const char *containers);
+
 /* Run `/bin/sh -c CMD` (CMD from printf-style fmt) in a child process and
  * return its exit status (-1 if it could not run, 128+N if killed by signal
  * N). Output goes to the test's stdout/stderr. Only pass values you made

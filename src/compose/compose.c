@@ -24,17 +24,36 @@
 
 /* ---- helpers shared with the other compose files ---------------------- */
 
+/* The reason quotes file bytes (a name, a value): control bytes become
+ * \xNN so that ComposeFile.error stays the one line status and plan print
+ * (found by tests/fuzz/fuzz_compose.c: a newline inside a variable name). */
+static void
+escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *) in; *p != '\0' && o + 5 < size; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t) snprintf(out + o, size - o, "\\x%02x", *p);
+		else
+			out[o++] = (char) *p;
+	}
+	out[o] = '\0';
+}
+
 bool
 cc_error(CCtx *c, size_t line, size_t col, const char *fmt, ...)
 {
-	char msg[384];
+	char raw[384], msg[384];
 	va_list ap;
 
 	if (c->file->error[0] != '\0')
 		return false;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_controls(raw, msg, sizeof(msg));
 	if (line > 0)
 		snprintf(c->file->error, sizeof(c->file->error), "%s:%zu:%zu: %s",
 				 c->file->path, line, col, msg);
@@ -614,6 +633,7 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 		{
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			close(fd);
+			sodium_memzero(*buf, *len);
 			free(*buf);
 			*buf = NULL;
 			return false;
@@ -626,6 +646,7 @@ read_bounded(const char *path, char **buf, size_t *len, char *err, size_t errlen
 	if (*len == cap && size < COMPOSE_MAX_BYTES)
 	{
 		snprintf(err, errlen, "%s: the file changed while it was read; try again", path);
+		sodium_memzero(*buf, *len);
 		free(*buf);
 		*buf = NULL;
 		return false;
@@ -655,6 +676,7 @@ compose_load_opts(const char *path, VarLookup lookup, void *ctx,
 
 	bool ok = compose_parse_opts(path, buf, len, lookup, ctx, opts, out);
 
+	sodium_memzero(buf, len);   /* a service file may hold passwords */
 	free(buf);
 	return ok;
 }

@@ -224,7 +224,10 @@ parse_key(Scanner *sc, char **key)
 {
 	size_t start, end;
 
-	if (sc->s[sc->pos] == '\'')
+	/* `export ` as the file's last bytes leaves nothing to read: the bytes
+	 * are text[0, len), not a C string (tests/fuzz/fuzz_dotenv.c found the
+	 * read one past them) */
+	if (sc->pos < sc->n && sc->s[sc->pos] == '\'')
 	{
 		start = ++sc->pos;
 		while (sc->pos < sc->n && sc->s[sc->pos] != '\'' && !at_eol(sc))
@@ -540,8 +543,13 @@ dotenv_load_within(const char *path, bool missing_ok, size_t *stack_left, Dotenv
 		{
 			if (cap > DOTENV_MAX_BYTES)
 				break;
-			buf = xrealloc(buf, cap * 2, 1);
-			memset(buf + cap, 0, cap);
+			/* not realloc: the old block (maybe passwords) is wiped first */
+			char *bigger = xcalloc(cap * 2, 1);
+
+			memcpy(bigger, buf, cap);
+			sodium_memzero(buf, cap);
+			free(buf);
+			buf = bigger;
 			cap *= 2;
 		}
 

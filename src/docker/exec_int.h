@@ -47,4 +47,18 @@ ExecSendStatus docker_exec_send_raw(DockerExec *exec, const char *buf,
  * exec->buf holds any stream bytes that followed the reply headers. */
 bool docker_exec_hijack(DockerClient *client, DockerExec *exec);
 
+/* The reply head hijack.c reads (reply_head.c). */
+typedef struct DockerReplyHead
+{
+	size_t head_end;            /* bytes of the head, its blank line included */
+	long   status;              /* 100-599; 0: not an HTTP/1.x status line */
+	long   content_length;      /* -1: absent or not a number */
+	bool   has_transfer_encoding;
+	char   transfer_encoding[64];
+} DockerReplyHead;
+
+/* Parse the head at the start of buf[0, len) (any bytes, NUL included);
+ * false when it holds no complete head ("\r\n\r\n") yet. */
+bool docker_reply_head_parse(const char *buf, size_t len, DockerReplyHead *out);
+
 #endif

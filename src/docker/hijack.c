@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* The reply head must come quickly: the engine sends it as soon as the
@@ -112,44 +111,16 @@ recv_some(DockerExec *exec, size_t limit, long long deadline, bool *eof)
 	return true;
 }
 
-/* Value of header `name` (lower case, with ':') in head, or NULL. */
-static const char *
-header_value(const char *head, const char *name, char *buf, size_t size)
-{
-	size_t nl = strlen(name);
-
-	for (const char *line = strstr(head, "\r\n"); line != NULL; line = strstr(line, "\r\n"))
-	{
-		line += 2;
-		if (strncasecmp(line, name, nl) != 0)
-			continue;
-		const char *v = line + nl;
-		size_t i = 0;
-
-		while (*v == ' ' || *v == '\t')
-			v++;
-		while (v[i] != '\0' && v[i] != '\r' && i + 1 < size)
-		{
-			buf[i] = v[i];
-			i++;
-		}
-		buf[i] = '\0';
-		return buf;
-	}
-	return NULL;
-}
-
 /* A non-upgrade reply: read its (bounded) body and log the engine's message. */
 static void
-report_start_error(DockerExec *exec, long status, const char *head,
-				   size_t head_end, long long deadline)
+report_start_error(DockerExec *exec, const DockerReplyHead *rh, long long deadline)
 {
-	char clbuf[32];
-	long content_length = -1;
+	long status = rh->status;
+	size_t head_end = rh->head_end;
+	long content_length = rh->content_length > (long) HIJACK_ERROR_BODY_MAX
+		? -1 : rh->content_length;
 	bool eof = false;
 
-	if (header_value(head, "content-length:", clbuf, sizeof(clbuf)) != NULL)
-		str_to_long(clbuf, 0, HIJACK_ERROR_BODY_MAX, &content_length);
 	/* Without a length (never seen from the engine) use what already came:
 	 * the connection stays open and waiting for its end would hang. */
 	size_t limit = content_length >= 0 ? head_end + (size_t) content_length : exec->buf_len;
@@ -184,11 +155,11 @@ report_start_error(DockerExec *exec, long status, const char *head,
 static bool
 read_reply(DockerExec *exec, long long deadline)
 {
-	char *end = NULL;
+	DockerReplyHead rh;
 	bool eof = false;
 
 	exec->buf_len = exec->buf_off = 0;
-	while (end == NULL)
+	while (!docker_reply_head_parse((const char *) exec->buf, exec->buf_len, &rh))
 	{
 		if (exec->buf_len >= HIJACK_HEAD_MAX || eof)
 		{
@@ -200,45 +171,29 @@ read_reply(DockerExec *exec, long long deadline)
 		}
 		if (!recv_some(exec, HIJACK_HEAD_MAX, deadline, &eof))
 			return false;
-		end = memmem(exec->buf, exec->buf_len, "\r\n\r\n", 4);
 	}
-
-	size_t head_end = (size_t) (end - (char *) exec->buf) + 4;
-	char head[HIJACK_HEAD_MAX + 1];
-	long status = 0;
-	char code[4] = { 0 };
-
-	memcpy(head, exec->buf, head_end);
-	head[head_end] = '\0';
-	if (str_has_prefix(head, "HTTP/1.") && head_end > 12 && head[8] == ' ')
-	{
-		memcpy(code, head + 9, 3);
-		str_to_long(code, 100, 599, &status);
-	}
-	if (status == 0)
+	if (rh.status == 0)
 	{
 		log_error("starting `%s` in container %s: the Docker engine's reply is not HTTP",
 				  exec->what, exec->container);
 		exit_hint_set(EXIT_ENGINE);
 		return false;
 	}
-	if (status != 101 && status != 200)
+	if (rh.status != 101 && rh.status != 200)
 	{
-		report_start_error(exec, status, head, head_end, deadline);
+		report_start_error(exec, &rh, deadline);
 		return false;
 	}
-
-	char te[64];
-
-	if (header_value(head, "transfer-encoding:", te, sizeof(te)) != NULL)
+	if (rh.has_transfer_encoding)
 	{
 		log_error("starting `%s` in container %s: the Docker engine sent a %s "
-				  "stream instead of a raw one", exec->what, exec->container, te);
+				  "stream instead of a raw one", exec->what, exec->container,
+				  rh.transfer_encoding);
 		return false;
 	}
 	log_trace("docker: exec %s started: HTTP %ld, %zu stream bytes with the reply",
-			  exec->id, status, exec->buf_len - head_end);
-	exec->buf_off = head_end;
+			  exec->id, rh.status, exec->buf_len - rh.head_end);
+	exec->buf_off = rh.head_end;
 	exec->more = exec->buf_off < exec->buf_len;
 	return true;
 }

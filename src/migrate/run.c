@@ -98,8 +98,8 @@ refuse_edited(Run *r, const char *copy, bool files_done)
 				  "make the change after the migration", r->svc->path, r->run_id, copy,
 				  r->svc->path, r->svc->name);
 	exit_hint_set(EXIT_BLOCKED);
-	sb_free(&orig);
-	sb_free(&diff);
+	sb_free_secret(&orig);      /* service files may hold passwords */
+	sb_free_secret(&diff);
 	return false;
 }
 
@@ -126,7 +126,7 @@ restore_original_if_changed(Run *r)
 	bool ok = fs_read_file(copy, 16 * 1024 * 1024, &orig)
 		&& fs_write_like(r->svc->path, r->svc->path, orig.data, orig.len, false);
 
-	sb_free(&orig);
+	sb_free_secret(&orig);
 	if (!ok)
 		return false;
 	log_notice("restored %s from %s (an interrupted run had started to rewrite it)",

@@ -362,7 +362,7 @@ steps_undo_files(Run *r)
 	if (fs_read_file(r->original_copy, 16 * 1024 * 1024, &orig)
 		&& fs_write_like(r->svc->path, r->svc->path, orig.data, orig.len, false))
 		log_notice("restored %s from %s", r->svc->path, r->original_copy);
-	sb_free(&orig);
+	sb_free_secret(&orig);
 	if (r->files_built)
 	{
 		steps_app_files_undo(r);

@@ -510,6 +510,37 @@ edit_parts(RwCtx *c, const ComposeService *app, const ConnRef *r, const Pieces *
 	return ok;
 }
 
+/*
+ * Every variable the connection is read from must interpolate: compose
+ * refuses to run a file with a broken ${...} (an unclosed brace, ${X:?msg}
+ * with X unset), and an edit keeps the rest of the value byte for byte, so
+ * the new file would not read as the new settings either (found by
+ * tests/fuzz/fuzz_rewrite.c: a URL ending in "${P").
+ */
+static bool
+conn_interpolates(RwCtx *c, const ComposeService *app, const ConnRef *r)
+{
+	const int idx[] = { r->var, r->host, r->port, r->user, r->password, r->dbname };
+
+	for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
+	{
+		if (idx[i] < 0 || (size_t) idx[i] >= app->env_count || (i > 0 && r->kind != CONN_PARTS &&
+																  !r->split_credentials))
+			continue;
+
+		const EnvItem *e = &app->env[idx[i]];
+
+		if (e->error != NULL)
+		{
+			log_error("%s: %s of service %s does not interpolate (%s); compose cannot run the "
+					  "file as it is: fix the value and retry", c->path, e->name, app->key,
+					  e->error);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool
 rw_edit_conn(RwCtx *c, const ConnRef *r)
 {
@@ -518,6 +549,9 @@ rw_edit_conn(RwCtx *c, const ConnRef *r)
 	const char *orig = NULL;
 	size_t olen = 0;
 	bool present = false;
+
+	if (!conn_interpolates(c, app, r))
+		return false;
 
 	/* what the original did with the password decides literal vs reference */
 	if (url && r->indirect)

@@ -75,7 +75,7 @@ check_service_file(Rb *r, Preflight *pf)
 	else
 		preflight_add(pf, "service file", CHECK_OK, "%s is as migrate wrote it; the original (sha256 "
 					  "%.12s) is in %s", r->service_rel, r->mig.original_sha, r->mig.original_copy);
-	sb_free(&cur);
+	sb_free_secret(&cur);
 }
 
 /* compose must accept the service file plus the override: that pair is

@@ -286,7 +286,7 @@ rb_free(Rb *r)
 	if (r->orig_parsed)
 		compose_free(&r->orig.file);
 	service_analysis_clear(&r->orig);
-	sb_free(&r->orig_bytes);
+	sb_free_secret(&r->orig_bytes);
 	sb_free(&r->found_bytes);
 	for (size_t i = 0; i < r->app_found_count; i++)
 		sb_free_secret(&r->app_found[i]);

@@ -63,7 +63,7 @@ rb_print_edits(Rb *r, FILE *out)
 		&& rb_service_diff(r, &cur, &diff))
 		fprintf(out, "%s was edited since the migration; the rollback would make it the "
 				"original again:\n%s", r->service_rel, sb_str(&diff));
-	sb_free(&cur);
+	sb_free_secret(&cur);
 	sb_free(&diff);
 }
 
@@ -94,7 +94,7 @@ rb_step_files(Rb *r)
 	if (edited && !r->opts->yes)
 	{
 		show_edit_refusal(r);
-		sb_free(&cur);
+		sb_free_secret(&cur);
 		return false;
 	}
 	if (!restored)
@@ -106,12 +106,12 @@ rb_step_files(Rb *r)
 						   false);
 		if (!ok)
 		{
-			sb_free(&cur);
+			sb_free_secret(&cur);
 			return false;
 		}
 		log_notice("restored %s from %s", r->service_rel, r->mig.original_copy);
 	}
-	sb_free(&cur);
+	sb_free_secret(&cur);
 	if (!rb_app_files_restore(r))
 		return false;
 	if (access(r->mig.override_path, F_OK) == 0)

@@ -147,7 +147,7 @@ diffs(Rb *r, StrBuf *out)
 		env_diff(r, out);
 		sb_appendf(out, "delete %s/%s.txt\n", SECRETS_DIR_REL, r->mig.role);
 	}
-	sb_free(&cur);
+	sb_free_secret(&cur);
 }
 
 static int

@@ -203,10 +203,39 @@ new_entry(Stack *stack, char *stem, const char *db_key)
 	return s;
 }
 
+/* The stem with each control byte as '?': a file name is outside bytes,
+ * and status prints names as they are. */
+static char *
+escaped_stem(const char *file)
+{
+	char *stem = stem_of(file);
+	StrBuf out = STRBUF_INIT;
+
+	for (const unsigned char *p = (const unsigned char *) stem; *p; p++)
+		sb_appendc(&out, *p < 0x20 || *p == 0x7f ? '?' : (char) *p);
+	free(stem);
+	return sb_steal(&out);
+}
+
 static void
 load_one(const Config *cfg, Stack *stack, const char *file, const char *db_key,
 		 size_t *env_budget)
 {
+	if (str_has_control(file))
+	{
+		/* a newline in a name would forge output lines (status's table,
+		 * log lines): listed, escaped, never acted on */
+		StackService *bad = new_entry(stack, escaped_stem(file), NULL);
+		StrBuf shown = STRBUF_INIT;
+
+		sb_appendf(&shown, "%s/%s.yml", cfg->services_dir, bad->name);
+		bad->path = sb_steal(&shown);
+		bad->problem = xstrdup("its file name holds control bytes (shown as '?'): "
+							   "rename the file to letters, digits, '.', '_' or '-'");
+		stack->count++;
+		return;
+	}
+
 	StackService *s = new_entry(stack, stem_of(file), db_key);
 	StrBuf path = STRBUF_INIT;
 

@@ -326,8 +326,22 @@ mig_service_up(MigStack *s, const char *svc, const char *db_container)
 void
 mig_stack_destroy(MigStack *s)
 {
+	char volumes[PATH_MAX];
+
 	if (s->dir[0] == '\0')
 		return;
+	/* The volumes the project's containers mount, before they go: compose
+	 * recreates an app (new environment) by handing the old container's
+	 * anonymous volume to the new one by name, and neither `down -v` nor
+	 * `rm -v` removes a volume a container mounts by name. The placeholder
+	 * apps run the postgres image, whose VOLUME made one per recreated app:
+	 * about 50 left behind by a full run. */
+	str_format(volumes, sizeof(volumes), "%s/volumes", s->dir);
+	lab_sh("docker ps -aq --filter label=com.docker.compose.project=%s | xargs -r docker inspect "
+		   "-f '{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}}{{\"\\n\"}}{{end}}{{end}}' "
+		   ">%s 2>/dev/null", s->id, volumes);
+	lab_sh("[ -z \"$PGFOLD_TEST_LEDGER\" ] || sed -n 's/^./volume &/p' %s >>\"$PGFOLD_TEST_LEDGER\"",
+		   volumes);
 	for (size_t i = 0; i < s->service_count; i++)
 	{
 		char errpath[PATH_MAX];
@@ -343,6 +357,7 @@ mig_stack_destroy(MigStack *s)
 		   ">/dev/null 2>&1", s->id);
 	lab_sh("docker volume ls -q --filter label=com.docker.compose.project=%s | "
 		   "xargs -r docker volume rm >/dev/null 2>&1", s->id);
+	lab_sh("xargs -r docker volume rm <%s >/dev/null 2>&1", volumes);
 	if (s->shared[0] != '\0')
 		lab_remove(s->shared);
 	if (getenv("PGFOLD_TEST_KEEP") != NULL)

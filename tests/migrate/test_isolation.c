@@ -1,7 +1,11 @@
 /*
  * test_isolation.c — two services folded into one shared instance stay
  * apart: each role reaches only its own database, and a role that is
- * neither cannot read their tables even when allowed to connect.
+ * neither cannot read their tables even when allowed to connect. A service
+ * role has no power beyond its database: it cannot create databases or
+ * roles, read password hashes, reach the other's tables through a forged
+ * search_path, or plant objects where an admin's search_path would find
+ * them.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -99,6 +103,36 @@ Test(migrate_isolation, two_services_one_instance)
 		   "permission denied for schema app");
 	denied(&stack, "pgfold_outsider", pw_other, "docmost", "SELECT nextval('counter_seq')",
 		   "permission denied for sequence counter_seq");
+
+	/* no power beyond its own database */
+	denied(&stack, "docmost", pw_docmost, "docmost", "CREATE DATABASE pgfold_evil",
+		   "permission denied to create database");
+	denied(&stack, "docmost", pw_docmost, "docmost", "CREATE ROLE pgfold_evil LOGIN",
+		   "permission denied to create role");
+	denied(&stack, "docmost", pw_docmost, "docmost", "ALTER ROLE docmost CREATEDB",
+		   "permission denied");
+	denied(&stack, "docmost", pw_docmost, "docmost", "GRANT pg_read_all_data TO docmost",
+		   "must have admin option on role \"pg_read_all_data\"");
+	/* password hashes: pg_authid and pg_shadow are closed, pg_roles masks them */
+	denied(&stack, "docmost", pw_docmost, "docmost", "SELECT rolpassword FROM pg_authid",
+		   "permission denied for table pg_authid");
+	denied(&stack, "docmost", pw_docmost, "docmost", "SELECT passwd FROM pg_shadow",
+		   "permission denied for view pg_shadow");
+	cr_assert(mig_sql_as(&out, &stack, "docmost", pw_docmost, "docmost",
+						 "SELECT string_agg(DISTINCT coalesce(rolpassword, 'null'), ',') FROM pg_roles "
+						 "WHERE rolname IN ('joplin', 'docmost')"), "%s", sb_str(&out));
+	cr_assert_str_eq(sb_str(&out), "********");
+	/* a forged search_path reaches nothing of the other service's */
+	denied(&stack, "docmost", pw_docmost, "docmost",
+		   "SET search_path TO joplin, public; SELECT count(*) FROM joplin.public.items",
+		   "cross-database references are not implemented");
+	/* nor can it plant a table or function where the admin's default
+	 * search_path ("$user", public) looks, in any database it can reach */
+	denied(&stack, "joplin", pw_joplin, "postgres", "CREATE TABLE public.pg_trap(x int)",
+		   "permission denied for schema public");
+	denied(&stack, "joplin", pw_joplin, "postgres",
+		   "CREATE FUNCTION public.lower(text) RETURNS text LANGUAGE sql AS 'SELECT 1::text'",
+		   "permission denied for schema public");
 
 	free(dbs);
 	free(roles);

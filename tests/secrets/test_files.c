@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pgfold/log.h"
 #include "pgfold/secrets.h"
 
 static char root[256];
@@ -172,6 +173,35 @@ Test(secrets_files, refusal_says_chmod_600)
 			   "other users (mode 0640); fix: chmod 600 %s/etc/.db_passwords/app.txt\n",
 			   root, root);
 	cr_assert_stderr_eq_str(expect);
+}
+
+/* Every loose mode a file pgfold did not write may have: world-readable
+ * only, group- or world-writable, executable by others; refused, never read,
+ * the same reason each time. */
+Test(secrets_files, every_loose_mode_refused)
+{
+	static const mode_t modes[] = { 0604, 0620, 0602, 0660, 0666, 0601, 0610, 0777 };
+
+	cr_assert(secrets_ensure_dir(root));
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+	{
+		StrBuf pw = STRBUF_INIT;
+		bool found = true;
+		char log[1024], expect[1024];
+
+		write_raw("etc/.db_passwords/app.txt", "pw\n", modes[i]);
+		log_capture_begin(log, sizeof(log));
+		cr_assert_not(secrets_read_password_file(root, "app", &pw, &found), "mode %04o read",
+					  (unsigned) modes[i]);
+		log_capture_end();
+		cr_assert_not(found);
+		cr_assert_eq(pw.len, 0, "mode %04o: the password was read", (unsigned) modes[i]);
+		str_format(expect, sizeof(expect),
+				   "%s/etc/.db_passwords/app.txt is readable or writable by other users "
+				   "(mode %04o); fix: chmod 600 %s/etc/.db_passwords/app.txt",
+				   root, (unsigned) modes[i], root);
+		cr_assert_not_null(strstr(log, expect), "mode %04o: %s", (unsigned) modes[i], log);
+	}
 }
 
 Test(secrets_files, missing_file_and_dir_are_not_errors)

@@ -1,0 +1,98 @@
+/*
+ * test_hostile_db.c — a database name made of quotes, a semicolon, SQL and
+ * `$(...)` (POSTGRES_DB from .env) goes through a whole migration as data:
+ * as the role name it is refused with the reason and the fix; with --role
+ * the database arrives on the shared instance under exactly that name with
+ * the same data, the app is pointed at it, and nothing it spells ran.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "migrate/mig.h"
+
+#define HOSTILE_DB "we\"ird;DROP DATABASE x;$(touch /tmp/pgPWN)"
+
+static MigStack stack;
+
+static const MigShape hostile = {
+	.fixture = "hostile", .db = HOSTILE_DB, .db_key = "db",
+	.db_container = "%s-hostile-db", .db_user = "hostile", .src_db = HOSTILE_DB,
+	.db_volume = "hostile-db",
+	.apps = { "%s-hostile", NULL },
+	.others = { NULL },
+};
+
+static void
+teardown(void)
+{
+	mig_stack_destroy(&stack);
+}
+
+TestSuite(migrate_hostile, .fini = teardown, .timeout = 600);
+
+/* source_up: the dedicated container still runs (it is stopped once the
+ * migration is done) */
+static void
+assert_nothing_ran(bool source_up)
+{
+	const char *dbc = mig_name(&stack, hostile.db_container);
+
+	cr_assert(access("/tmp/pgPWN", F_OK) != 0, "$(touch /tmp/pgPWN) ran on the host");
+	if (source_up)
+		cr_assert_eq(lab_sh("docker exec %s test ! -e /tmp/pgPWN", dbc), 0,
+					 "$(touch /tmp/pgPWN) ran in %s (or it is not running)", dbc);
+	cr_assert_eq(lab_sh("docker exec %s test ! -e /tmp/pgPWN", stack.shared), 0,
+				 "$(touch /tmp/pgPWN) ran in the shared container");
+}
+
+Test(migrate_hostile, database_name_is_data)
+{
+	MigRun r;
+	const char *const vars[] = { "d=" HOSTILE_DB, NULL };
+	StrBuf out = STRBUF_INIT;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+
+	char *fp = mig_seed_service(&stack, &hostile, NULL);
+	const char *svc = mig_svc(&stack, &hostile);
+
+	/* by default the role is named after the database: not a role name,
+	 * which pre-flight blocks (exit 3) */
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--yes", NULL);
+	mig_expect_exit(&r, 3, svc);
+	cr_assert_not_null(strstr(sb_str(&r.err), "\"" HOSTILE_DB "\" cannot be a role name (printable, "
+							  "no '/', at most 63 bytes); pick one with --role"),
+					   "%s", sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "cannot be migrated: database or role name unusable"),
+					   "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	assert_nothing_ran(true);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", svc, "--role", "hostile_role", "--yes", NULL);
+	mig_expect_exit(&r, 0, svc);
+	mig_run_free(&r);
+
+	/* the database has exactly that name, and the data */
+	cr_assert(mig_sql(&out, stack.shared, "admin", "postgres",
+					  "SELECT count(*) FROM pg_database WHERE datname = :'d'", vars), "%s",
+			  sb_str(&out));
+	cr_assert_str_eq(sb_str(&out), "1");
+
+	char *after = mig_fingerprint(stack.shared, "admin", HOSTILE_DB);
+
+	cr_assert_str_eq(after, fp);
+	/* the app reads it back as the same bytes */
+	char *env = mig_inspect(mig_name(&stack, hostile.apps[0]),
+							"{{range .Config.Env}}{{println .}}{{end}}");
+
+	cr_assert_not_null(strstr(env, "\nPOSTGRES_DATABASE=" HOSTILE_DB "\n"), "%s", env);
+	assert_nothing_ran(false);
+	free(env);
+	free(after);
+	free(fp);
+	sb_free(&out);
+}
