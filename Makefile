@@ -143,9 +143,14 @@ faults: lab
 	  cat $(FAULTS_REPORT) 2>/dev/null; exit $$rc
 
 # Sanitizer build in its own tree; the same tests must pass under it.
+ASAN_OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE
 asan: lab
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE" \
+	$(MAKE) BUILD=build-asan OPT="$(ASAN_OPT)" \
 	        LDFLAGS="-fsanitize=address,undefined" build-asan/pgfold build-asan/pgfold-tests
+	@# every committed fuzz input again, with the sanitizers (no clang needed)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN_OPT)" \
+	        LDFLAGS="-fsanitize=address,undefined" fuzz-replay
 	PGFOLD_TEST_BIN=$(abspath build-asan/pgfold) ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/pgfold-tests $(CRITERION_FLAGS)
