@@ -84,6 +84,9 @@ say "pgfold status"
 say "pgfold plan docmost (read-only)"
 "$PGFOLD" plan docmost | sed -n '1,/^SQL/p' | head -40
 
+say "pgfold plan docmost --rehearse (the data part, timed, while the apps run; nothing kept)"
+"$PGFOLD" plan docmost --rehearse | sed -n '/^Rehearsal of/,$p'
+
 for svc in docmost joplin netbox nocodb; do
   say "pgfold migrate $svc --yes"
   "$PGFOLD" migrate "$svc" --yes
