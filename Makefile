@@ -117,7 +117,7 @@ check: lab
 # `check` runs compose 1.29 (docker-compose); this runs the suites that use
 # compose again under compose v2, the `docker compose` plugin `make lab`
 # installs (PGFOLD_TEST_COMPOSE, tests/lab.h).
-V2_FILTER ?= @(migrate*|rollback*|rewrite*|compose*|service_demo)/*
+V2_FILTER ?= @(migrate*|rollback*|retire*|rename*|faults|rewrite*|compose*|service_demo)/*
 
 check-v2: lab
 	@$(MAKE) --no-print-directory build-tests
