@@ -9,6 +9,7 @@
 #define PGFOLD_COMPOSECMD_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "pgfold/app.h"
 #include "pgfold/str.h"
@@ -28,6 +29,35 @@ bool composecmd_run(char *const *argv, const char *what);
 /* The major version of the compose pgfold runs for inv (`version --short`),
  * -1 when it does not say. */
 int composecmd_major(App *app, const ComposeInvocation *inv);
+
+/*
+ * A compose run in the background, its stdout and stderr kept in memory
+ * files (never a pipe the caller would have to drain while it does other
+ * work): compose 1.x is a Python program that takes half a second to
+ * answer anything, so a pre-flight starts its questions early and reads
+ * the answers last. Every started job must be finished or abandoned.
+ */
+typedef struct ComposeJob
+{
+	pid_t  pid;                 /* -1: not running */
+	int    out_fd, err_fd;
+	bool   quiet;               /* no "running ..." line, output not logged */
+	char   what[64];
+	StrBuf cmdline;
+} ComposeJob;
+
+/* Start argv; false (logged) when it cannot. capture: its stdout is data
+ * for composecmd_finish's out, else it is logged with stderr. */
+bool composecmd_start(char *const *argv, const char *what, bool quiet, bool capture,
+					  ComposeJob *job);
+/* Wait for it; its stdout (at most 1 MiB) appended to *out (capture), or
+ * logged. False (logged) when it failed. */
+bool composecmd_finish(ComposeJob *job, StrBuf *out);
+/* Wait for it and forget what it said. */
+void composecmd_abandon(ComposeJob *job);
+/* composecmd_major in two halves. */
+bool composecmd_major_start(App *app, const ComposeInvocation *inv, ComposeJob *job);
+int composecmd_major_finish(ComposeJob *job);
 /* The same, with compose's stdout (at most 1 MiB) appended to *out. */
 bool composecmd_capture(char *const *argv, const char *what, StrBuf *out);
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pgfold/app.h"
+#include "pgfold/composecmd.h"
 #include "pgfold/guard.h"
 #include "pgfold/pg.h"
 
@@ -183,6 +184,11 @@ typedef struct Preflight
 	/* The source database's locale and settings (dbprops.h), read by
 	 * preflight_check_properties; NULL when they could not be. */
 	struct DbProps *props;
+	/* compose's `version` and `config --hash`, asked early and answered
+	 * at the end of the pre-flight (preflight.c) */
+	ComposeJob      hash_version, hash_config;
+	bool            hash_pending;
+	size_t          hash_index;
 } Preflight;
 
 /* Shown in place of the password a migration will generate. */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,24 +214,19 @@ composecmd_line(char *const *argv, StrBuf *out)
 
 /* Log compose's output line by line: it says what it recreated. */
 static void
-log_output(int fd, const char *what)
+log_output(const char *text, size_t len, const char *what)
 {
-	char buf[4096];
 	StrBuf line = STRBUF_INIT;
-	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+	for (size_t i = 0; i < len; i++)
 	{
-		for (ssize_t i = 0; i < n; i++)
+		if (text[i] == '\n')
 		{
-			if (buf[i] == '\n')
-			{
-				log_info("%s: %s", what, sb_str(&line));
-				sb_reset(&line);
-			}
-			else if (line.len < 1024)
-				sb_appendc(&line, buf[i]);
+			log_info("%s: %s", what, sb_str(&line));
+			sb_reset(&line);
 		}
+		else if (line.len < 1024)
+			sb_appendc(&line, text[i]);
 	}
 	if (line.len > 0)
 		log_info("%s: %s", what, sb_str(&line));
@@ -240,104 +236,163 @@ log_output(int fd, const char *what)
 /* Everything a capture keeps: compose's answers are a few lines. */
 #define COMPOSE_CAPTURE_MAX (1024 * 1024)
 
+/* The memory file's bytes from the start, at most COMPOSE_CAPTURE_MAX. */
 static void
-read_all(int fd, StrBuf *out)
+read_back(int fd, StrBuf *out)
 {
 	char buf[4096];
 	ssize_t n;
+	off_t at = 0;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0 && out->len + (size_t) n <= COMPOSE_CAPTURE_MAX)
-			sb_append(out, buf, (size_t) n);
+	while ((n = pread(fd, buf, sizeof(buf), at)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+		{
+			at += n;
+			if (out->len + (size_t) n <= COMPOSE_CAPTURE_MAX)
+				sb_append(out, buf, (size_t) n);
+		}
 }
 
-/* Run argv; stdout into *out when out is set (stderr to the log), else
- * both to the log. */
-static bool
-run_compose(char *const *argv, const char *what, StrBuf *out)
+static void
+job_close(ComposeJob *job)
 {
-	int fds[2], errfds[2] = { -1, -1 };
-	StrBuf cmdline = STRBUF_INIT;
+	if (job->out_fd >= 0)
+		close(job->out_fd);
+	if (job->err_fd >= 0)
+		close(job->err_fd);
+	job->out_fd = job->err_fd = -1;
+	job->pid = -1;
+	sb_free(&job->cmdline);
+}
 
-	composecmd_line(argv, &cmdline);
-	log_info("running %s", sb_str(&cmdline));
-	if (pipe2(fds, O_CLOEXEC) != 0 || (out != NULL && pipe2(errfds, O_CLOEXEC) != 0))
+bool
+composecmd_start(char *const *argv, const char *what, bool quiet, bool capture, ComposeJob *job)
+{
+	memset(job, 0, sizeof(*job));
+	job->pid = job->out_fd = job->err_fd = -1;
+	job->quiet = quiet;
+	str_copy(job->what, sizeof(job->what), what);
+	composecmd_line(argv, &job->cmdline);
+	if (!quiet)
+		log_info("running %s", sb_str(&job->cmdline));
+	/* memory files, not pipes: the child never blocks on output the
+	 * caller reads only when it is done */
+	job->out_fd = memfd_create("pgfold-compose-out", MFD_CLOEXEC);
+	/* not captured, both streams tell in one file what compose did, in
+	 * the order it said it */
+	job->err_fd = job->out_fd < 0 ? -1
+		: capture ? memfd_create("pgfold-compose-err", MFD_CLOEXEC)
+		: fcntl(job->out_fd, F_DUPFD_CLOEXEC, 0);
+	if (job->err_fd < 0)
 	{
-		log_error("%s: cannot create a pipe: %s", what, strerror(errno));
-		sb_free(&cmdline);
+		log_error("%s: cannot create a memory file: %s", what, strerror(errno));
+		job_close(job);
 		return false;
 	}
 
 	ProcSpec child = {
 		.argv = (const char *const *) argv, .stdin_fd = PROC_DEVNULL,
-		.stdout_fd = fds[1], .stderr_fd = out != NULL ? errfds[1] : fds[1],
+		.stdout_fd = job->out_fd, .stderr_fd = job->err_fd,
 	};
-	pid_t pid;
-	bool started = proc_spawn(&child, &pid);
 
-	close(fds[1]);
-	if (out != NULL)
-		close(errfds[1]);
-	if (started && out != NULL)
+	if (!proc_spawn(&child, &job->pid))
 	{
-		read_all(fds[0], out);
-		log_output(errfds[0], what);
-	}
-	else if (started)
-		log_output(fds[0], what);
-	close(fds[0]);
-	if (out != NULL)
-		close(errfds[0]);
-	if (!started)
-	{
-		sb_free(&cmdline);
+		job_close(job);
 		return false;
 	}
-
-	int code = proc_wait(pid);
-	bool ok = code == 0;
-
-	if (!ok)
-		log_error("%s failed (exit %d): %s; its output is in the log above",
-				  what, code, sb_str(&cmdline));
-	sb_free(&cmdline);
-	return ok;
+	return true;
 }
 
-int
-composecmd_major(App *app, const ComposeInvocation *inv)
+bool
+composecmd_finish(ComposeJob *job, StrBuf *out)
 {
-	char *words[MAX_COMPOSE_WORDS + 3];
-	size_t n = compose_words(app, inv, words);
-	StrBuf out = STRBUF_INIT;
-	LogLevel level = log_get_level();
-	int major = -1;
+	StrBuf text = STRBUF_INIT;
 
-	words[n++] = xstrdup("version");
-	words[n++] = xstrdup("--short");
-	words[n] = NULL;
-	/* a question, not a step: its command line is not worth a log line */
-	log_set_level(LOG_WARN);
-	if (composecmd_capture(words, "compose version", &out) && out.len > 0
-		&& out.data[0] >= '1' && out.data[0] <= '9' && out.data[1] == '.')
-		major = out.data[0] - '0';
-	log_set_level(level);
-	for (size_t i = 0; i < n; i++)
-		free(words[i]);
-	sb_free(&out);
-	return major;
+	if (job->pid < 0)
+		return false;       /* it did not start (logged then) */
+
+	int code = proc_wait(job->pid);
+
+	/* stdout is data when captured; otherwise, like stderr, it tells
+	 * what compose did */
+	if (out != NULL)
+	{
+		read_back(job->out_fd, out);
+		read_back(job->err_fd, &text);
+	}
+	else
+		read_back(job->out_fd, &text);  /* stderr is the same file */
+	if (!job->quiet)
+		log_output(text.data ? text.data : "", text.len, job->what);
+	if (code != 0)
+		log_error("%s failed (exit %d): %s; its output is in the log above",
+				  job->what, code, sb_str(&job->cmdline));
+	sb_free(&text);
+	job_close(job);
+	return code == 0;
 }
 
 bool
 composecmd_run(char *const *argv, const char *what)
 {
-	return run_compose(argv, what, NULL);
+	ComposeJob job;
+
+	return composecmd_start(argv, what, false, false, &job) && composecmd_finish(&job, NULL);
 }
 
 bool
 composecmd_capture(char *const *argv, const char *what, StrBuf *out)
 {
-	return run_compose(argv, what, out);
+	ComposeJob job;
+
+	return composecmd_start(argv, what, false, true, &job) && composecmd_finish(&job, out);
+}
+
+/* `version --short` of the compose pgfold runs for inv. */
+bool
+composecmd_major_start(App *app, const ComposeInvocation *inv, ComposeJob *job)
+{
+	char *words[MAX_COMPOSE_WORDS + 3];
+	size_t n = compose_words(app, inv, words);
+	bool ok;
+
+	words[n++] = xstrdup("version");
+	words[n++] = xstrdup("--short");
+	words[n] = NULL;
+	/* a question, not a step: its command line is not worth a log line */
+	ok = composecmd_start(words, "compose version", true, true, job);
+	for (size_t i = 0; i < n; i++)
+		free(words[i]);
+	return ok;
+}
+
+int
+composecmd_major_finish(ComposeJob *job)
+{
+	StrBuf out = STRBUF_INIT;
+	int major = -1;
+
+	if (composecmd_finish(job, &out) && out.len > 1
+		&& out.data[0] >= '1' && out.data[0] <= '9' && out.data[1] == '.')
+		major = out.data[0] - '0';
+	sb_free(&out);
+	return major;
+}
+
+int
+composecmd_major(App *app, const ComposeInvocation *inv)
+{
+	ComposeJob job;
+
+	return composecmd_major_start(app, inv, &job) ? composecmd_major_finish(&job) : -1;
+}
+
+void
+composecmd_abandon(ComposeJob *job)
+{
+	if (job->pid >= 0)
+		proc_wait(job->pid);
+	job_close(job);
 }
 
 const char *

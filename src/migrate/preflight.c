@@ -314,27 +314,49 @@ check_container(Preflight *pf, App *app, size_t index, const StackService *svc)
  * against the one it put on the container. A file edited since `up` would
  * otherwise be folded from a state nobody ran, and the recreate would
  * bring the edit in unseen.
+ *
+ * Compose 1.x answers each question in about half a second (a Python
+ * program starting), so both questions (which compose, and the hashes)
+ * start here at once and their answers are read at the end of the
+ * pre-flight, after the other checks and the connection samples.
  */
 static void
-check_config_hashes(Preflight *pf, App *app, size_t index, const ComposeInvocation *inv)
+start_config_hashes(Preflight *pf, App *app, size_t index, const ComposeInvocation *inv)
 {
-	const StackService *svc = &app->stack.services[index];
-	const ServiceContainers *sc = &app->containers.services[index];
 	const char *args[] = { "config", "--hash=*", NULL };
-	StrBuf out = STRBUF_INIT;
 	char **argv;
-	bool ok;
 
 	/* Only compose 1.x's `config --hash` is the hash its `up` labels
 	 * containers with (measured). Compose 2.26's differs for a service with
 	 * depends_on conditions even right after `up`, so comparing would block
 	 * untouched stacks; another major than the creator's hashes another way. */
 	if (inv->compose_version == NULL || strncmp(inv->compose_version, "1.", 2) != 0
-		|| composecmd_major(app, inv) != 1)
+		|| !composecmd_major_start(app, inv, &pf->hash_version))
 		return;
 	argv = composecmd_argv(app, inv, NULL, args);
-	ok = composecmd_capture(argv, "compose config --hash", &out);
+	if (composecmd_start(argv, "compose config --hash", false, true, &pf->hash_config))
+	{
+		pf->hash_pending = true;
+		pf->hash_index = index;
+	}
+	else
+		composecmd_abandon(&pf->hash_version);
 	composecmd_argv_free(argv);
+}
+
+static void
+finish_config_hashes(Preflight *pf, App *app)
+{
+	if (!pf->hash_pending)
+		return;
+	pf->hash_pending = false;
+
+	const StackService *svc = &app->stack.services[pf->hash_index];
+	const ServiceContainers *sc = &app->containers.services[pf->hash_index];
+	bool v1 = composecmd_major_finish(&pf->hash_version) == 1;
+	StrBuf out = STRBUF_INIT;
+	bool ok = composecmd_finish(&pf->hash_config, &out) && v1;
+
 	for (size_t j = 0; ok && j < sc->count && j < svc->file.service_count; j++)
 	{
 		const ContainerInfo *ci = &sc->members[j];
@@ -370,7 +392,7 @@ check_invocation(Preflight *pf, App *app, size_t index, bool light)
 			  "\"%s\" in %s, %zu file(s), variables from %s (as %s was created)",
 			  inv->project, inv->project_dir, inv->file_count, inv->env_target, inv->source);
 	if (!light)
-		check_config_hashes(pf, app, index, inv);
+		start_config_hashes(pf, app, index, inv);
 }
 
 static void
@@ -712,6 +734,7 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 		preflight_connections(app, svc, opts, pf);    /* conns.c */
 	if (!opts->light && pf->source.known)
 		check_disk(pf, app);
+	finish_config_hashes(pf, app);
 	preflight_settle(pf);
 	return true;
 }
@@ -719,6 +742,11 @@ preflight_run(App *app, size_t index, const PreflightOptions *opts, Preflight *p
 void
 preflight_free(Preflight *pf)
 {
+	if (pf->hash_pending)
+	{
+		composecmd_abandon(&pf->hash_version);
+		composecmd_abandon(&pf->hash_config);
+	}
 	for (size_t i = 0; i < pf->count; i++)
 	{
 		free(pf->checks[i].name);

@@ -91,3 +91,40 @@ Test(composecmd, the_compose_that_made_the_containers)
 		composecmd_argv_free(argv);
 	}
 }
+
+/* A job's output waits in memory files, so a caller doing other work is
+ * never what keeps compose from finishing: 300 KiB (more than a pipe
+ * holds) arrive whole, stdout apart from stderr, and two jobs run at once. */
+Test(composecmd, background_jobs_keep_their_output_apart)
+{
+	char *big[] = { (char *) "sh", (char *) "-c",
+		(char *) "head -c 307200 /dev/zero | tr '\\0' x; echo 'said on stderr' >&2", NULL };
+	char *fails[] = { (char *) "sh", (char *) "-c", (char *) "echo partial; exit 3", NULL };
+	ComposeJob a, b;
+	StrBuf out_a = STRBUF_INIT, out_b = STRBUF_INIT;
+
+	cr_assert(composecmd_start(big, "big", true, true, &a));
+	cr_assert(composecmd_start(fails, "fails", true, true, &b));
+	cr_assert(!composecmd_finish(&b, &out_b), "exit 3 is a failure");
+	cr_assert_str_eq(sb_str(&out_b), "partial\n");
+	cr_assert(composecmd_finish(&a, &out_a));
+	cr_assert_eq(out_a.len, 307200);
+	cr_assert(strspn(sb_str(&out_a), "x") == 307200, "stderr never mixes into the captured stdout");
+	cr_assert_eq(a.pid, -1);
+	cr_assert_eq(a.out_fd, -1);
+	sb_free(&out_a);
+	sb_free(&out_b);
+}
+
+/* A program that is not there: one logged failure, no job left. */
+Test(composecmd, a_job_that_cannot_start)
+{
+	char *none[] = { (char *) "pgfold-no-such-compose", NULL };
+	ComposeJob j;
+	StrBuf out = STRBUF_INIT;
+
+	cr_assert(!composecmd_start(none, "missing", true, true, &j));
+	cr_assert_eq(j.pid, -1);
+	cr_assert(!composecmd_finish(&j, &out));
+	cr_assert_eq(out.len, 0);
+}
