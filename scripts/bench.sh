@@ -8,6 +8,8 @@
 # the apps' downtime of the migration (journal: apps_down, from stopping the
 # apps to the end of a --no-apply run) per phase against the pipeline's
 # dump+restore at two sizes (about 100 MB and 700 MB by default),
+# what `plan --rehearse` predicted for each run (its data_seconds, the apps
+# running) against the run's apps_down (target: within 20 %),
 # pgfold's own peak RSS at two database sizes (target <= 16 MiB, flat) and its
 # CPU share of wall time while streaming (target <= 3 %). Then `pgfold backup
 # --all` of the shared instance (the bench databases) against the plain loop
@@ -142,6 +144,13 @@ migrate_once() {
   echo "$(elapsed "$t0" "$t1") $stream ${rss:-$all} $cpu ${down:-0} ${phases:-none} $all"
 }
 
+# `plan NAME --rehearse` while the app runs: the downtime it predicts for
+# the data (its data_seconds), to set beside the real run's apps_down.
+rehearse_once() { # rehearse_once NAME -> seconds
+  "$PGFOLD" --root "$WORK/$1" -q --json plan "$1" --rehearse --db "bench_$1" --role "bench_$1" \
+    | grep -o '"data_seconds": *[0-9.e-]*' | sed 's/.*: *//'
+}
+
 # Undo a --no-apply migration so the next round starts from the same state.
 reset_stack() { # reset_stack NAME
   local d=$WORK/$1
@@ -189,27 +198,34 @@ fi
 
 echo "== $ROUNDS rounds, alternating pipeline and pgfold on the big database"
 p_times=(); s_times=(); m_times=(); rss_big=(); cpu=(); d_big=(); ps_times=(); d_small=()
+h_big=(); h_small=(); hr_big=(); hr_small=()
 for r in $(seq "$ROUNDS"); do
   p=$(pipeline big pipe_target); p_times+=("$p")
+  h=$(rehearse_once big); h_big+=("$h")
   read -r wall stream rss c down phases all <<<"$(migrate_once big)"
   m_times+=("$wall"); s_times+=("$stream"); rss_big+=("$rss"); cpu+=("$(awk -v c="$c" -v s="$stream" 'BEGIN { printf "%.1f", 100 * c / s }')")
   d_big+=("$down"); phases_big=$phases
+  hr_big+=("$(awk -v h="$h" -v d="$down" 'BEGIN { printf "%.3f", h / d }')")
   reset_stack big
-  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, apps down ${down}s (${phases}), peak RSS ${rss} KiB (${all} KiB with its children), CPU while streaming ${c}s"
+  echo "  round $r: pipeline ${p}s   pgfold stream ${stream}s, migrate --no-apply ${wall}s, apps down ${down}s (${phases}), rehearsal predicted ${h}s, peak RSS ${rss} KiB (${all} KiB with its children), CPU while streaming ${c}s"
 done
 echo "== $ROUNDS rounds, alternating pipeline and pgfold on the small database"
 for r in $(seq "$ROUNDS"); do
   p=$(pipeline small pipe_target); ps_times+=("$p")
+  h=$(rehearse_once small); h_small+=("$h")
   read -r _ _ rss_small _ down phases_small _ <<<"$(migrate_once small)"
   d_small+=("$down")
+  hr_small+=("$(awk -v h="$h" -v d="$down" 'BEGIN { printf "%.3f", h / d }')")
   reset_stack small
-  echo "  round $r: pipeline ${p}s   pgfold apps down ${down}s (${phases_small}), peak RSS ${rss_small} KiB"
+  echo "  round $r: pipeline ${p}s   pgfold apps down ${down}s (${phases_small}), rehearsal predicted ${h}s, peak RSS ${rss_small} KiB"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 P=$(median "${p_times[@]}"); S=$(median "${s_times[@]}"); M=$(median "${m_times[@]}")
 RB=$(printf '%s\n' "${rss_big[@]}" | sort -g | tail -1); C=$(median "${cpu[@]}")
 DB=$(median "${d_big[@]}"); PS=$(median "${ps_times[@]}"); DS=$(median "${d_small[@]}")
+HB=$(median "${h_big[@]}"); HS=$(median "${h_small[@]}")
+HRB=$(median "${hr_big[@]}"); HRS=$(median "${hr_small[@]}")
 
 echo
 echo "== results (medians of $ROUNDS rounds)"
@@ -227,6 +243,12 @@ awk -v p="$P" -v d="$DB" -v ps="$PS" -v ds="$DS" -v fb="$phases_big" -v fs="$pha
   printf "         phases %s\n", fb
   printf "  small: shell dump+restore %7.2f s, pgfold apps down %7.2f s   ratio %.3f\n", ps, ds, ds / ps
   printf "         phases %s\n", fs
+}'
+echo
+echo "== plan --rehearse (apps running) against the real run's apps down, round by round"
+awk -v hb="$HB" -v hs="$HS" -v rb="$HRB" -v rs="$HRS" -v d="$DB" -v ds="$DS" 'BEGIN {
+  printf "  big:   predicted %7.2f s, apps down %7.2f s   prediction/real %.3f  (target 0.80-1.20)\n", hb, d, rb
+  printf "  small: predicted %7.2f s, apps down %7.2f s   prediction/real %.3f  (target 0.80-1.20)\n", hs, ds, rs
 }'
 
 echo

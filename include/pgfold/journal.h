@@ -409,4 +409,12 @@ void journal_apply_renames(const Journal *j, const char *run, char *db, size_t d
  * {"seconds": 7.4, "phases": {"stop-apps": 0.3, "stream": 5.1, ...}}. */
 json_t *journal_downtime_json(const Downtime *d);
 
+/* The part of the apps' downtime outside the phases named in rehearsed
+ * (NULL-terminated): stopping the apps, the files, compose bringing them
+ * back. The median over every completed migrate on this stack that
+ * recreated its apps (history.c), and how many there were; false when
+ * there were none. */
+bool journal_apps_overhead(const char *backups_dir, const char *const *rehearsed, double *median,
+						   size_t *count);
+
 #endif

@@ -224,8 +224,14 @@ run_phases(Rehearsal *h, json_t *phases)
 	return true;
 }
 
+/* The phases a rehearsal times, as migrate's journal names them. */
+static const char *const rehearsed_phases[] = {
+	MIG_STEP_STREAM, MIG_STEP_OWNERSHIP, MIG_STEP_ANALYZE, MIG_STEP_VERIFY, NULL
+};
+
 static void
-print_rehearsal(const Rehearsal *h, json_t *phases, double data_secs)
+print_rehearsal(const Rehearsal *h, json_t *phases, double data_secs, double overhead,
+				size_t folds)
 {
 	char bytes[32];
 	const char *key;
@@ -244,8 +250,14 @@ print_rehearsal(const Rehearsal *h, json_t *phases, double data_secs)
 		printf("  verified   %zu difference(s) from the running source: writes the apps made "
 			   "after the dump's snapshot (a real run stops them first)\n",
 			   h->report.diff_count);
-	printf("  downtime   about %.1f s for the data, plus the time the apps take to stop "
-		   "(each up to its grace period) and to start\n", data_secs);
+	if (folds > 0)
+		printf("  downtime   about %.1f s: the data %.1f s, stopping the apps and bringing them "
+			   "back %.1f s (median of %zu earlier fold%s on this stack)\n", data_secs + overhead,
+			   data_secs, overhead, folds, folds == 1 ? "" : "s");
+	else
+		printf("  downtime   about %.1f s for the data, plus the time the apps take to stop "
+			   "(each up to its grace period) and to start (no earlier fold on this stack "
+			   "measured it)\n", data_secs);
 }
 
 static double
@@ -294,15 +306,22 @@ migrate_rehearse(App *app, size_t index, const Preflight *pf, const MigrateOptio
 				  "instance", h.svc->name);
 	if (rc == EXIT_OK)
 	{
-		double data = sum_phases(phases);
+		double data = sum_phases(phases), overhead = 0;
+		size_t folds = 0;
+		bool known = journal_apps_overhead(app->cfg.backups_dir, rehearsed_phases, &overhead,
+										   &folds);
 
 		if (opts->json)
-			*out = json_pack("{s:o, s:f, s:I, s:I, s:b}", "phases", json_incref(phases),
-							 "data_seconds", data, "dump_bytes", (json_int_t) h.stream.bytes,
+			*out = json_pack("{s:o, s:f, s:o, s:o, s:I, s:I, s:I, s:b}", "phases",
+							 json_incref(phases), "data_seconds", data,
+							 "apps_overhead_seconds", known ? json_real(overhead) : json_null(),
+							 "downtime_seconds", known ? json_real(data + overhead) : json_null(),
+							 "earlier_folds", (json_int_t) folds,
+							 "dump_bytes", (json_int_t) h.stream.bytes,
 							 "differences", (json_int_t) h.report.diff_count,
 							 "identical", h.report.diff_count == 0);
 		else
-			print_rehearsal(&h, phases, data);
+			print_rehearsal(&h, phases, data, overhead, folds);
 	}
 	json_decref(phases);
 	stream_result_free(&h.stream);

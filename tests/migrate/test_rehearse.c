@@ -139,6 +139,10 @@ Test(migrate_rehearse, json_carries_the_phases)
 	cr_assert_gt(json_integer_value(json_object_get(h, "dump_bytes")), 0);
 	cr_assert(json_real_value(json_object_get(h, "data_seconds"))
 			  >= json_real_value(json_object_get(phases, "stream")));
+	/* no fold on this stack yet: the apps' stop and start are not known */
+	cr_assert_eq(json_integer_value(json_object_get(h, "earlier_folds")), 0);
+	cr_assert(json_is_null(json_object_get(h, "apps_overhead_seconds")), "%s", sb_str(&r.out));
+	cr_assert(json_is_null(json_object_get(h, "downtime_seconds")), "%s", sb_str(&r.out));
 	json_decref(o);
 	mig_run_free(&r);
 	free(fp);
