@@ -64,9 +64,11 @@ bool composecmd_capture(char *const *argv, const char *what, StrBuf *out);
 /* The compose project the service's containers run under. */
 const char *composecmd_project(App *app, size_t index);
 /* "up -d" for a file's own invocation; with other files in the project,
- * "up -d --no-deps <every service of this file but slot skip (-1: none)>"
- * so that only this file's containers are recreated. NULL-terminated;
- * caller frees with composecmd_argv_free. */
-char **composecmd_up_args(const ComposeInvocation *inv, const StackService *svc, int skip);
+ * or other dbs' services in this file (others: stack_others_services,
+ * NULL = none), "up -d --no-deps <every service of this file but slot skip
+ * (-1: none) and the others>" so that only this entry's containers are
+ * recreated. NULL-terminated; caller frees with composecmd_argv_free. */
+char **composecmd_up_args(const ComposeInvocation *inv, const StackService *svc, int skip,
+						  char *const *others);
 
 #endif

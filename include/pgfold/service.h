@@ -194,6 +194,19 @@ bool stack_load(const Config *cfg, Stack *out);
 void stack_free(Stack *stack);
 StackService *stack_find(Stack *stack, const char *name);
 
+/*
+ * One big compose file with several dedicated dbs is one entry per db. The
+ * services of entry index's file that belong to the OTHER entries: their
+ * db, and the apps that connect to or wait for theirs and not for this
+ * one's. Folding or rolling back this entry must neither stop nor start
+ * them. Their keys, NULL-terminated (none for a file's only db): keys, not
+ * slots, because rollback compares them with the file as it was before
+ * the fold. Free with stack_others_free.
+ */
+char **stack_others_services(const Stack *stack, size_t index);
+bool stack_others_has(char *const *others, const char *key);
+void stack_others_free(char **others);
+
 /* svc's name as it reaches the file system: journal, dumps, logs, the
  * override (svc->fsname; the name itself for an entry built by hand). */
 const char *service_fsname(const StackService *svc);

@@ -232,6 +232,9 @@ app_stop_containers(App *app, size_t index, int skip, json_t *ids, json_t *names
 {
 	const ServiceContainers *sc = &app->containers.services[index];
 	const char **stop = xcalloc(sc->count ? sc->count : 1, sizeof(char *));
+	/* one big file: the other dbs' containers are not this one's apps */
+	char **others = stack_others_services(&app->stack, index);
+	const StackService *svc = &app->stack.services[index];
 	StrBuf list = STRBUF_INIT;
 	size_t n = 0;
 	bool ok = true;
@@ -240,7 +243,9 @@ app_stop_containers(App *app, size_t index, int skip, json_t *ids, json_t *names
 	{
 		const ContainerInfo *ci = &sc->members[i];
 
-		if ((int) i == skip || ci->match == MATCH_NONE || strcmp(ci->state, "running") != 0)
+		if ((int) i == skip || ci->match == MATCH_NONE
+			|| (i < svc->file.service_count && stack_others_has(others, svc->file.services[i].key))
+			|| strcmp(ci->state, "running") != 0)
 			continue;
 		stop[n++] = ci->id;
 		sb_appendf(&list, "%s%s", list.len ? ", " : "", ci->name);
@@ -254,6 +259,7 @@ app_stop_containers(App *app, size_t index, int skip, json_t *ids, json_t *names
 	}
 	sb_free(&list);
 	free(stop);
+	stack_others_free(others);
 	return ok;
 }
 

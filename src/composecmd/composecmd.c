@@ -146,21 +146,24 @@ composecmd_argv(App *app, const ComposeInvocation *inv, const char *const *more_
 }
 
 char **
-composecmd_up_args(const ComposeInvocation *inv, const StackService *svc, int skip)
+composecmd_up_args(const ComposeInvocation *inv, const StackService *svc, int skip,
+				   char *const *others)
 {
 	size_t n = svc->loaded ? svc->file.service_count : 0;
 	char **argv = xcalloc(3 + 1 + n + 1, sizeof(char *));
+	bool foreign = others != NULL && others[0] != NULL;
 	size_t k = 0;
 
 	argv[k++] = xstrdup("up");
 	argv[k++] = xstrdup("-d");
 	/* one file of a bigger project: `up -d` alone would also start (or
-	 * recreate) every other file's services */
-	if (inv->file_count > 1)
+	 * recreate) every other file's services; one big file with other dbs:
+	 * theirs, and anything the operator stopped */
+	if (inv->file_count > 1 || foreign)
 	{
 		argv[k++] = xstrdup("--no-deps");
 		for (size_t i = 0; i < n; i++)
-			if ((int) i != skip)
+			if ((int) i != skip && !stack_others_has(others, svc->file.services[i].key))
 				argv[k++] = xstrdup(svc->file.services[i].key);
 	}
 	argv[k] = NULL;

@@ -43,7 +43,8 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>", size[32];
 	StrBuf apps = STRBUF_INIT, cmd = STRBUF_INIT;
 	/* the db service is gone from the file by then */
-	char **up = composecmd_up_args(app_invocation(app, index), svc, svc->db_service);
+	char **others = stack_others_services(&app->stack, index);
+	char **up = composecmd_up_args(app_invocation(app, index), svc, svc->db_service, others);
 	char **argv = composecmd_argv(app, app_invocation(app, index), NULL, (const char *const *) up);
 	const char *container = pf->db_container ? pf->db_container->name : svc->db_container;
 	int n = 1;
@@ -60,6 +61,7 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	composecmd_line(argv, &cmd);
 	composecmd_argv_free(argv);
 	composecmd_argv_free(up);
+	stack_others_free(others);
 
 	sb_appendf(out, "  %d. save %s to backups/%s/%s_%s.yml\n", n++, files->service_rel,
 			   JOURNAL_SUBDIR, service_fsname(svc), stamp);

@@ -458,7 +458,8 @@ step_apply(Run *r)
 	const ComposeInvocation *inv = app_invocation(r->app, r->index);
 	/* the file on disk no longer has the db service (r->svc may still be
 	 * the model of the original: skip its db slot) */
-	char **up = composecmd_up_args(inv, r->svc, r->svc->db_service);
+	char **others = stack_others_services(&r->app->stack, r->index);
+	char **up = composecmd_up_args(inv, r->svc, r->svc->db_service, others);
 	char **argv = composecmd_argv(r->app, inv, NULL, (const char *const *) up);
 	bool ok = true;
 
@@ -468,6 +469,7 @@ step_apply(Run *r)
 		ok = composecmd_run(argv, "compose up");
 	composecmd_argv_free(argv);
 	composecmd_argv_free(up);
+	stack_others_free(others);
 
 	if (ok && !r->opts->no_apply)
 	{

@@ -236,14 +236,16 @@ step_apply(void *ctx)
 	Ren *r = ctx;
 	size_t index;
 	const ComposeInvocation *inv;
-	char **up, **argv;
+	char **up, **argv, **others;
 	bool ok;
 
 	if (r->svc == NULL)
 		return true;
 	index = (size_t) (r->svc - r->app->stack.services);
 	inv = app_invocation(r->app, index);
-	up = composecmd_up_args(inv, r->svc, r->svc->db_service);
+	others = stack_others_services(&r->app->stack, index);
+	up = composecmd_up_args(inv, r->svc, r->svc->db_service, others);
+	stack_others_free(others);
 	argv = composecmd_argv(r->app, inv, NULL, (const char *const *) up);
 	ok = composecmd_run(argv, "compose up");
 	composecmd_argv_free(argv);

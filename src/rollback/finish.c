@@ -149,13 +149,15 @@ rb_undo_files(Rb *r)
 bool
 rb_step_apply(Rb *r)
 {
-	char **up, **argv;
+	char **up, **argv, **others;
 	StrBuf line = STRBUF_INIT;
 	bool ok = true;
 
 	if (rb_step_done(r, RB_STEP_APPLY))
 		return true;
-	up = composecmd_up_args(app_invocation(r->app, r->index), &r->orig, -1);
+	others = stack_others_services(&r->app->stack, r->index);
+	up = composecmd_up_args(app_invocation(r->app, r->index), &r->orig, -1, others);
+	stack_others_free(others);
 	argv = rb_compose_argv(r, false, (const char *const *) up);
 	if (r->opts->no_apply)
 	{

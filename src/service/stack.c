@@ -435,3 +435,121 @@ stack_find(Stack *stack, const char *name)
 	}
 	return NULL;
 }
+
+static int
+service_slot(const StackService *svc, const char *key)
+{
+	for (size_t i = 0; key != NULL && i < svc->file.service_count; i++)
+		if (strcmp(svc->file.services[i].key, key) == 0)
+			return (int) i;
+	return -1;
+}
+
+/* Is this connection the entry's own? Found through a dedicated db's
+ * names it is; pointing at the shared instance (a folded entry), every
+ * folded entry's apps do, so the database it names decides (unknown: it
+ * may be, and counts as the entry's: stopping too much loses nothing). */
+static bool
+conn_is_entrys(const StackService *svc, const ConnRef *c)
+{
+	if (!c->shared || svc->meta_database_name == NULL || c->values.dbname == NULL)
+		return true;
+	return strcmp(c->values.dbname, svc->meta_database_name) == 0;
+}
+
+static bool
+connects_to(const StackService *svc, const char *key)
+{
+	for (size_t k = 0; k < svc->conn_count; k++)
+		if (svc->conns[k].app < svc->file.service_count && conn_is_entrys(svc, &svc->conns[k])
+			&& strcmp(svc->file.services[svc->conns[k].app].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Does service slot i of svc's file wait for a db of another entry and
+ * not for svc's own? */
+static bool
+waits_only_for_other(const StackService *svc, size_t i, const char *other_db)
+{
+	const ComposeService *cs = &svc->file.services[i];
+	const char *own = svc->db_service >= 0 ? svc->file.services[svc->db_service].key : NULL;
+	bool other = false;
+
+	for (size_t d = 0; d < cs->depends_count; d++)
+	{
+		if (own != NULL && strcmp(cs->depends[d].name, own) == 0)
+			return false;
+		other = other || strcmp(cs->depends[d].name, other_db) == 0;
+	}
+	return other;
+}
+
+/* One other entry of the same file: its db, the apps that connect to it
+ * and not to ours, and those that wait for it and not for ours. */
+static void
+mark_entry(const StackService *svc, const StackService *other, bool *mask)
+{
+	const char *other_db = other->db_key;
+	int slot = service_slot(svc, other_db);
+
+	if (slot >= 0 && slot != svc->db_service)
+		mask[slot] = true;
+	for (size_t k = 0; k < other->conn_count; k++)
+	{
+		if (other->conns[k].app >= other->file.service_count
+			|| !conn_is_entrys(other, &other->conns[k]))
+			continue;
+
+		const char *key = other->file.services[other->conns[k].app].key;
+		int at = service_slot(svc, key);
+
+		if (at >= 0 && at != svc->db_service && !connects_to(svc, key))
+			mask[at] = true;
+	}
+	for (size_t i = 0; i < svc->file.service_count; i++)
+		if ((int) i != svc->db_service && !mask[i] && !connects_to(svc, svc->file.services[i].key)
+			&& waits_only_for_other(svc, i, other_db))
+			mask[i] = true;
+}
+
+char **
+stack_others_services(const Stack *stack, size_t index)
+{
+	const StackService *svc = &stack->services[index];
+	size_t n = svc->file.service_count, k = 0;
+	bool *mask = xcalloc(n ? n : 1, sizeof(bool));
+	char **keys = xcalloc(n + 1, sizeof(char *));
+
+	/* the file's only db: every service is its own */
+	for (size_t j = 0; svc->db_key != NULL && svc->loaded && j < stack->count; j++)
+	{
+		const StackService *other = &stack->services[j];
+
+		if (j != index && other->db_key != NULL && other->loaded
+			&& strcmp(other->path, svc->path) == 0)
+			mark_entry(svc, other, mask);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mask[i])
+			keys[k++] = xstrdup(svc->file.services[i].key);
+	free(mask);
+	return keys;
+}
+
+bool
+stack_others_has(char *const *others, const char *key)
+{
+	for (size_t i = 0; others != NULL && others[i] != NULL; i++)
+		if (strcmp(others[i], key) == 0)
+			return true;
+	return false;
+}
+
+void
+stack_others_free(char **others)
+{
+	for (size_t i = 0; others != NULL && others[i] != NULL; i++)
+		free(others[i]);
+	free(others);
+}

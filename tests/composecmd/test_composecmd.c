@@ -128,3 +128,39 @@ Test(composecmd, a_job_that_cannot_start)
 	cr_assert(!composecmd_finish(&j, &out));
 	cr_assert_eq(out.len, 0);
 }
+
+/* One big file with another db: `up -d` alone would start that db's
+ * services too (and anything the operator stopped); the others are left
+ * out by name, with our own db's slot. Alone in its file: plain `up -d`. */
+Test(composecmd, up_leaves_the_other_dbs_services_alone)
+{
+	ComposeService services[4];
+	StackService svc;
+	ComposeInvocation inv;
+	char *others[] = { (char *) "joplin", (char *) "db", NULL };
+	char *none[] = { NULL };
+
+	memset(services, 0, sizeof(services));
+	services[0].key = (char *) "docmost";
+	services[1].key = (char *) "docmost-db";
+	services[2].key = (char *) "joplin";
+	services[3].key = (char *) "db";
+	memset(&svc, 0, sizeof(svc));
+	svc.loaded = true;
+	svc.file.services = services;
+	svc.file.service_count = 4;
+	invocation(&inv, NULL);
+	inv.file_count = 1;
+
+	char **up = composecmd_up_args(&inv, &svc, 1, others);
+	char *line = joined(up);
+
+	cr_assert_str_eq(line, "up -d --no-deps docmost");
+	free(line);
+	composecmd_argv_free(up);
+	up = composecmd_up_args(&inv, &svc, 1, none);
+	line = joined(up);
+	cr_assert_str_eq(line, "up -d");
+	free(line);
+	composecmd_argv_free(up);
+}

@@ -53,6 +53,27 @@ assert_status(MigStack *s, const char *addr, const char *state)
 	mig_run_free(&r);
 }
 
+/* Each container's id and when it last started: app (a key of big.yml)
+ * and db (a container name, or NULL). */
+static void
+start_times(StrBuf *out, const char *app, const char *db)
+{
+	cr_assert(lab_sh_capture(out, "docker inspect -f '{{.Id}} {{.State.StartedAt}}' %s-%s %s",
+							 stack.id, app, db ? db : ""));
+}
+
+/* Neither stopped nor recreated by what ran since start_times. */
+static void
+assert_untouched(const StrBuf *before, const char *app, const char *db, const char *what)
+{
+	StrBuf now = STRBUF_INIT;
+
+	start_times(&now, app, db);
+	cr_assert_str_eq(sb_str(&now), sb_str(before), "%s stopped or recreated another db's "
+					 "containers:\nbefore %s\nafter %s", what, sb_str(before), sb_str(&now));
+	sb_free(&now);
+}
+
 static void
 run_ok(MigStack *s, const char *what, const char *cmd, const char *addr)
 {
@@ -100,8 +121,15 @@ Test(migrate_bigfile, two_dbs_one_file_fold_and_back_in_reverse_order)
 	mig_expect_exit(&r, 0, "plan " A);
 	mig_run_free(&r);
 
-	/* the first db: its own database, role, override and journal */
+	/* the first db: its own database, role, override and journal; the
+	 * other db's containers are not its apps: never stopped, never
+	 * recreated */
+	StrBuf started_b = STRBUF_INIT;
+
+	start_times(&started_b, "joplin", dbc_b);
 	run_ok(&stack, "migrate " A, "migrate", A);
+	assert_untouched(&started_b, "joplin", dbc_b, "migrate " A);
+	sb_free(&started_b);
 	mig_read(file, &after_a, false);
 	cr_assert_not_null(strstr(sb_str(&after_a), "# database_name.docmost-db: docmost\n"));
 	cr_assert_null(strstr(sb_str(&after_a), "\n  docmost-db:\n    image:"), "%s", sb_str(&after_a));
@@ -139,8 +167,14 @@ Test(migrate_bigfile, two_dbs_one_file_fold_and_back_in_reverse_order)
 	mig_run_free(&r);
 	assert_file(file, &both, "changed by a refused rollback");
 
-	/* reverse order: each gives back the state before its own fold */
+	/* reverse order: each gives back the state before its own fold; the
+	 * folded docmost app keeps running through joplin's rollback */
+	StrBuf started_a = STRBUF_INIT;
+
+	start_times(&started_a, "docmost", NULL);
 	run_ok(&stack, "rollback " B, "rollback", B);
+	assert_untouched(&started_a, "docmost", NULL, "rollback " B);
+	sb_free(&started_a);
 	assert_file(file, &after_a, "after rolling back " B);
 	got = mig_fingerprint(dbc_b, "joplin", "joplin");
 	cr_assert_str_eq(got, fp_b, "joplin's data after its rollback");
