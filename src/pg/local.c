@@ -59,6 +59,7 @@ typedef struct Local
 	bool        querying;
 	bool        finished;
 	bool        ok;
+	bool        refused;     /* a result was not rows of the job's shape */
 	PostgresPollingStatusType want;
 	long long   deadline_ms;
 	StrBuf      raw;         /* the rows as psql -A -t -z -0 prints them */
@@ -211,7 +212,6 @@ static void
 local_read(Local *l)
 {
 	PGresult *res;
-	bool good = true;
 
 	if (!PQconsumeInput(l->conn))
 	{
@@ -222,10 +222,10 @@ local_read(Local *l)
 	{
 		if ((res = PQgetResult(l->conn)) == NULL)
 		{
-			local_finish(l, good, "the SQL failed (the exec will say how)");
+			local_finish(l, !l->refused, "the SQL failed (the exec will say how)");
 			return;
 		}
-		good = local_take(l, res) && good;
+		l->refused = !local_take(l, res) || l->refused;
 		PQclear(res);
 	}
 }
