@@ -145,13 +145,14 @@ local_finish(Local *l, bool ok, const char *why)
 {
 	if (!ok && l->job != NULL)
 	{
-		StrBuf m = STRBUF_INIT;
+		StrBuf m = STRBUF_INIT, c = STRBUF_INIT;
 		const char *msg = why ? why : (l->conn ? PQerrorMessage(l->conn) : "");
 
 		pg_one_line(&m, msg, strlen(msg), 300);
-		log_debug("container %.12s: over its socket: %s; asking by exec", l->job->container,
-				  sb_str(&m));
+		log_debug("container %s: over its socket: %s; asking by exec",
+				  pg_display(&c, l->job->container), sb_str(&m));
 		sb_free(&m);
+		sb_free(&c);
 	}
 	if (l->conn != NULL)
 		PQfinish(l->conn);

@@ -1,0 +1,140 @@
+/*
+ * test_local_lab.c — pgx_query_rows_many's shortcut (pg/local.c): a
+ * dedicated server asked over its own socket from the host gives the very
+ * fields psql in the container prints, for every kind of value (booleans,
+ * numerics, floats, arrays, json, NULL, newlines, several statements); and
+ * a server that refuses the socket (password required on local
+ * connections) is asked by exec instead, with the same answer.
+ */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lab.h"
+#include "pg/pg_fixture.h"
+#include "pgfold/docker.h"
+#include "pgfold/log.h"
+#include "pgfold/pg.h"
+
+static char container[64];
+static DockerClient *docker;
+
+static void
+cleanup(void)
+{
+	pgtest_source_stop(container, docker);
+}
+
+TestSuite(pg_local_lab, .fini = cleanup, .timeout = 240);
+
+#define NCOLS 8
+static const char kinds_sql[] =
+	"SELECT true, false, NULL::int, 1.50::numeric, 0.1::float8 + 0.2::float8, "
+	"  ARRAY[1, NULL, 3], ARRAY['a b', 'c\"d', NULL, '']::text[], '{\"k\": [1, 2.0]}'::jsonb "
+	"UNION ALL SELECT NULL, NULL, 42, 'NaN'::numeric, '-Infinity'::float8, '{}'::int[], "
+	"  NULL, 'null'::jsonb;\n"
+	"SET extra_float_digits = 0;\n"
+	"SELECT E'two\\nlines\\ttab', 'x'::bytea::text, 1e-7::float8::text, "
+	"  '2024-01-02 03:04:05+00'::timestamptz::text, interval '1 day 2 hours', "
+	"  12345678901234567890.123::numeric, ' ', current_database() || '/' || current_user;\n";
+
+/* The rows of kinds_sql, by exec (exec_only) or as pgx_query_rows_many
+ * chooses; *log gets what it logged (debug level). */
+static void
+ask(bool exec_only, PgRows *rows, StrBuf *log)
+{
+	PgxRowsJob job = { .container = container, .user = "src", .db = "app",
+					   .sql = kinds_sql, .ncols = NCOLS };
+	char buf[8192];
+	FILE *f;
+	size_t n;
+
+	if (exec_only)
+		cr_assert_eq(setenv("PGFOLD_EXEC_ONLY", "1", 1), 0);
+	else
+		cr_assert_eq(unsetenv("PGFOLD_EXEC_ONLY"), 0);
+	cr_assert(pgx_query_rows_many(docker, &job, 1));
+	cr_assert(job.ok);
+	*rows = job.rows;
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	n = fread(buf, 1, sizeof(buf) - 1, f);   /* what this call logged */
+	sb_reset(log);
+	sb_append(log, buf, n);
+}
+
+static void
+assert_same_rows(const PgRows *a, const PgRows *b)
+{
+	cr_assert_eq(a->nrows, b->nrows);
+	for (size_t r = 0; r < a->nrows; r++)
+		for (size_t c = 0; c < NCOLS; c++)
+			cr_expect_str_eq(pg_rows_get(a, r, c), pg_rows_get(b, r, c), "row %zu column %zu", r, c);
+}
+
+Test(pg_local_lab, socket_answers_as_psql_prints)
+{
+	PgRows by_exec = PGROWS_INIT, by_socket = PGROWS_INIT;
+	StrBuf log = STRBUF_INIT;
+
+	pgtest_source_start("pgfold-lab/postgres:15", "pgf_local", container, sizeof(container),
+						&docker);
+	cr_redirect_stderr();
+	log_set_level(LOG_DEBUG);
+	ask(true, &by_exec, &log);
+	cr_assert_null(strstr(sb_str(&log), "answered over its socket"), "%s", sb_str(&log));
+	ask(false, &by_socket, &log);
+	cr_assert_not_null(strstr(sb_str(&log), "answered over its socket"),
+					   "the lab's dedicated server trusts local connections: %s", sb_str(&log));
+	cr_assert_null(strstr(sb_str(&log), "docker: exec"), "no exec: %s", sb_str(&log));
+	cr_assert_eq(by_exec.nrows, 3);
+	assert_same_rows(&by_exec, &by_socket);
+	/* what psql prints, spelled out for a few of them */
+	cr_expect_str_eq(pg_rows_get(&by_socket, 0, 0), "t");
+	cr_expect_str_eq(pg_rows_get(&by_socket, 0, 2), "");
+	cr_expect_str_eq(pg_rows_get(&by_socket, 0, 5), "{1,NULL,3}");
+	cr_expect_str_eq(pg_rows_get(&by_socket, 0, 6), "{\"a b\",\"c\\\"d\",NULL,\"\"}");
+	cr_expect_str_eq(pg_rows_get(&by_socket, 2, 0), "two\nlines\ttab");
+	cr_expect_str_eq(pg_rows_get(&by_socket, 2, 7), "app/src");
+	pg_rows_free(&by_exec);
+	pg_rows_free(&by_socket);
+	sb_free(&log);
+}
+
+/* A server that wants a password on its socket: the shortcut never sends
+ * one (none is given, PGPASSWORD unset), so the exec answers, where psql
+ * has PGPASSWORD from the container's environment. */
+Test(pg_local_lab, refused_socket_falls_back_to_exec)
+{
+	PgRows by_exec = PGROWS_INIT, fallback = PGROWS_INIT;
+	StrBuf log = STRBUF_INIT, out = STRBUF_INIT;
+	const char *env[] = { "POSTGRES_USER=src", "POSTGRES_PASSWORD=pw", "POSTGRES_DB=app",
+						  "PGPASSWORD=pw", NULL };
+
+	lab_require();
+	lab_unique_name("pgf_local_pw", container, sizeof(container));
+	cr_assert(lab_start_postgres("pgfold-lab/postgres:15", container, env, "none"));
+	cr_assert(lab_wait_ready(container, 120));
+	/* local connections need the password from now on */
+	cr_assert_eq(lab_sh("docker exec %s sh -c 'sed -i \"s/^local\\( .*\\)trust$/local\\1scram-sha-256/\" "
+						"\"$PGDATA/pg_hba.conf\" && psql -XAtq -U src -d app -c \"SELECT "
+						"pg_reload_conf()\"' >/dev/null", container), 0);
+	lab_sh_capture(&out, "docker exec -e PGPASSWORD= %s psql -XAtq -U src -d app -c 'SELECT 1' "
+				   "2>&1", container);
+	cr_assert_not_null(strstr(sb_str(&out), "password"), "local trust is gone: %s", sb_str(&out));
+	cr_assert(docker_connect(&docker));
+
+	cr_redirect_stderr();
+	log_set_level(LOG_DEBUG);
+	ask(true, &by_exec, &log);
+	ask(false, &fallback, &log);
+	cr_assert_not_null(strstr(sb_str(&log), "fe_sendauth: no password supplied; asking by exec"), "%s", sb_str(&log));
+	cr_assert_null(strstr(sb_str(&log), "answered over its socket"), "%s", sb_str(&log));
+	assert_same_rows(&by_exec, &fallback);
+	pg_rows_free(&by_exec);
+	pg_rows_free(&fallback);
+	sb_free(&log);
+	sb_free(&out);
+}
