@@ -1,0 +1,75 @@
+/*
+ * test_status_lab.c — `pgfold status` asks a running dedicated database
+ * over its own Unix socket from the host (pg/local.c) and prints the very
+ * facts the psql exec gives (PGFOLD_EXEC_ONLY=1 forces that path); when
+ * the socket refuses (local connections need a password), it falls back
+ * to the exec, quietly, with the same facts. See mig.h for the stack.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lab.h"
+#include "migrate/mig.h"
+
+static MigStack stack;
+
+static void
+teardown(void)
+{
+	mig_stack_destroy(&stack);
+}
+
+TestSuite(cli_status_lab, .fini = teardown, .timeout = 600);
+
+/* status --json of svc; the run's stderr (debug) into *err. */
+static void
+status_json(const char *svc, bool exec_only, StrBuf *out, StrBuf *err)
+{
+	const char *env[] = { "PGFOLD_EXEC_ONLY=1", NULL };
+	MigRun r;
+
+	mig_pgfold(&stack, &r, exec_only ? env : NULL, "-v", "-v", "--json", "status", svc, NULL);
+	mig_expect_exit(&r, 0, "status");
+	sb_reset(out);
+	sb_reset(err);
+	sb_appends(out, sb_str(&r.out));
+	sb_appends(err, sb_str(&r.err));
+	mig_run_free(&r);
+}
+
+Test(cli_status_lab, facts_over_the_socket_equal_the_exec_and_refusal_falls_back)
+{
+	StrBuf by_exec = STRBUF_INIT, by_socket = STRBUF_INIT, err = STRBUF_INIT;
+	char svc[96], db[160];
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(svc, sizeof(svc), "statuspw-%s", stack.id);
+	str_format(db, sizeof(db), "%s-notes-db", stack.id);
+	mig_service_add(&stack, "statuspw", svc, NULL);
+	mig_service_up(&stack, svc, db);
+
+	status_json(svc, true, &by_exec, &err);
+	cr_assert_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
+	cr_assert_not_null(strstr(sb_str(&by_exec), "\"ready\""), "%s", sb_str(&by_exec));
+	status_json(svc, false, &by_socket, &err);
+	cr_assert_not_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
+	cr_assert_null(strstr(sb_str(&err), ": psql\n"), "no psql exec: %s", sb_str(&err));
+	cr_assert_str_eq(sb_str(&by_socket), sb_str(&by_exec));
+
+	/* local connections need the password from now on: psql in the
+	 * container has PGPASSWORD, the shortcut never sends one */
+	cr_assert_eq(lab_sh("docker exec %s sh -c 'sed -i \"s/^local\\( .*\\)trust$/local\\1scram-sha-256/\" "
+						"\"$PGDATA/pg_hba.conf\" && psql -XAtq -U notes -d notes -c \"SELECT "
+						"pg_reload_conf()\"' >/dev/null", db), 0);
+	status_json(svc, false, &by_socket, &err);
+	cr_assert_not_null(strstr(sb_str(&err), "fe_sendauth: no password supplied; asking by exec"),
+					   "%s", sb_str(&err));
+	cr_assert_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
+	cr_assert_null(strstr(sb_str(&err), "error"), "quiet fallback: %s", sb_str(&err));
+	cr_assert_str_eq(sb_str(&by_socket), sb_str(&by_exec));
+	sb_free(&by_exec);
+	sb_free(&by_socket);
+	sb_free(&err);
+}
