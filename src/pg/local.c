@@ -52,9 +52,9 @@ typedef struct Local
 {
 	PgxRowsJob *job;
 	PGconn     *conn;
-	int         dirfd;       /* the socket's directory, O_PATH */
+	PgxServerWhere where;    /* from the container's inspect */
+	int         dirfd;       /* the socket's directory, O_PATH; -1 */
 	char        host[40];    /* /proc/self/fd/<dirfd> */
-	int         port;
 	bool        started;
 	bool        querying;
 	bool        finished;
@@ -100,39 +100,46 @@ own_env_allows(void)
 	return true;
 }
 
-/* The socket's directory of the job's server, opened from the host: true
- * with l->dirfd and l->host set, or false (said at debug level). */
+/* Can the job go over a socket at all (inspect, environment)? Opens
+ * nothing: the directories are opened when a connection starts, so no
+ * more than the window's are open at once whatever the stack's size. */
 static bool
 local_prepare(DockerClient *docker, Local *l)
 {
 	const PgxRowsJob *j = l->job;
-	PgxServerWhere w;
-	char sock[32];
-	struct stat st;
-	int procfd;
 
 	l->dirfd = -1;
-	if (j->user == NULL || j->db == NULL || !pgx_container_where(docker, j->container, &w))
+	if (j->user == NULL || j->db == NULL || !pgx_container_where(docker, j->container, &l->where))
 		return false;
-	if (!w.plain)
+	if (!l->where.plain)
 	{
-		log_debug("container %.12s: its environment sets PG* variables: exec", w.id);
+		log_debug("container %.12s: its environment sets PG* variables: exec", l->where.id);
 		return false;
 	}
-	procfd = docker_proc_open("/proc", w.pid, w.id);
+	return true;
+}
+
+/* The socket's directory of the job's server, opened from the host (the
+ * pid proven first): true with l->dirfd and l->host set, or false (said
+ * at debug level). */
+static bool
+local_open_dir(Local *l)
+{
+	const PgxServerWhere *w = &l->where;
+	char sock[32];
+	struct stat st;
+	int procfd = docker_proc_open("/proc", w->pid, w->id);
+
 	if (procfd < 0)
 		return false;
 	l->dirfd = docker_proc_open_in_root(procfd, PGX_SOCKET_DIR);
 	close(procfd);
 	if (l->dirfd < 0)
 		return false;
-	l->port = w.port;
-	str_format(sock, sizeof(sock), ".s.PGSQL.%d", w.port);
+	str_format(sock, sizeof(sock), ".s.PGSQL.%d", w->port);
 	if (fstatat(l->dirfd, sock, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK(st.st_mode))
 	{
-		log_debug("container %.12s: no socket %s/%s", w.id, PGX_SOCKET_DIR, sock);
-		close(l->dirfd);
-		l->dirfd = -1;
+		log_debug("container %.12s: no socket %s/%s", w->id, PGX_SOCKET_DIR, sock);
 		return false;
 	}
 	/* a short path whatever the container's: sun_path holds 107 bytes */
@@ -173,9 +180,14 @@ local_start(Local *l)
 	const char *vals[] = { l->host, port, l->job->user, l->job->db, PG_APPLICATION_NAME,
 						   timeout, "/dev/null/none", "disable", "disable", NULL };
 
-	str_format(port, sizeof(port), "%d", l->port);
-	str_format(timeout, sizeof(timeout), "%d", LOCAL_CONNECT_MS / 1000);
 	l->started = true;
+	if (!local_open_dir(l))
+	{
+		local_finish(l, false, "the socket is not reachable from here");
+		return;
+	}
+	str_format(port, sizeof(port), "%d", l->where.port);
+	str_format(timeout, sizeof(timeout), "%d", LOCAL_CONNECT_MS / 1000);
 	l->deadline_ms = now_ms() + LOCAL_CONNECT_MS;
 	l->want = PGRES_POLLING_WRITING;   /* as libpq's docs say to begin */
 	/* expand_dbname 0: the database name is taken literally */
@@ -196,9 +208,10 @@ local_take(Local *l, PGresult *res)
 	ExecStatusType st = PQresultStatus(res);
 	int nrows = PQntuples(res), ncols = PQnfields(res);
 
-	if (st == PGRES_COMMAND_OK)
+	if (st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY)
 		return true;        /* psql prints nothing for those with -q -t */
-	if (st != PGRES_TUPLES_OK || (size_t) ncols != l->job->ncols)
+	/* the exec's bound on psql's output is the same; it says so, not us */
+	if (st != PGRES_TUPLES_OK || (size_t) ncols != l->job->ncols || l->raw.len > PGX_MAX_OUTPUT)
 		return false;
 	for (int r = 0; r < nrows; r++)
 		for (int c = 0; c < ncols; c++)
@@ -326,6 +339,7 @@ pgx_local_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n, bool *answ
 	for (size_t i = 0; i < n; i++)
 	{
 		ls[i].job = &jobs[i];
+		ls[i].dirfd = -1;
 		if (!local_prepare(docker, &ls[i]))
 			ls[i].finished = true;      /* the exec's */
 	}

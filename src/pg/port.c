@@ -88,7 +88,8 @@ lookup(const char *container)
  * not. */
 static const char *const session_vars[] = {
 	"PGHOST", "PGHOSTADDR", "PGOPTIONS", "PGCLIENTENCODING", "PGTZ", "PGDATESTYLE",
-	"PGGEQO", "PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR", NULL
+	"PGGEQO", "PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR", "PGREQUIREAUTH",
+	"PGTARGETSESSIONATTRS", NULL
 };
 
 /* The socket an exec'd psql finds (pg.h: PgxServerWhere), from the inspect. */
