@@ -99,7 +99,11 @@ docker_proc_open(const char *proc_root, long pid, const char *id)
 
 	if (pid <= 0 || id == NULL || !full_id_ok(id)
 		|| !str_format(path, sizeof(path), "%s/%ld", proc_root, pid))
+	{
+		log_debug("container %.12s: no pid (%ld) or no full id to prove it by",
+				  id ? id : "?", pid);
 		return -1;
+	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 	{

@@ -23,7 +23,7 @@ void pg_one_line(StrBuf *out, const char *msg, size_t len, size_t max);
 
 typedef struct PgxServerWhere
 {
-	const char *id;     /* the container's full id */
+	char        id[72]; /* the container's full id */
 	long        pid;    /* State.Pid: its main process, in the engine's pid namespace */
 	int         port;   /* the command line's, else PGPORT of its environment, else 5432 */
 	bool        plain;  /* no PGHOST, PGOPTIONS, ... in its environment: a client on

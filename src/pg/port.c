@@ -147,7 +147,7 @@ inspect_once(DockerClient *docker, const char *container)
 	str_copy(w->name, sizeof(w->name), name ? (name[0] == '/' ? name + 1 : name) : container);
 	w->port = pgx_port_from_args(argv, n);
 	where_from_inspect(inspect, w->port, &w->where);
-	w->where.id = w->id;
+	str_copy(w->where.id, sizeof(w->where.id), w->id);
 	json_decref(inspect);
 	return w;
 }
