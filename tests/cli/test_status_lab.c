@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lab.h"
 #include "migrate/mig.h"
@@ -68,6 +69,40 @@ Test(cli_status_lab, facts_over_the_socket_equal_the_exec_and_refusal_falls_back
 					   "%s", sb_str(&err));
 	cr_assert_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
 	cr_assert_null(strstr(sb_str(&err), "error"), "quiet fallback: %s", sb_str(&err));
+	cr_assert_str_eq(sb_str(&by_socket), sb_str(&by_exec));
+	sb_free(&by_exec);
+	sb_free(&by_socket);
+	sb_free(&err);
+}
+
+/* A server on the port its command line sets (`postgres -c port=5433`):
+ * the socket's name holds the port, read from the container's arguments
+ * as the exec's PGPORT is. */
+Test(cli_status_lab, port_from_the_command_line)
+{
+	StrBuf by_exec = STRBUF_INIT, by_socket = STRBUF_INIT, err = STRBUF_INIT;
+	char db[160];
+	bool ready = false;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	str_format(db, sizeof(db), "%s-port-db", stack.id);
+	mig_service_add(&stack, "port5433", "port5433", NULL);
+	cr_assert_eq(mig_compose(&stack, NULL, "-f services/port5433.yml up -d"), 0);
+	for (int i = 0; i < 120 && !ready; i++)
+	{
+		ready = lab_sh("docker exec %s psql -XAtq -p 5433 -U porty -d porty -c 'SELECT 1' "
+					   ">/dev/null 2>&1", db) == 0;
+		if (!ready)
+			sleep(1);
+	}
+	cr_assert(ready, "%s does not answer on 5433", db);
+	sleep(1);         /* the entrypoint's first-start server may have answered */
+
+	status_json("port5433", true, &by_exec, &err);
+	cr_assert_not_null(strstr(sb_str(&by_exec), "\"ready\""), "%s", sb_str(&by_exec));
+	status_json("port5433", false, &by_socket, &err);
+	cr_assert_not_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
 	cr_assert_str_eq(sb_str(&by_socket), sb_str(&by_exec));
 	sb_free(&by_exec);
 	sb_free(&by_socket);
