@@ -3,9 +3,13 @@
  * over its own Unix socket from the host (pg/local.c) and prints the very
  * facts the psql exec gives (PGFOLD_EXEC_ONLY=1 forces that path); when
  * the socket refuses (local connections need a password), it falls back
- * to the exec, quietly, with the same facts. See mig.h for the stack.
+ * to the exec, quietly, with the same facts. `status --all` measures every
+ * dedicated postgres on the engine the same two ways. See mig.h for the
+ * stack.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +26,31 @@ teardown(void)
 }
 
 TestSuite(cli_status_lab, .fini = teardown, .timeout = 600);
+
+/* The entry of status --all --json for container (json_dumps'd, owned). */
+static char *
+all_entry(const char *container, bool exec_only, StrBuf *err)
+{
+	const char *env[] = { "PGFOLD_EXEC_ONLY=1", NULL };
+	json_error_t jerr;
+	json_t *doc, *e;
+	char *dump = NULL;
+	size_t i;
+	MigRun r;
+
+	mig_pgfold(&stack, &r, exec_only ? env : NULL, "-v", "-v", "--json", "status", "--all", NULL);
+	doc = json_loads(sb_str(&r.out), 0, &jerr);
+	cr_assert_not_null(doc, "status --all --json: %s\n%s", jerr.text, sb_str(&r.out));
+	json_array_foreach(doc, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "container")), container) == 0)
+			dump = json_dumps(e, JSON_SORT_KEYS);
+	cr_assert_not_null(dump, "%s not listed:\n%s", container, sb_str(&r.out));
+	sb_reset(err);
+	sb_appends(err, sb_str(&r.err));
+	json_decref(doc);
+	mig_run_free(&r);
+	return dump;
+}
 
 /* status --json of svc; the run's stderr (debug) into *err. */
 static void
@@ -58,6 +87,15 @@ Test(cli_status_lab, facts_over_the_socket_equal_the_exec_and_refusal_falls_back
 	cr_assert_not_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
 	cr_assert_null(strstr(sb_str(&err), ": psql\n"), "no psql exec: %s", sb_str(&err));
 	cr_assert_str_eq(sb_str(&by_socket), sb_str(&by_exec));
+
+	/* status --all measures every dedicated postgres the same two ways */
+	char *all_exec = all_entry(db, true, &err), *all_socket = all_entry(db, false, &err);
+
+	cr_assert_not_null(strstr(sb_str(&err), "answered over its socket"), "%s", sb_str(&err));
+	cr_assert_not_null(strstr(all_socket, "\"version\": \"15."), "%s", all_socket);
+	cr_assert_str_eq(all_socket, all_exec);
+	free(all_exec);
+	free(all_socket);
 
 	/* local connections need the password from now on: psql in the
 	 * container has PGPASSWORD, the shortcut never sends one */
