@@ -59,7 +59,6 @@ typedef struct Local
 	bool        querying;
 	bool        finished;
 	bool        ok;
-	bool        refused;     /* a result was not rows of the job's shape */
 	PostgresPollingStatusType want;
 	long long   deadline_ms;
 	StrBuf      raw;         /* the rows as psql -A -t -z -0 prints them */
@@ -210,8 +209,10 @@ local_take(Local *l, PGresult *res)
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY)
 		return true;        /* psql prints nothing for those with -q -t */
-	/* the exec's bound on psql's output is the same; it says so, not us */
-	if (st != PGRES_TUPLES_OK || (size_t) ncols != l->job->ncols || l->raw.len > PGX_MAX_OUTPUT)
+	/* rows one by one (single-row mode), then an empty TUPLES_OK; the
+	 * exec's bound on psql's output holds here too (the exec says so) */
+	if ((st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) || (size_t) ncols != l->job->ncols
+		|| l->raw.len > PGX_MAX_OUTPUT)
 		return false;
 	for (int r = 0; r < nrows; r++)
 		for (int c = 0; c < ncols; c++)
@@ -236,10 +237,21 @@ local_read(Local *l)
 	{
 		if ((res = PQgetResult(l->conn)) == NULL)
 		{
-			local_finish(l, !l->refused, "the SQL failed (the exec will say how)");
+			local_finish(l, true, NULL);
 			return;
 		}
-		l->refused = !local_take(l, res) || l->refused;
+		if (!local_take(l, res))
+		{
+			const char *msg = PQresultErrorMessage(res);
+			StrBuf why = STRBUF_INIT;
+
+			sb_appends(&why, msg[0] ? msg : "an answer not of the job's shape or size");
+			PQclear(res);
+			/* not read to its end: the exec asks again and says how it went */
+			local_finish(l, false, sb_str(&why));
+			sb_free(&why);
+			return;
+		}
 		PQclear(res);
 	}
 }
@@ -266,7 +278,8 @@ local_step(Local *l, bool ready)
 		local_finish(l, false, NULL);
 	else if (l->want == PGRES_POLLING_OK)
 	{
-		if (!PQsendQuery(l->conn, l->job->sql))
+		/* single-row mode: a result is never held whole before it is bounded */
+		if (!PQsendQuery(l->conn, l->job->sql) || !PQsetSingleRowMode(l->conn))
 		{
 			local_finish(l, false, NULL);
 			return;
