@@ -12,6 +12,11 @@
  * the same text values (psql -A prints libpq's text format as it is), put
  * in the exec's output form and parsed by the same pg_rows_parse.
  *
+ * Only the directory the exec's psql uses is tried: a server whose command
+ * line moves its socket (-k, unix_socket_directories) is not found by that
+ * psql either, and reaching it here would report facts the exec (and the
+ * migration's pg_dump) cannot get.
+ *
  * No password is ever sent: the passfile is /dev/null/none (never a file) and the shortcut is
  * not taken when PGPASSWORD is set, so only local trust (or peer) works
  * here. Anything else (refused, missing socket, other pid namespace,
