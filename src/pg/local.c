@@ -12,6 +12,9 @@
  * the same text values (psql -A prints libpq's text format as it is), put
  * in the exec's output form and parsed by the same pg_rows_parse.
  *
+ * The server that answers is proven too: the socket's peer (SO_PEERCRED)
+ * must be a process of the container, as its main pid was.
+ *
  * Only the directory the exec's psql uses is tried: a server whose command
  * line moves its socket (-k, unix_socket_directories) is not found by that
  * psql either, and reaching it here would report facts the exec (and the
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +65,7 @@ typedef struct Local
 	int         dirfd;       /* the socket's directory, O_PATH; -1 */
 	char        host[40];    /* /proc/self/fd/<dirfd> */
 	bool        started;
+	bool        peer_checked;
 	bool        querying;
 	bool        finished;
 	bool        ok;
@@ -261,6 +266,43 @@ local_read(Local *l)
 	}
 }
 
+/* The server at the other end of the socket runs in the container: the
+ * socket file could have been swapped for a link to one outside it after
+ * it was checked (the postmaster's pid, as the kernel recorded it, proven
+ * as the container's main pid was). */
+static bool
+peer_is_the_containers(Local *l)
+{
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+	int fd;
+
+	if (getsockopt(PQsocket(l->conn), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0)
+		return false;
+	fd = docker_proc_open("/proc", (long) peer.pid, l->where.id);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Once the socket is connected and before libpq sends anything (not even
+ * the user's name): is the peer the container's? False (finished) when
+ * not. */
+static bool
+local_peer_checked(Local *l)
+{
+	ConnStatusType st = PQstatus(l->conn);
+
+	if (l->peer_checked || (st != CONNECTION_MADE && st != CONNECTION_OK))
+		return true;
+	l->peer_checked = true;
+	if (peer_is_the_containers(l))
+		return true;
+	local_finish(l, false, "the server on that socket is not the container's");
+	return false;
+}
+
 /* Move one connection on after poll said its socket is ready (or not). */
 static void
 local_step(Local *l, bool ready)
@@ -278,11 +320,15 @@ local_step(Local *l, bool ready)
 		local_finish(l, false, "no answer in time");
 		return;
 	}
+	if (!local_peer_checked(l))
+		return;
 	l->want = PQconnectPoll(l->conn);
 	if (l->want == PGRES_POLLING_FAILED)
 		local_finish(l, false, NULL);
 	else if (l->want == PGRES_POLLING_OK)
 	{
+		if (!local_peer_checked(l))
+			return;
 		/* single-row mode: a result is never held whole before it is bounded */
 		if (!PQsendQuery(l->conn, l->job->sql) || !PQsetSingleRowMode(l->conn))
 		{

@@ -10,7 +10,12 @@
 #include <criterion/redirect.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lab.h"
 #include "pg/pg_fixture.h"
@@ -180,4 +185,70 @@ Test(pg_local_lab, refused_socket_falls_back_to_exec)
 	pg_rows_free(&fallback);
 	sb_free(&log);
 	sb_free(&out);
+}
+
+/* A socket in the container's directory served by a process outside it
+ * (as a link swapped in after the check would be): the peer is not the
+ * container's, so libpq never sends it the user's name; the job goes to
+ * the exec (whose psql finds that listener too, which hangs up: the job
+ * fails, logged). */
+Test(pg_local_lab, a_socket_served_from_outside_is_refused)
+{
+	StrBuf log = STRBUF_INIT, pid = STRBUF_INIT;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ready[2];
+	pid_t child;
+	char c;
+
+	pgtest_source_start("pgfold-lab/postgres:15", "pgf_local_out", container, sizeof(container),
+						&docker);
+	cr_assert(lab_sh_capture(&pid, "docker inspect -f '{{.State.Pid}}' %s", container));
+	while (pid.len > 0 && (pid.data[pid.len - 1] == '\n' || pid.data[pid.len - 1] == ' '))
+		pid.data[--pid.len] = '\0';
+	/* the server keeps running; its socket file is gone */
+	cr_assert_eq(lab_sh("docker exec %s rm -f /run/postgresql/.s.PGSQL.5432", container), 0);
+	cr_assert(str_format(sa.sun_path, sizeof(sa.sun_path),
+						 "/proc/%s/root/run/postgresql/.s.PGSQL.5432", sb_str(&pid)));
+	cr_assert_eq(pipe(ready), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0)
+	{
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0 || listen(fd, 16) != 0)
+			_exit(1);
+		(void) !write(ready[1], "x", 1);
+		for (;;)
+		{
+			int c2 = accept(fd, NULL, NULL);
+
+			if (c2 >= 0)
+				close(c2);   /* hang up on whoever it is */
+		}
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the listener did not start");
+
+	PgxRowsJob job = { .container = container, .user = "src", .db = "app",
+					   .sql = kinds_sql, .ncols = NCOLS };
+	char buf[8192];
+	size_t n;
+
+	cr_redirect_stderr();
+	log_set_level(LOG_DEBUG);
+	cr_assert_eq(unsetenv("PGFOLD_EXEC_ONLY"), 0);
+	cr_assert(pgx_query_rows_many(docker, &job, 1));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	unlink(sa.sun_path);
+	fflush(stderr);
+	n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stderr());
+	sb_append(&log, buf, n);
+	cr_assert_not_null(strstr(sb_str(&log), "the server on that socket is not the container's"),
+					   "%s", sb_str(&log));
+	cr_assert_null(strstr(sb_str(&log), "answered over its socket"), "%s", sb_str(&log));
+	cr_assert_not(job.ok, "the exec's psql met the same listener");
+	pg_rows_free(&job.rows);
+	sb_free(&log);
+	sb_free(&pid);
 }
