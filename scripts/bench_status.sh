@@ -3,10 +3,11 @@
 # each with a running dedicated postgres 15 container and an app? Needs
 # `make lab`. Removes everything it creates.
 # PGFOLD_BENCH_BASELINE=/path/to/an/older/pgfold runs it side by side with
-# build/pgfold, alternating, three times each (compare medians).
+# build/pgfold (or PGFOLD_BENCH_BIN), alternating, three times each (compare
+# medians), and checks the two print the same facts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PGFOLD=$PWD/build/pgfold
+PGFOLD=${PGFOLD_BENCH_BIN:-$PWD/build/pgfold}
 N=${PGFOLD_BENCH_SERVICES:-50}
 PORT=${PGFOLD_BENCH_PORT:-55999}
 ROOT=$(mktemp -d /tmp/pgfold-status-XXXXXX)
@@ -57,15 +58,29 @@ for i in $(seq -w 1 "$N"); do
   for _ in $(seq 120); do docker exec "$ID-db-$i" pg_isready -q -U "u$i" -d "db$i" 2>/dev/null && break; sleep 1; done
 done
 BASELINE=${PGFOLD_BENCH_BASELINE:-}
+# `status` (text) ends with the savings footer (container stats, /system/df);
+# `status --json` is the services' facts alone. Both are timed.
 for k in 1 2 3; do
   if [ -n "$BASELINE" ]; then
     /usr/bin/time -f "baseline: status on $N services: %e s wall, %M KiB peak RSS" "$BASELINE" --root "$ROOT" status >"$ROOT/base.txt"
   fi
   /usr/bin/time -f "status on $N services: %e s wall, %M KiB peak RSS" "$PGFOLD" --root "$ROOT" status >"$ROOT/out.txt"
+  if [ -n "$BASELINE" ]; then
+    /usr/bin/time -f "baseline: status --json on $N services: %e s wall, %M KiB peak RSS" "$BASELINE" --root "$ROOT" --json status >"$ROOT/base.json"
+  fi
+  /usr/bin/time -f "status --json on $N services: %e s wall, %M KiB peak RSS" "$PGFOLD" --root "$ROOT" --json status >"$ROOT/out.json"
 done
-if [ -n "$BASELINE" ] && ! diff <(awk 'NR > 1 { print $1, $2, $3, $4 }' "$ROOT/base.txt") \
-     <(awk 'NR > 1 { print $1, $2, $3, $4 }' "$ROOT/out.txt") >/dev/null; then
-  echo "the two binaries report different facts:" >&2
-  diff "$ROOT/base.txt" "$ROOT/out.txt" >&2 || true
+if [ -n "$BASELINE" ]; then
+  # the facts of every service: the text's service lines (not the footer's
+  # live memory figures), and the whole JSON
+  svc_lines='NR > 1 && $2 ~ /^(ready|migrated|attention|blocked|retired)$/ { print $1, $2, $3, $4 }'
+  if ! diff <(awk "$svc_lines" "$ROOT/base.txt") <(awk "$svc_lines" "$ROOT/out.txt") >/dev/null \
+     || ! cmp -s "$ROOT/base.json" "$ROOT/out.json"; then
+    echo "the two binaries report different facts:" >&2
+    diff "$ROOT/base.txt" "$ROOT/out.txt" >&2 || true
+    diff "$ROOT/base.json" "$ROOT/out.json" >&2 || true
+  else
+    echo "same facts: status's lines (service, state, container, database) and status --json byte for byte"
+  fi
 fi
 awk 'NR > 1 { print $2 }' "$ROOT/out.txt" | sort | uniq -c

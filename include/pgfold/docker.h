@@ -276,4 +276,25 @@ bool docker_demux_feed(DockerDemux *dm, const char *buf, size_t len,
 /* True when the stream ended on a frame boundary (not truncated). */
 bool docker_demux_at_boundary(const DockerDemux *dm);
 
+/* ---- a container's files from the host (procroot.c) --------------------- */
+
+/* The engine is this machine's (a Unix socket), not a remote one. */
+bool docker_is_local(const DockerClient *client);
+
+/* True when a /proc/<pid>/cgroup text (len bytes) names the container's
+ * full 64-hex id as a whole word. Pure: unit-tested on its own. */
+bool docker_cgroup_names(const char *text, size_t len, const char *id);
+
+/* <proc_root>/<pid> opened (O_DIRECTORY, close-on-exec) once its cgroup
+ * file proves it is container id's process (State.Pid of its inspect and
+ * its full Id); proc_root is "/proc" (tests give a fake tree). -1 when not
+ * proven: another pid namespace, a remote engine, a stopped container
+ * (said at debug level only: the caller has another way). */
+int docker_proc_open(const char *proc_root, long pid, const char *id);
+
+/* The directory at path inside the process's root filesystem (procfd from
+ * docker_proc_open), symlinks resolved within that root (openat2,
+ * RESOLVE_IN_ROOT): an O_PATH fd, or -1 (debug log). */
+int docker_proc_open_in_root(int procfd, const char *path);
+
 #endif

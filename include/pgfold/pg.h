@@ -13,6 +13,10 @@
  *    referenced as :"name" for identifiers and :'name' for literals, quoted
  *    by psql with libpq's escaping). Nothing is ever interpolated by a shell
  *    or by us.
+ *    pgx_query_rows_many (status's questions) takes a shortcut where it
+ *    can: the server's own Unix socket reached from the host through the
+ *    container's /proc/<pid>/root (local.c), same user, database and SQL,
+ *    same fields; the exec for the rest.
  *
  * psql output format (decision): unaligned, tuples only, with a NUL byte
  * after every field (`-A -t -z -0`: field and record separators are both
@@ -239,8 +243,10 @@ typedef struct PgxRowsJob
 } PgxRowsJob;
 
 /* The jobs, several at once (in different containers, or the same): for
- * the questions `status` asks every dedicated database. False only when
- * interrupted; each job says how it went. */
+ * the questions `status` asks every dedicated database. Those whose server
+ * the host reaches on its own socket are asked there with libpq (local.c;
+ * not with PGFOLD_EXEC_ONLY=1), the others by exec; the rows are the same.
+ * False only when interrupted; each job says how it went. */
 bool pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n);
 
 /* Poll pg_isready inside the container (quietly) for up to timeout_s until

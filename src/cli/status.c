@@ -106,39 +106,72 @@ env_value(json_t *env, const char *key)
 	return NULL;
 }
 
-static void
-measure(DockerClient *docker, HostPostgres *h)
+/* The user and database a running one is asked as, from its inspect
+ * (POSTGRES_USER / POSTGRES_DB, as its entrypoint made them): false when
+ * it is not running or cannot be inspected. *user is owned. */
+static bool
+measure_as(DockerClient *docker, HostPostgres *h, char **user)
 {
 	json_t *info = NULL;
 	bool found = false;
-	PgRows rows = PGROWS_INIT;
 
 	if (strcmp(h->state, "running") != 0
 		|| !docker_inspect_container(docker, h->id, &info, &found) || !found)
 	{
 		json_decref(info);
-		return;
+		return false;
 	}
 
 	json_t *env = json_object_get(json_object_get(info, "Config"), "Env");
-	const char *user = env_value(env, "POSTGRES_USER");
+	const char *u = env_value(env, "POSTGRES_USER");
 	const char *db = env_value(env, "POSTGRES_DB");
 
-	user = user && user[0] ? user : "postgres";
-	h->database = xstrdup(db && db[0] ? db : user);
-	if (pgx_query_rows(docker, h->container, user, h->database, measure_sql, NULL, 4, &rows)
-		&& rows.nrows == 1)
+	*user = xstrdup(u && u[0] ? u : "postgres");
+	h->database = xstrdup(db && db[0] ? db : *user);
+	json_decref(info);
+	return true;
+}
+
+/* Every running one measured, all asked at once (pgx_query_rows_many: over
+ * their own sockets where the host reaches them, else by exec). */
+static void
+measure_all(DockerClient *docker, HostPostgres *found, size_t count)
+{
+	PgxRowsJob *jobs = xcalloc(count ? count : 1, sizeof(PgxRowsJob));
+	HostPostgres **of = xcalloc(count ? count : 1, sizeof(HostPostgres *));
+	char **users = xcalloc(count ? count : 1, sizeof(char *));
+	size_t n = 0;
+	bool asked;
+
+	for (size_t i = 0; i < count; i++)
+		if (measure_as(docker, &found[i], &users[n]))
+		{
+			of[n] = &found[i];
+			jobs[n] = (PgxRowsJob) { .container = found[i].container, .user = users[n],
+									 .db = found[i].database, .sql = measure_sql, .ncols = 4 };
+			n++;
+		}
+	asked = n > 0 && pgx_query_rows_many(docker, jobs, n);   /* false: interrupted */
+	for (size_t k = 0; k < n; k++)
 	{
-		h->version = xstrdup(pg_rows_get(&rows, 0, 0));
+		HostPostgres *h = of[k];
 		long size = 0;
 
-		if (str_to_long(pg_rows_get(&rows, 0, 1), 0, LONG_MAX, &size))
-			h->size_bytes = size;
-		h->locale = xstrdup(pg_rows_get(&rows, 0, 2));
-		h->extensions = xstrdup(pg_rows_get(&rows, 0, 3));
+		if (asked && jobs[k].ok && jobs[k].rows.nrows == 1)
+		{
+			h->version = xstrdup(pg_rows_get(&jobs[k].rows, 0, 0));
+			if (str_to_long(pg_rows_get(&jobs[k].rows, 0, 1), 0, LONG_MAX, &size))
+				h->size_bytes = size;
+			h->locale = xstrdup(pg_rows_get(&jobs[k].rows, 0, 2));
+			h->extensions = xstrdup(pg_rows_get(&jobs[k].rows, 0, 3));
+		}
+		pg_rows_free(&jobs[k].rows);
 	}
-	pg_rows_free(&rows);
-	json_decref(info);
+	for (size_t k = 0; k < count; k++)
+		free(users[k]);
+	free(users);
+	free(of);
+	free(jobs);
 }
 
 static const char *
@@ -183,7 +216,10 @@ status_all(const GlobalOptions *opts, bool json)
 	if (!docker_connect(&docker) || !docker_list_containers(docker, &all, &list))
 		rc = EXIT_ENGINE;
 	else
+	{
 		service_discover_postgres(list, &found, &count);
+		measure_all(docker, found, count);
+	}
 	if (rc == EXIT_OK && !json)
 		printf("%-16s %-16s %-28s %-8s %-7s %10s  %-12s %s\n", "PROJECT", "SERVICE", "CONTAINER",
 			   "STATE", "VERSION", "SIZE", "LOCALE", "EXTENSIONS / FROM");
@@ -193,7 +229,6 @@ status_all(const GlobalOptions *opts, bool json)
 		const char *role = strcmp(h->container, cfg.shared_container) == 0 ? "shared" : "dedicated";
 		char size[32] = "-";
 
-		measure(docker, h);
 		/* a stopped dedicated container is what a migration leaves: what
 		 * still names it in the stack's files (cheap, bounded) */
 		long left = strcmp(role, "dedicated") == 0 && strcmp(h->state, "running") != 0

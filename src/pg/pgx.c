@@ -214,6 +214,7 @@ pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n)
 	StrBuf *outs = xcalloc(n ? n : 1, sizeof(StrBuf));
 	StrBuf *errs = xcalloc(n ? n : 1, sizeof(StrBuf));
 	bool *ready = xcalloc(n ? n : 1, sizeof(bool));
+	bool *answered = xcalloc(n ? n : 1, sizeof(bool));
 	size_t m = 0;
 	size_t *job_of = xcalloc(n ? n : 1, sizeof(size_t));
 	bool ok;
@@ -222,6 +223,13 @@ pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n)
 	{
 		jobs[i].ok = false;
 		jobs[i].rows = (PgRows) PGROWS_INIT;
+	}
+	/* the servers whose socket the host reaches need no exec (local.c) */
+	pgx_local_rows_many(docker, jobs, n, answered);
+	for (size_t i = 0; i < n; i++)
+	{
+		if (answered[i])
+			continue;
 		if (!psql_call_init(&calls[i], docker, jobs[i].container, jobs[i].user, jobs[i].db, NULL))
 			continue;
 		ready[i] = true;
@@ -253,6 +261,7 @@ pgx_query_rows_many(DockerClient *docker, PgxRowsJob *jobs, size_t n)
 	free(outs);
 	free(errs);
 	free(ready);
+	free(answered);
 	free(job_of);
 	return ok;
 }
