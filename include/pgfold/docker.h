@@ -136,6 +136,12 @@ bool docker_remove_volume(DockerClient *client, const char *name, bool *gone);
  * (caller decrefs). */
 bool docker_volume_sizes(DockerClient *client, json_t **sizes);
 
+/* The same for the named volumes only: measured on this host when the
+ * engine is local and they are plain local volumes pgfold may read
+ * (volsize.c: as the engine counts), else docker_volume_sizes. */
+bool docker_volume_sizes_of(DockerClient *client, const char *const *names, size_t n,
+							json_t **sizes);
+
 /* One container's memory, from `GET /containers/{id}/stats?stream=false`. */
 typedef struct DockerMemory
 {
@@ -291,6 +297,26 @@ bool docker_cgroup_names(const char *text, size_t len, const char *id);
  * proven: another pid namespace, a remote engine, a stopped container
  * (said at debug level only: the caller has another way). */
 int docker_proc_open(const char *proc_root, long pid, const char *id);
+
+/* A small file of the process's /proc directory (procfd) into buf; false
+ * when unreadable or when it fills buf (more than such a file holds). */
+bool docker_proc_read(int procfd, const char *name, char *buf, size_t size, size_t *len);
+
+/* The memory cgroup of a /proc/<pid>/cgroup text: the path of the v1
+ * hierarchy with the memory controller (*v2 false), else the unified one
+ * ("0::PATH", *v2 true). False when there is none or it climbs ("..").
+ * Pure: unit-tested on its own. */
+bool docker_cgroup_memory_path(const char *text, size_t len, char *out, size_t size, bool *v2);
+
+/* Bytes in use as `docker stats` shows them (usage minus inactive page
+ * cache) from the cgroup files under sys_root ("/sys/fs/cgroup"; tests give
+ * a fake tree): v2 memory.current and memory.stat's inactive_file, v1
+ * memory/<path>/memory.usage_in_bytes and total_inactive_file. */
+bool docker_cgroup_memory_read(const char *sys_root, const char *path, bool v2, long long *usage);
+
+/* Both, for the container whose main process is pid (proven first). */
+bool docker_cgroup_memory(const char *proc_root, const char *sys_root, long pid, const char *id,
+						  long long *usage);
 
 /* The directory at path inside the process's root filesystem (procfd from
  * docker_proc_open), symlinks resolved within that root (openat2,

@@ -1,9 +1,10 @@
 /*
  * status_savings.c — the footer of `pgfold status` and `status --all`:
  * what folding saves. The dedicated postgres containers running, stopped
- * and retired, the memory the running ones use now (one one-shot stats
- * request each, all at once: docker_memory_many) and the disk their
- * volumes hold (GET /system/df), next to the shared instance's own memory
+ * and retired, the memory the running ones use now (docker_memory_many:
+ * their cgroups, else one stats request each, all at once) and the disk
+ * their volumes hold (docker_volume_sizes_of: measured on the host, else
+ * GET /system/df), next to the shared instance's own memory
  * and the size of its databases.
  *
  * `status` counts the stack's services (a migrated service's dedicated
@@ -169,7 +170,13 @@ measure(DockerClient *docker, const Config *cfg, json_t *list, Savings *s)
 	s->shared_memory = shared != NULL && entry_running(shared) && mem[k - 1].ok
 		? mem[k - 1].usage : -1;
 	s->disk = 0;
-	if (json_object_size(names) > 0 && docker_volume_sizes(docker, &sizes))
+	const char **wanted = xcalloc(json_object_size(names) + 1, sizeof(char *));
+	size_t nw = 0;
+	const char *vname;
+
+	json_object_foreach(names, vname, v)
+		wanted[nw++] = vname;
+	if (nw > 0 && docker_volume_sizes_of(docker, wanted, nw, &sizes))
 	{
 		const char *name;
 
@@ -183,6 +190,7 @@ measure(DockerClient *docker, const Config *cfg, json_t *list, Savings *s)
 	else if (json_object_size(names) > 0)
 		s->disk = -1;
 	log_set_level(level);
+	free(wanted);
 	json_decref(sizes);
 	json_decref(names);
 	free(mem);

@@ -66,8 +66,8 @@ docker_cgroup_names(const char *text, size_t len, const char *id)
 	return false;
 }
 
-static bool
-read_small(int dirfd, const char *name, char *buf, size_t size, size_t *len)
+bool
+docker_proc_read(int dirfd, const char *name, char *buf, size_t size, size_t *len)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	size_t n = 0;
@@ -110,7 +110,7 @@ docker_proc_open(const char *proc_root, long pid, const char *id)
 		log_debug("container %.12s: pid %ld not visible here (%s)", id, pid, strerror(errno));
 		return -1;
 	}
-	if (!read_small(fd, "cgroup", text, sizeof(text), &len) || !docker_cgroup_names(text, len, id))
+	if (!docker_proc_read(fd, "cgroup", text, sizeof(text), &len) || !docker_cgroup_names(text, len, id))
 	{
 		log_debug("container %.12s: pid %ld here is not its process (cgroup)", id, pid);
 		close(fd);

@@ -151,8 +151,9 @@ Test(retire, refusals_retire_then_rollback)
 }
 
 /* The footer of `status` against the engine's own figures: the stopped
- * dedicated container's volume (GET /system/df), the shared container's
- * memory (its stats), the shared databases' size (the server's); after a
+ * dedicated container's volume (GET /system/df; pgfold measures it on the
+ * host), the shared container's memory (its stats; pgfold reads its
+ * cgroup), the shared databases' size (the server's); after a
  * retire it counts one retired and no volume. */
 Test(retire, footer)
 {
@@ -198,6 +199,8 @@ Test(retire, footer)
 
 	/* the dedicated container running: its memory, as the engine says */
 	cr_assert_eq(lab_sh("docker start %s >/dev/null", mig_name(&stack.s, mig_docmost.db_container)), 0);
+	/* its memory read now (cgroup), not a second later: the server up first */
+	cr_assert(lab_wait_ready(mig_name(&stack.s, mig_docmost.db_container), 60));
 	mig_pgfold(&stack.s, &r, NULL, "status", NULL);
 	mig_expect_exit(&r, 0, "status");
 	line = strstr(sb_str(&r.out), "dedicated postgres: 1 running (");
