@@ -38,22 +38,19 @@ memory_of(const DockerResponse *resp, long long *usage)
 	return *usage >= 0;
 }
 
-/* A local engine's containers: their main process proven (procroot.c)
- * and their cgroup's memory read on the host, all inspects at once. The
- * rest stay !ok for the stats request. PGFOLD_ENGINE_STATS=1 (tests) asks
- * the engine for all of them. */
+/* Inspects in flight at once: each is a connection and a body of ~10 KiB;
+ * they answer at once, so a window only bounds the memory. */
+#define INSPECT_WINDOW 16
+
+/* items[from, to): inspected together, each proven and read. */
 static void
-memory_from_cgroups(DockerClient *client, DockerMemory *items, size_t n)
+memory_window(DockerClient *client, DockerMemory *items, size_t from, size_t to)
 {
-	const char *force = getenv("PGFOLD_ENGINE_STATS");
-	DockerBatchItem *batch;
+	DockerBatchItem batch[INSPECT_WINDOW];
+	size_t of[INSPECT_WINDOW], m = 0;
 
-	if (n == 0 || !docker_is_local(client) || (force != NULL && strcmp(force, "1") == 0))
-		return;
-	batch = xcalloc(n, sizeof(DockerBatchItem));
-	size_t *of = xcalloc(n, sizeof(size_t)), m = 0;
-
-	for (size_t i = 0; i < n; i++)
+	memset(batch, 0, sizeof(batch));
+	for (size_t i = from; i < to; i++)
 	{
 		const char *name;
 
@@ -80,8 +77,20 @@ memory_from_cgroups(DockerClient *client, DockerMemory *items, size_t n)
 		json_decref(doc);
 		docker_response_free(&batch[k].resp);
 	}
-	free(batch);
-	free(of);
+}
+
+/* A local engine's containers: their main process proven (procroot.c)
+ * and their cgroup's memory read on the host. The rest stay !ok for the
+ * stats request. PGFOLD_ENGINE_STATS=1 (tests) asks the engine for all. */
+static void
+memory_from_cgroups(DockerClient *client, DockerMemory *items, size_t n)
+{
+	const char *force = getenv("PGFOLD_ENGINE_STATS");
+
+	if (n == 0 || !docker_is_local(client) || (force != NULL && strcmp(force, "1") == 0))
+		return;
+	for (size_t from = 0; from < n; from += INSPECT_WINDOW)
+		memory_window(client, items, from, from + INSPECT_WINDOW < n ? from + INSPECT_WINDOW : n);
 }
 
 bool

@@ -87,12 +87,17 @@ local_dir(json_t *doc)
 	return dir;
 }
 
+/* Inspects in flight at once (a connection each). */
+#define VOLUME_WINDOW 16
+
+/* names[0, n) (at most VOLUME_WINDOW): inspected together, each walked. */
 static bool
-sizes_on_host(DockerClient *client, const char *const *names, size_t n, json_t *sizes)
+sizes_window(DockerClient *client, const char *const *names, size_t n, json_t *sizes)
 {
-	DockerBatchItem *batch = xcalloc(n ? n : 1, sizeof(DockerBatchItem));
+	DockerBatchItem batch[VOLUME_WINDOW];
 	bool ok = true;
 
+	memset(batch, 0, sizeof(batch));
 	for (size_t i = 0; ok && i < n; i++)
 	{
 		const char *name;
@@ -118,7 +123,17 @@ sizes_on_host(DockerClient *client, const char *const *names, size_t n, json_t *
 		json_decref(doc);
 		docker_response_free(&batch[i].resp);
 	}
-	free(batch);
+	return ok;
+}
+
+static bool
+sizes_on_host(DockerClient *client, const char *const *names, size_t n, json_t *sizes)
+{
+	bool ok = true;
+
+	for (size_t from = 0; ok && from < n; from += VOLUME_WINDOW)
+		ok = sizes_window(client, names + from, n - from < VOLUME_WINDOW ? n - from : VOLUME_WINDOW,
+						  sizes);
 	return ok;
 }
 
