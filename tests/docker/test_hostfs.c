@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dtest.h"
+#include "fsutil/fstest.h"
 #include "lab.h"
 #include "pgfold/docker.h"
 #include "pgfold/str.h"
@@ -25,13 +26,9 @@ static void
 write_file(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX];
-	FILE *f;
 
-	cr_assert(str_format(path, sizeof(path), "%s/%s", dir, name));
-	f = fopen(path, "w");
-	cr_assert_not_null(f, "%s", path);
-	fputs(text, f);
-	fclose(f);
+	fst_join(path, dir, name);
+	fst_put(path, text, strlen(text));
 }
 
 static void
@@ -46,17 +43,13 @@ make_dirs(const char *path)
 static void
 setup(void)
 {
-	str_copy(root, sizeof(root), "/tmp/pgfold-hostfs-XXXXXX");
-	cr_assert_not_null(mkdtemp(root));
+	fst_mkdtemp(root);
 }
 
 static void
 teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	str_format(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_expect_eq(system(cmd), 0);
+	fst_rm_rf(root);
 }
 
 TestSuite(docker_hostfs, .init = setup, .fini = teardown);
