@@ -54,6 +54,8 @@ int str_hexval(char c);
 
 /* Entries of a NULL-terminated string vector (argv, env); 0 for NULL. */
 size_t str_vec_len(const char *const *v);
+/* Free a NULL-terminated vector of owned strings, and the vector. */
+void str_vec_free(char **v);
 
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);

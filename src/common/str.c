@@ -183,6 +183,14 @@ str_vec_len(const char *const *v)
 	return n;
 }
 
+void
+str_vec_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 const char *
 sb_str(const StrBuf *sb)
 {

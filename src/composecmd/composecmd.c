@@ -173,9 +173,7 @@ composecmd_up_args(const ComposeInvocation *inv, const StackService *svc, int sk
 void
 composecmd_argv_free(char **argv)
 {
-	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
-		free(argv[i]);
-	free(argv);
+	str_vec_free(argv);
 }
 
 static bool

@@ -549,7 +549,5 @@ stack_others_has(char *const *others, const char *key)
 void
 stack_others_free(char **others)
 {
-	for (size_t i = 0; others != NULL && others[i] != NULL; i++)
-		free(others[i]);
-	free(others);
+	str_vec_free(others);
 }
