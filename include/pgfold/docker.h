@@ -114,6 +114,10 @@ int docker_stop_grace(json_t *inspect);
 const char *docker_inspect_label(json_t *inspect, const char *key);
 const char *docker_inspect_env(json_t *inspect, const char *name); /* Config.Env */
 bool docker_inspect_running(json_t *inspect);
+/* Where host_path (absolute, canonical) is seen inside the container
+ * through one of its bind mounts (Mounts, Type "bind", the longest Source
+ * holding it): written to out; false when none holds it. Pure. */
+bool docker_inspect_bind_path(json_t *inspect, const char *host_path, char *out, size_t size);
 /* Its networking: *mode = HostConfig.NetworkMode ("host", "none",
  * "default", a network name, "container:ID"; NULL when absent) and the
  * names of NetworkSettings.Networks it is attached to, sorted. Owned. */

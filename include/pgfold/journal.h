@@ -64,7 +64,11 @@
  *   stop-apps       containers, names, file_apps
  *   role            role, action, db, tmp_db, source_container, source_user,
  *                   source_db, project
- *   stream          dump, sha256, bytes, seconds, ...
+ *   stream          dump, sha256, bytes, seconds, ..., jobs, route, sections
+ *                   (jobs > 1: the pipe restored pre-data and data only)
+ *   post-data       jobs, route, seconds (indexes, constraints, triggers
+ *                   restored with pg_restore -j from the dump; jobs 1: the
+ *                   stream restored the whole archive, nothing to do)
  *   ownership, carry-roles (--with-roles), properties, analyze
  *   verify          tables, rows, ..., deep
  *   files           service_sha256, override, env_keys, env_file, app_files
@@ -89,6 +93,7 @@
 #define MIG_STEP_STOP           "stop-apps"
 #define MIG_STEP_ROLE           "role"
 #define MIG_STEP_STREAM         "stream"
+#define MIG_STEP_POST_DATA      "post-data"       /* --jobs: after the stream */
 #define MIG_STEP_OWNERSHIP      "ownership"
 #define MIG_STEP_CARRY          "carry-roles"     /* --with-roles only */
 #define MIG_STEP_PROPERTIES     "properties"

@@ -33,6 +33,10 @@
  * (preflight.h: CONN_LIMIT_FROM_EVIDENCE). */
 #define MIGRATE_DEFAULT_CONNECTION_LIMIT 20
 
+/* --jobs auto (the default): jobs.c decides from the source and the route. */
+#define MIGRATE_JOBS_AUTO 0
+#define MIGRATE_JOBS_MAX 64
+
 typedef struct MigrateOptions
 {
 	const char *db;                /* --db */
@@ -50,18 +54,54 @@ typedef struct MigrateOptions
 	bool        files_edited;      /* --files-edited: the operator changed the
 									* app files pgfold cannot rewrite */
 	bool        rehearse;          /* plan --rehearse */
+	int         jobs;              /* --jobs N, or MIGRATE_JOBS_AUTO */
 	bool        json;
 } MigrateOptions;
 
 /* `plan SERVICE` / `migrate SERVICE --dry-run`. Returns the exit code. */
 int migrate_plan(App *app, size_t index, const MigrateOptions *opts);
 
+/* ---- --jobs (src/migrate/jobs.c) --------------------------------------- */
+
+/* How the dump file reaches the pg_restore -j of the post-data section. */
+typedef enum JobsRoute
+{
+	JOBS_ROUTE_PIPE,    /* none: jobs 1, the pipe restores the whole archive */
+	JOBS_ROUTE_MOUNT,   /* a bind mount of the shared container holds it */
+	JOBS_ROUTE_LOCAL,   /* this host's pg_restore, over TCP */
+} JobsRoute;
+
+typedef struct JobsPlan
+{
+	int       jobs;               /* 1: one pipe, the whole archive */
+	JobsRoute route;
+	char      dir[PATH_MAX];      /* MOUNT: the journal dir inside the shared container */
+	char      why[PATH_MAX + 512];/* for plan and the log */
+} JobsPlan;
+
+/* The automatic rule (measured: docs/BENCHMARKS.md, "--jobs"): JOBS_AUTO_JOBS
+ * when the source holds at least JOBS_AUTO_MIN_BYTES and its indexes are at
+ * least JOBS_AUTO_MIN_INDEX_PCT % of it; else 1. Pure. */
+#define JOBS_AUTO_MIN_BYTES      ((int64_t) 256 << 20)
+#define JOBS_AUTO_MIN_INDEX_PCT  25
+#define JOBS_AUTO_JOBS           2
+int migrate_jobs_auto(int64_t db_size, int64_t index_bytes);
+const char *migrate_jobs_route_name(JobsRoute route);   /* "pipe", "bind-mount", "local" */
+
+/* Decide the jobs and route for requested (--jobs N, or MIGRATE_JOBS_AUTO)
+ * from the pre-flight's source facts and the routes there are. An explicit
+ * N > 1 with no route: one error naming the fix, exit hint EXIT_USAGE,
+ * false (before anything is stopped); auto falls back to 1, jp->why says. */
+bool migrate_jobs_decide(App *app, const Preflight *pf, int requested, JobsPlan *jp);
+/* The path that pg_restore -j reads for the dump written at dump. */
+bool migrate_jobs_file(const JobsPlan *jp, const char *dump, char *out, size_t size);
+
 /* `plan SERVICE --rehearse` (rehearse.c), once the plan could go ahead:
  * the data part of the migration (stream, ownership, analyze, verify) into
  * a scratch database and role while the apps run, timed, then dropped.
  * Prints the phases, or with opts->json sets *out to them. Exit code. */
 int migrate_rehearse(App *app, size_t index, const Preflight *pf, const MigrateOptions *opts,
-					 json_t **out);
+					 const JobsPlan *jobs, json_t **out);
 
 /* `migrate SERVICE`. Returns the exit code. */
 int migrate_run(App *app, size_t index, const MigrateOptions *opts);
@@ -69,7 +109,7 @@ int migrate_run(App *app, size_t index, const MigrateOptions *opts);
 /* The steps in order, as runner.h runs them (steps_table.c); the first
  * MIGRATE_STEPS_BEFORE_CUTOVER can be undone, the rest are finished by a
  * re-run. Tests crash the run after each (PGFOLD_FAULT_AFTER, runner.h). */
-#define MIGRATE_STEPS_BEFORE_CUTOVER 13
+#define MIGRATE_STEPS_BEFORE_CUTOVER 14
 struct RunnerStep;
 const struct RunnerStep *migrate_steps(size_t *n);
 

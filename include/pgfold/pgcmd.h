@@ -51,6 +51,31 @@ bool pgcmd_dumpall_globals_shared(PgCommand *pc, const Config *cfg);
  * instance (its container, or locally). */
 bool pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db);
 
+/* Which sections of the archive a restore takes: --jobs splits the
+ * archive at the data's end, so the part pg_restore would run one item at
+ * a time (indexes, constraints, triggers) runs in parallel from the file. */
+typedef enum PgcmdPart
+{
+	PGCMD_WHOLE,
+	PGCMD_PRE_DATA_AND_DATA,    /* --section=pre-data --section=data */
+} PgcmdPart;
+
+bool pgcmd_restore_shared_part(PgCommand *pc, const Config *cfg, const char *db,
+							   PgcmdPart part);
+
+/* pg_restore --jobs=jobs --section=post-data (and the flags above) of
+ * file into db: by exec in the shared container, file the path as that
+ * container sees it; or local, this host's pg_restore over TCP with the
+ * passfile. A post-data item carries no data block, so a file a pipe wrote
+ * (no data offsets) serves. */
+bool pgcmd_restore_shared_post_data(PgCommand *pc, const Config *cfg, const char *db,
+									const char *file, int jobs, bool local);
+
+/* "pg_restore (PostgreSQL) 15.5 (Debian ...)" -> 15; -1 when not that. */
+int pgcmd_version_major(const char *text);
+/* This host's pg_restore major, -1 when there is none. */
+int pgcmd_local_restore_major(void);
+
 /* pg_restore --exit-on-error into db inside container, as user, keeping
  * ownership with --role-less --no-owner (objects owned by user). */
 bool pgcmd_restore_in_container(PgCommand *pc, const char *container,

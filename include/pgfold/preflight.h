@@ -79,6 +79,7 @@ typedef struct SourceFacts
 	bool     known;
 	int      version_num;
 	int64_t  db_size;
+	int64_t  index_bytes;        /* its user indexes (what post-data rebuilds); 0 none/unknown */
 	char    *encoding;
 	char    *collate;
 	char    *ctype;

@@ -60,6 +60,10 @@ typedef struct StreamSpec
 	 * sink logs why). */
 	bool               (*consumer_output)(void *ctx, const char *buf, size_t len);
 	void                *consumer_output_ctx;
+	/* The consumer reads a file of its own (pg_restore -j FILE, fed
+	 * input_file /dev/null): no byte in is expected, not "no data". The
+	 * rest holds: its exit, its stderr, Ctrl-C stopping it in its container. */
+	bool                 input_may_be_empty;
 } StreamSpec;
 
 #define STREAM_STDERR_KEEP (16 * 1024)    /* tail of each stderr kept */

@@ -15,7 +15,8 @@ const char cli_migrate_usage[] =
 	"usage: pgfold migrate SERVICE [--yes] [--no-apply] [--deep] [--keep-app-stopped]\n"
 	"                      [--db NAME] [--role NAME] [--connection-limit N]\n"
 	"                      [--ignore-migration-state] [--drop-grants | --with-roles]\n"
-	"                      [--files-edited] [--dry-run] [--verify] [--json]\n"
+	"                      [--files-edited] [--jobs N|auto] [--dry-run] [--verify]\n"
+	"                      [--json]\n"
 	"\n"
 	"Move SERVICE's database from its dedicated postgres container into the shared\n"
 	"instance and switch the service over: stop its apps, stream pg_dump into\n"
@@ -53,6 +54,14 @@ const char cli_migrate_usage[] =
 	"  --files-edited      the apps' own files that name the database in a\n"
 	"                      format pgfold does not rewrite (plan lists each\n"
 	"                      file:line) were changed by you: go on\n"
+	"  --jobs N|auto       N > 1: the stream restores tables and data, then\n"
+	"                      pg_restore -j N builds indexes, constraints and\n"
+	"                      triggers from the dump just written (the shared\n"
+	"                      container must mount the backups directory, or a\n"
+	"                      local pg_restore as new as the source must reach the\n"
+	"                      shared instance); 1: one pipe; auto (default): N = 2\n"
+	"                      when the source is large and index-heavy enough and\n"
+	"                      a route exists (`plan` says which and why)\n"
 	"  --dry-run           same as `pgfold plan SERVICE`\n"
 	"  --verify            on a migrated service: compare again with the\n"
 	"                      dedicated container, if it still exists\n"
@@ -66,7 +75,7 @@ const char cli_plan_usage[] =
 	"usage: pgfold plan SERVICE [--db NAME] [--role NAME] [--deep] [--no-apply]\n"
 	"                   [--connection-limit N] [--files-edited] [--json]\n"
 	"                   [--ignore-migration-state] [--drop-grants | --with-roles]\n"
-	"                   [--rehearse]\n"
+	"                   [--jobs N|auto] [--rehearse]\n"
 	"\n"
 	"Read-only: run every pre-flight check of a migration of SERVICE (engine,\n"
 	"source container, versions, extensions, names on the shared instance, disk\n"
@@ -80,7 +89,7 @@ const char cli_plan_usage[] =
 	"With --rehearse, while the apps keep running: stream the source into a\n"
 	"scratch database and role on the shared instance, hand it over, analyze and\n"
 	"verify it as migrate does, time every phase, drop it all, and print the\n"
-	"downtime the data part of the real run would cost.\n"
+	"downtime the data part of the real run would cost (with the same --jobs).\n"
 	"Same as `pgfold migrate SERVICE --dry-run`. Exit 0 when the migration could\n"
 	"go ahead, 3 when a check blocks it (4/5 when the engine/shared instance\n"
 	"cannot be reached).\n";
@@ -89,7 +98,8 @@ int
 cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 						  char **argv, MigrateOptions *opts, const char **service)
 {
-	long limit = CONN_LIMIT_FROM_EVIDENCE;
+	long limit = CONN_LIMIT_FROM_EVIDENCE, n = 0;
+	const char *jobs = NULL;
 	OptParser p;
 	int id;
 
@@ -114,11 +124,20 @@ cli_parse_migrate_options(const GlobalOptions *g, const char *command, int argc,
 			case OPT_WITH_ROLES: opts->with_roles = true; break;
 			case OPT_REHEARSE: opts->rehearse = true; break;
 			case OPT_CONNECTION_LIMIT: limit = p.num; break;
+			case OPT_JOBS: jobs = p.arg; break;
 		}
 	}
 	if (id == OPT_ERROR)
 		return EXIT_USAGE;
 	opts->connection_limit = (int) limit;
+	opts->jobs = MIGRATE_JOBS_AUTO;
+	if (jobs != NULL && strcmp(jobs, "auto") != 0)
+	{
+		if (!str_to_long(jobs, 1, MIGRATE_JOBS_MAX, &n))
+			return cli_usage_error(command, "--jobs takes a number from 1 to %d or \"auto\", "
+								   "not \"%s\"", MIGRATE_JOBS_MAX, jobs);
+		opts->jobs = (int) n;
+	}
 	if (opts->rehearse && strcmp(command, "plan") != 0 && !opts->dry_run)
 		return cli_usage_error(command, "--rehearse goes with plan (or migrate --dry-run): "
 							   "it times a migration without making one");

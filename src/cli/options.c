@@ -50,6 +50,8 @@ const OptRow opt_table[] = {
 	{ "--drop-grants", NULL, OPT_DROP_GRANTS, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--with-roles", NULL, OPT_WITH_ROLES, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
 	{ "--files-edited", NULL, OPT_FILES_EDITED, OPT_NONE, NULL, 0, 0, NULL, MIG, 0 },
+	/* migrate, plan: pg_restore -j for the post-data section ("auto" or a number: migrate.c) */
+	{ "--jobs", "-j", OPT_JOBS, OPT_STRING, "N or auto", 0, 0, NULL, MIG, 0 },
 	/* plan: time a migration; schema up/down/goto: apply to a scratch copy first */
 	{ "--rehearse", NULL, OPT_REHEARSE, OPT_NONE, NULL, 0, 0, NULL, MIG | OPT_CMD_SCHEMA, 0 },
 	/* rollback */

@@ -322,6 +322,55 @@ docker_inspect_env(json_t *inspect, const char *name)
 	return found;
 }
 
+/* Does dir hold path (dir itself or below it, by whole components)? */
+static size_t
+holds(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 0 || dir[0] != '/' || strncmp(dir, path, n) != 0)
+		return 0;
+	if (n == 1)
+		return 1;
+	return path[n] == '/' || path[n] == '\0' ? n : 0;
+}
+
+bool
+docker_inspect_bind_path(json_t *inspect, const char *host_path, char *out, size_t size)
+{
+	json_t *mounts = json_object_get(inspect, "Mounts"), *m;
+	size_t i, best = 0;
+	const char *dest = NULL;
+
+	json_array_foreach(mounts, i, m)
+	{
+		const char *type = json_string_value(json_object_get(m, "Type"));
+		const char *src = json_string_value(json_object_get(m, "Source"));
+		const char *dst = json_string_value(json_object_get(m, "Destination"));
+		size_t n;
+
+		if (type == NULL || strcmp(type, "bind") != 0 || src == NULL || dst == NULL
+			|| dst[0] != '/')
+			continue;
+		if ((n = holds(src, host_path)) > best)
+		{
+			best = n;
+			dest = dst;
+		}
+	}
+	if (dest == NULL)
+		return false;
+
+	const char *rest = best == 1 ? host_path : host_path + best;
+	size_t dn = strlen(dest);
+
+	while (dn > 1 && dest[dn - 1] == '/')
+		dn--;
+	return str_format(out, size, "%.*s%s", (int) (dn == 1 && rest[0] == '/' ? 0 : dn), dest, rest);
+}
+
 bool
 docker_inspect_running(json_t *inspect)
 {

@@ -373,46 +373,6 @@ counts_sink(void *ctx, const char *buf, size_t len)
 
 /* ---- which pg_restore ------------------------------------------------------ */
 
-/* "pg_restore (PostgreSQL) 15.5 (Debian ...)" → 15 */
-static int
-version_major(const char *text)
-{
-	const char *p = strstr(text, "(PostgreSQL) ");
-
-	return p ? (int) strtol(p + 13, NULL, 10) : -1;
-}
-
-/* The host's pg_restore major, -1 when there is none (not an error: the
- * shared container may have one). */
-static int
-local_restore_major(void)
-{
-	const char *argv[] = { "pg_restore", "--version", NULL };
-	char buf[256] = "";
-	int fds[2];
-	pid_t pid;
-
-	if (!proc_on_path("pg_restore") || pipe2(fds, O_CLOEXEC) != 0)
-		return -1;
-
-	ProcSpec child = { .argv = argv, .stdin_fd = PROC_DEVNULL, .stdout_fd = fds[1],
-					   .stderr_fd = PROC_DEVNULL };
-	bool started = proc_spawn(&child, &pid);
-	size_t len = 0;
-	ssize_t n;
-
-	close(fds[1]);
-	while (started && len < sizeof(buf) - 1
-		   && ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t) n : 0;
-	buf[len] = '\0';
-	close(fds[0]);
-	if (!started)
-		return -1;
-	proc_wait(pid);
-	return version_major(buf);
-}
-
 static int
 container_restore_major(App *app, const char *container)
 {
@@ -423,7 +383,7 @@ container_restore_major(App *app, const char *container)
 
 	if (docker_exec_capture(app->docker, container, &spec, NULL, 0, VERSION_OUT_MAX, &out,
 							NULL, &rc) && rc == 0)
-		major = version_major(sb_str(&out));
+		major = pgcmd_version_major(sb_str(&out));
 	sb_free(&out);
 	return major;
 }
@@ -432,7 +392,7 @@ container_restore_major(App *app, const char *container)
 static bool
 choose_tool(App *app, int need, char *container, size_t size, char *label, size_t lsize)
 {
-	int major = local_restore_major();
+	int major = pgcmd_local_restore_major();
 
 	container[0] = '\0';
 	if (major >= need)

@@ -36,11 +36,38 @@ app_container_names(App *app, size_t index, StrBuf *out)
 }
 
 static void
+describe_stream(App *app, const StackService *svc, const Preflight *pf, const JobsPlan *jp,
+				const char *stamp, int *n, StrBuf *out)
+{
+	const char *container = pf->db_container ? pf->db_container->name : svc->db_container;
+	char size[32];
+
+	stream_format_bytes((uint64_t) pf->source.db_size, size, sizeof(size));
+	sb_appendf(out, "  %d. stream pg_dump -Fc of \"%s\" (%s) in %s into backups/%s/%s_%s.dump "
+			   "(+ .sha256) and pg_restore --exit-on-error%s into \"%s\" %s%s\n", (*n)++,
+			   svc->db_name, size, container, JOURNAL_SUBDIR, service_fsname(svc), stamp,
+			   jp->jobs > 1 ? " --section=pre-data --section=data" : "", pf->names.tmp_db,
+			   app->cfg.shared_container[0] ? "in container " : "locally",
+			   app->cfg.shared_container);
+	if (jp->jobs > 1 && jp->route == JOBS_ROUTE_MOUNT)
+		sb_appendf(out, "  %d. pg_restore -j %d --section=post-data (indexes, constraints, "
+				   "triggers) into \"%s\" in container %s, reading the dump through its bind "
+				   "mount as %s/%s_%s.dump\n", (*n)++, jp->jobs, pf->names.tmp_db,
+				   app->cfg.shared_container, jp->dir, service_fsname(svc), stamp);
+	else if (jp->jobs > 1)
+		sb_appendf(out, "  %d. pg_restore -j %d --section=post-data (indexes, constraints, "
+				   "triggers) into \"%s\" on this host over %s:%d, reading the dump from "
+				   "backups/%s/%s_%s.dump\n", (*n)++, jp->jobs, pf->names.tmp_db,
+				   app->cfg.pg_host, app->cfg.pg_port, JOURNAL_SUBDIR, service_fsname(svc), stamp);
+	sb_appendf(out, "     (jobs: %s)\n", jp->why);
+}
+
+static void
 describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles *files,
-			   const MigrateOptions *opts, StrBuf *out)
+			   const MigrateOptions *opts, const JobsPlan *jp, StrBuf *out)
 {
 	const StackService *svc = &app->stack.services[index];
-	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>", size[32];
+	char stamp[JOURNAL_STAMP_LEN + 1] = "<timestamp>";
 	StrBuf apps = STRBUF_INIT, cmd = STRBUF_INIT;
 	/* the db service is gone from the file by then */
 	char **others = stack_others_services(&app->stack, index);
@@ -50,7 +77,6 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 	int n = 1;
 
 	journal_stamp(time(NULL), stamp);
-	stream_format_bytes((uint64_t) pf->source.db_size, size, sizeof(size));
 	app_container_names(app, index, &apps);
 	/* apps of the project's other files that read an app file */
 	for (size_t i = 0; i < files->app_files.count; i++)
@@ -70,11 +96,7 @@ describe_steps(App *app, size_t index, const Preflight *pf, const MigrationFiles
 			   n++, pf->names.role, pf->role_exists ? "reuse" : "create", pf->names.role);
 	sb_appendf(out, "  %d. create \"%s\" owned by \"%s\", closed to other roles, with the "
 			   "source's encoding and locale\n", n++, pf->names.tmp_db, pf->names.role);
-	sb_appendf(out, "  %d. stream pg_dump -Fc of \"%s\" (%s) in %s into backups/%s/%s_%s.dump "
-			   "(+ .sha256) and pg_restore --exit-on-error into \"%s\" %s%s\n", n++,
-			   svc->db_name, size, container, JOURNAL_SUBDIR, service_fsname(svc), stamp, pf->names.tmp_db,
-			   app->cfg.shared_container[0] ? "in container " : "locally",
-			   app->cfg.shared_container);
+	describe_stream(app, svc, pf, jp, stamp, &n, out);
 	sb_appendf(out, "  %d. check \"%s\" again for what \"dump contents\" refuses, then hand "
 			   "every object of it to \"%s\"\n", n++, pf->names.tmp_db, pf->names.role);
 	if (opts->with_roles && pf->roles.count > 0)
@@ -148,9 +170,12 @@ print_text(const StackService *svc, const Preflight *pf, const StrBuf *steps,
 
 static void
 print_json(const StackService *svc, const Preflight *pf, const StrBuf *steps,
-		   const StrBuf *sql, const StrBuf *diff, int rc, json_t *rehearsal)
+		   const StrBuf *sql, const StrBuf *diff, int rc, const JobsPlan *jp, json_t *rehearsal)
 {
 	json_t *o = preflight_json(svc, pf);
+
+	json_object_set_new(o, "jobs", json_pack("{s:i, s:s, s:s}", "jobs", jp->jobs, "route",
+											 migrate_jobs_route_name(jp->route), "why", jp->why));
 
 	json_object_set_new(o, "can_proceed", json_boolean(rc == EXIT_OK));
 	/* what the pre-flight measured (conns.c); -1 = unknown / no limit */
@@ -184,6 +209,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 							.files_edited = opts->files_edited };
 	StrBuf steps = STRBUF_INIT, sql = STRBUF_INIT, diff = STRBUF_INIT;
 	Preflight pf;
+	JobsPlan jp;
 	int rc;
 
 	preflight_run(app, index, &po, &pf);
@@ -202,6 +228,13 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 		return EXIT_OK;
 	}
 	rc = plan_exit_code(app, &pf);
+	/* the same decision migrate makes; an explicit --jobs N with no route
+	 * is refused as migrate refuses it */
+	if (!migrate_jobs_decide(app, &pf, opts->jobs, &jp))
+	{
+		preflight_free(&pf);
+		return exit_hint_get();
+	}
 
 	if (svc->problem == NULL && svc->db_service >= 0 && pf.names.db[0] != '\0')
 	{
@@ -209,7 +242,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 		 * blocking check already says why */
 		if (pf.files != NULL)
 		{
-			describe_steps(app, index, &pf, pf.files, opts, &steps);
+			describe_steps(app, index, &pf, pf.files, opts, &jp, &steps);
 			migration_files_diff(svc, pf.files, &diff);
 		}
 		if (app->shared != NULL)
@@ -222,9 +255,9 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 	{
 		json_t *rehearsal = NULL;
 		int rrc = opts->rehearse && rc == EXIT_OK
-			? migrate_rehearse(app, index, &pf, opts, &rehearsal) : EXIT_OK;
+			? migrate_rehearse(app, index, &pf, opts, &jp, &rehearsal) : EXIT_OK;
 
-		print_json(svc, &pf, &steps, &sql, &diff, rc, rehearsal);
+		print_json(svc, &pf, &steps, &sql, &diff, rc, &jp, rehearsal);
 		rc = rc != EXIT_OK ? rc : rrc;
 	}
 	else
@@ -232,7 +265,7 @@ migrate_plan(App *app, size_t index, const MigrateOptions *opts)
 		print_text(svc, &pf, &steps, &sql, &diff, rc, app->opts->color);
 		fflush(stdout);
 		if (opts->rehearse && rc == EXIT_OK)
-			rc = migrate_rehearse(app, index, &pf, opts, NULL);
+			rc = migrate_rehearse(app, index, &pf, opts, &jp, NULL);
 	}
 
 	preflight_free(&pf);

@@ -31,6 +31,10 @@ static const char source_facts_sql[] =
 	"  FROM pg_catalog.pg_database d WHERE d.datallowconn AND NOT d.datistemplate "
 	"UNION ALL SELECT 'self', pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype "
 	"  FROM pg_catalog.pg_database d WHERE d.datname = current_database() "
+	"UNION ALL SELECT 'idx', COALESCE(sum(pg_catalog.pg_relation_size(c.oid)), 0)::text, '', '' "
+	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"  WHERE c.relkind = 'i' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+	"  AND n.nspname !~ '^pg_toast' "
 	"UNION ALL SELECT 'ext', e.extname, e.extversion, '' FROM pg_catalog.pg_extension e "
 	"  WHERE e.extname <> 'plpgsql'\n"
 	"UNION ALL (" HAZARDS_SQL ")\n";
@@ -105,6 +109,8 @@ read_source_row(const StackService *svc, SourceFacts *sf, const char *kind,
 		else if (strcmp(a, "postgres") != 0)
 			strv_push(&sf->other_dbs, &sf->other_db_count, a);
 	}
+	else if (strcmp(kind, "idx") == 0 && str_to_long(a, 0, __LONG_MAX__, &v))
+		sf->index_bytes = v;
 	else if (strcmp(kind, "self") == 0)
 	{
 		sf->encoding = xstrdup(a);

@@ -41,6 +41,7 @@ typedef struct Rehearsal
 	App           *app;
 	StackService  *svc;
 	const Preflight *pf;
+	const JobsPlan *jobs;          /* the same split and route as migrate */
 	bool           deep;
 	char           scratch[64];        /* database and role */
 	char           dump[PATH_MAX];
@@ -168,7 +169,8 @@ stream_into_scratch(Rehearsal *h)
 							h->dump, sizeof(h->dump))
 		&& pgcmd_dump_in_container(&dump, h->pf->db_container->name, h->svc->db_user,
 								   h->svc->db_name)
-		&& pgcmd_restore_shared(&restore, cfg, h->scratch);
+		&& pgcmd_restore_shared_part(&restore, cfg, h->scratch, h->jobs->jobs > 1
+									 ? PGCMD_PRE_DATA_AND_DATA : PGCMD_WHOLE);
 	if (ok)
 	{
 		StreamSpec spec = {
@@ -187,6 +189,37 @@ stream_into_scratch(Rehearsal *h)
 	}
 	pgcmd_free(&dump);
 	pgcmd_free(&restore);
+	return ok;
+}
+
+/* migrate's post-data step: pg_restore -j from the dump just written */
+static bool
+post_data(Rehearsal *h)
+{
+	char file[PATH_MAX], stamp[JOURNAL_STAMP_LEN + 1];
+	PgCommand cmd;
+	StreamResult res;
+	bool ok;
+
+	if (!migrate_jobs_file(h->jobs, h->dump, file, sizeof(file))
+		|| !journal_stamp(time(NULL), stamp)
+		|| !pgcmd_restore_shared_post_data(&cmd, &h->app->cfg, h->scratch, file, h->jobs->jobs,
+										   h->jobs->route == JOBS_ROUTE_LOCAL))
+		return false;
+
+	StreamSpec spec = {
+		.client = h->app->docker,
+		.input_file = "/dev/null",
+		.consumer = &cmd.cmd,
+		.run_id = stamp,
+		.input_may_be_empty = true,
+	};
+
+	log_notice("rehearsing: pg_restore -j %d of the indexes, constraints and triggers (%s)",
+			   h->jobs->jobs, migrate_jobs_route_name(h->jobs->route));
+	ok = stream_run(&spec, &res);
+	stream_result_free(&res);
+	pgcmd_free(&cmd);
 	return ok;
 }
 
@@ -210,6 +243,13 @@ run_phases(Rehearsal *h, json_t *phases)
 		return false;
 	phase(h, phases, "stream", t);
 	t = clock_now();
+	if (h->jobs->jobs > 1)
+	{
+		if (!post_data(h))
+			return false;
+		phase(h, phases, "post-data", t);
+		t = clock_now();
+	}
 	if (!secrets_hand_over(h->app, h->scratch, h->scratch, false))
 		return false;
 	phase(h, phases, "ownership", t);
@@ -241,6 +281,8 @@ print_rehearsal(const Rehearsal *h, json_t *phases, double data_secs, double ove
 	printf("\nRehearsal of %s (the apps kept running; nothing they use changed):\n", h->svc->name);
 	json_object_foreach(phases, key, v)
 		printf("  %-10s %.1f s\n", key, json_real_value(v));
+	if (h->jobs->jobs > 1)
+		printf("  jobs       %d (%s)\n", h->jobs->jobs, migrate_jobs_route_name(h->jobs->route));
 	printf("  backup     %s written in %.1f s (the dump migrate keeps; this one was removed)\n",
 		   bytes, h->stream.seconds);
 	if (h->report.diff_count == 0)
@@ -274,7 +316,7 @@ sum_phases(json_t *phases)
 
 int
 migrate_rehearse(App *app, size_t index, const Preflight *pf, const MigrateOptions *opts,
-				 json_t **out)
+				 const JobsPlan *jobs, json_t **out)
 {
 	Rehearsal h;
 	json_t *phases = json_object();
@@ -285,6 +327,7 @@ migrate_rehearse(App *app, size_t index, const Preflight *pf, const MigrateOptio
 	h.app = app;
 	h.svc = &app->stack.services[index];
 	h.pf = pf;
+	h.jobs = jobs;
 	h.deep = opts->deep;
 	scratch_name(pf->names.db, h.scratch);
 	/* what a rehearsal killed earlier left behind */
@@ -312,14 +355,15 @@ migrate_rehearse(App *app, size_t index, const Preflight *pf, const MigrateOptio
 										   &folds);
 
 		if (opts->json)
-			*out = json_pack("{s:o, s:f, s:o, s:o, s:I, s:I, s:I, s:b}", "phases",
+			*out = json_pack("{s:o, s:f, s:o, s:o, s:I, s:I, s:I, s:b, s:i, s:s}", "phases",
 							 json_incref(phases), "data_seconds", data,
 							 "apps_overhead_seconds", known ? json_real(overhead) : json_null(),
 							 "downtime_seconds", known ? json_real(data + overhead) : json_null(),
 							 "earlier_folds", (json_int_t) folds,
 							 "dump_bytes", (json_int_t) h.stream.bytes,
 							 "differences", (json_int_t) h.report.diff_count,
-							 "identical", h.report.diff_count == 0);
+							 "identical", h.report.diff_count == 0, "jobs", jobs->jobs,
+							 "route", migrate_jobs_route_name(jobs->route));
 		else
 			print_rehearsal(&h, phases, data, overhead, folds);
 	}

@@ -217,6 +217,10 @@ preflight_gate(Run *r)
 				  r->pf.reason ? r->pf.reason : "its database does not answer");
 		return EXIT_BLOCKED;
 	}
+	/* an explicit --jobs N with no route is refused here, before anything stops */
+	if (!migrate_jobs_decide(r->app, &r->pf, r->opts->jobs, &r->jobs))
+		return exit_hint_get();
+	log_info("%s", r->jobs.why);
 	r->names = r->pf.names;
 	str_copy(r->db_container, sizeof(r->db_container), r->pf.db_container->id);
 	str_copy(r->db_container_name, sizeof(r->db_container_name), r->pf.db_container->name);
@@ -283,6 +287,9 @@ summary(Run *r)
 	if (r->stream.bytes > 0)
 		printf("  archive   %s in %.1f s (%s/s), sha256 %s\n", bytes, r->stream.seconds, rate,
 			   r->stream.sha256);
+	if (r->post_data_seconds >= 0)
+		printf("  post-data indexes, constraints, triggers in %.1f s with pg_restore -j %d (%s)\n",
+			   r->post_data_seconds, r->jobs.jobs, migrate_jobs_route_name(r->jobs.route));
 	if (r->report.items > 0)
 		printf("  verified  %zu tables, %lld rows, %zu items identical\n", r->report.tables,
 			   r->report.rows, r->report.items);
@@ -427,6 +434,7 @@ migrate_run(App *app, size_t index, const MigrateOptions *opts)
 	r.opts = opts;
 	r.started = clock_now();
 	r.analyze_seconds = -1;
+	r.post_data_seconds = -1;
 	r.lock = (Lock) LOCK_INIT;
 	r.journal = (Journal) JOURNAL_INIT;
 

@@ -57,6 +57,8 @@ typedef struct Run
 	MigrationFiles        files;               /* env_old kept for undo */
 	bool                  files_built;
 	StreamResult          stream;
+	JobsPlan              jobs;                /* --jobs: decided before the apps stop */
+	double                post_data_seconds;   /* -1: not run by this process */
 	VerifyReport          report;
 	Inventory             src_inv, dst_inv;
 	double                analyze_seconds;     /* -1: not run by this process */
@@ -73,6 +75,8 @@ bool step_save_original(Run *r);
 bool step_stop_apps(Run *r);
 bool step_role(Run *r);
 bool step_stream(Run *r);
+/* jobs > 1: pg_restore -j of the post-data section from the dump file */
+bool step_post_data(Run *r);
 bool step_ownership(Run *r);
 bool step_verify(Run *r);
 /* steps_props.c */

@@ -174,13 +174,30 @@ source_still_restorable(Run *r)
 	return ok;
 }
 
+/* A done stream is trusted when it restored the whole archive, or when
+ * the post-data step that completes it is done too. A temporary database a
+ * crashed run left without its indexes and constraints is restored again
+ * from the start (the temp db dropped first): its post-data may have run
+ * halfway, and pg_restore cannot resume that. */
+static bool
+stream_complete(Run *r, json_t *done)
+{
+	json_int_t jobs = json_integer_value(json_object_get(done, "jobs"));
+
+	if (jobs <= 1 || run_step_done(r, MIG_STEP_POST_DATA))
+		return true;
+	log_notice("the interrupted run restored \"%s\" without its indexes, constraints and "
+			   "triggers and did not finish them: restoring it again", r->names.tmp_db);
+	return false;
+}
+
 bool
 step_stream(Run *r)
 {
 	json_t *done = journal_step_done(&r->journal, r->run_id, MIG_STEP_STREAM);
-	bool exists = false;
+	bool exists = false, split = r->jobs.jobs > 1;
 
-	if (done != NULL && temp_exists(r, &exists) && exists)
+	if (done != NULL && temp_exists(r, &exists) && exists && stream_complete(r, done))
 	{
 		str_copy(r->dump_path, sizeof(r->dump_path), field(done, "dump"));
 		return true;
@@ -197,7 +214,8 @@ step_stream(Run *r)
 		|| !steps_source_props(r)
 		|| !migration_create_temp(r->app->shared, &r->names, r->pf.props)
 		|| !pgcmd_dump_in_container(&dump, r->db_container_name, r->svc->db_user, r->svc->db_name)
-		|| !pgcmd_restore_shared(&restore, &r->app->cfg, r->names.tmp_db))
+		|| !pgcmd_restore_shared_part(&restore, &r->app->cfg, r->names.tmp_db,
+									  split ? PGCMD_PRE_DATA_AND_DATA : PGCMD_WHOLE))
 		goto out;
 
 	StreamSpec spec = {
@@ -210,20 +228,78 @@ step_stream(Run *r)
 		.run_id = r->run_id,
 	};
 
-	log_notice("streaming \"%s\" from %s into \"%s\"", r->svc->db_name, r->db_container_name,
-			   r->names.tmp_db);
+	log_notice("streaming \"%s\" from %s into \"%s\"%s", r->svc->db_name, r->db_container_name,
+			   r->names.tmp_db, split ? " (tables and data; indexes and constraints next)" : "");
 	if (!stream_run(&spec, &r->stream))
 		goto out;
 
-	json_t *f = json_pack("{s:s, s:s, s:I, s:f, s:f}", "dump", r->dump_path,
+	json_t *f = json_pack("{s:s, s:s, s:I, s:f, s:f, s:i, s:s, s:s}", "dump", r->dump_path,
 						  "sha256", r->stream.sha256, "bytes", (json_int_t) r->stream.bytes,
-						  "seconds", r->stream.seconds, "cpu_seconds", r->stream.cpu_seconds);
+						  "seconds", r->stream.seconds, "cpu_seconds", r->stream.cpu_seconds,
+						  "jobs", r->jobs.jobs, "route", migrate_jobs_route_name(r->jobs.route),
+						  "sections", split ? "pre-data,data" : "all");
 
 	ok = run_record(r, MIG_STEP_STREAM, JOURNAL_DONE, f);
 	json_decref(f);
 out:
 	pgcmd_free(&dump);
 	pgcmd_free(&restore);
+	return ok;
+}
+
+static bool
+post_data_record(Run *r, int jobs, const char *route, double seconds)
+{
+	json_t *f = json_pack("{s:i, s:s, s:f}", "jobs", jobs, "route", route, "seconds", seconds);
+	bool ok = run_record(r, MIG_STEP_POST_DATA, JOURNAL_DONE, f);
+
+	json_decref(f);
+	return ok;
+}
+
+/* The post-data section (indexes, constraints, triggers) with pg_restore -j
+ * from the dump the stream just wrote; nothing when the stream restored the
+ * whole archive. A failure leaves the temp db to the stream's undo. */
+bool
+step_post_data(Run *r)
+{
+	json_t *stream = journal_step_done(&r->journal, r->run_id, MIG_STEP_STREAM);
+	json_int_t jobs = json_integer_value(json_object_get(stream, "jobs"));
+	char file[PATH_MAX];
+	PgCommand cmd;
+	StreamResult res;
+	bool ok;
+
+	if (run_step_done(r, MIG_STEP_POST_DATA))
+		return true;
+	if (jobs <= 1)
+		return post_data_record(r, 1, migrate_jobs_route_name(JOBS_ROUTE_PIPE), 0);
+	/* the stream of this process wrote it with r->jobs (stream_complete) */
+	if (!migrate_jobs_file(&r->jobs, r->dump_path, file, sizeof(file))
+		|| !pgcmd_restore_shared_post_data(&cmd, &r->app->cfg, r->names.tmp_db, file,
+										   r->jobs.jobs, r->jobs.route == JOBS_ROUTE_LOCAL))
+		return false;
+
+	StreamSpec spec = {
+		.client = r->app->docker,
+		.input_file = "/dev/null",
+		.consumer = &cmd.cmd,
+		.run_id = r->run_id,
+		.input_may_be_empty = true,
+	};
+
+	log_notice("building the indexes, constraints and triggers of \"%s\" with pg_restore -j %d "
+			   "(%s: %s)", r->names.tmp_db, r->jobs.jobs, migrate_jobs_route_name(r->jobs.route),
+			   file);
+	ok = stream_run(&spec, &res);
+	if (ok)
+	{
+		r->post_data_seconds = res.seconds;
+		ok = post_data_record(r, r->jobs.jobs, migrate_jobs_route_name(r->jobs.route),
+							  res.seconds);
+	}
+	stream_result_free(&res);
+	pgcmd_free(&cmd);
 	return ok;
 }
 

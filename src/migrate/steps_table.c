@@ -13,7 +13,7 @@
 /* The runner hands each step its context as void *; the steps stay typed. */
 #define ROW(fn) static bool fn##_row(void *ctx) { return fn(ctx); }
 ROW(step_connections) ROW(step_save_original) ROW(step_stop_apps) ROW(step_migration_state)
-ROW(step_role) ROW(step_stream) ROW(step_ownership) ROW(step_carry_roles)
+ROW(step_role) ROW(step_stream) ROW(step_post_data) ROW(step_ownership) ROW(step_carry_roles)
 ROW(step_properties) ROW(step_analyze) ROW(step_verify) ROW(step_migration_state_after)
 ROW(step_files) ROW(step_cutover) ROW(step_apply) ROW(step_start_file_apps) ROW(step_proof)
 #undef ROW
@@ -73,6 +73,8 @@ static const RunnerStep migrate_table[] = {
 	{ MIG_STEP_STATE, step_migration_state_row, NULL },
 	{ MIG_STEP_ROLE, step_role_row, undo_role },
 	{ MIG_STEP_STREAM, step_stream_row, undo_temp },
+	/* its failure leaves a temp db without indexes: the stream's undo drops it */
+	{ MIG_STEP_POST_DATA, step_post_data_row, NULL },
 	{ MIG_STEP_OWNERSHIP, step_ownership_row, NULL },
 	{ MIG_STEP_CARRY, step_carry_roles_row, undo_carry },
 	{ MIG_STEP_PROPERTIES, step_properties_row, NULL },

@@ -7,6 +7,10 @@
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
 
+#include "pgfold/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -266,16 +270,108 @@ restore_flags(PgCommand *pc)
 bool
 pgcmd_restore_shared(PgCommand *pc, const Config *cfg, const char *db)
 {
+	return pgcmd_restore_shared_part(pc, cfg, db, PGCMD_WHOLE);
+}
+
+bool
+pgcmd_restore_shared_part(PgCommand *pc, const Config *cfg, const char *db, PgcmdPart part)
+{
 	const char *where = cfg->shared_container[0] ? cfg->shared_container : "the shared instance";
 	size_t n;
 
 	start(pc, cfg->shared_container[0] ? cfg->shared_container : NULL,
 		  "pg_restore into", db, where);
 	n = restore_flags(pc);
+	if (part == PGCMD_PRE_DATA_AND_DATA)
+	{
+		pc->argv[n++] = "--section=pre-data";
+		pc->argv[n++] = "--section=data";
+	}
 	if (!built(pc, add_shared_target(pc, cfg, &n) && add_db(pc, &n, db)))
 		return false;
 	pc->argv[n] = NULL;
 	return true;
+}
+
+bool
+pgcmd_restore_shared_post_data(PgCommand *pc, const Config *cfg, const char *db,
+							   const char *file, int jobs, bool local)
+{
+	char jarg[32];
+	size_t n;
+	bool ok;
+
+	if (!local && cfg->shared_container[0] == '\0')
+	{
+		log_error("no shared container to run pg_restore in");
+		return false;
+	}
+	start(pc, local ? NULL : cfg->shared_container, "pg_restore -j of", db,
+		  local ? "this host" : cfg->shared_container);
+	str_format(pc->label, sizeof(pc->label), "pg_restore -j %d --section=post-data into \"%s\" %s %s",
+			   jobs, db, local ? "on" : "in", local ? "this host" : cfg->shared_container);
+	n = restore_flags(pc);
+	str_format(jarg, sizeof(jarg), "--jobs=%d", jobs);
+	pc->argv[n++] = own(pc, jarg);
+	pc->argv[n++] = "--section=post-data";
+	if (local)
+		ok = add_local_target(pc, cfg, &n);
+	else
+	{
+		pc->argv[n++] = "-U";
+		pc->argv[n++] = own(pc, cfg->pg_user);
+		ok = true;
+	}
+	if (!built(pc, ok && add_db(pc, &n, db)))
+		return false;
+	pc->argv[n++] = own(pc, file);
+	pc->argv[n] = NULL;
+	return true;
+}
+
+int
+pgcmd_version_major(const char *text)
+{
+	const char *p = strstr(text, "(PostgreSQL) ");
+	long v = 0;
+	char num[8];
+	size_t i = 0;
+
+	if (p == NULL)
+		return -1;
+	for (p += 13; i < sizeof(num) - 1 && *p >= '0' && *p <= '9'; p++)
+		num[i++] = *p;
+	num[i] = '\0';
+	return str_to_long(num, 1, 1000, &v) ? (int) v : -1;
+}
+
+int
+pgcmd_local_restore_major(void)
+{
+	const char *argv[] = { "pg_restore", "--version", NULL };
+	char buf[256] = "";
+	int fds[2];
+	pid_t pid;
+
+	if (!proc_on_path("pg_restore") || pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+
+	ProcSpec child = { .argv = argv, .stdin_fd = PROC_DEVNULL, .stdout_fd = fds[1],
+					   .stderr_fd = PROC_DEVNULL };
+	bool started = proc_spawn(&child, &pid);
+	size_t len = 0;
+	ssize_t n;
+
+	close(fds[1]);
+	while (started && len < sizeof(buf) - 1
+		   && ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t) n : 0;
+	buf[len] = '\0';
+	close(fds[0]);
+	if (!started)
+		return -1;
+	proc_wait(pid);
+	return pgcmd_version_major(buf);
 }
 
 bool

@@ -349,7 +349,7 @@ finish_endpoints(Pump *p)
 	if (p->has_consumer
 		&& !check_exit(p->consumer.label, r->consumer_exit, &r->consumer_stderr))
 		return false;
-	if (p->bytes_in == 0)
+	if (p->bytes_in == 0 && !p->spec->input_may_be_empty)
 	{
 		log_error("%s produced no data", p->producer.label);
 		return false;
