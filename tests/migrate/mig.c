@@ -214,6 +214,12 @@ set_env_port(MigStack *s, int old_port, int port)
 void
 mig_shared_start(MigStack *s, const char *image)
 {
+	mig_shared_start_with(s, image, "");
+}
+
+void
+mig_shared_start_with(MigStack *s, const char *image, const char *run_args)
+{
 	str_format(s->shared, sizeof(s->shared), "%s-shared", s->id);
 	/* a free port can be taken by someone else before the server binds
 	 * it (tests run in parallel): then the server exits, try another */
@@ -224,9 +230,9 @@ mig_shared_start(MigStack *s, const char *image)
 		/* The admin password is a test fixture: in this docker run's argv
 		 * it is the test's business, not pgfold's. */
 		sb_appendf(&cmd, "docker run -d --label " LAB_LABEL " --name %s --network host "
-				   "-e PGPORT=%d -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=%s %s "
+				   "-e PGPORT=%d -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=%s %s %s "
 				   "postgres -c listen_addresses=127.0.0.1 -c log_statement=all >/dev/null",
-				   s->shared, s->port, s->admin_pw, image);
+				   s->shared, s->port, s->admin_pw, run_args, image);
 		cr_assert_eq(lab_sh("%s", cmd.data), 0, "docker run %s failed; is the lab up (make lab)?",
 					 image);
 		sb_free(&cmd);

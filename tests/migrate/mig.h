@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "pgfold/str.h"
 
 #define MIG_MAX_SERVICES 4
@@ -73,6 +75,8 @@ typedef struct MigProc
 void mig_stack_init(MigStack *s);
 /* Start the shared instance from image and wait until TCP logins work. */
 void mig_shared_start(MigStack *s, const char *image);
+/* The same with more `docker run` arguments (a bind mount: "-v HOST:DIR"). */
+void mig_shared_start_with(MigStack *s, const char *image, const char *run_args);
 /* Add services/<svc>.yml from fixtures/<fixture>.yml (@ID@, @DB_IMAGE@,
  * @APP_IMAGE@ substituted), append fixtures/<fixture>.dotenv to .env, copy
  * fixtures/<fixture>.env to services/<fixture>.env when it exists. */
@@ -226,6 +230,9 @@ void mig_snapshot_free(MigSnapshot *snap);
 
 /* Journal records (jansson objects) of a service, in order. */
 size_t mig_journal_count(const MigStack *s, const char *svc, const char *step,
+						 const char *status);
+/* The last record of step with status (a new reference), or NULL. */
+json_t *mig_journal_last(const MigStack *s, const char *svc, const char *step,
 						 const char *status);
 /* Distinct run ids in the journal. */
 size_t mig_journal_runs(const MigStack *s, const char *svc);

@@ -578,6 +578,35 @@ mig_journal_count(const MigStack *s, const char *svc, const char *step, const ch
 	return c.n;
 }
 
+typedef struct LastCtx
+{
+	const char *step, *status;
+	json_t     *last;
+} LastCtx;
+
+static void
+last_fn(json_t *rec, void *ctx)
+{
+	LastCtx *c = ctx;
+	const char *step = json_string_value(json_object_get(rec, "step"));
+	const char *status = json_string_value(json_object_get(rec, "status"));
+
+	if (step && strcmp(step, c->step) == 0 && status && strcmp(status, c->status) == 0)
+	{
+		json_decref(c->last);
+		c->last = json_incref(rec);
+	}
+}
+
+json_t *
+mig_journal_last(const MigStack *s, const char *svc, const char *step, const char *status)
+{
+	LastCtx c = { .step = step, .status = status };
+
+	journal_each(s, svc, last_fn, &c);
+	return c.last;
+}
+
 size_t
 mig_journal_runs(const MigStack *s, const char *svc)
 {
