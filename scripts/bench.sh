@@ -15,12 +15,22 @@
 # --all` of the shared instance (the bench databases) against the plain loop
 # `for db; do docker exec SHARED pg_dump -Fc -d $db > FILE; done` plus
 # pg_dumpall --globals-only (PGFOLD_BENCH_ONLY_BACKUP=1: only that part).
+# Then --jobs on an index-heavy database (pgbench scale PGFOLD_BENCH_IDX_SCALE,
+# default 20, plus history rows and seven extra indexes): the apps' downtime
+# of `migrate --no-apply --jobs 1` and `--jobs 2` against the pipeline's
+# dump+restore, alternating, as ratios of the medians (target: --jobs 2 <=
+# 0.75x). The shared container bind-mounts that stack's backups directory,
+# so --jobs 2 takes the bind-mount route (pg_restore -j runs in it); the
+# local route (this host's pg_restore over TCP) is what a stack without that
+# mount gets. PGFOLD_BENCH_ONLY_JOBS=1: only that part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 PGFOLD=${PGFOLD_BENCH_BIN:-$REPO/build/pgfold}
 SCALE=${PGFOLD_BENCH_SCALE:-40}          # pgbench scale: 40 ~ 600 MB, plus extra rows
 SMALL_SCALE=${PGFOLD_BENCH_SMALL_SCALE:-6}  # ~ 100 MB
+IDX_SCALE=${PGFOLD_BENCH_IDX_SCALE:-20}     # ~ 440 MB, a third of it indexes
+ONLY_JOBS=${PGFOLD_BENCH_ONLY_JOBS:-}
 ROUNDS=${PGFOLD_BENCH_ROUNDS:-2}
 PORT=${PGFOLD_BENCH_PORT:-55499}
 ID=bench$$
@@ -31,7 +41,7 @@ ADMIN_PASS=bench-admin-pw
 cleanup() {
   # the migrated file no longer names the db service: remove orphans too,
   # and every container of ours by name in case compose cannot
-  for p in big small; do
+  for p in big small idx; do
     docker-compose --project-directory "$WORK/$p" -p "$ID$p" -f "$WORK/$p/services/$p.yml" \
       down -v --remove-orphans >/dev/null 2>&1 || true
     docker rm -f -v "$ID-$p-db" "$ID-$p-app" >/dev/null 2>&1 || true
@@ -46,7 +56,10 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 shared_psql() { docker exec -i "$SHARED" psql -X -q -v ON_ERROR_STOP=1 -U admin -d postgres "$@"; }
 
 echo "== shared instance and two source databases (this takes a few minutes)"
+# the index-heavy stack's backups directory is bind-mounted: --jobs' route (a)
+mkdir -p "$WORK/idx/backups"
 docker run -d --name "$SHARED" --network host --label pgfold.test=1 -e PGPORT=$PORT \
+  -v "$WORK/idx/backups:/pgfold-backups" \
   -e POSTGRES_USER=admin -e POSTGRES_PASSWORD=$ADMIN_PASS \
   pgfold-lab/postgres:15 postgres -c listen_addresses=127.0.0.1 >/dev/null
 
@@ -99,11 +112,38 @@ SQL
   docker exec "$c" psql -X -At -U bench -d bench -c "SELECT pg_size_pretty(pg_database_size('bench'))"
 }
 
-make_stack big
-make_stack small
+# The index-heavy database of the --jobs part: pgbench plus history rows and
+# seven more indexes (about a third of its bytes are indexes).
+seed_idx() { # seed_idx NAME SCALE
+  local c=$ID-$1-db
+  docker exec "$c" pgbench -q -i -s "$2" -U bench bench >/dev/null 2>&1
+  docker exec -i "$c" psql -X -q -v ON_ERROR_STOP=1 -U bench -d bench <<SQL
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime, filler)
+  SELECT g % (10 * $2) + 1, g % $2 + 1, g, g % 1000 - 500, now() - g * interval '1 second', left(md5(g::text), 22)
+  FROM generate_series(1, 20000 * $2) g;
+CREATE INDEX acc_abal ON pgbench_accounts (abalance);
+CREATE INDEX acc_bid_abal ON pgbench_accounts (bid, abalance);
+CREATE INDEX acc_filler ON pgbench_accounts (filler);
+CREATE INDEX acc_aid_desc ON pgbench_accounts (aid DESC, bid);
+CREATE INDEX hist_aid ON pgbench_history (aid);
+CREATE INDEX hist_mtime ON pgbench_history (mtime);
+CREATE INDEX hist_tid_bid ON pgbench_history (tid, bid, delta);
+VACUUM ANALYZE;
+SQL
+  docker exec "$c" psql -X -At -U bench -d bench -c "SELECT pg_size_pretty(pg_database_size('bench')) || ', indexes ' || round(100 * (SELECT sum(pg_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'i' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast')::numeric / pg_database_size('bench')) || ' %'"
+}
+
+if [[ -z $ONLY_JOBS ]]; then
+  make_stack big
+  make_stack small
+fi
+[[ ${PGFOLD_BENCH_ONLY_BACKUP:-} == 1 ]] || make_stack idx
 for _ in $(seq 60); do docker exec "$SHARED" pg_isready -q 2>/dev/null && break; sleep 0.5; done
-echo "big:   $(seed big "$SCALE" 300000)"
-echo "small: $(seed small "$SMALL_SCALE" 20000)"
+if [[ -z $ONLY_JOBS ]]; then
+  echo "big:   $(seed big "$SCALE" 300000)"
+  echo "small: $(seed small "$SMALL_SCALE" 20000)"
+fi
+[[ ${PGFOLD_BENCH_ONLY_BACKUP:-} == 1 ]] || echo "idx:   $(seed_idx idx "$IDX_SCALE")"
 
 pipeline() { # pipeline NAME TARGETDB -> seconds
   shared_psql -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2" >/dev/null
@@ -121,11 +161,13 @@ pipeline() { # pipeline NAME TARGETDB -> seconds
 # the journal (the stream step records them), peak RSS from GNU time, the
 # apps' downtime and its phases ("stop-apps=0.10,stream=5.90,...") from the
 # complete record's apps_down.
-migrate_once() {
-  local d=$WORK/$1 t0 t1
+migrate_once() { # migrate_once NAME [more migrate options]
+  local d=$WORK/$1 t0 t1 name=$1
+  shift
+  set -- "$name" "$@"
   t0=$(now)
   /usr/bin/time -f '%M %U %S' -o "$WORK/time.out" \
-    "$PGFOLD" --root "$d" -q migrate "$1" --yes --no-apply --db "bench_$1" --role "bench_$1" >/dev/null
+    "$PGFOLD" --root "$d" -q migrate "$1" --yes --no-apply --db "bench_$1" --role "bench_$1" "${@:2}" >/dev/null
   t1=$(now)
   local rec stream cpu
   rec=$(grep '"step": *"stream"' "$d/backups/postgres-migrations/$1.journal" | tail -1)
@@ -156,7 +198,9 @@ reset_stack() { # reset_stack NAME
   local d=$WORK/$1
   shared_psql -c "DROP DATABASE IF EXISTS bench_$1" -c "DROP ROLE IF EXISTS bench_$1" >/dev/null
   cp "$(ls "$d"/backups/postgres-migrations/"$1"_*.yml | head -1)" "$d/services/$1.yml"
-  rm -rf "$d/backups" "$d/overrides" "$d/etc"; mkdir -p "$d/backups" "$d/overrides"
+  # emptied, not removed: the shared container may bind-mount it
+  find "$d/backups" -mindepth 1 -delete
+  rm -rf "$d/overrides" "$d/etc"; mkdir -p "$d/overrides"
   sed -i "/^PGFOLD_.*_DB_PASSWORD=/d" "$d/.env"
   docker start "$ID-$1-app" >/dev/null
 }
@@ -196,6 +240,32 @@ if [[ ${PGFOLD_BENCH_ONLY_BACKUP:-} == 1 ]]; then
   exit 0
 fi
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# --jobs on the index-heavy database: the apps' downtime of migrate
+# --no-apply --jobs 1 and --jobs 2 against the pipeline, alternating.
+jobs_bench() {
+  local rounds=${PGFOLD_BENCH_JOBS_ROUNDS:-$((ROUNDS > 3 ? ROUNDS : 3))} p j1 j2 ph1 ph2
+  local pt=() d1=() d2=()
+  echo "== --jobs: $rounds rounds, alternating pipeline, migrate --jobs 1, --jobs 2 on the index-heavy database"
+  for r in $(seq "$rounds"); do
+    p=$(pipeline idx pipe_target); pt+=("$p")
+    read -r _ _ _ _ j1 ph1 _ <<<"$(migrate_once idx --jobs 1)"; d1+=("$j1"); reset_stack idx
+    read -r _ _ _ _ j2 ph2 _ <<<"$(migrate_once idx --jobs 2)"; d2+=("$j2"); reset_stack idx
+    echo "  round $r: pipeline ${p}s   --jobs 1 apps down ${j1}s (${ph1})   --jobs 2 apps down ${j2}s (${ph2})"
+  done
+  awk -v p="$(median "${pt[@]}")" -v a="$(median "${d1[@]}")" -v b="$(median "${d2[@]}")" 'BEGIN {
+    printf "  shell dump+restore          %7.2f s\n", p
+    printf "  migrate --jobs 1 apps down  %7.2f s   ratio %.3f\n", a, a / p
+    printf "  migrate --jobs 2 apps down  %7.2f s   ratio %.3f  (target <= 0.75)\n", b, b / p
+  }'
+}
+
+if [[ -n $ONLY_JOBS ]]; then
+  jobs_bench
+  exit 0
+fi
+
 echo "== $ROUNDS rounds, alternating pipeline and pgfold on the big database"
 p_times=(); s_times=(); m_times=(); rss_big=(); cpu=(); d_big=(); ps_times=(); d_small=()
 h_big=(); h_small=(); hr_big=(); hr_small=()
@@ -220,7 +290,6 @@ for r in $(seq "$ROUNDS"); do
   echo "  round $r: pipeline ${p}s   pgfold apps down ${down}s (${phases_small}), rehearsal predicted ${h}s, peak RSS ${rss_small} KiB"
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 P=$(median "${p_times[@]}"); S=$(median "${s_times[@]}"); M=$(median "${m_times[@]}")
 RB=$(printf '%s\n' "${rss_big[@]}" | sort -g | tail -1); C=$(median "${cpu[@]}")
 DB=$(median "${d_big[@]}"); PS=$(median "${ps_times[@]}"); DS=$(median "${d_small[@]}")
@@ -256,3 +325,6 @@ echo "== backup --all of the shared instance against the pg_dump loop"
 read -r L B <<<"$(backup_bench)"
 awk -v l="$L" -v b="$B" 'BEGIN {
   printf "  pg_dump loop + globals      %7.2f s\n  pgfold backup --all         %7.2f s   ratio %.3f\n", l, b, b / l }'
+
+echo
+jobs_bench

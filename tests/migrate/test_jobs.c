@@ -120,6 +120,16 @@ static const char extra_sql[] =
 	"  ON DELETE CASCADE, tag text NOT NULL, UNIQUE (item, tag));"
 	"INSERT INTO app.tags SELECT g, g, 't' || g % 5 FROM generate_series(1, 300) g;";
 
+static void
+source_sql(const char *container, const char *sql)
+{
+	StrBuf out = STRBUF_INIT;
+
+	cr_assert(mig_sql(&out, container, "docmost", "docmost", sql, NULL), "%s: %s", sql,
+			  sb_str(&out));
+	sb_free(&out);
+}
+
 typedef struct Names
 {
 	char svc[96], app[160], redis[160], db[160], mount[PATH_MAX + 64];
@@ -142,7 +152,7 @@ seed(Names *n, const char *image, bool mount)
 	str_copy(n->app, sizeof(n->app), mig_name(&stack, mig_docmost.apps[0]));
 	str_copy(n->redis, sizeof(n->redis), mig_name(&stack, mig_docmost.others[0]));
 	str_copy(n->db, sizeof(n->db), mig_name(&stack, mig_docmost.db_container));
-	cr_assert(mig_sql(NULL, n->db, "docmost", "docmost", extra_sql, NULL), "extra objects");
+	source_sql(n->db, extra_sql);
 	return mig_sql_value(n->db, "docmost", "docmost", definitions_sql);
 }
 
@@ -244,9 +254,8 @@ Test(migrate_jobs, a_failing_post_data_is_undone_and_the_apps_run_again)
 	/* rows the foreign key does not hold (its triggers off, as a replica
 	 * applies changes): the dump is consistent with the source, and the
 	 * constraint fails only when post-data adds and validates it */
-	cr_assert(mig_sql(NULL, n.db, "docmost", "docmost",
-					  "SET session_replication_role = replica;"
-					  "INSERT INTO app.tags VALUES (100000, 999999, 'orphan');", NULL));
+	source_sql(n.db, "SET session_replication_role = replica;"
+			   "INSERT INTO app.tags VALUES (100000, 999999, 'orphan');");
 	mig_snapshot(&stack, n.svc, &snap);
 
 	mig_pgfold(&stack, &r, NULL, "migrate", n.svc, "--yes", "--jobs", "2", NULL);
