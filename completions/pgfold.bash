@@ -106,6 +106,7 @@ _pgfold()
 		--backup-at) COMPREPLY=($(compgen -W "01:15 02:15 03:15 04:15" -- "$cur")); return ;;
 		--unit-dir|--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--lock-timeout|--reason) return ;;
+		--jobs|-j) COMPREPLY=($(compgen -W "auto 1 2 4" -- "$cur")); return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -116,8 +117,8 @@ _pgfold()
 	local opts=""
 	case $cmd in
 		status) opts="--json --all"; [[ $cur != -* ]] && opts="$opts $(_pgfold_services)" ;;
-		plan) opts="--db --role --deep --no-apply --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --rehearse --json" ;;
-		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --dry-run --verify --json" ;;
+		plan) opts="--db --role --deep --no-apply --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --jobs --rehearse --json" ;;
+		migrate) opts="--yes --no-apply --deep --keep-app-stopped --db --role --connection-limit --ignore-migration-state --drop-grants --with-roles --files-edited --jobs --dry-run --verify --json" ;;
 		rollback) opts="--yes --dry-run --no-apply --deep --drop-shared --latest-backup --backup --original-data" ;;
 		retire) opts="--yes --dry-run --min-age" ;;
 		help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
