@@ -175,6 +175,15 @@ Test(migrate_jobs, two_jobs_through_a_bind_mount_keep_every_definition)
 							  "/pgfold-backups/postgres-migrations/"), "%s", sb_str(&r.out));
 	mig_run_free(&r);
 
+	/* the rehearsal takes the same split and route */
+	mig_pgfold(&stack, &r, NULL, "plan", n.svc, "--jobs", "2", "--rehearse", NULL);
+	mig_expect_exit(&r, 0, "plan --jobs 2 --rehearse");
+	cr_assert_not_null(strstr(sb_str(&r.out), "\n  post-data  "), "%s", sb_str(&r.out));
+	cr_assert_not_null(strstr(sb_str(&r.out), "\n  jobs       2 (bind-mount)\n"), "%s",
+					   sb_str(&r.out));
+	cr_assert_not_null(strstr(sb_str(&r.out), "items identical"), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+
 	mig_pgfold(&stack, &r, NULL, "migrate", n.svc, "--yes", "--jobs", "2", NULL);
 	mig_expect_exit(&r, 0, "migrate --jobs 2");
 	cr_assert_not_null(strstr(sb_str(&r.out), "with pg_restore -j 2 (bind-mount)"), "%s",
@@ -276,4 +285,32 @@ Test(migrate_jobs, a_failing_post_data_is_undone_and_the_apps_run_again)
 	mig_snapshot_free(&snap);
 	free(dbs);
 	free(before);
+}
+
+/* A run killed after its split stream, before post-data: the re-run does
+ * not trust the temp db without its indexes; it streams again and ends with
+ * every definition, in the same run. */
+Test(migrate_jobs, a_crash_before_post_data_streams_again)
+{
+	Names n;
+	MigRun r;
+	char *before = seed(&n, MIG_PG15, true), *after;
+	const char *env[] = { "PGFOLD_FAULT_AFTER=stream", NULL };
+
+	mig_pgfold(&stack, &r, env, "migrate", n.svc, "--yes", "--jobs", "2", NULL);
+	mig_expect_exit(&r, 99, "migrate --jobs 2 killed after the stream");
+	mig_run_free(&r);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", n.svc, "--yes", "--jobs", "2", NULL);
+	mig_expect_exit(&r, 0, "the re-run");
+	cr_assert_not_null(strstr(sb_str(&r.err), "without its indexes, constraints and triggers "
+							  "and did not finish them: restoring it again"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	after = mig_shared_value(&stack, "docmost", definitions_sql);
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(mig_journal_count(&stack, n.svc, "stream", "done"), 2);
+	cr_assert_eq(mig_journal_count(&stack, n.svc, "post-data", "done"), 1);
+	cr_assert_eq(mig_journal_runs(&stack, n.svc), 1, "the re-run started another run");
+	free(before);
+	free(after);
 }
