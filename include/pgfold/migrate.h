@@ -79,13 +79,17 @@ typedef struct JobsPlan
 	char      why[PATH_MAX + 512];/* for plan and the log */
 } JobsPlan;
 
-/* The automatic rule (measured: docs/BENCHMARKS.md, "--jobs"): JOBS_AUTO_JOBS
- * when the source holds at least JOBS_AUTO_MIN_BYTES and its indexes are at
- * least JOBS_AUTO_MIN_INDEX_PCT % of it; else 1. Pure. */
+/* The automatic rule (docs/BENCHMARKS.md, "--jobs"): JOBS_AUTO_JOBS when
+ * the source holds at least JOBS_AUTO_MIN_BYTES, its indexes are at least
+ * JOBS_AUTO_MIN_INDEX_PCT % of it and the shared server has at least
+ * JOBS_AUTO_MIN_CORES cores (-1: not known); else 1. On 2 cores a single
+ * pg_restore's index builds already take both (parallel maintenance
+ * workers): measured, -j 2 did not pay there. Pure. */
 #define JOBS_AUTO_MIN_BYTES      ((int64_t) 256 << 20)
 #define JOBS_AUTO_MIN_INDEX_PCT  25
+#define JOBS_AUTO_MIN_CORES      4
 #define JOBS_AUTO_JOBS           2
-int migrate_jobs_auto(int64_t db_size, int64_t index_bytes);
+int migrate_jobs_auto(int64_t db_size, int64_t index_bytes, int cores);
 const char *migrate_jobs_route_name(JobsRoute route);   /* "pipe", "bind-mount", "local" */
 
 /* Decide the jobs and route for requested (--jobs N, or MIGRATE_JOBS_AUTO)

@@ -27,8 +27,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *
 migrate_jobs_route_name(JobsRoute route)
@@ -39,11 +41,60 @@ migrate_jobs_route_name(JobsRoute route)
 }
 
 int
-migrate_jobs_auto(int64_t db_size, int64_t index_bytes)
+migrate_jobs_auto(int64_t db_size, int64_t index_bytes, int cores)
 {
-	if (db_size < JOBS_AUTO_MIN_BYTES || index_bytes <= 0)
+	if (db_size < JOBS_AUTO_MIN_BYTES || index_bytes <= 0 || cores < JOBS_AUTO_MIN_CORES)
 		return 1;
 	return index_bytes * 100 >= db_size * JOBS_AUTO_MIN_INDEX_PCT ? JOBS_AUTO_JOBS : 1;
+}
+
+/* The shared server's cores as its container sees them (nproc), -1 when
+ * not known. */
+static int
+container_cores(App *app)
+{
+	const char *argv[] = { "nproc", NULL };
+	DockerExecSpec spec = { .cmd = argv };
+	StrBuf out = STRBUF_INIT;
+	long n = -1;
+	int rc = -1;
+
+	if (app->docker != NULL && app->cfg.shared_container[0] != '\0'
+		&& docker_exec_capture(app->docker, app->cfg.shared_container, &spec, NULL, 0, 256, &out,
+							   NULL, &rc) && rc == 0)
+	{
+		char *nl = strchr(out.data ? out.data : "", '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		if (!str_to_long(sb_str(&out), 1, 4096, &n))
+			n = -1;
+	}
+	sb_free(&out);
+	return (int) n;
+}
+
+/* This host's cores, when the shared instance is on it (loopback). */
+static int
+local_cores(const Config *cfg)
+{
+	long n;
+
+	if (strcmp(cfg->pg_host, "127.0.0.1") != 0 && strcmp(cfg->pg_host, "localhost") != 0
+		&& strcmp(cfg->pg_host, "::1") != 0)
+		return -1;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 && n < 4096 ? (int) n : -1;
+}
+
+/* The cores the shared server builds indexes with: its container's, else
+ * this host's when it listens on loopback; -1 unknown. */
+static int
+shared_cores(App *app)
+{
+	int n = container_cores(app);
+
+	return n > 0 ? n : local_cores(&app->cfg);
 }
 
 /* The journal directory as this host spells it, canonical (a bind mount's
@@ -126,8 +177,8 @@ describe_source(const Preflight *pf, char *out, size_t size)
 bool
 migrate_jobs_decide(App *app, const Preflight *pf, int requested, JobsPlan *jp)
 {
-	int want = requested, major = -1;
-	char src[96], rule[96], opt[32];
+	int want = requested, major = -1, cores = -1;
+	char src[96], rule[160], opt[32];
 
 	memset(jp, 0, sizeof(*jp));
 	jp->jobs = 1;
@@ -137,11 +188,16 @@ migrate_jobs_decide(App *app, const Preflight *pf, int requested, JobsPlan *jp)
 		str_copy(opt, sizeof(opt), "--jobs auto");
 	else
 		str_format(opt, sizeof(opt), "--jobs %d", requested);
-	str_format(rule, sizeof(rule), "auto takes %d from %d MiB with indexes >= %d %%",
-			   JOBS_AUTO_JOBS, (int) (JOBS_AUTO_MIN_BYTES >> 20), JOBS_AUTO_MIN_INDEX_PCT);
 	if (requested == MIGRATE_JOBS_AUTO)
 	{
-		want = migrate_jobs_auto(pf->source.db_size, pf->source.index_bytes);
+		/* only asked when the rest of the rule holds */
+		if (migrate_jobs_auto(pf->source.db_size, pf->source.index_bytes, INT_MAX) > 1)
+			cores = shared_cores(app);
+		str_format(rule, sizeof(rule), "auto takes %d from %d MiB with indexes >= %d %% on a "
+				   "shared server with >= %d cores; it has %d%s", JOBS_AUTO_JOBS,
+				   (int) (JOBS_AUTO_MIN_BYTES >> 20), JOBS_AUTO_MIN_INDEX_PCT,
+				   JOBS_AUTO_MIN_CORES, cores, cores < 0 ? " (not known)" : "");
+		want = migrate_jobs_auto(pf->source.db_size, pf->source.index_bytes, cores);
 		if (want <= 1)
 		{
 			say(jp, "--jobs auto: 1 (%s; %s): one pipe restores the whole archive", src, rule);

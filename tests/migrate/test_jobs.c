@@ -33,21 +33,28 @@ teardown(void)
 
 Test(migrate_jobs_unit, auto_rule)
 {
-	/* the measured threshold: large and index-heavy enough */
-	cr_assert_eq(migrate_jobs_auto(440 * MiB, 147 * MiB), JOBS_AUTO_JOBS);
+	int c = JOBS_AUTO_MIN_CORES;
+
+	/* large and index-heavy enough, on enough cores */
+	cr_assert_eq(migrate_jobs_auto(440 * MiB, 147 * MiB, c), JOBS_AUTO_JOBS);
+	cr_assert_eq(migrate_jobs_auto(440 * MiB, 147 * MiB, 64), JOBS_AUTO_JOBS);
 	cr_assert_eq(migrate_jobs_auto(JOBS_AUTO_MIN_BYTES, JOBS_AUTO_MIN_BYTES
-								   * JOBS_AUTO_MIN_INDEX_PCT / 100), JOBS_AUTO_JOBS);
+								   * JOBS_AUTO_MIN_INDEX_PCT / 100, c), JOBS_AUTO_JOBS);
 	cr_assert_eq(migrate_jobs_auto(JOBS_AUTO_MIN_BYTES, JOBS_AUTO_MIN_BYTES
-								   * JOBS_AUTO_MIN_INDEX_PCT / 100 - 1), 1);
+								   * JOBS_AUTO_MIN_INDEX_PCT / 100 - 1, c), 1);
+	/* 2 cores (measured: no gain there), or not known */
+	cr_assert_eq(migrate_jobs_auto(440 * MiB, 147 * MiB, 2), 1);
+	cr_assert_eq(migrate_jobs_auto(440 * MiB, 147 * MiB, c - 1), 1);
+	cr_assert_eq(migrate_jobs_auto(440 * MiB, 147 * MiB, -1), 1);
 	/* too small: the second pg_restore's start costs more than it saves */
-	cr_assert_eq(migrate_jobs_auto(JOBS_AUTO_MIN_BYTES - 1, JOBS_AUTO_MIN_BYTES / 2), 1);
-	cr_assert_eq(migrate_jobs_auto(20 * MiB, 15 * MiB), 1);
+	cr_assert_eq(migrate_jobs_auto(JOBS_AUTO_MIN_BYTES - 1, JOBS_AUTO_MIN_BYTES / 2, c), 1);
+	cr_assert_eq(migrate_jobs_auto(20 * MiB, 15 * MiB, c), 1);
 	/* large, few indexes: the data dominates, one pipe */
-	cr_assert_eq(migrate_jobs_auto(336 * MiB, 43 * MiB), 1);
-	cr_assert_eq(migrate_jobs_auto(8192 * MiB, 0), 1);
+	cr_assert_eq(migrate_jobs_auto(336 * MiB, 43 * MiB, c), 1);
+	cr_assert_eq(migrate_jobs_auto(8192 * MiB, 0, c), 1);
 	/* unknown */
-	cr_assert_eq(migrate_jobs_auto(0, 0), 1);
-	cr_assert_eq(migrate_jobs_auto(-1, -1), 1);
+	cr_assert_eq(migrate_jobs_auto(0, 0, c), 1);
+	cr_assert_eq(migrate_jobs_auto(-1, -1, c), 1);
 	cr_assert_str_eq(migrate_jobs_route_name(JOBS_ROUTE_MOUNT), "bind-mount");
 	cr_assert_str_eq(migrate_jobs_route_name(JOBS_ROUTE_LOCAL), "local");
 	cr_assert_str_eq(migrate_jobs_route_name(JOBS_ROUTE_PIPE), "pipe");
