@@ -321,3 +321,34 @@ Test(migrate_jobs, a_crash_before_post_data_streams_again)
 	free(before);
 	free(after);
 }
+
+/* No mount, but this host's pg_restore (15) is as new as the source and the
+ * shared instance listens on loopback: the local route, the admin password
+ * in a passfile, never in argv. */
+Test(migrate_jobs, the_local_route_when_nothing_is_mounted)
+{
+	Names n;
+	MigRun r;
+	char *before = seed(&n, MIG_PG15, false), *after;
+	json_t *rec;
+
+	if (system("pg_restore --version 2>/dev/null | grep -q '(PostgreSQL) 1[5-9]'") != 0)
+		cr_skip_test("no local pg_restore 15 or newer on this host");
+	mig_pgfold(&stack, &r, NULL, "plan", n.svc, "--jobs", "2", NULL);
+	mig_expect_exit(&r, 0, "plan --jobs 2, local route");
+	cr_assert_not_null(strstr(sb_str(&r.out), "on this host over 127.0.0.1:"), "%s", sb_str(&r.out));
+	mig_run_free(&r);
+
+	mig_pgfold(&stack, &r, NULL, "migrate", n.svc, "--yes", "--jobs", "2", NULL);
+	mig_expect_exit(&r, 0, "migrate --jobs 2, local route");
+	cr_assert_null(strstr(sb_str(&r.err), stack.admin_pw), "the admin password was printed");
+	mig_run_free(&r);
+	after = mig_shared_value(&stack, "docmost", definitions_sql);
+	cr_assert_str_eq(after, before);
+	rec = mig_journal_last(&stack, n.svc, "post-data", "done");
+	cr_assert_not_null(rec);
+	cr_assert_str_eq(json_string_value(json_object_get(rec, "route")), "local");
+	json_decref(rec);
+	free(before);
+	free(after);
+}
