@@ -252,7 +252,8 @@ jobs_bench() {
     p=$(pipeline idx pipe_target); pt+=("$p")
     read -r _ _ _ _ j1 ph1 _ <<<"$(migrate_once idx --jobs 1)"; d1+=("$j1"); reset_stack idx
     read -r _ _ _ _ j2 ph2 _ <<<"$(migrate_once idx --jobs 2)"; d2+=("$j2"); reset_stack idx
-    echo "  round $r: pipeline ${p}s   --jobs 1 apps down ${j1}s (${ph1})   --jobs 2 apps down ${j2}s (${ph2})"
+    printf '  round %s: pipeline %ss   --jobs 1 apps down %.2fs (%s)   --jobs 2 apps down %.2fs (%s)\n' \
+      "$r" "$p" "$j1" "$ph1" "$j2" "$ph2"
   done
   awk -v p="$(median "${pt[@]}")" -v a="$(median "${d1[@]}")" -v b="$(median "${d2[@]}")" 'BEGIN {
     printf "  shell dump+restore          %7.2f s\n", p
