@@ -178,7 +178,7 @@ bool
 migrate_jobs_decide(App *app, const Preflight *pf, int requested, JobsPlan *jp)
 {
 	int want = requested, major = -1, cores = -1;
-	char src[96], rule[160], opt[32];
+	char src[96], rule[192], opt[32];
 
 	memset(jp, 0, sizeof(*jp));
 	jp->jobs = 1;
@@ -194,9 +194,13 @@ migrate_jobs_decide(App *app, const Preflight *pf, int requested, JobsPlan *jp)
 		if (migrate_jobs_auto(pf->source.db_size, pf->source.index_bytes, INT_MAX) > 1)
 			cores = shared_cores(app);
 		str_format(rule, sizeof(rule), "auto takes %d from %d MiB with indexes >= %d %% on a "
-				   "shared server with >= %d cores; it has %d%s", JOBS_AUTO_JOBS,
-				   (int) (JOBS_AUTO_MIN_BYTES >> 20), JOBS_AUTO_MIN_INDEX_PCT,
-				   JOBS_AUTO_MIN_CORES, cores, cores < 0 ? " (not known)" : "");
+				   "shared server with >= %d cores", JOBS_AUTO_JOBS,
+				   (int) (JOBS_AUTO_MIN_BYTES >> 20), JOBS_AUTO_MIN_INDEX_PCT, JOBS_AUTO_MIN_CORES);
+		if (cores > 0)
+			str_format(rule + strlen(rule), sizeof(rule) - strlen(rule), "; it has %d", cores);
+		else if (migrate_jobs_auto(pf->source.db_size, pf->source.index_bytes, INT_MAX) > 1)
+			str_format(rule + strlen(rule), sizeof(rule) - strlen(rule),
+					   "; its cores are not known");
 		want = migrate_jobs_auto(pf->source.db_size, pf->source.index_bytes, cores);
 		if (want <= 1)
 		{
