@@ -6,7 +6,6 @@
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
 #include "pgfold/pg.h"
-
 #include "pgfold/proc.h"
 
 #include <errno.h>
@@ -304,6 +303,12 @@ pgcmd_restore_shared_post_data(PgCommand *pc, const Config *cfg, const char *db,
 	if (!local && cfg->shared_container[0] == '\0')
 	{
 		log_error("no shared container to run pg_restore in");
+		return false;
+	}
+	/* a positional argument: never one pg_restore could take for an option */
+	if (file[0] != '/')
+	{
+		log_error("the dump for pg_restore -j must be an absolute path, not \"%s\"", file);
 		return false;
 	}
 	start(pc, local ? NULL : cfg->shared_container, "pg_restore -j of", db,
