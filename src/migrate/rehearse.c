@@ -241,32 +241,32 @@ run_phases(Rehearsal *h, json_t *phases)
 
 	if (!create_scratch(h) || !stream_into_scratch(h))
 		return false;
-	phase(h, phases, "stream", t);
+	phase(h, phases, MIG_STEP_STREAM, t);
 	t = clock_now();
 	if (h->jobs->jobs > 1)
 	{
 		if (!post_data(h))
 			return false;
-		phase(h, phases, "post-data", t);
+		phase(h, phases, MIG_STEP_POST_DATA, t);
 		t = clock_now();
 	}
 	if (!secrets_hand_over(h->app, h->scratch, h->scratch, false))
 		return false;
-	phase(h, phases, "ownership", t);
+	phase(h, phases, MIG_STEP_OWNERSHIP, t);
 	if (!dbprops_analyze(&h->app->cfg, h->scratch, h->scratch, &secs))
 		return false;
-	json_object_set_new(phases, "analyze", json_real(secs));
+	json_object_set_new(phases, MIG_STEP_ANALYZE, json_real(secs));
 	t = clock_now();
 	if (!verify_databases(h->app, h->pf->db_container->id, h->svc->db_user, h->svc->db_name,
 						  h->scratch, NULL, h->deep, &h->report, &h->src, &h->dst))
 		return false;
-	phase(h, phases, "verify", t);
+	phase(h, phases, MIG_STEP_VERIFY, t);
 	return true;
 }
 
 /* The phases a rehearsal times, as migrate's journal names them. */
 static const char *const rehearsed_phases[] = {
-	MIG_STEP_STREAM, MIG_STEP_OWNERSHIP, MIG_STEP_ANALYZE, MIG_STEP_VERIFY, NULL
+	MIG_STEP_STREAM, MIG_STEP_POST_DATA, MIG_STEP_OWNERSHIP, MIG_STEP_ANALYZE, MIG_STEP_VERIFY, NULL
 };
 
 static void
