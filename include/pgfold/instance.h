@@ -423,9 +423,7 @@ const char *backups_checksum_name(ChecksumState state);
 json_t *backups_file_json(const BackupFile *file);
 ChecksumState backups_checksum(const char *path, bool quiet);
 
-/* The services that have a journal under backups/postgres-migrations (a
- * missing directory is an empty list); free with instance_names_free. */
-bool instance_journal_services(const char *backups_dir, char ***out, size_t *count);
+/* Free a list of *count names (journal_services, backups' lists). */
 void instance_names_free(char **names, size_t count);
 
 /* "30d", "12h", "2w", "90m", "45s" → seconds; false on anything else. */

@@ -199,6 +199,12 @@ bool journal_service_name_valid(const char *service);
 /* <backups>/postgres-migrations into out. */
 bool journal_dir_path(const char *backups_dir, char *out, size_t outsize);
 
+/* The services that have a journal under backups/postgres-migrations (a
+ * missing directory is an empty list): *count names, NULL-terminated too
+ * (free with str_vec_free or instance_names_free). False (logged) when the
+ * directory cannot be read. */
+bool journal_services(const char *backups_dir, char ***out, size_t *count);
+
 /* ---- opening ------------------------------------------------------------ */
 
 /* Open for appending: creates the directory (0750) and the file (0640) if

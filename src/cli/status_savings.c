@@ -114,7 +114,7 @@ collect_host(const Config *cfg, json_t *list, Savings *s)
 			json_array_append(s->entries, c);
 	host_postgres_free(found, count);
 	/* retired ones are in the journals only */
-	if (instance_journal_services(cfg->backups_dir, &names, &n))
+	if (journal_services(cfg->backups_dir, &names, &n))
 	{
 		for (size_t i = 0; i < n; i++)
 		{

@@ -226,39 +226,6 @@ open_dir(const char *dir, DIR **d)
 	return false;
 }
 
-bool
-instance_journal_services(const char *backups_dir, char ***out, size_t *count)
-{
-	char dir[PATH_MAX];
-	size_t k = strlen(JOURNAL_SUFFIX);
-	DIR *d = NULL;
-
-	*out = NULL;
-	*count = 0;
-	if (!journal_dir_path(backups_dir, dir, sizeof(dir)) || !open_dir(dir, &d))
-		return false;
-	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
-	{
-		size_t n = strlen(e->d_name);
-
-		if (n <= k || !str_has_suffix(e->d_name, JOURNAL_SUFFIX))
-			continue;
-
-		char *name = xstrndup(e->d_name, n - k);
-
-		if (!journal_service_name_valid(name))
-		{
-			free(name);
-			continue;
-		}
-		*out = xrealloc(*out, *count + 1, sizeof(char *));
-		(*out)[(*count)++] = name;
-	}
-	if (d != NULL)
-		closedir(d);
-	return true;
-}
-
 void
 instance_names_free(char **names, size_t count)
 {
@@ -273,7 +240,7 @@ load_journals(const char *backups_dir, JournalRefs *refs)
 	char **services = NULL;
 	size_t count = 0;
 
-	if (!instance_journal_services(backups_dir, &services, &count))
+	if (!journal_services(backups_dir, &services, &count))
 		return false;
 	for (size_t i = 0; i < count; i++)
 	{

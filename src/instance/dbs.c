@@ -90,7 +90,7 @@ instance_service_map_build(App *app, InstanceServiceMap *map)
 	size_t count = 0;
 
 	memset(map, 0, sizeof(*map));
-	if (instance_journal_services(app->cfg.backups_dir, &services, &count))
+	if (journal_services(app->cfg.backups_dir, &services, &count))
 		for (size_t i = 0; i < count; i++)
 			map_journal(app, map, services[i]);
 	instance_names_free(services, count);

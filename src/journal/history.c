@@ -9,7 +9,6 @@
 #include "pgfold/log.h"
 #include "pgfold/str.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,30 +89,19 @@ bool
 journal_apps_overhead(const char *backups_dir, const char *const *rehearsed, double *median,
 					  size_t *count)
 {
-	char dir[PATH_MAX];
 	double runs[HISTORY_MAX_RUNS];
-	size_t n = 0;
-	DIR *d;
-	struct dirent *e;
+	char **services = NULL;
+	size_t n = 0, nservices = 0;
 
 	*median = 0;
 	*count = 0;
-	if (!journal_dir_path(backups_dir, dir, sizeof(dir)) || (d = opendir(dir)) == NULL)
-		return false;       /* no journal yet: nothing to go by */
-	while ((e = readdir(d)) != NULL && n < HISTORY_MAX_RUNS)
-	{
-		size_t len = strlen(e->d_name);
-		char service[256];
-
-		if (len <= 8 || strcmp(e->d_name + len - 8, ".journal") != 0
-			|| !str_format(service, sizeof(service), "%.*s", (int) (len - 8), e->d_name)
-			|| !journal_service_name_valid(service))
-			continue;
-		collect_service(backups_dir, service, rehearsed, runs, &n);
-	}
-	closedir(d);
-	if (n == 0)
+	if (!journal_services(backups_dir, &services, &nservices))
 		return false;
+	for (size_t i = 0; i < nservices && n < HISTORY_MAX_RUNS; i++)
+		collect_service(backups_dir, services[i], rehearsed, runs, &n);
+	str_vec_free(services);
+	if (n == 0)
+		return false;       /* no fold yet: nothing to go by */
 	qsort(runs, n, sizeof(runs[0]), cmp_double);
 	*median = n % 2 ? runs[n / 2] : (runs[n / 2 - 1] + runs[n / 2]) / 2;
 	*count = n;

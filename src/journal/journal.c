@@ -11,6 +11,7 @@
 #include "pgfold/log.h"
 #include "pgfold/str.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -455,4 +456,43 @@ bool
 journal_complete(Journal *j, JournalOp op, const char *run, json_t *fields)
 {
 	return journal_append(j, op, run, JOURNAL_STEP_COMPLETE, JOURNAL_DONE, fields);
+}
+
+bool
+journal_services(const char *backups_dir, char ***out, size_t *count)
+{
+	char dir[PATH_MAX];
+	size_t k = strlen(JOURNAL_SUFFIX);
+	DIR *d;
+
+	*out = xcalloc(1, sizeof(char *));
+	*count = 0;
+	if (!journal_dir_path(backups_dir, dir, sizeof(dir)))
+		return false;
+	if ((d = opendir(dir)) == NULL)
+	{
+		if (errno == ENOENT)
+			return true;        /* no journal yet: none */
+		log_error("cannot read %s: %s", dir, strerror(errno));
+		return false;
+	}
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+	{
+		size_t n = strlen(e->d_name);
+		char *name;
+
+		if (n <= k || !str_has_suffix(e->d_name, JOURNAL_SUFFIX))
+			continue;
+		name = xstrndup(e->d_name, n - k);
+		if (!journal_service_name_valid(name))
+		{
+			free(name);
+			continue;
+		}
+		*out = xrealloc(*out, *count + 2, sizeof(char *));
+		(*out)[(*count)++] = name;
+		(*out)[*count] = NULL;
+	}
+	closedir(d);
+	return true;
 }
