@@ -84,23 +84,25 @@ say "pgfold status"
 say "pgfold plan docmost (read-only)"
 "$PGFOLD" plan docmost | sed -n '1,/^SQL/p' | head -40
 
-say "pgfold plan docmost --rehearse (the data part, timed, while the apps run; nothing kept)"
-"$PGFOLD" plan docmost --rehearse | sed -n '/^Rehearsal of/,$p'
+# plan --rehearse SERVICE WHY: the rehearsal's report only
+rehearse() {
+  say "pgfold plan $1 --rehearse ($2)"
+  "$PGFOLD" plan "$1" --rehearse | sed -n '/^Rehearsal of/,$p'
+}
 
-for svc in docmost joplin; do
-  say "pgfold migrate $svc --yes"
-  "$PGFOLD" migrate "$svc" --yes
-done
+fold() {
+  for svc in "$@"; do
+    say "pgfold migrate $svc --yes"
+    "$PGFOLD" migrate "$svc" --yes
+  done
+}
 
+rehearse docmost "the data part, timed, while the apps run; nothing kept"
+fold docmost joplin
 # two folds on this stack measured the apps' stop and compose's recreate:
 # the rehearsal now predicts the whole window
-say "pgfold plan netbox --rehearse (the whole window now: the data, and the stop and start the earlier folds measured)"
-"$PGFOLD" plan netbox --rehearse | sed -n '/^Rehearsal of/,$p'
-
-for svc in netbox nocodb; do
-  say "pgfold migrate $svc --yes"
-  "$PGFOLD" migrate "$svc" --yes
-done
+rehearse netbox "the whole window now: the data, and the stop and start the earlier folds measured"
+fold netbox nocodb
 
 say "pgfold migrate geo --yes (needs PostGIS, the shared instance has none: blocked, nothing changed)"
 set +e; "$PGFOLD" migrate geo --yes; rc=$?; set -e

@@ -26,9 +26,6 @@ void composecmd_argv_free(char **argv);
 bool composecmd_line(char *const *argv, StrBuf *out);
 /* Run it; output goes to the log. */
 bool composecmd_run(char *const *argv, const char *what);
-/* The major version of the compose pgfold runs for inv (`version --short`),
- * -1 when it does not say. */
-int composecmd_major(App *app, const ComposeInvocation *inv);
 
 /*
  * A compose run in the background, its stdout and stderr kept in memory
@@ -55,7 +52,8 @@ bool composecmd_start(char *const *argv, const char *what, bool quiet, bool capt
 bool composecmd_finish(ComposeJob *job, StrBuf *out);
 /* Wait for it and forget what it said. */
 void composecmd_abandon(ComposeJob *job);
-/* composecmd_major in two halves. */
+/* The major version of the compose pgfold runs for inv (`version --short`),
+ * asked in the background: -1 when it does not say. */
 bool composecmd_major_start(App *app, const ComposeInvocation *inv, ComposeJob *job);
 int composecmd_major_finish(ComposeJob *job);
 /* The same, with compose's stdout (at most 1 MiB) appended to *out. */

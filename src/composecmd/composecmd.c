@@ -380,14 +380,6 @@ composecmd_major_finish(ComposeJob *job)
 	return major;
 }
 
-int
-composecmd_major(App *app, const ComposeInvocation *inv)
-{
-	ComposeJob job;
-
-	return composecmd_major_start(app, inv, &job) ? composecmd_major_finish(&job) : -1;
-}
-
 void
 composecmd_abandon(ComposeJob *job)
 {
