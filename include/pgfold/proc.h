@@ -4,8 +4,12 @@
  *
  * A child gets exactly what is meant for it: the three standard streams
  * the caller names, no other descriptor of ours (the engine's keep-alive
- * socket, the journal lock, the run log), default signal dispositions and
- * an empty signal mask, and our environment with the caller's additions.
+ * socket, the run log), default signal dispositions and an empty signal
+ * mask, and our environment with the caller's additions. The one
+ * exception is the stack lock, for a child that acts on the stack (compose,
+ * a local pg_restore): it holds the lock with us, so a pgfold killed with
+ * -9 leaves its stack locked until what it started has ended too, and a
+ * re-run cannot race an orphaned `compose up` (see lock_acquire).
  * Signals stay blocked from fork until the child has reset its handlers,
  * so a Ctrl-C in between cannot run pgfold's handler in the child.
  */
@@ -30,7 +34,12 @@ typedef struct ProcSpec
 	int stdin_fd;               /* an fd of ours, PROC_DEVNULL, or STDIN_FILENO to share ours */
 	int stdout_fd;
 	int stderr_fd;
+	bool holds_stack_lock;      /* inherits the stack lock, when we hold one */
 } ProcSpec;
+
+/* The stack lock's descriptor while we hold it, -1 once released: what a
+ * child with holds_stack_lock inherits (journal's lock_acquire/release). */
+void proc_stack_lock_set(int fd);
 
 /* Start it; false (logged: "cannot run <argv[0]>: <why>") when it could
  * not be forked or exec'd. The caller reaps *pid with proc_wait. */

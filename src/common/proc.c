@@ -19,6 +19,15 @@
 
 extern char **environ;
 
+/* The stack lock, while held: see proc_stack_lock_set. */
+static int stack_lock_fd = -1;
+
+void
+proc_stack_lock_set(int fd)
+{
+	stack_lock_fd = fd;
+}
+
 void
 proc_harden(void)
 {
@@ -62,26 +71,28 @@ child_env(const char *const *extra)
 	return envp;
 }
 
-/* Close every fd >= first but keep (the error pipe); a loop where
- * close_range is missing (kernels before 5.9). */
+/* Close every fd from 3 on but those in keep (ascending, -1 for none);
+ * a loop where close_range is missing (kernels before 5.9). */
 static void
-close_from(int first, int keep)
+close_all_but(const int keep[2])
 {
 	struct rlimit rl;
+	unsigned from = STDERR_FILENO + 1;
 	int last = 65535;
-	bool ok;
+	bool ok = true;
 
-	if (keep < first)
-		ok = close_range((unsigned) first, ~0U, 0) == 0;
-	else
-		ok = (keep == first || close_range((unsigned) first, (unsigned) keep - 1, 0) == 0)
-			&& close_range((unsigned) keep + 1, ~0U, 0) == 0;
-	if (ok)
+	for (int i = 0; i < 2 && ok; i++)
+		if (keep[i] >= (int) from)
+		{
+			ok = keep[i] == (int) from || close_range(from, (unsigned) keep[i] - 1, 0) == 0;
+			from = (unsigned) keep[i] + 1;
+		}
+	if (ok && close_range(from, ~0U, 0) == 0)
 		return;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
 		last = (int) rl.rlim_cur - 1;
-	for (int fd = first; fd <= last; fd++)
-		if (fd != keep)
+	for (int fd = STDERR_FILENO + 1; fd <= last; fd++)
+		if (fd != keep[0] && fd != keep[1])
 			close(fd);
 }
 
@@ -91,6 +102,8 @@ static void
 exec_child(const ProcSpec *spec, char *const *envp, int errpipe)
 {
 	const int wanted[3] = { spec->stdin_fd, spec->stdout_fd, spec->stderr_fd };
+	int lock_fd = spec->holds_stack_lock ? stack_lock_fd : -1;
+	int keep[2] = { errpipe, lock_fd };
 	struct sigaction dfl;
 	sigset_t none;
 	int err;
@@ -110,7 +123,15 @@ exec_child(const ProcSpec *spec, char *const *envp, int errpipe)
 		if (fd < 0 || (fd != i && dup2(fd, i) < 0))
 			goto fail;
 	}
-	close_from(STDERR_FILENO + 1, errpipe);
+	/* the lock survives exec: its flock is the open file's, shared */
+	if (lock_fd > STDERR_FILENO && fcntl(lock_fd, F_SETFD, 0) != 0)
+		goto fail;
+	if (lock_fd < errpipe)
+	{
+		keep[0] = lock_fd;
+		keep[1] = errpipe;
+	}
+	close_all_but(keep);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(spec->argv[0], (char *const *) spec->argv, envp);

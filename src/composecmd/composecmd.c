@@ -294,6 +294,7 @@ composecmd_start(char *const *argv, const char *what, bool quiet, bool capture, 
 	ProcSpec child = {
 		.argv = (const char *const *) argv, .stdin_fd = PROC_DEVNULL,
 		.stdout_fd = job->out_fd, .stderr_fd = job->err_fd,
+		.holds_stack_lock = true,   /* an orphaned `up` must keep re-runs out */
 	};
 
 	if (!proc_spawn(&child, &job->pid))

@@ -4,24 +4,41 @@
  * flock, not a pid file: the kernel drops the lock when its holder exits,
  * even on SIGKILL or a power loss, so there is never a stale lock to clear
  * by hand. The file's content is only a courtesy that names the holder.
+ *
+ * The children that act on the stack (compose, a local pg_restore) share
+ * the lock (proc.h): a pgfold killed with -9 in the middle of `compose up`
+ * leaves that compose running, still holding it. The next run finds the
+ * named holder gone and the lock held, and waits for those programs to end
+ * rather than recreate the same containers beside them.
  */
 #include "pgfold/journal.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/fsutil.h"
 #include "pgfold/log.h"
+#include "pgfold/proc.h"
+#include "pgfold/signals.h"
 #include "pgfold/str.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 /* The holder writes its details right after flock: give it a moment. */
 #define HOLDER_READ_TRIES 20
 #define HOLDER_READ_PAUSE_NS (10 * 1000 * 1000L)
+
+/* How long a run waits for what an interrupted run left running: compose
+ * recreating a stack's containers takes seconds, rarely a minute. */
+#define ORPHANS_WAIT_SECONDS 300
+#define ORPHANS_POLL_NS (100 * 1000 * 1000L)
 
 static bool
 lock_path(const char *root, char *out, size_t outsize)
@@ -142,6 +159,142 @@ write_holder(Lock *lock, const char *what)
 	return ok;
 }
 
+/* The named holder was a process of this host that no longer exists. */
+static bool
+holder_is_gone(const LockHolder *h)
+{
+	char myhost[256] = "";
+
+	gethostname(myhost, sizeof(myhost) - 1);
+	if (h->host[0] != '\0' && strcmp(h->host, myhost) != 0)
+		return false;
+	return kill((pid_t) h->pid, 0) != 0 && errno == ESRCH;
+}
+
+/* "pid 4711 (docker-compose), ..." for the processes that have the lock
+ * file open (root sees them all; others see their own), into out. */
+static void
+name_lock_users(int fd, char *out, size_t outsize)
+{
+	struct stat lock_st, st;
+	DIR *procs = opendir("/proc");
+	struct dirent *p;
+	size_t used = 0, named = 0;
+
+	out[0] = '\0';
+	if (procs == NULL || fstat(fd, &lock_st) != 0)
+	{
+		if (procs != NULL)
+			closedir(procs);
+		return;
+	}
+	while ((p = readdir(procs)) != NULL && named < 4)
+	{
+		long pid = 0;
+		char dir[64], link[320], comm[64] = "?";
+		DIR *fds;
+		struct dirent *f;
+		bool uses = false;
+
+		if (!str_to_long(p->d_name, 1, INT32_MAX, &pid) || pid == (long) getpid()
+			|| !str_format(dir, sizeof(dir), "/proc/%ld/fd", pid) || (fds = opendir(dir)) == NULL)
+			continue;
+		while (!uses && (f = readdir(fds)) != NULL)
+			uses = f->d_name[0] != '.' && str_format(link, sizeof(link), "%s/%s", dir, f->d_name)
+				&& stat(link, &st) == 0 && st.st_dev == lock_st.st_dev
+				&& st.st_ino == lock_st.st_ino;
+		closedir(fds);
+		if (!uses)
+			continue;
+		if (str_format(link, sizeof(link), "/proc/%ld/comm", pid))
+		{
+			FILE *c = fopen(link, "re");
+
+			if (c != NULL && fgets(comm, sizeof(comm), c) != NULL)
+				comm[strcspn(comm, "\n")] = '\0';
+			if (c != NULL)
+				fclose(c);
+		}
+		int n = snprintf(out + used, outsize - used, "%spid %ld (%s)", named ? ", " : "",
+						 pid, comm);
+
+		if (n < 0 || (size_t) n >= outsize - used)
+			break;
+		used += (size_t) n;
+		named++;
+	}
+	closedir(procs);
+}
+
+/*
+ * The lock is held, but the pgfold the file names is gone: programs it
+ * started (an orphaned `compose up`) hold it and still act on the stack.
+ * Wait for them, interruptibly, up to ORPHANS_WAIT_SECONDS; true with the
+ * lock taken.
+ */
+static bool
+wait_for_orphans(Lock *lock, const char *root, const LockHolder *h)
+{
+	struct timespec pause = { 0, ORPHANS_POLL_NS };
+	char users[512];
+	long polls = ORPHANS_WAIT_SECONDS * (1000000000L / ORPHANS_POLL_NS);
+
+	name_lock_users(lock->fd, users, sizeof(users));
+	log_warn("the interrupted pgfold (pid %ld, `%s`) is gone, but what it started on %s "
+			 "still runs%s%s%s; waiting for it to end (up to %d s)", h->pid, h->command, root,
+			 users[0] ? " (" : "", users, users[0] ? ")" : "", ORPHANS_WAIT_SECONDS);
+	for (long i = 0; i < polls; i++)
+	{
+		LockHolder now;
+
+		/* a live pgfold took it between our flock and our read of the
+		 * file (which still named the dead one): that one is busy */
+		if (lock_read_holder(root, &now) && now.pid != h->pid && !holder_is_gone(&now))
+		{
+			log_busy(root);
+			exit_hint_set(EXIT_LOCKED);
+			return false;
+		}
+		if (signals_interrupted())
+		{
+			log_error("interrupted while waiting for the lock on %s", root);
+			exit_hint_set(EXIT_INTERRUPTED);
+			return false;
+		}
+		nanosleep(&pause, NULL);
+		if (flock(lock->fd, LOCK_EX | LOCK_NB) == 0)
+		{
+			log_info("what the interrupted pgfold started has ended; going on");
+			return true;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR)
+		{
+			log_error("cannot lock \"%s\": %m", lock->path);
+			return false;
+		}
+	}
+	name_lock_users(lock->fd, users, sizeof(users));
+	log_error("the lock on %s is still held after %d s by what the interrupted pgfold "
+			  "(pid %ld) started%s%s; check those processes (`fuser -v %s`)", root,
+			  ORPHANS_WAIT_SECONDS, h->pid, users[0] ? ": " : "", users, lock->path);
+	exit_hint_set(EXIT_LOCKED);
+	return false;
+}
+
+/* flock is busy: wait when only an interrupted run's programs hold it,
+ * else say who holds it and give up at once. True with the lock taken. */
+static bool
+lock_busy(Lock *lock, const char *root)
+{
+	LockHolder h;
+
+	if (lock_read_holder(root, &h) && holder_is_gone(&h))
+		return wait_for_orphans(lock, root, &h);
+	log_busy(root);
+	exit_hint_set(EXIT_LOCKED);
+	return false;
+}
+
 bool
 lock_acquire(const char *root, const char *what, Lock *out)
 {
@@ -165,23 +318,23 @@ lock_acquire(const char *root, const char *what, Lock *out)
 	if (rc != 0)
 	{
 		int err = errno;
+		bool taken = err == EWOULDBLOCK && lock_busy(out, root);
 
-		close(out->fd);
-		out->fd = -1;
-		if (err == EWOULDBLOCK)
-		{
-			log_busy(root);
-			exit_hint_set(EXIT_LOCKED);
-		}
-		else
+		if (err != EWOULDBLOCK)
 			log_error("cannot lock \"%s\": %s", out->path, strerror(err));
-		return false;
+		if (!taken)
+		{
+			close(out->fd);
+			out->fd = -1;
+			return false;
+		}
 	}
 	if (!write_holder(out, what))
 	{
 		lock_release(out);
 		return false;
 	}
+	proc_stack_lock_set(out->fd);
 	log_debug("locked %s for `%s`", root, what);
 	return true;
 }
@@ -197,5 +350,6 @@ lock_release(Lock *lock)
 		log_debug("cannot empty lock file \"%s\": %m", lock->path);
 	flock(lock->fd, LOCK_UN);
 	close(lock->fd);
+	proc_stack_lock_set(-1);
 	lock->fd = -1;
 }

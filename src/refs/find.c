@@ -200,7 +200,8 @@ user_crontab(Walk *w)
 		return;
 
 	const char *argv[] = { prog, "-l", NULL };
-	ProcSpec spec = { argv, NULL, PROC_DEVNULL, fds[1], PROC_DEVNULL };
+	ProcSpec spec = { .argv = argv, .stdin_fd = PROC_DEVNULL, .stdout_fd = fds[1],
+					  .stderr_fd = PROC_DEVNULL };
 
 	if (!proc_spawn(&spec, &pid))
 	{

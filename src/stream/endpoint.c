@@ -214,6 +214,7 @@ endpoint_start_process(Endpoint *ep, const StreamCommand *cmd, bool with_stdin,
 		.argv = cmd->argv, .env = cmd->env,
 		.stdin_fd = with_stdin ? in[0] : PROC_DEVNULL,
 		.stdout_fd = out[1], .stderr_fd = is_producer ? err[1] : out[1],
+		.holds_stack_lock = true,   /* a local pg_restore -j outlives a kill -9 */
 	};
 	pid_t pid;
 

@@ -14,6 +14,7 @@
 #include "pgfold/exitcodes.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
+#include "pgfold/proc.h"
 #include "pgfold/str.h"
 
 static char dir[PATH_MAX];
@@ -207,4 +208,112 @@ Test(journal_lock, missing_root_is_not_reported_as_locked)
 	fst_join(root, dir, "nope");
 	cr_assert_not(lock_acquire(root, "plan", &lock));
 	cr_assert_neq(exit_hint_get(), EXIT_LOCKED);
+}
+
+/* Whether pid runs (a zombie, ended but not reaped by whoever adopted
+ * it, does not). */
+static bool
+running(pid_t pid)
+{
+	char path[64], stat[256];
+	FILE *f;
+	bool yes = false;
+
+	str_format(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+	f = fopen(path, "r");
+	if (f != NULL && fgets(stat, sizeof(stat), f) != NULL)
+	{
+		const char *end = strrchr(stat, ')');
+
+		yes = end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+	}
+	if (f != NULL)
+		fclose(f);
+	return yes;
+}
+
+/*
+ * A pgfold that started a program acting on the stack (compose up) and was
+ * then killed with -9: the program goes on, and so must the lock, or a
+ * re-run recreates the same containers beside it (found by the fault
+ * trials: kill -9 in `apply`, the re-run's `compose up` failed). A child
+ * marked holds_stack_lock keeps it; the next acquirer waits for it, names
+ * it, and gets the lock when it ends. *child gets the program's pid.
+ */
+static pid_t
+holder_with_child(bool holds, double child_seconds, pid_t *child)
+{
+	int ready[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(ready), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0)
+	{
+		Lock lock = LOCK_INIT;
+		char secs[32];
+		const char *argv[] = { "sleep", secs, NULL };
+		ProcSpec spec = { .argv = argv, .stdin_fd = PROC_DEVNULL, .stdout_fd = PROC_DEVNULL,
+						  .stderr_fd = PROC_DEVNULL, .holds_stack_lock = holds };
+		pid_t kid = -1;
+
+		close(ready[0]);
+		str_format(secs, sizeof(secs), "%.1f", child_seconds);
+		if (!lock_acquire(dir, "migrate docmost", &lock) || !proc_spawn(&spec, &kid)
+			|| write(ready[1], &kid, sizeof(kid)) != sizeof(kid))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], child, sizeof(*child)), (ssize_t) sizeof(*child),
+				 "the holder did not start its program");
+	close(ready[0]);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+Test(journal_lock, an_orphaned_program_keeps_the_lock_and_the_next_run_waits, .timeout = 30)
+{
+	char logpath[PATH_MAX], says[160];
+	Lock lock = LOCK_INIT;
+	pid_t child, holder;
+	double t0;
+	char *log;
+
+	fst_join(logpath, dir, "lock.log");
+	cr_assert(log_open_file(logpath));
+	holder = holder_with_child(true, 2.0, &child);
+	t0 = now_s();
+	cr_assert(lock_acquire(dir, "migrate docmost", &lock), "the lock once the program ended");
+	cr_assert_geq(now_s() - t0, 1.0, "took it after %.2f s, while the program still ran",
+				  now_s() - t0);
+	cr_assert_not(running(child), "the program still runs though the lock was taken");
+	lock_release(&lock);
+	log_close_file();
+	log = fst_slurp(logpath, NULL);
+	str_format(says, sizeof(says), "the interrupted pgfold (pid %ld, `migrate docmost`) is gone, "
+			   "but what it started on %s still runs (pid %ld (sleep))", (long) holder, dir,
+			   (long) child);
+	cr_assert_not_null(strstr(log, says), "%s", log);
+	cr_assert_not_null(strstr(log, "has ended; going on"), "%s", log);
+	free(log);
+}
+
+Test(journal_lock, a_program_not_acting_on_the_stack_does_not_hold_it, .timeout = 30)
+{
+	Lock lock = LOCK_INIT;
+	pid_t child;
+	double t0;
+
+	holder_with_child(false, 5.0, &child);
+	t0 = now_s();
+	cr_assert(lock_acquire(dir, "migrate docmost", &lock));
+	cr_assert_lt(now_s() - t0, 1.0, "waited %.2f s for a program that never held it",
+				 now_s() - t0);
+	cr_assert(running(child), "the program should still run");
+	lock_release(&lock);
+	kill(child, SIGKILL);
 }

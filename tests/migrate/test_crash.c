@@ -8,10 +8,14 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "lab.h"
 #include "migrate/mig.h"
 
 #include "pgfold/migrate.h"
@@ -239,4 +243,77 @@ ParameterizedTest(int *point, migrate_crash, edit_before_resume, .fini = teardow
 	sb_free(&wrote);
 	sb_free(&edited);
 	sb_free(&now);
+}
+
+/* Whether pid runs (an ended process its adopter has not reaped does not). */
+static bool
+pid_running(long pid)
+{
+	char path[64];
+	StrBuf stat = STRBUF_INIT;
+	const char *end;
+	bool yes;
+
+	str_format(path, sizeof(path), "/proc/%ld/stat", pid);
+	yes = mig_read(path, &stat, true) && (end = strrchr(sb_str(&stat), ')')) != NULL
+		&& end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+	sb_free(&stat);
+	return yes;
+}
+
+/*
+ * kill -9 while compose recreates the apps (the `apply` step), then a
+ * re-run at once: the killed run's compose goes on, and the re-run must
+ * wait for it rather than recreate the same containers beside it (the
+ * fault trials found a re-run's `compose up` failing so). The wrapper's
+ * first `up` writes its pid and lingers 3 s before the real compose; the
+ * re-run's `up` runs at once. The re-run must end after that first compose
+ * and exit 0, having said it waited for it.
+ */
+Test(migrate_crash, kill_during_compose_up_then_rerun, .fini = teardown, .timeout = 600)
+{
+	char svc[96], wrapper[PATH_MAX], marker[PATH_MAX], env_compose[PATH_MAX + 32], says[PATH_MAX + 64];
+	const char *env[] = { env_compose, NULL };
+	const char *args[] = { "migrate", NULL, "--yes", NULL };
+	StrBuf pid_text = STRBUF_INIT;
+	long orphan = 0;
+	MigProc p;
+	MigRun r;
+	int status;
+
+	mig_stack_init(&stack);
+	mig_shared_start(&stack, MIG_PG15);
+	char *fp = mig_seed_service(&stack, &mig_docmost, NULL);
+
+	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
+	args[1] = svc;
+	str_format(marker, sizeof(marker), "%s/first-up.pid", stack.dir);
+	str_format(wrapper, sizeof(wrapper), "%s/compose-slow-up", stack.dir);
+	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'case \" $* \" in *\" up \"*)' "
+						"'  if [ ! -e %s ]; then echo $$ > %s.tmp && mv %s.tmp %s; sleep 3; fi;; esac' "
+						"'exec %s \"$@\"' > %s && chmod +x %s", marker, marker, marker, marker,
+						lab_compose(), wrapper, wrapper), 0);
+	str_format(env_compose, sizeof(env_compose), "PGFOLD_COMPOSE=%s", wrapper);
+
+	mig_pgfold_start(&stack, &p, env, args);
+	for (int i = 0; i < 6000 && !mig_read(marker, &pid_text, true); i++)
+		usleep(10 * 1000);
+	cr_assert(pid_text.len > 0, "compose up never started");
+	pid_text.data[strcspn(pid_text.data, "\n")] = '\0';
+	cr_assert(str_to_long(sb_str(&pid_text), 1, INT32_MAX, &orphan), "%s", sb_str(&pid_text));
+	cr_assert_eq(kill(p.pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(p.pid, &status, 0), p.pid);
+	cr_assert(pid_running(orphan), "the killed run's compose should still run");
+
+	mig_pgfold(&stack, &r, env, "migrate", svc, "--yes", NULL);
+	cr_assert_not(pid_running(orphan), "the re-run ended while the killed run's compose still ran");
+	mig_expect_exit(&r, 0, "re-run right after a kill -9 during compose up");
+	str_format(says, sizeof(says), "is gone, but what it started on %s still runs (pid ", stack.root);
+	cr_assert_not_null(strstr(sb_str(&r.err), says), "%s", sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "waiting for it to end"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	mig_assert_migrated(&stack, &mig_docmost, fp);
+	cr_assert_eq(mig_journal_count(&stack, svc, "complete", "done"), 1);
+	sb_free(&pid_text);
+	free(fp);
 }
