@@ -300,8 +300,9 @@ size_t journal_runs(const Journal *j, JournalRun **out);
  *
  * When it is busy, lock_acquire logs who holds it, sets EXIT_LOCKED and
  * returns false at once. The kernel releases the lock when the holder exits
- * however it exits, so a file left by a dead process never blocks. The file
- * itself stays (removing it would race with the next acquirer).
+ * however it exits, so a file left by a dead process never blocks, unless
+ * what it started still runs (lock_orphans_wait_set). The file itself
+ * stays (removing it would race with the next acquirer).
  */
 #define LOCK_FILE_NAME ".pgfold.lock"
 
@@ -314,6 +315,11 @@ typedef struct Lock
 #define LOCK_INIT { .fd = -1 }
 
 bool lock_acquire(const char *root, const char *what, Lock *out);
+/* When the pgfold the file names is gone but the lock is held, what it
+ * started (compose, a local pg_restore: proc.h) still acts on the stack:
+ * lock_acquire waits for it, saying so, up to 300 s, then fails with
+ * EXIT_LOCKED naming the processes. Tests shorten the wait (0: default). */
+void lock_orphans_wait_set(int seconds);
 void lock_release(Lock *lock);      /* safe on LOCK_INIT and twice */
 
 typedef struct LockHolder

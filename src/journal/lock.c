@@ -40,6 +40,14 @@
 #define ORPHANS_WAIT_SECONDS 300
 #define ORPHANS_POLL_NS (100 * 1000 * 1000L)
 
+static int orphans_wait_s = ORPHANS_WAIT_SECONDS;
+
+void
+lock_orphans_wait_set(int seconds)
+{
+	orphans_wait_s = seconds > 0 ? seconds : ORPHANS_WAIT_SECONDS;
+}
+
 static bool
 lock_path(const char *root, char *out, size_t outsize)
 {
@@ -171,57 +179,57 @@ holder_is_gone(const LockHolder *h)
 	return kill((pid_t) h->pid, 0) != 0 && errno == ESRCH;
 }
 
-/* "pid 4711 (docker-compose), ..." for the processes that have the lock
- * file open (root sees them all; others see their own), into out. */
-static void
-name_lock_users(int fd, char *out, size_t outsize)
+/* Whether process pid has the file lock_st describes open. */
+static bool
+process_has_open(long pid, const struct stat *lock_st)
 {
-	struct stat lock_st, st;
-	DIR *procs = opendir("/proc");
-	struct dirent *p;
-	size_t used = 0, named = 0;
+	char dir[64], link[320];
+	struct stat st;
+	struct dirent *f;
+	DIR *fds;
+	bool uses = false;
 
-	out[0] = '\0';
-	if (procs == NULL || fstat(fd, &lock_st) != 0)
-	{
-		if (procs != NULL)
-			closedir(procs);
+	if (!str_format(dir, sizeof(dir), "/proc/%ld/fd", pid) || (fds = opendir(dir)) == NULL)
+		return false;
+	while (!uses && (f = readdir(fds)) != NULL)
+		uses = f->d_name[0] != '.' && str_format(link, sizeof(link), "%s/%s", dir, f->d_name)
+			&& stat(link, &st) == 0 && st.st_dev == lock_st->st_dev
+			&& st.st_ino == lock_st->st_ino;
+	closedir(fds);
+	return uses;
+}
+
+/* "pid 4711 (docker-compose), ..." (the first four) for the processes
+ * other than us with the lock file open, into out: root sees them all,
+ * others their own. */
+static void
+name_lock_users(int fd, StrBuf *out)
+{
+	struct stat lock_st;
+	DIR *procs;
+	struct dirent *p;
+	size_t named = 0;
+
+	sb_reset(out);
+	if (fstat(fd, &lock_st) != 0 || (procs = opendir("/proc")) == NULL)
 		return;
-	}
 	while ((p = readdir(procs)) != NULL && named < 4)
 	{
 		long pid = 0;
-		char dir[64], link[320], comm[64] = "?";
-		DIR *fds;
-		struct dirent *f;
-		bool uses = false;
+		char path[64], comm[64] = "?";
+		FILE *f;
 
 		if (!str_to_long(p->d_name, 1, INT32_MAX, &pid) || pid == (long) getpid()
-			|| !str_format(dir, sizeof(dir), "/proc/%ld/fd", pid) || (fds = opendir(dir)) == NULL)
+			|| !process_has_open(pid, &lock_st))
 			continue;
-		while (!uses && (f = readdir(fds)) != NULL)
-			uses = f->d_name[0] != '.' && str_format(link, sizeof(link), "%s/%s", dir, f->d_name)
-				&& stat(link, &st) == 0 && st.st_dev == lock_st.st_dev
-				&& st.st_ino == lock_st.st_ino;
-		closedir(fds);
-		if (!uses)
-			continue;
-		if (str_format(link, sizeof(link), "/proc/%ld/comm", pid))
+		if (str_format(path, sizeof(path), "/proc/%ld/comm", pid) && (f = fopen(path, "re")))
 		{
-			FILE *c = fopen(link, "re");
-
-			if (c != NULL && fgets(comm, sizeof(comm), c) != NULL)
-				comm[strcspn(comm, "\n")] = '\0';
-			if (c != NULL)
-				fclose(c);
+			if (fgets(comm, sizeof(comm), f) == NULL)
+				str_copy(comm, sizeof(comm), "?");
+			fclose(f);
 		}
-		int n = snprintf(out + used, outsize - used, "%spid %ld (%s)", named ? ", " : "",
-						 pid, comm);
-
-		if (n < 0 || (size_t) n >= outsize - used)
-			break;
-		used += (size_t) n;
-		named++;
+		sb_appendf(out, "%spid %ld (%.*s)", named++ ? ", " : "", pid,
+				   (int) strcspn(comm, "\n"), comm);
 	}
 	closedir(procs);
 }
@@ -229,21 +237,22 @@ name_lock_users(int fd, char *out, size_t outsize)
 /*
  * The lock is held, but the pgfold the file names is gone: programs it
  * started (an orphaned `compose up`) hold it and still act on the stack.
- * Wait for them, interruptibly, up to ORPHANS_WAIT_SECONDS; true with the
+ * Wait for them, interruptibly, up to orphans_wait_s; true with the
  * lock taken.
  */
 static bool
 wait_for_orphans(Lock *lock, const char *root, const LockHolder *h)
 {
 	struct timespec pause = { 0, ORPHANS_POLL_NS };
-	char users[512];
-	long polls = ORPHANS_WAIT_SECONDS * (1000000000L / ORPHANS_POLL_NS);
+	StrBuf users = STRBUF_INIT;
+	long polls = orphans_wait_s * (1000000000L / ORPHANS_POLL_NS);
+	bool taken = false;
 
-	name_lock_users(lock->fd, users, sizeof(users));
+	name_lock_users(lock->fd, &users);
 	log_warn("the interrupted pgfold (pid %ld, `%s`) is gone, but what it started on %s "
 			 "still runs%s%s%s; waiting for it to end (up to %d s)", h->pid, h->command, root,
-			 users[0] ? " (" : "", users, users[0] ? ")" : "", ORPHANS_WAIT_SECONDS);
-	for (long i = 0; i < polls; i++)
+			 users.len ? " (" : "", sb_str(&users), users.len ? ")" : "", orphans_wait_s);
+	for (long i = 0; i < polls && !taken; i++)
 	{
 		LockHolder now;
 
@@ -253,32 +262,35 @@ wait_for_orphans(Lock *lock, const char *root, const LockHolder *h)
 		{
 			log_busy(root);
 			exit_hint_set(EXIT_LOCKED);
-			return false;
+			break;
 		}
 		if (signals_interrupted())
 		{
 			log_error("interrupted while waiting for the lock on %s", root);
 			exit_hint_set(EXIT_INTERRUPTED);
-			return false;
+			break;
 		}
 		nanosleep(&pause, NULL);
-		if (flock(lock->fd, LOCK_EX | LOCK_NB) == 0)
-		{
+		taken = flock(lock->fd, LOCK_EX | LOCK_NB) == 0;
+		if (taken)
 			log_info("what the interrupted pgfold started has ended; going on");
-			return true;
-		}
-		if (errno != EWOULDBLOCK && errno != EINTR)
+		else if (errno != EWOULDBLOCK && errno != EINTR)
 		{
 			log_error("cannot lock \"%s\": %m", lock->path);
-			return false;
+			break;
+		}
+		else if (i + 1 == polls)
+		{
+			name_lock_users(lock->fd, &users);
+			log_error("the lock on %s is still held after %d s by what the interrupted pgfold "
+					  "(pid %ld) started%s%s; check those processes (`fuser -v %s`)", root,
+					  orphans_wait_s, h->pid, users.len ? ": " : "", sb_str(&users),
+					  lock->path);
+			exit_hint_set(EXIT_LOCKED);
 		}
 	}
-	name_lock_users(lock->fd, users, sizeof(users));
-	log_error("the lock on %s is still held after %d s by what the interrupted pgfold "
-			  "(pid %ld) started%s%s; check those processes (`fuser -v %s`)", root,
-			  ORPHANS_WAIT_SECONDS, h->pid, users[0] ? ": " : "", users, lock->path);
-	exit_hint_set(EXIT_LOCKED);
-	return false;
+	sb_free(&users);
+	return taken;
 }
 
 /* flock is busy: wait when only an interrupted run's programs hold it,

@@ -266,7 +266,7 @@ pid_running(long pid)
  * re-run at once: the killed run's compose goes on, and the re-run must
  * wait for it rather than recreate the same containers beside it (the
  * fault trials found a re-run's `compose up` failing so). The wrapper's
- * first `up` writes its pid and lingers 3 s before the real compose; the
+ * first `up` writes its pid and lingers 5 s before the real compose; the
  * re-run's `up` runs at once. The re-run must end after that first compose
  * and exit 0, having said it waited for it.
  */
@@ -290,7 +290,7 @@ Test(migrate_crash, kill_during_compose_up_then_rerun, .fini = teardown, .timeou
 	str_format(marker, sizeof(marker), "%s/first-up.pid", stack.dir);
 	str_format(wrapper, sizeof(wrapper), "%s/compose-slow-up", stack.dir);
 	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'case \" $* \" in *\" up \"*)' "
-						"'  if [ ! -e %s ]; then echo $$ > %s.tmp && mv %s.tmp %s; sleep 3; fi;; esac' "
+						"'  if [ ! -e %s ]; then echo $$ > %s.tmp && mv %s.tmp %s; sleep 5; fi;; esac' "
 						"'exec %s \"$@\"' > %s && chmod +x %s", marker, marker, marker, marker,
 						lab_compose(), wrapper, wrapper), 0);
 	str_format(env_compose, sizeof(env_compose), "PGFOLD_COMPOSE=%s", wrapper);
