@@ -184,3 +184,39 @@ Test(refs, cli_groups_exit_codes_and_bad_path)
 	free(text);
 	sb_free(&out);
 }
+
+/*
+ * A file the caller may not read is counted, named once and skipped; the
+ * search goes on. As root (CI) the command runs as nobody through
+ * setpriv, since root reads a mode-0000 file.
+ */
+Test(refs, unreadable_file_is_named_and_skipped)
+{
+	const char *bin = getenv("PGFOLD_TEST_BIN") ? getenv("PGFOLD_TEST_BIN") : "build/pgfold";
+	char root[PATH_MAX], secret[PATH_MAX], out[PATH_MAX], binpath[PATH_MAX], says[PATH_MAX + 160];
+	const char *as = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+	char *text;
+	int rc;
+
+	cr_assert_not_null(realpath(bin, binpath), "no %s", bin);
+	cr_assert_eq(chmod(dir, 0755), 0);
+	fst_join(root, dir, "stack");
+	put("stack/scripts/secret.sh", "#!/bin/sh\npg_dump nova_memory\n");
+	fst_join(secret, dir, "stack/scripts/secret.sh");
+	cr_assert_eq(chmod(secret, 0), 0);
+	fst_join(out, dir, "out.txt");
+	rc = lab_sh("%s%s --root %s refs nova_memory >%s 2>&1", as, binpath, root, out);
+	text = fst_slurp(out, NULL);
+	cr_assert_eq(rc, 1, "the other references are still found: %s", text);
+	str_format(says, sizeof(says), "refs: 1 file or directory could not be read and was skipped "
+			   "(first: %s (Permission denied)); run as their owner to search them", secret);
+	cr_assert_not_null(strstr(text, says), "%s", text);
+	cr_assert_not_null(strstr(text, "/stack/scripts/dump.sh:2: psql -d nova_memory"), "%s", text);
+	cr_assert_null(strstr(text, "secret.sh:2"), "%s", text);
+	free(text);
+	rc = lab_sh("%s%s --root %s --json refs nova_memory >%s 2>/dev/null", as, binpath, root, out);
+	text = fst_slurp(out, NULL);
+	cr_assert_eq(rc, 1);
+	cr_assert_not_null(strstr(text, "\"unreadable\": 1"), "%s", text);
+	free(text);
+}
