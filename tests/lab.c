@@ -432,3 +432,22 @@ lab_compose_canonical(const char *yaml, StrBuf *out)
 	sb_free(&lines);
 	sb_free(&path);
 }
+
+bool
+lab_pid_running(long pid)
+{
+	char path[64], stat[256] = "";
+	FILE *f;
+	const char *end;
+
+	str_format(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(stat, sizeof(stat), f) == NULL)
+		stat[0] = '\0';
+	fclose(f);
+	/* "pid (comm) S ...": comm may hold ") ", the state follows the last */
+	end = strrchr(stat, ')');
+	return end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X' && end[2] != '\0';
+}

@@ -57,6 +57,10 @@ void lab_ledger_volumes_of(const char *containers);
  * (lab_unique_name) or quoted with lab_quote(). */
 int lab_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Whether pid runs: a process that ended but that whoever adopted it has
+ * not reaped (a zombie) does not. */
+bool lab_pid_running(long pid);
+
 /* As lab_sh, capturing stdout (appended to *out); true when it exited 0. */
 bool lab_sh_capture(StrBuf *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -245,22 +245,6 @@ ParameterizedTest(int *point, migrate_crash, edit_before_resume, .fini = teardow
 	sb_free(&now);
 }
 
-/* Whether pid runs (an ended process its adopter has not reaped does not). */
-static bool
-pid_running(long pid)
-{
-	char path[64];
-	StrBuf stat = STRBUF_INIT;
-	const char *end;
-	bool yes;
-
-	str_format(path, sizeof(path), "/proc/%ld/stat", pid);
-	yes = mig_read(path, &stat, true) && (end = strrchr(sb_str(&stat), ')')) != NULL
-		&& end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
-	sb_free(&stat);
-	return yes;
-}
-
 /*
  * kill -9 while compose recreates the apps (the `apply` step), then a
  * re-run at once: the killed run's compose goes on, and the re-run must
@@ -303,10 +287,10 @@ Test(migrate_crash, kill_during_compose_up_then_rerun, .fini = teardown, .timeou
 	cr_assert(str_to_long(sb_str(&pid_text), 1, INT32_MAX, &orphan), "%s", sb_str(&pid_text));
 	cr_assert_eq(kill(p.pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(p.pid, &status, 0), p.pid);
-	cr_assert(pid_running(orphan), "the killed run's compose should still run");
+	cr_assert(lab_pid_running(orphan), "the killed run's compose should still run");
 
 	mig_pgfold(&stack, &r, env, "migrate", svc, "--yes", NULL);
-	cr_assert_not(pid_running(orphan), "the re-run ended while the killed run's compose still ran");
+	cr_assert_not(lab_pid_running(orphan), "the re-run ended while the killed run's compose still ran");
 	mig_expect_exit(&r, 0, "re-run right after a kill -9 during compose up");
 	str_format(says, sizeof(says), "is gone, but what it started on %s still runs (pid ", stack.root);
 	cr_assert_not_null(strstr(sb_str(&r.err), says), "%s", sb_str(&r.err));
