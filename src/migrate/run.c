@@ -384,7 +384,7 @@ begin(Run *r)
 
 	str_format(what, sizeof(what), "migrate %s", r->svc->name);
 	if (!lock_acquire(r->app->cfg.root, what, &r->lock))
-		return EXIT_LOCKED;
+		return exit_hint_get();   /* busy 7, interrupted 130, else 1 */
 	if (!journal_open(r->app->cfg.backups_dir, service_fsname(r->svc), &r->journal))
 		return EXIT_FAIL;
 	(void) exists;

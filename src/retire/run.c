@@ -113,7 +113,7 @@ begin(Rt *t, bool dry_run)
 	journal_close(&t->journal);
 	str_format(what, sizeof(what), "retire %s", t->svc->name);
 	if (!lock_acquire(t->app->cfg.root, what, &t->lock))
-		return EXIT_LOCKED;
+		return exit_hint_get();   /* busy 7, interrupted 130, else 1 */
 	if (!journal_open(t->app->cfg.backups_dir, service_fsname(t->svc), &t->journal))
 		return exit_hint_get();
 	memset(t->mig, 0, sizeof(*t->mig));

@@ -190,7 +190,7 @@ rb_begin(Rb *r)
 		journal_close(&r->journal);
 		str_format(what, sizeof(what), "rollback %s", r->svc->name);
 		if (!lock_acquire(r->app->cfg.root, what, &r->lock))
-			return EXIT_LOCKED;
+			return exit_hint_get();   /* busy 7, interrupted 130, else 1 */
 		if (!journal_open(r->app->cfg.backups_dir, service_fsname(r->svc), &r->journal))
 			return exit_hint_get();
 		fs_clean_tmp(r->app->cfg.root);

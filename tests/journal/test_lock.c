@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "fsutil/fstest.h"
+#include "lab.h"
 #include "pgfold/exitcodes.h"
 #include "pgfold/journal.h"
 #include "pgfold/log.h"
 #include "pgfold/proc.h"
+#include "pgfold/signals.h"
 #include "pgfold/str.h"
 
 static char dir[PATH_MAX];
@@ -210,28 +212,6 @@ Test(journal_lock, missing_root_is_not_reported_as_locked)
 	cr_assert_neq(exit_hint_get(), EXIT_LOCKED);
 }
 
-/* Whether pid runs (a zombie, ended but not reaped by whoever adopted
- * it, does not). */
-static bool
-running(pid_t pid)
-{
-	char path[64], stat[256];
-	FILE *f;
-	bool yes = false;
-
-	str_format(path, sizeof(path), "/proc/%ld/stat", (long) pid);
-	f = fopen(path, "r");
-	if (f != NULL && fgets(stat, sizeof(stat), f) != NULL)
-	{
-		const char *end = strrchr(stat, ')');
-
-		yes = end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
-	}
-	if (f != NULL)
-		fclose(f);
-	return yes;
-}
-
 /*
  * A pgfold that started a program acting on the stack (compose up) and was
  * then killed with -9: the program goes on, and so must the lock, or a
@@ -286,7 +266,7 @@ Test(journal_lock, an_orphaned_program_keeps_the_lock_and_the_next_run_waits, .t
 	cr_assert(log_open_file(logpath));
 	holder = holder_with_child(true, 2.0, &child);
 	cr_assert(lock_acquire(dir, "migrate docmost", &lock), "the lock once the program ended");
-	cr_assert_not(running(child), "the program still runs though the lock was taken");
+	cr_assert_not(lab_pid_running(child), "the program still runs though the lock was taken");
 	lock_release(&lock);
 	log_close_file();
 	log = fst_slurp(logpath, NULL);
@@ -309,7 +289,7 @@ Test(journal_lock, a_program_not_acting_on_the_stack_does_not_hold_it, .timeout 
 	cr_assert(lock_acquire(dir, "migrate docmost", &lock));
 	cr_assert_lt(now_s() - t0, 1.0, "waited %.2f s for a program that never held it",
 				 now_s() - t0);
-	cr_assert(running(child), "the program should still run");
+	cr_assert(lab_pid_running(child), "the program should still run");
 	lock_release(&lock);
 	kill(child, SIGKILL);
 }
@@ -340,5 +320,20 @@ Test(journal_lock, an_orphan_that_does_not_end_is_named_after_the_wait, .timeout
 			   "(`fuser -v %s/" LOCK_FILE_NAME "`)", dir, (long) holder, (long) child, dir);
 	cr_assert_not_null(strstr(log, says), "%s", log);
 	free(log);
+	kill(child, SIGKILL);
+}
+
+Test(journal_lock, ctrl_c_while_waiting_for_an_orphan_is_an_interruption, .timeout = 30)
+{
+	Lock lock = LOCK_INIT;
+	pid_t child;
+
+	holder_with_child(true, 8.0, &child);
+	signals_raise_interrupt();
+	cr_assert_not(lock_acquire(dir, "migrate docmost", &lock));
+	signals_clear();
+	cr_assert_eq(exit_hint_get(), EXIT_INTERRUPTED, "exit %d", exit_hint_get());
+	cr_assert_eq(lock.fd, -1);
+	cr_assert(lab_pid_running(child), "the orphan is left alone");
 	kill(child, SIGKILL);
 }
