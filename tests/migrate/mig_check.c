@@ -549,16 +549,24 @@ typedef struct CountCtx
 	size_t      run_count;
 } CountCtx;
 
+/* Whether rec's step and status are these (NULL: any). */
+static bool
+record_is(json_t *rec, const char *step, const char *status)
+{
+	const char *s = json_string_value(json_object_get(rec, "step"));
+	const char *st = json_string_value(json_object_get(rec, "status"));
+
+	return (step == NULL || (s && strcmp(s, step) == 0))
+		&& (status == NULL || (st && strcmp(st, status) == 0));
+}
+
 static void
 count_fn(json_t *rec, void *ctx)
 {
 	CountCtx *c = ctx;
-	const char *step = json_string_value(json_object_get(rec, "step"));
-	const char *status = json_string_value(json_object_get(rec, "status"));
 	const char *run = json_string_value(json_object_get(rec, "run"));
 
-	if ((c->step == NULL || (step && strcmp(step, c->step) == 0))
-		&& (c->status == NULL || (status && strcmp(status, c->status) == 0)))
+	if (record_is(rec, c->step, c->status))
 		c->n++;
 	if (run == NULL)
 		return;
@@ -588,10 +596,8 @@ static void
 last_fn(json_t *rec, void *ctx)
 {
 	LastCtx *c = ctx;
-	const char *step = json_string_value(json_object_get(rec, "step"));
-	const char *status = json_string_value(json_object_get(rec, "status"));
 
-	if (step && strcmp(step, c->step) == 0 && status && strcmp(status, c->status) == 0)
+	if (record_is(rec, c->step, c->status))
 	{
 		json_decref(c->last);
 		c->last = json_incref(rec);
