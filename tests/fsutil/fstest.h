@@ -16,6 +16,14 @@ void fst_mkdtemp(char *dir);
 /* rm -rf dir; no symlink is followed. */
 void fst_rm_rf(const char *dir);
 
+/* A Criterion suite whose every test gets a fresh scratch directory in the
+ * file's `static char dir[PATH_MAX]`, removed after the test. */
+#define FST_SCRATCH_SUITE(suite) \
+	static char dir[PATH_MAX]; \
+	static void fst_scratch_setup(void) { fst_mkdtemp(dir); } \
+	static void fst_scratch_teardown(void) { fst_rm_rf(dir); } \
+	TestSuite(suite, .init = fst_scratch_setup, .fini = fst_scratch_teardown)
+
 /* dir + "/" + name into out[PATH_MAX]. */
 void fst_join(char *out, const char *dir, const char *name);
 

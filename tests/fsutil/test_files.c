@@ -15,21 +15,7 @@
 #include "fsutil/fstest.h"
 #include "pgfold/fsutil.h"
 
-static char dir[PATH_MAX];
-
-static void
-setup(void)
-{
-	fst_mkdtemp(dir);
-}
-
-static void
-teardown(void)
-{
-	fst_rm_rf(dir);
-}
-
-TestSuite(fsutil_files, .init = setup, .fini = teardown);
+FST_SCRATCH_SUITE(fsutil_files);
 
 static mode_t
 mode_of(const char *path)

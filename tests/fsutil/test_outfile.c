@@ -10,21 +10,7 @@
 #include "fsutil/fstest.h"
 #include "pgfold/fsutil.h"
 
-static char dir[PATH_MAX];
-
-static void
-setup(void)
-{
-	fst_mkdtemp(dir);
-}
-
-static void
-teardown(void)
-{
-	fst_rm_rf(dir);
-}
-
-TestSuite(fsutil_outfile, .init = setup, .fini = teardown);
+FST_SCRATCH_SUITE(fsutil_outfile);
 
 static void
 fill(char *buf, size_t n, unsigned seed)

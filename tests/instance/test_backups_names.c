@@ -13,21 +13,7 @@
 #include "pgfold/journal.h"
 #include "pgfold/str.h"
 
-static char dir[PATH_MAX];
-
-static void
-setup(void)
-{
-	fst_mkdtemp(dir);
-}
-
-static void
-teardown(void)
-{
-	fst_rm_rf(dir);
-}
-
-TestSuite(instance_backups_names, .init = setup, .fini = teardown);
+FST_SCRATCH_SUITE(instance_backups_names);
 
 #define T0 ((time_t) 1795256100)
 

@@ -12,22 +12,9 @@
 #include "pgfold/journal.h"
 #include "pgfold/str.h"
 
-static char dir[PATH_MAX];
+FST_SCRATCH_SUITE(journal_history);
+
 static const char *const rehearsed[] = { "stream", "ownership", "analyze", "verify", NULL };
-
-static void
-setup(void)
-{
-	fst_mkdtemp(dir);
-}
-
-static void
-teardown(void)
-{
-	fst_rm_rf(dir);
-}
-
-TestSuite(journal_history, .init = setup, .fini = teardown);
 
 /* One migrate run: its apply step (applied or not) and its completion with
  * the given phases (a JSON object's members). */

@@ -12,21 +12,7 @@
 #include "pgfold/log.h"
 #include "pgfold/str.h"
 
-static char dir[PATH_MAX];
-
-static void
-setup(void)
-{
-	fst_mkdtemp(dir);
-}
-
-static void
-teardown(void)
-{
-	fst_rm_rf(dir);
-}
-
-TestSuite(journal_migration, .init = setup, .fini = teardown);
+FST_SCRATCH_SUITE(journal_migration);
 
 #define RUN "20261121T101500Z"
 #define HEAD(step, status) \
