@@ -102,13 +102,15 @@ lock_read_holder(const char *root, LockHolder *out)
 	return n > 0 && parse_holder(buf, (size_t) n, out);
 }
 
+/* Say who holds the lock; the run exits EXIT_LOCKED. */
 static void
-log_busy(const char *root)
+report_busy(const char *root)
 {
 	LockHolder h;
 	struct timespec pause = { 0, HOLDER_READ_PAUSE_NS };
 	char myhost[256] = "", where[300] = "";
 
+	exit_hint_set(EXIT_LOCKED);
 	for (int i = 0; i < HOLDER_READ_TRIES; i++)
 	{
 		if (lock_read_holder(root, &h))
@@ -260,8 +262,7 @@ wait_for_orphans(Lock *lock, const char *root, const LockHolder *h)
 		 * file (which still named the dead one): that one is busy */
 		if (lock_read_holder(root, &now) && now.pid != h->pid && !holder_is_gone(&now))
 		{
-			log_busy(root);
-			exit_hint_set(EXIT_LOCKED);
+			report_busy(root);
 			break;
 		}
 		if (signals_interrupted())
@@ -302,8 +303,7 @@ lock_busy(Lock *lock, const char *root)
 
 	if (lock_read_holder(root, &h) && holder_is_gone(&h))
 		return wait_for_orphans(lock, root, &h);
-	log_busy(root);
-	exit_hint_set(EXIT_LOCKED);
+	report_busy(root);
 	return false;
 }
 
