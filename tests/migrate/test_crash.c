@@ -246,58 +246,110 @@ ParameterizedTest(int *point, migrate_crash, edit_before_resume, .fini = teardow
 }
 
 /*
- * kill -9 while compose recreates the apps (the `apply` step), then a
- * re-run at once: the killed run's compose goes on, and the re-run must
- * wait for it rather than recreate the same containers beside it (the
- * fault trials found a re-run's `compose up` failing so). The wrapper's
- * first `up` writes its pid and lingers 5 s before the real compose; the
- * re-run's `up` runs at once. The re-run must end after that first compose
- * and exit 0, having said it waited for it.
+ * kill -9 while compose recreates containers, then a re-run at once: the
+ * killed run's compose goes on, and the re-run must wait for it rather
+ * than start the same containers beside it (the fault trials found a
+ * re-run's `compose up` failing so). The wrapper's first `up` after the
+ * marker is removed writes its pid there and lingers 5 s before the real
+ * compose; the re-run's `up` runs at once. The re-run must end after that
+ * first compose and exit 0, having said it waited for it. Done for migrate
+ * (its `apply`), then for rollback (its first `up`), which must give the
+ * service file and .env back byte for byte.
  */
-Test(migrate_crash, kill_during_compose_up_then_rerun, .fini = teardown, .timeout = 600)
+typedef struct SlowUp
 {
-	char svc[96], wrapper[PATH_MAX], marker[PATH_MAX], env_compose[PATH_MAX + 32], says[PATH_MAX + 64];
-	const char *env[] = { env_compose, NULL };
-	const char *args[] = { "migrate", NULL, "--yes", NULL };
+	char wrapper[PATH_MAX], marker[PATH_MAX], env_compose[PATH_MAX + 32];
+} SlowUp;
+
+static void
+slow_up_init(SlowUp *u)
+{
+	str_format(u->marker, sizeof(u->marker), "%s/first-up.pid", stack.dir);
+	str_format(u->wrapper, sizeof(u->wrapper), "%s/compose-slow-up", stack.dir);
+	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'case \" $* \" in *\" up \"*)' "
+						"'  if [ ! -e %s ]; then echo $$ > %s.tmp && mv %s.tmp %s; sleep 5; fi;; esac' "
+						"'exec %s \"$@\"' > %s && chmod +x %s", u->marker, u->marker, u->marker,
+						u->marker, lab_compose(), u->wrapper, u->wrapper), 0);
+	str_format(u->env_compose, sizeof(u->env_compose), "PGFOLD_COMPOSE=%s", u->wrapper);
+}
+
+/* args run through the wrapper, killed -9 once its compose up started;
+ * then the same command again at once, which must wait for that compose
+ * and succeed. */
+static void
+kill_during_up_then_rerun(SlowUp *u, const char *const *args, const char *what)
+{
+	const char *env[] = { u->env_compose, NULL };
 	StrBuf pid_text = STRBUF_INIT;
+	char says[PATH_MAX + 64];
 	long orphan = 0;
 	MigProc p;
 	MigRun r;
 	int status;
+
+	unlink(u->marker);
+	mig_pgfold_start(&stack, &p, env, args);
+	for (int i = 0; i < 6000 && !mig_read(u->marker, &pid_text, true); i++)
+		usleep(10 * 1000);
+	cr_assert(pid_text.len > 0, "%s: compose up never started", what);
+	pid_text.data[strcspn(pid_text.data, "\n")] = '\0';
+	cr_assert(str_to_long(sb_str(&pid_text), 1, INT32_MAX, &orphan), "%s", sb_str(&pid_text));
+	cr_assert_eq(kill(p.pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(p.pid, &status, 0), p.pid);
+	cr_assert(lab_pid_running(orphan), "%s: the killed run's compose should still run", what);
+
+	mig_pgfold(&stack, &r, env, args[0], args[1], args[2], args[3], NULL);
+	cr_assert_not(lab_pid_running(orphan), "%s: the re-run ended while the killed run's compose "
+				  "still ran", what);
+	mig_expect_exit(&r, 0, what);
+	str_format(says, sizeof(says), "is gone, but what it started on %s still runs (pid ", stack.root);
+	cr_assert_not_null(strstr(sb_str(&r.err), says), "%s: %s", what, sb_str(&r.err));
+	cr_assert_not_null(strstr(sb_str(&r.err), "waiting for it to end"), "%s", sb_str(&r.err));
+	mig_run_free(&r);
+	sb_free(&pid_text);
+}
+
+static void
+assert_same_bytes(const StrBuf *was, const StrBuf *now, const char *what)
+{
+	cr_assert(was->len == now->len && memcmp(was->data, now->data, now->len) == 0,
+			  "%s after the rollback:\n%s\n--- before the migration ---\n%s", what, sb_str(now),
+			  sb_str(was));
+}
+
+Test(migrate_crash, kill_during_compose_up_then_rerun, .fini = teardown, .timeout = 600)
+{
+	char svc[96];
+	const char *margs[] = { "migrate", NULL, "--yes", NULL, NULL };
+	const char *rargs[] = { "rollback", NULL, "--yes", "--drop-shared", NULL };
+	MigSnapshot before, after;
+	SlowUp u;
 
 	mig_stack_init(&stack);
 	mig_shared_start(&stack, MIG_PG15);
 	char *fp = mig_seed_service(&stack, &mig_docmost, NULL);
 
 	str_copy(svc, sizeof(svc), mig_svc(&stack, &mig_docmost));
-	args[1] = svc;
-	str_format(marker, sizeof(marker), "%s/first-up.pid", stack.dir);
-	str_format(wrapper, sizeof(wrapper), "%s/compose-slow-up", stack.dir);
-	cr_assert_eq(lab_sh("printf '%%s\\n' '#!/bin/sh' 'case \" $* \" in *\" up \"*)' "
-						"'  if [ ! -e %s ]; then echo $$ > %s.tmp && mv %s.tmp %s; sleep 5; fi;; esac' "
-						"'exec %s \"$@\"' > %s && chmod +x %s", marker, marker, marker, marker,
-						lab_compose(), wrapper, wrapper), 0);
-	str_format(env_compose, sizeof(env_compose), "PGFOLD_COMPOSE=%s", wrapper);
+	margs[1] = rargs[1] = svc;
+	slow_up_init(&u);
+	mig_snapshot(&stack, svc, &before);
 
-	mig_pgfold_start(&stack, &p, env, args);
-	for (int i = 0; i < 6000 && !mig_read(marker, &pid_text, true); i++)
-		usleep(10 * 1000);
-	cr_assert(pid_text.len > 0, "compose up never started");
-	pid_text.data[strcspn(pid_text.data, "\n")] = '\0';
-	cr_assert(str_to_long(sb_str(&pid_text), 1, INT32_MAX, &orphan), "%s", sb_str(&pid_text));
-	cr_assert_eq(kill(p.pid, SIGKILL), 0);
-	cr_assert_eq(waitpid(p.pid, &status, 0), p.pid);
-	cr_assert(lab_pid_running(orphan), "the killed run's compose should still run");
-
-	mig_pgfold(&stack, &r, env, "migrate", svc, "--yes", NULL);
-	cr_assert_not(lab_pid_running(orphan), "the re-run ended while the killed run's compose still ran");
-	mig_expect_exit(&r, 0, "re-run right after a kill -9 during compose up");
-	str_format(says, sizeof(says), "is gone, but what it started on %s still runs (pid ", stack.root);
-	cr_assert_not_null(strstr(sb_str(&r.err), says), "%s", sb_str(&r.err));
-	cr_assert_not_null(strstr(sb_str(&r.err), "waiting for it to end"), "%s", sb_str(&r.err));
-	mig_run_free(&r);
+	kill_during_up_then_rerun(&u, margs, "migrate re-run right after a kill -9 during compose up");
 	mig_assert_migrated(&stack, &mig_docmost, fp);
 	cr_assert_eq(mig_journal_count(&stack, svc, "complete", "done"), 1);
-	sb_free(&pid_text);
+
+	kill_during_up_then_rerun(&u, rargs, "rollback re-run right after a kill -9 during compose up");
+	mig_snapshot(&stack, svc, &after);
+	assert_same_bytes(&before.service, &after.service, "the service file");
+	assert_same_bytes(&before.env, &after.env, "the .env file");
+	cr_assert_str_eq(after.databases, "", "shared databases after rollback --drop-shared");
+
+	char *back = mig_fingerprint(mig_name(&stack, mig_docmost.db_container), mig_docmost.db_user,
+								 mig_docmost.src_db);
+
+	cr_assert_str_eq(back, fp, "the data on the dedicated database after the rollback");
+	free(back);
+	mig_snapshot_free(&before);
+	mig_snapshot_free(&after);
 	free(fp);
 }
